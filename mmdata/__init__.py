@@ -1,0 +1,48 @@
+"""mmdata: the synthetic training dataset of learning-based motion magnification (Oh et al. 2018).
+
+Sources (COCO, VOC, built-in) -> per-sample parameters from a seed -> continuous-domain rendering ->
+anti-aliased downsampling -> noise -> Zarr shards with provenance.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("motionmag")
+except PackageNotFoundError:  # running from a source tree without installation
+    __version__ = "0.0.0+unknown"
+
+from mmdata.config import load_config, validate_config
+from mmdata.errors import (
+    CheckpointError,
+    ConfigError,
+    IntegrityError,
+    MotionMagError,
+    SourceError,
+    SourceNotFound,
+    StoreError,
+    StoreNotFound,
+    VideoError,
+)
+from mmdata.params import PART_NAMES, LayerParams, SampleParams, part_name, part_number
+
+__all__ = [
+    "__version__",
+    "load_config",
+    "validate_config",
+    "PART_NAMES",
+    "part_name",
+    "part_number",
+    "LayerParams",
+    "SampleParams",
+    "MotionMagError",
+    "ConfigError",
+    "SourceError",
+    "SourceNotFound",
+    "StoreError",
+    "StoreNotFound",
+    "IntegrityError",
+    "CheckpointError",
+    "VideoError",
+]

@@ -1,0 +1,51 @@
+"""Shared command-line plumbing of the ``mmdata`` and ``mmtrain`` programs.
+
+Each sub-command lives in the module that owns its logic and exposes
+``register(subparsers) -> None``, adding one or more parsers whose ``func`` default is called with the
+parsed arguments. :func:`run_cli` builds the program from a list of such modules, sets up logging and
+turns every :class:`~mmdata.errors.MotionMagError` (and a missing file) into one clear line on
+stderr with exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from typing import Sequence
+
+from mmdata.errors import MotionMagError
+
+__all__ = ["run_cli"]
+
+log = logging.getLogger(__name__)
+
+
+def run_cli(prog: str, description: str, modules: Sequence[str], argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv``, run the chosen sub-command and return the exit status."""
+    from mmdata import __version__
+
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers.required = True
+    for name in modules:
+        importlib.import_module(name).register(subparsers)
+    args = parser.parse_args(argv)
+    level = logging.WARNING if args.quiet else (logging.INFO if args.verbose < 2 else logging.DEBUG)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        status = args.func(args)
+    except MotionMagError as exc:
+        print(f"{prog} {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"{prog} {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{prog} {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return int(status or 0)

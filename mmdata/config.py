@@ -1,0 +1,130 @@
+"""Load and validate the project configuration.
+
+The configuration is one YAML document validated against ``mmdata/schema/config.schema.yaml``
+(a JSON Schema written in YAML, with a ``description`` on every key; ``config/config.schema.yaml``
+is the same file). Every key has a default in the schema, so a partial config (or none at all) is
+completed with the documented defaults before it is used. Validation errors name the offending key
+as a dotted path, e.g. ``dataset.alpha.max: -1 is less than or equal to the minimum of 0``.
+
+Parse once at the edge: CLIs and the Snakefile call :func:`load_config` and then build the typed
+objects each stage needs (e.g. :class:`mmdata.spec.DatasetSpec`).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping
+
+import jsonschema
+import yaml
+
+from mmdata.errors import ConfigError
+
+__all__ = ["SCHEMA_PATH", "load_schema", "load_config", "validate_config", "config_hash"]
+
+SCHEMA_PATH = Path(str(resources.files("mmdata") / "schema" / "config.schema.yaml"))
+
+
+def load_schema() -> dict[str, Any]:
+    """Return the configuration JSON Schema as a dict."""
+    with open(SCHEMA_PATH, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def _defaults(schema: Mapping[str, Any]) -> Any:
+    """Build the default document of an (object) schema from its ``default`` entries."""
+    if schema.get("type") == "object" and "properties" in schema:
+        out = copy.deepcopy(schema.get("default", {}))
+        for key, sub in schema["properties"].items():
+            value = _defaults(sub)
+            if value is not None:
+                out[key] = _merge(value, out[key]) if key in out else value
+        return out
+    return copy.deepcopy(schema.get("default"))
+
+
+def _merge(base: Any, override: Any) -> Any:
+    """Deep-merge ``override`` onto ``base`` (mappings merge, everything else replaces)."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        out = dict(base)
+        for key, value in override.items():
+            out[key] = _merge(base.get(key), value) if key in base else copy.deepcopy(value)
+        return out
+    return copy.deepcopy(override)
+
+
+def _key_path(error: jsonschema.ValidationError) -> str:
+    parts = [str(p) for p in error.absolute_path]
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else "?"
+        parts.append(missing)
+    if error.validator == "additionalProperties" and "'" in error.message:
+        parts.append(error.message.split("'")[1])
+    return ".".join(parts) or "<root>"
+
+
+def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Fill in defaults and validate; return the resolved config.
+
+    Raises:
+        ConfigError: naming the first offending key (dotted path) and the reason.
+    """
+    if not isinstance(config, Mapping):
+        raise ConfigError(f"<root>: the configuration must be a mapping, got {type(config).__name__}")
+    schema = load_schema()
+    resolved = _merge(_defaults(schema), dict(config))
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(resolved), key=lambda e: (len(list(e.absolute_path)), str(e.absolute_path)))
+    if errors:
+        err = errors[0]
+        raise ConfigError(f"{_key_path(err)}: {err.message}")
+    _check_cross_field(resolved)
+    return resolved
+
+
+def _check_cross_field(cfg: Mapping[str, Any]) -> None:
+    """Constraints JSON Schema cannot express (relations between keys)."""
+    ds = cfg.get("dataset", {})
+    motion, alpha = ds.get("motion", {}), ds.get("alpha", {})
+    if motion and motion.get("min", 0) > motion.get("max", 0):
+        raise ConfigError(f"dataset.motion.min: {motion['min']} exceeds dataset.motion.max ({motion['max']})")
+    if alpha and alpha.get("min", 0) > alpha.get("max", 0):
+        raise ConfigError(f"dataset.alpha.min: {alpha['min']} exceeds dataset.alpha.max ({alpha['max']})")
+    objects = ds.get("objects", {})
+    if objects and objects.get("count_min", 0) > objects.get("count_max", 0):
+        raise ConfigError(
+            f"dataset.objects.count_min: {objects['count_min']} exceeds dataset.objects.count_max ({objects['count_max']})"
+        )
+
+
+def load_config(path: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Read a YAML config (or none: all defaults), apply ``overrides`` and validate.
+
+    Raises:
+        ConfigError: the file is missing, not YAML, or does not validate.
+    """
+    raw: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found")
+        try:
+            with open(path, encoding="utf-8") as fh:
+                raw = yaml.safe_load(fh) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path}: the configuration must be a mapping, got {type(raw).__name__}")
+    if overrides:
+        raw = _merge(raw, dict(overrides))
+    return validate_config(raw)
+
+
+def config_hash(config: Mapping[str, Any]) -> str:
+    """Stable sha256 of a (resolved) config, independent of key order."""
+    blob = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return hashlib.sha256(blob).hexdigest()

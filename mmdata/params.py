@@ -1,0 +1,100 @@
+"""Plain, validated data describing one training sample (the scene description).
+
+These records are the contract between sampling (which draws them from a seed), rendering (which
+turns them into frames), the store (which records them per sample as provenance) and evaluation
+(which builds them by hand for test cases). They hold everything needed to re-render a sample.
+
+Geometry conventions (SPEC section 1):
+    * Continuous output coordinates: pixel (i, j) of the output covers [j, j+1) x [i, i+1) in (x, y);
+      its centre is (j + 0.5, i + 0.5).
+    * A layer is its source image resized by ``scale`` (output pixels per source pixel) and placed
+      so that the source's top-left corner lies at ``position`` = (x, y) in frame A.
+    * In frame B the layer is translated by ``motion`` = (dx, dy); in the magnified frame Y by
+      ``alpha * motion``. +dx moves content right, +dy moves it down.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["PART_NAMES", "part_number", "part_name", "LayerParams", "SampleParams"]
+
+#: The five parts of the dataset (SPEC section 2), numbered 1..5 in this order.
+PART_NAMES: tuple[str, ...] = ("fg_bg", "bg_only", "blur_bg", "static", "fg_only")
+
+
+def part_number(part: int | str) -> int:
+    """Return the 1-based part number of a part given by number or name."""
+    from mmdata.errors import ConfigError
+
+    if isinstance(part, str):
+        if part in PART_NAMES:
+            return PART_NAMES.index(part) + 1
+        if part.isdigit():
+            part = int(part)
+        else:
+            raise ConfigError(f"part: unknown part {part!r}; expected one of {', '.join(PART_NAMES)} or 1-5")
+    if isinstance(part, bool) or not isinstance(part, int) or not 1 <= part <= len(PART_NAMES):
+        raise ConfigError(f"part: unknown part {part!r}; expected one of {', '.join(PART_NAMES)} or 1-5")
+    return part
+
+
+def part_name(part: int | str) -> str:
+    """Return the name (e.g. ``"blur_bg"``) of a part given by number or name."""
+    return PART_NAMES[part_number(part) - 1]
+
+
+@dataclass(frozen=True)
+class LayerParams:
+    """One layer of a scene: the background or one foreground object."""
+
+    source_id: str  # stable catalogue id of the background image or object
+    scale: float  # output pixels per source pixel
+    position: tuple[float, float]  # (x, y) of the source's top-left corner in frame A, output pixels
+    motion: tuple[float, float]  # (dx, dy) displacement from A to B, output pixels
+    color_offset: tuple[float, float, float]  # additive RGB offset (0-255 units) of perturbed frames
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "LayerParams":
+        return cls(
+            source_id=str(d["source_id"]),
+            scale=float(d["scale"]),
+            position=tuple(float(v) for v in d["position"]),  # type: ignore[arg-type]
+            motion=tuple(float(v) for v in d["motion"]),  # type: ignore[arg-type]
+            color_offset=tuple(float(v) for v in d["color_offset"]),  # type: ignore[arg-type]
+        )
+
+
+@dataclass(frozen=True)
+class SampleParams:
+    """Everything needed to render one two-frame magnification example."""
+
+    part: int  # 1..5 (see PART_NAMES)
+    index: int  # sample index within the part
+    seed: tuple[int, ...]  # SeedSequence entropy the draws came from, e.g. (global_seed, part, index)
+    alpha: float  # magnification factor
+    noise_std: float  # photon-noise std at mid-gray (127.5), 0-255 units; 0 = noiseless
+    background_blur: float  # Gaussian blur sigma of the background, output pixels; 0 = none
+    background: LayerParams
+    objects: tuple[LayerParams, ...] = ()  # back to front: later objects occlude earlier ones
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "SampleParams":
+        return cls(
+            part=int(d["part"]),
+            index=int(d["index"]),
+            seed=tuple(int(v) for v in d["seed"]),
+            alpha=float(d["alpha"]),
+            noise_std=float(d["noise_std"]),
+            background_blur=float(d["background_blur"]),
+            background=LayerParams.from_dict(d["background"]),
+            objects=tuple(LayerParams.from_dict(o) for o in d["objects"]),
+        )
