@@ -1,0 +1,253 @@
+"""Building a catalogue folder from the ``sources`` config section.
+
+A build has two phases. *Planning* (cheap, in this process) checks that every named folder and
+file exists (a missing one is a :class:`~mmdata.errors.SourceNotFound` naming it, before any work),
+reads the annotation files and turns the source into a list of small, picklable per-image tasks.
+*Processing* runs a worker function over the tasks, in this process or in a pool of ``workers``
+processes, and streams the results back **in task order**: backgrounds become references in
+``catalogue.json``, cutouts are appended to the object bank, and anything wrong with one image
+(corrupt or truncated file, missing file, too small, empty mask, ...) becomes a skip record with
+its reason. So the output is the same whatever the number of workers, and never more than a few
+images per worker are held in memory.
+
+Everything is written to a temporary folder beside ``out_dir`` and renamed into place at the end.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import shutil
+import uuid
+from collections import Counter, deque
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+from tqdm import tqdm
+
+from mmdata.config import validate_config
+from mmdata.errors import SourceError
+from mmdata.sources.bank import ObjectBankWriter
+from mmdata.sources.catalogue import BANK_DIR, CATALOGUE_FILE, FORMAT, VERSION, compute_identity, rgba_sha256
+from mmdata.sources.images import BackgroundRecord, CutoutRecord, SkipRecord
+
+__all__ = ["SourcePlan", "build_catalogue", "resolve_sources_config"]
+
+log = logging.getLogger(__name__)
+
+Record = BackgroundRecord | CutoutRecord | SkipRecord
+
+
+@dataclass
+class SourcePlan:
+    """What one source contributes to a build.
+
+    Attributes:
+        name: short label (progress bar, logs).
+        tasks: picklable per-image work items, in their stable order.
+        worker: top-level function turning one task into records (must not raise for bad input).
+        roots: root name -> folder (absolute path or ``package:...``) that background files are relative to.
+        classes: class names of this source, for catalogue.json.
+        skipped: what planning already left out (duplicate ids, unknown image ids, ...).
+    """
+
+    name: str
+    tasks: list[Any]
+    worker: Callable[[Any], list[Record]]
+    roots: dict[str, str] = field(default_factory=dict)
+    classes: Any = None
+    skipped: list[SkipRecord] = field(default_factory=list)
+
+
+def resolve_sources_config(sources_cfg: dict[str, Any] | None) -> dict[str, Any]:
+    """Fill in the schema defaults of a (partial) ``sources`` section and validate it.
+
+    Raises:
+        ConfigError: naming the offending key, e.g. ``sources.min_background_size``.
+    """
+    return validate_config({"sources": dict(sources_cfg or {})})["sources"]
+
+
+def _plans(cfg: dict[str, Any]) -> list[SourcePlan]:
+    if cfg["kind"] == "builtin":
+        from mmdata.sources import builtin
+
+        return [builtin.plan(cfg)]
+    from mmdata.sources import coco, voc
+
+    plans = []
+    if cfg["coco"].get("annotations") or cfg["coco"].get("images"):
+        plans.append(coco.plan(cfg))
+    if cfg["voc"].get("root"):
+        plans.append(voc.plan(cfg))
+    if not plans:
+        raise SourceError("sources.coco.annotations / sources.voc.root: kind coco_voc needs a COCO annotation file and image folder, a VOC root, or both")
+    return plans
+
+
+def _guarded(worker: Callable[[Any], list[Record]], task: Any) -> list[Record]:
+    """Run one task; an unexpected failure on one image becomes a skip record, never a crashed build."""
+    try:
+        return worker(task)
+    except Exception as exc:  # noqa: BLE001 - one odd file must not end a 200k-image build
+        ref = str(task.get("ref", task)) if isinstance(task, dict) else str(task)
+        log.warning("%s: skipped after an unexpected %s: %s", ref, type(exc).__name__, exc)
+        return [SkipRecord("image", ref, f"unexpected {type(exc).__name__}: {exc}")]
+
+
+def ordered_map(fn: Callable[[Any], Any], tasks: Iterable[Any], workers: int, ahead: int = 4) -> Iterator[Any]:
+    """``map(fn, tasks)`` over ``workers`` processes, results in task order, at most ``ahead`` per worker in flight."""
+    if workers <= 1:
+        yield from map(fn, tasks)
+        return
+    it = iter(tasks)
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        pending: deque[Future] = deque(pool.submit(fn, t) for t in itertools.islice(it, workers * ahead))
+        while pending:
+            result = pending.popleft().result()
+            for t in itertools.islice(it, 1):
+                pending.append(pool.submit(fn, t))
+            yield result
+
+
+def _run_plans(plans: list[SourcePlan], bank: ObjectBankWriter, workers: int) -> dict[str, Any]:
+    backgrounds: list[dict[str, Any]] = []
+    objects: list[dict[str, Any]] = []
+    skipped: list[SkipRecord] = []
+    seen: set[str] = set()
+    for plan in plans:
+        skipped.extend(plan.skipped)
+        jobs = ((plan.worker, t) for t in plan.tasks)
+        results = ordered_map(_star_guarded, jobs, workers)
+        for records in tqdm(results, total=len(plan.tasks), desc=f"sources {plan.name}", unit="img", disable=None):
+            for rec in records:
+                if isinstance(rec, SkipRecord):
+                    skipped.append(rec)
+                elif rec.id in seen:
+                    skipped.append(SkipRecord("background" if isinstance(rec, BackgroundRecord) else "object", rec.id, "duplicate id"))
+                elif isinstance(rec, BackgroundRecord):
+                    seen.add(rec.id)
+                    backgrounds.append(rec.to_json())
+                else:
+                    seen.add(rec.id)
+                    objects.append(_object_entry(rec, bank.append(rec.rgba)))
+    return {"backgrounds": backgrounds, "objects": objects, "skipped": skipped}
+
+
+def _star_guarded(job: tuple[Callable[[Any], list[Record]], Any]) -> list[Record]:
+    return _guarded(*job)
+
+
+def _object_entry(rec: CutoutRecord, index: int) -> dict[str, Any]:
+    alpha = rec.rgba[..., 3]
+    return {
+        "id": rec.id,
+        "index": index,
+        "class": rec.cls,
+        "width": int(rec.rgba.shape[1]),
+        "height": int(rec.rgba.shape[0]),
+        "area": int((alpha > 0).sum()),
+        "sha256": rgba_sha256(rec.rgba),
+        "source": rec.source,
+    }
+
+
+def build_catalogue(sources_cfg: dict[str, Any], out_dir: str | Path, *, workers: int = 1) -> Path:
+    """Build a catalogue folder (``catalogue.json`` + ``objects.zarr``) from a ``sources`` config.
+
+    Args:
+        sources_cfg: the ``sources`` config section (missing keys take the schema defaults).
+        out_dir: the catalogue folder to write; an existing catalogue there is replaced atomically,
+            any other non-empty folder is refused.
+        workers: processes decoding images in parallel (1: in this process). The result does not
+            depend on it.
+
+    Returns:
+        ``out_dir``.
+
+    Raises:
+        ConfigError: a bad ``sources`` key.
+        SourceNotFound: a named folder or annotation file does not exist.
+        SourceError: an annotation file is not valid, or ``out_dir`` holds something else.
+    """
+    cfg = resolve_sources_config(sources_cfg)
+    out_dir = Path(out_dir)
+    _check_target(out_dir)
+    plans = _plans(cfg)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir.parent / f".{out_dir.name}.tmp-{uuid.uuid4().hex[:8]}"
+    try:
+        tmp.mkdir()
+        bank = ObjectBankWriter(tmp / BANK_DIR)
+        found = _run_plans(plans, bank, max(1, int(workers)))
+        bank.close()
+        doc = _document(cfg, plans, found)
+        with open(tmp / CATALOGUE_FILE, "w", encoding="utf-8") as fh:
+            json.dump(doc, fh, indent=1)
+        _replace(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    log.info("catalogue %s: %d backgrounds, %d objects, %d skipped", out_dir, len(found["backgrounds"]), len(found["objects"]), len(found["skipped"]))
+    return out_dir
+
+
+def _document(cfg: dict[str, Any], plans: list[SourcePlan], found: dict[str, Any]) -> dict[str, Any]:
+    skipped: list[SkipRecord] = found["skipped"]
+    identity = compute_identity(
+        ((b["id"], b["sha256"]) for b in found["backgrounds"]), ((o["id"], o["sha256"]) for o in found["objects"])
+    )
+    roots: dict[str, str] = {}
+    for plan in plans:
+        roots.update(plan.roots)
+    thresholds = {k: v for k, v in cfg.items() if k.startswith("min_")}
+    if cfg["kind"] == "builtin":
+        thresholds.update({f"builtin.{k}": v for k, v in cfg["builtin"].items() if k != "images"})
+    elif cfg["coco"].get("use_masks"):
+        thresholds["coco.mask_min_area"] = cfg["coco"]["mask_min_area"]
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "kind": cfg["kind"],
+        "identity": identity,
+        "config": cfg,
+        "thresholds": thresholds,
+        "counts": {
+            "backgrounds": len(found["backgrounds"]),
+            "objects": len(found["objects"]),
+            "skipped": len(skipped),
+            "skipped_by_reason": dict(sorted(Counter(_reason_key(s.reason) for s in skipped).items())),
+        },
+        "classes": {plan.name: plan.classes for plan in plans if plan.classes is not None},
+        "roots": roots,
+        "backgrounds": found["backgrounds"],
+        "objects": found["objects"],
+        "skipped": [s.to_json() for s in skipped],
+    }
+
+
+def _reason_key(reason: str) -> str:
+    """Group skip reasons by their leading phrase (before any number or detail)."""
+    head = reason.split(":")[0].split("(")[0]
+    return " ".join(w for w in head.split() if not any(c.isdigit() for c in w)).strip() or reason
+
+
+def _check_target(out_dir: Path) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise SourceError(f"{out_dir}: output exists and is not a folder")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / CATALOGUE_FILE).is_file():
+        raise SourceError(f"{out_dir}: refusing to replace a non-empty folder that is not a catalogue")
+
+
+def _replace(tmp: Path, out_dir: Path) -> None:
+    """Move the finished ``tmp`` folder to ``out_dir``, replacing an old catalogue or empty folder."""
+    old = None
+    if out_dir.exists():
+        old = out_dir.parent / f".{out_dir.name}.old-{uuid.uuid4().hex[:8]}"
+        out_dir.rename(old)
+    tmp.rename(out_dir)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

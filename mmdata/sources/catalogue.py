@@ -1,0 +1,254 @@
+"""A built catalogue on disk: ``catalogue.json`` plus the object bank ``objects.zarr``.
+
+``catalogue.json`` records every background (a reference to its file: root, relative file,
+sha256, size, original dataset ids), every object (id, class, box, source ids and the sha256 of
+its stored pixels), what the build skipped and why, the thresholds used, and the catalogue's
+identity: a sha256 over the sorted ids and checksums of everything it holds, which dataset shards
+record in their provenance.
+
+:class:`StoredCatalogue` implements :class:`mmdata.sources.base.Catalogue` over such a folder. It
+is cheap to pickle (only the folder's path travels) and re-opens lazily in a worker process; the
+parsed ``catalogue.json`` is shared by the catalogues of one process through a small cache keyed
+by the file's path, size and modification time.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from mmdata.errors import SourceError, SourceNotFound
+from mmdata.sources.bank import ObjectBankReader
+from mmdata.sources.images import read_image
+
+__all__ = [
+    "CATALOGUE_FILE",
+    "BANK_DIR",
+    "FORMAT",
+    "VERSION",
+    "StoredCatalogue",
+    "open_catalogue",
+    "compute_identity",
+    "resolve_root",
+]
+
+CATALOGUE_FILE = "catalogue.json"
+BANK_DIR = "objects.zarr"
+FORMAT = "mmdata-catalogue"
+VERSION = 1
+PACKAGE_ROOT_PREFIX = "package:"
+
+
+def compute_identity(backgrounds: Iterable[tuple[str, str]], objects: Iterable[tuple[str, str]]) -> str:
+    """Identity hash of a catalogue from its (id, sha256) pairs, independent of order and paths.
+
+    Args:
+        backgrounds: (background id, file sha256) pairs.
+        objects: (object id, sha256 of the stored RGBA bytes and shape) pairs.
+
+    Returns:
+        Hex sha256.
+    """
+    h = hashlib.sha256(f"{FORMAT} v{VERSION}\n".encode())
+    for tag, pairs in (("background", backgrounds), ("object", objects)):
+        for item_id, digest in sorted(pairs):
+            h.update(f"{tag}\t{item_id}\t{digest}\n".encode())
+    return h.hexdigest()
+
+
+def resolve_root(root: str) -> Path:
+    """Folder of a catalogue root: an absolute path, or ``package:<pkg>/<sub>`` inside an installed package."""
+    if root.startswith(PACKAGE_ROOT_PREFIX):
+        package, _, sub = root[len(PACKAGE_ROOT_PREFIX) :].partition("/")
+        return Path(str(resources.files(package))) / sub
+    return Path(root)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_index(path: str, _size: int, _mtime_ns: int) -> dict[str, Any]:
+    """Parse and index a catalogue.json (cached per process; the file is never modified in place)."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            doc = json.load(fh)
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise SourceError(f"{path}: not a readable catalogue ({exc})") from exc
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT or doc.get("version") != VERSION:
+        raise SourceError(f"{path}: not a {FORMAT} v{VERSION} catalogue")
+    try:
+        doc["_bg"] = {e["id"]: e for e in doc["backgrounds"]}
+        doc["_obj"] = {e["id"]: e for e in doc["objects"]}
+        doc["_bg_ids"] = tuple(e["id"] for e in doc["backgrounds"])
+        doc["_obj_ids"] = tuple(e["id"] for e in doc["objects"])
+        roots = {k: resolve_root(v) for k, v in doc["roots"].items()}
+        doc["_roots"] = roots
+        str(doc["identity"])
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise SourceError(f"{path}: malformed catalogue (missing {exc})") from exc
+    return doc
+
+
+class StoredCatalogue:
+    """A catalogue folder opened for reading (see the module docstring).
+
+    Args:
+        path: the catalogue folder (or its ``catalogue.json``).
+
+    Raises:
+        SourceNotFound: the folder, its catalogue.json or its object bank does not exist.
+        SourceError: the catalogue is malformed.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        path = Path(path)
+        if path.name == CATALOGUE_FILE:
+            path = path.parent
+        self.path = path
+        json_path = path / CATALOGUE_FILE
+        if not json_path.is_file():
+            raise SourceNotFound(f"{json_path}: catalogue not found (build one with `mmdata sources build`)")
+        if not (path / BANK_DIR).is_dir():
+            raise SourceNotFound(f"{path / BANK_DIR}: object bank of the catalogue not found")
+        self._doc = self._index()
+        self._bank: ObjectBankReader | None = None
+
+    def _index(self) -> dict[str, Any]:
+        json_path = self.path / CATALOGUE_FILE
+        try:
+            st = json_path.stat()
+        except FileNotFoundError as exc:
+            raise SourceNotFound(f"{json_path}: catalogue not found") from exc
+        return _load_index(str(json_path), st.st_size, st.st_mtime_ns)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"path": str(self.path)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["path"])  # type: ignore[misc]
+
+    def __repr__(self) -> str:
+        return f"StoredCatalogue({str(self.path)!r}, kind={self.kind!r}, backgrounds={len(self.background_ids)}, objects={len(self.object_ids)})"
+
+    @property
+    def identity(self) -> str:
+        """sha256 over the sorted ids and checksums of all backgrounds and objects."""
+        return str(self._doc["identity"])
+
+    @property
+    def kind(self) -> str:
+        """The source kind the catalogue was built from (``builtin`` or ``coco_voc``)."""
+        return str(self._doc.get("kind", ""))
+
+    @property
+    def background_ids(self) -> Sequence[str]:
+        """Background ids in catalogue order."""
+        return self._doc["_bg_ids"]
+
+    @property
+    def object_ids(self) -> Sequence[str]:
+        """Object ids in catalogue order."""
+        return self._doc["_obj_ids"]
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """Counts, thresholds, classes and skip reasons (no per-item lists)."""
+        keys = ("kind", "identity", "counts", "thresholds", "classes", "roots")
+        return {k: self._doc.get(k) for k in keys}
+
+    @property
+    def skipped(self) -> list[dict[str, str]]:
+        """What the build left out, one dict (what, ref, reason) each."""
+        return list(self._doc.get("skipped", []))
+
+    def _background_entry(self, bg_id: str) -> dict[str, Any]:
+        try:
+            return self._doc["_bg"][bg_id]
+        except KeyError:
+            raise SourceError(f"{self.path}: no background with id {bg_id!r} in this catalogue") from None
+
+    def _object_entry(self, obj_id: str) -> dict[str, Any]:
+        try:
+            return self._doc["_obj"][obj_id]
+        except KeyError:
+            raise SourceError(f"{self.path}: no object with id {obj_id!r} in this catalogue") from None
+
+    def background_path(self, bg_id: str) -> Path:
+        """The file a background is read from."""
+        entry = self._background_entry(bg_id)
+        return self._doc["_roots"][entry["root"]] / entry["file"]
+
+    def background(self, bg_id: str) -> np.ndarray:
+        """Background as float32 RGB (H, W, 3) 0-255, read from its file and checked against its sha256.
+
+        Raises:
+            SourceError: unknown id, unreadable file or changed checksum (SourceNotFound if missing).
+        """
+        entry = self._background_entry(bg_id)
+        image = read_image(self.background_path(bg_id), expected_sha256=entry["sha256"])
+        return image.rgb.astype(np.float32)
+
+    def object_rgba(self, obj_id: str) -> np.ndarray:
+        """The stored uint8 RGBA (h, w, 4) of an object, checked against its sha256."""
+        entry = self._object_entry(obj_id)
+        if self._bank is None:
+            self._bank = ObjectBankReader(self.path / BANK_DIR)
+        rgba = self._bank.rgba(int(entry["index"]))
+        if rgba_sha256(rgba) != entry["sha256"]:
+            raise SourceError(f"{self.path / BANK_DIR}: stored pixels of object {obj_id!r} do not match their checksum")
+        return rgba
+
+    def object(self, obj_id: str) -> tuple[np.ndarray, np.ndarray]:
+        """Object cropped to its box: (float32 RGB (h, w, 3) 0-255, float32 alpha (h, w) 0-1).
+
+        The RGB outside the mask keeps the photograph's own pixels (useful to interpolation near
+        the boundary); only alpha says what belongs to the object.
+        """
+        rgba = self.object_rgba(obj_id)
+        return rgba[..., :3].astype(np.float32), rgba[..., 3].astype(np.float32) / np.float32(255.0)
+
+    def describe(self, source_id: str) -> dict[str, Any]:
+        """Human-readable provenance of a background or object id (file, dataset ids, class, ...)."""
+        if source_id in self._doc["_bg"]:
+            entry = dict(self._doc["_bg"][source_id])
+            out = {"id": source_id, "kind": "background", "file": str(self.background_path(source_id))}
+            out.update({k: entry[k] for k in ("width", "height", "mode", "sha256")})
+            out.update(entry.get("source", {}))
+            return out
+        if source_id in self._doc["_obj"]:
+            entry = dict(self._doc["_obj"][source_id])
+            out = {"id": source_id, "kind": "object", "class": entry.get("class")}
+            out.update({k: entry[k] for k in ("width", "height", "area", "sha256")})
+            source = dict(entry.get("source", {}))
+            if "root" in source and "file" in source:
+                source["file"] = str(self._doc["_roots"].get(source.pop("root"), Path(".")) / source["file"])
+            out.update(source)
+            return out
+        raise SourceError(f"{self.path}: no background or object with id {source_id!r} in this catalogue")
+
+
+def rgba_sha256(rgba: np.ndarray) -> str:
+    """sha256 of an object's stored RGBA bytes and shape."""
+    h = hashlib.sha256(f"{rgba.shape[0]}x{rgba.shape[1]}x4\n".encode())
+    h.update(np.ascontiguousarray(rgba, dtype=np.uint8).tobytes())
+    return h.hexdigest()
+
+
+def open_catalogue(path: str | Path) -> StoredCatalogue:
+    """Open a catalogue folder written by :func:`mmdata.sources.build_catalogue`.
+
+    Args:
+        path: the catalogue folder (or its ``catalogue.json``).
+
+    Returns:
+        A :class:`StoredCatalogue` (implements :class:`mmdata.sources.base.Catalogue`).
+
+    Raises:
+        SourceNotFound: nothing there.
+        SourceError: not a catalogue of this format.
+    """
+    return StoredCatalogue(path)

@@ -1,0 +1,74 @@
+"""A PNG contact sheet of a catalogue: random backgrounds and random objects, side by side."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from mmdata.sources.base import Catalogue
+
+__all__ = ["contact_sheet"]
+
+
+def _thumb(rgb: np.ndarray, alpha: np.ndarray | None, cell: int) -> np.ndarray:
+    """Fit an image (objects composited over a checkerboard) into a ``cell`` x ``cell`` tile."""
+    h, w = rgb.shape[:2]
+    if alpha is not None:
+        yy, xx = np.mgrid[0:h, 0:w]
+        checker = np.where(((yy // 8) + (xx // 8)) % 2 == 0, 200.0, 140.0)[..., None]
+        rgb = alpha[..., None] * rgb + (1.0 - alpha[..., None]) * checker
+    img = Image.fromarray(np.clip(np.round(rgb), 0, 255).astype(np.uint8))
+    scale = min(cell / w, cell / h)
+    img = img.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BILINEAR)
+    tile = np.full((cell, cell, 3), 255, dtype=np.uint8)
+    y0, x0 = (cell - img.height) // 2, (cell - img.width) // 2
+    tile[y0 : y0 + img.height, x0 : x0 + img.width] = np.asarray(img)
+    return tile
+
+
+def contact_sheet(
+    catalogue: Catalogue,
+    out: str | Path,
+    rng: np.random.Generator,
+    *,
+    n_backgrounds: int = 8,
+    n_objects: int = 32,
+    cell: int = 128,
+    columns: int = 8,
+) -> Path:
+    """Write a PNG with ``n_backgrounds`` random backgrounds then ``n_objects`` random objects.
+
+    Args:
+        catalogue: the catalogue to sample from.
+        out: PNG path to write.
+        rng: random generator choosing the items (without replacement).
+        n_backgrounds: backgrounds shown (fewer if the catalogue has fewer).
+        n_objects: objects shown, over a checkerboard so their alpha is visible.
+        cell: tile size in pixels.
+        columns: tiles per row.
+
+    Returns:
+        ``out``.
+    """
+    bg_ids = list(catalogue.background_ids)
+    obj_ids = list(catalogue.object_ids)
+    chosen_bg = [bg_ids[i] for i in sorted(rng.choice(len(bg_ids), size=min(n_backgrounds, len(bg_ids)), replace=False))]
+    chosen_obj = [obj_ids[i] for i in sorted(rng.choice(len(obj_ids), size=min(n_objects, len(obj_ids)), replace=False))]
+    tiles = [(_thumb(catalogue.background(i), None, cell), i) for i in chosen_bg]
+    tiles += [(_thumb(*catalogue.object(i), cell), i) for i in chosen_obj]
+    rows = max(1, -(-len(tiles) // columns))
+    label_h = 14
+    sheet = Image.new("RGB", (columns * cell, rows * (cell + label_h)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for k, (tile, item_id) in enumerate(tiles):
+        x, y = (k % columns) * cell, (k // columns) * (cell + label_h)
+        sheet.paste(Image.fromarray(tile), (x, y))
+        draw.text((x + 2, y + cell), item_id[-(cell // 6) :], fill="black")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    sheet.save(tmp, format="PNG")
+    tmp.replace(out)
+    return out
