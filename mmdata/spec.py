@@ -1,0 +1,140 @@
+"""Typed, frozen description of the dataset section of the configuration.
+
+:class:`DatasetSpec` is built once, at the edge, from the resolved configuration
+(:func:`mmdata.config.load_config`) and handed to sampling and rendering, which then never look at
+the raw config dict again. Every field mirrors a key of ``dataset`` in
+``mmdata/schema/config.schema.yaml``, where each key is described and has its paper default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from mmdata.config import validate_config
+from mmdata.errors import ConfigError
+from mmdata.params import PART_NAMES
+
+__all__ = ["Range", "MotionSpec", "ObjectSpec", "NoiseSpec", "DatasetSpec"]
+
+
+@dataclass(frozen=True)
+class Range:
+    """A closed interval [min, max] a value is drawn uniformly from."""
+
+    min: float
+    max: float
+
+
+@dataclass(frozen=True)
+class MotionSpec:
+    """Per-layer input motion |delta| (output pixels) and the cap on the magnified motion."""
+
+    min: float  # smallest |delta| of a moving layer
+    max: float  # largest |delta| (paper: 10 px)
+    max_magnified: float  # largest alpha * |delta| of any layer (paper: 30 px)
+
+
+@dataclass(frozen=True)
+class ObjectSpec:
+    """Foreground objects of the parts fg_bg, blur_bg and fg_only."""
+
+    count_min: int  # fewest objects per sample (paper: 7)
+    count_max: int  # most objects per sample (paper: 15)
+    scale_min: float  # smallest scale (output px per source px)
+    scale_max: float  # largest scale (paper: 2, to avoid blurry texture)
+    max_extent: float  # largest side of a scaled object as a fraction of image_size
+
+
+@dataclass(frozen=True)
+class NoiseSpec:
+    """Photon noise of the input frames."""
+
+    photon_std_max: float  # largest std at mid-gray, 0-255 units (paper: 3)
+    noisy_target: bool  # also add photon noise to Y and Y' (default: clean targets)
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """Everything sampling and rendering need to know about the dataset."""
+
+    seed: int  # global seed; sample draws use SeedSequence([seed, part, index])
+    image_size: int  # output frame side, pixels
+    supersample: int  # render grid is this many times finer than the output grid
+    antialias_sigma: float  # Gaussian anti-aliasing std before decimation, output pixels
+    store_frame_y: bool  # whether training shards keep the unperturbed magnified frame
+    shard_size: int  # samples per shard store
+    parts: Mapping[str, int]  # part name -> number of samples (read-only mapping)
+    alpha: Range  # magnification factor
+    motion: MotionSpec
+    objects: ObjectSpec
+    background_scale: Range  # scale of the background before the cover constraint
+    color_max_offset: float  # per-layer RGB offsets of the perturbed frames are in +-this
+    noise: NoiseSpec
+    blur: Range  # background blur sigma (output px) of parts blur_bg and fg_only
+
+    @classmethod
+    def from_config(cls, cfg: Mapping[str, Any]) -> "DatasetSpec":
+        """Build the spec from a (resolved or partial) configuration.
+
+        The config is validated first (defaults filled in), so a hand-written partial dict works too.
+
+        Args:
+            cfg: the configuration; only ``seed`` and ``dataset`` are read.
+
+        Returns:
+            The frozen spec.
+
+        Raises:
+            ConfigError: a value is missing, of the wrong type, out of range or inconsistent with
+                another; the message starts with the dotted key.
+        """
+        resolved = validate_config(cfg)
+        ds = resolved["dataset"]
+        spec = cls(
+            seed=int(resolved["seed"]),
+            image_size=int(ds["image_size"]),
+            supersample=int(ds["supersample"]),
+            antialias_sigma=float(ds["antialias_sigma"]),
+            store_frame_y=bool(ds["store_frame_y"]),
+            shard_size=int(ds["shard_size"]),
+            parts=MappingProxyType({name: int(ds["parts"][name]) for name in PART_NAMES}),
+            alpha=Range(float(ds["alpha"]["min"]), float(ds["alpha"]["max"])),
+            motion=MotionSpec(
+                float(ds["motion"]["min"]), float(ds["motion"]["max"]), float(ds["motion"]["max_magnified"])
+            ),
+            objects=ObjectSpec(
+                count_min=int(ds["objects"]["count_min"]),
+                count_max=int(ds["objects"]["count_max"]),
+                scale_min=float(ds["objects"]["scale_min"]),
+                scale_max=float(ds["objects"]["scale_max"]),
+                max_extent=float(ds["objects"]["max_extent"]),
+            ),
+            background_scale=Range(float(ds["background"]["scale_min"]), float(ds["background"]["scale_max"])),
+            color_max_offset=float(ds["color_perturbation"]["max_offset"]),
+            noise=NoiseSpec(float(ds["noise"]["photon_std_max"]), bool(ds["noise"]["noisy_target"])),
+            blur=Range(float(ds["blur"]["sigma_min"]), float(ds["blur"]["sigma_max"])),
+        )
+        spec._check()
+        return spec
+
+    def _check(self) -> None:
+        """Relations between keys that the schema cannot express."""
+        pairs = [
+            ("dataset.objects.scale_min", self.objects.scale_min, "dataset.objects.scale_max", self.objects.scale_max),
+            ("dataset.background.scale_min", self.background_scale.min, "dataset.background.scale_max", self.background_scale.max),
+            ("dataset.blur.sigma_min", self.blur.min, "dataset.blur.sigma_max", self.blur.max),
+        ]
+        for lo_key, lo, hi_key, hi in pairs:
+            if lo > hi:
+                raise ConfigError(f"{lo_key}: {lo} exceeds {hi_key} ({hi})")
+        if self.alpha.min * self.motion.min > self.motion.max_magnified:
+            raise ConfigError(
+                f"dataset.motion.max_magnified: {self.motion.max_magnified} is below dataset.alpha.min * "
+                f"dataset.motion.min = {self.alpha.min * self.motion.min}; no sample could satisfy the cap"
+            )
+
+    def part_size(self, part: str) -> int:
+        """Number of samples of a part, by name."""
+        return int(self.parts[part])
