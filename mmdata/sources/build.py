@@ -52,6 +52,9 @@ class SourcePlan:
         roots: root name -> folder (absolute path or ``package:...``) that background files are relative to.
         classes: class names of this source, for catalogue.json.
         skipped: what planning already left out (duplicate ids, unknown image ids, ...).
+        origin: what the tasks read (named in errors).
+        expects_backgrounds: a build where none of the tasks yields a background is an error (e.g.
+            a COCO image folder that does not hold the JSON's files).
     """
 
     name: str
@@ -60,6 +63,8 @@ class SourcePlan:
     roots: dict[str, str] = field(default_factory=dict)
     classes: Any = None
     skipped: list[SkipRecord] = field(default_factory=list)
+    origin: str = ""
+    expects_backgrounds: bool = False
 
 
 def resolve_sources_config(sources_cfg: dict[str, Any] | None) -> dict[str, Any]:
@@ -122,6 +127,7 @@ def _run_plans(plans: list[SourcePlan], bank: ObjectBankWriter, workers: int) ->
         skipped.extend(plan.skipped)
         jobs = ((plan.worker, t) for t in plan.tasks)
         results = ordered_map(_star_guarded, jobs, workers)
+        n_before, n_skipped = len(backgrounds), len(skipped)
         for records in tqdm(results, total=len(plan.tasks), desc=f"sources {plan.name}", unit="img", disable=None):
             for rec in records:
                 if isinstance(rec, SkipRecord):
@@ -134,6 +140,9 @@ def _run_plans(plans: list[SourcePlan], bank: ObjectBankWriter, workers: int) ->
                 else:
                     seen.add(rec.id)
                     objects.append(_object_entry(rec, bank.append(rec.rgba)))
+        if plan.expects_backgrounds and plan.tasks and len(backgrounds) == n_before:
+            reasons = Counter(_reason_key(s.reason) for s in skipped[n_skipped:]).most_common(3)
+            raise SourceError(f"{plan.origin}: none of the {len(plan.tasks)} listed images could be used as a background ({reasons})")
     return {"backgrounds": backgrounds, "objects": objects, "skipped": skipped}
 
 
