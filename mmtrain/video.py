@@ -1,0 +1,295 @@
+"""Video files in and out through PyAV (FFmpeg): probing, a streaming reader and an atomic writer.
+
+Frames are RGB ``uint8`` arrays of shape ``(H, W, 3)`` in presentation order. Every check a video
+run needs (the file exists, is a video, has a decodable codec and at least one frame; the output
+can be written) happens in :func:`probe_video` and :class:`VideoWriter`'s constructor, so callers can
+fail fast, before any heavy work.
+
+Example:
+    >>> info = probe_video("in.mp4")                                # doctest: +SKIP
+    >>> with VideoWriter("out.mp4", width=info.width, height=info.height, fps=info.fps) as out:
+    ...     for frame in VideoReader("in.mp4"):                     # doctest: +SKIP
+    ...         out.write(frame)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import av
+import numpy as np
+
+from mmdata.errors import VideoError
+
+__all__ = ["VideoInfo", "probe_video", "VideoReader", "VideoWriter", "check_writable", "write_video"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a video run needs to know about an input file.
+
+    Attributes:
+        path: the file.
+        width: frame width in pixels.
+        height: frame height in pixels.
+        fps: frame rate (frames per second) as an exact fraction.
+        n_frames: number of frames (from the container, or counted by demuxing when it has none).
+        codec: FFmpeg name of the video codec.
+    """
+
+    path: Path
+    width: int
+    height: int
+    fps: Fraction
+    n_frames: int
+    codec: str
+
+
+def _open(path: Path) -> av.container.InputContainer:
+    try:
+        return av.open(str(path))
+    except av.FFmpegError as exc:
+        raise VideoError(f"{path}: not a readable video file ({exc})") from exc
+
+
+def _count_packets(path: Path) -> int:
+    """Count the video packets with payload by demuxing (no decoding)."""
+    with _open(path) as container:
+        return sum(1 for packet in container.demux(video=0) if packet.size > 0)
+
+
+def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
+    """Check that ``path`` is a decodable video with at least one frame and describe it.
+
+    Decodes the first frame to prove the codec works; otherwise reads only container metadata
+    (demuxing without decoding when the container does not store a frame count).
+
+    Args:
+        path: the video file.
+
+    Returns:
+        The file's :class:`VideoInfo`.
+
+    Raises:
+        VideoError: the file does not exist, is not a video, has no video stream, uses a codec this
+            FFmpeg cannot decode, has zero frames or no frame rate.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise VideoError(f"{path}: no such video file")
+    with _open(path) as container:
+        if not container.streams.video:
+            raise VideoError(f"{path}: contains no video stream (expected a video with at least one frame)")
+        stream = container.streams.video[0]
+        ctx = stream.codec_context
+        if ctx is None:
+            raise VideoError(f"{path}: unsupported codec (FFmpeg has no decoder for this video stream)")
+        fps = stream.average_rate or stream.guessed_rate or stream.base_rate
+        n_frames = int(stream.frames or 0)
+        try:
+            first = next(iter(container.decode(stream)), None)
+        except av.FFmpegError as exc:
+            raise VideoError(f"{path}: cannot decode its {ctx.name} video stream ({exc})") from exc
+        if first is None:
+            raise VideoError(f"{path}: the video has zero frames")
+        width, height, codec = first.width, first.height, ctx.name
+    if n_frames <= 0:
+        n_frames = _count_packets(path)
+    if not fps or fps <= 0:
+        raise VideoError(f"{path}: the video stream has no frame rate")
+    return VideoInfo(path=path, width=width, height=height, fps=Fraction(fps), n_frames=n_frames, codec=codec)
+
+
+class VideoReader:
+    """Stream the frames of a video file, a few at a time.
+
+    Args:
+        path: the video file; probed on construction (see :func:`probe_video`).
+
+    Raises:
+        VideoError: as :func:`probe_video`, or when decoding fails part-way.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.info = probe_video(path)
+
+    def __len__(self) -> int:
+        return self.info.n_frames
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        """Yield every frame as an RGB uint8 array ``(H, W, 3)``."""
+        path = self.info.path
+        with _open(path) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            try:
+                for frame in container.decode(stream):
+                    yield frame.to_ndarray(format="rgb24")
+            except av.FFmpegError as exc:
+                raise VideoError(f"{path}: decoding failed ({exc})") from exc
+
+    def batches(self, size: int) -> Iterator[np.ndarray]:
+        """Yield consecutive frames stacked in groups of ``size`` (the last may be shorter).
+
+        Returns:
+            Iterator of uint8 arrays ``(n, H, W, 3)``, ``1 <= n <= size``.
+        """
+        return batched(iter(self), size)
+
+
+def batched(frames: Iterable[np.ndarray], size: int) -> Iterator[np.ndarray]:
+    """Stack an iterable of ``(H, W, 3)`` frames into arrays of at most ``size`` frames."""
+    if size < 1:
+        raise ValueError(f"batch size must be >= 1, got {size}")
+    buf: list[np.ndarray] = []
+    for frame in frames:
+        buf.append(frame)
+        if len(buf) == size:
+            yield np.stack(buf)
+            buf = []
+    if buf:
+        yield np.stack(buf)
+
+
+def check_writable(path: str | os.PathLike[str]) -> Path:
+    """Check that a file can be created at ``path`` (its folder exists and is writable).
+
+    Returns:
+        ``path`` as a :class:`Path`.
+
+    Raises:
+        VideoError: the folder is missing or not writable, or ``path`` is a folder.
+    """
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise VideoError(f"{path}: is a folder, expected an output video file name")
+    if not parent.is_dir():
+        raise VideoError(f"{path}: cannot write, folder {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise VideoError(f"{path}: cannot write, folder {parent} is not writable")
+    return path
+
+
+class VideoWriter:
+    """Encode frames into a video file atomically (a temporary name, renamed on :meth:`close`).
+
+    The container format follows the file extension (``.mp4``, ``.mkv``, ``.avi``, ``.mov`` ...).
+    Frames of even size are stored as 4:2:0; odd sizes, which 4:2:0 cannot hold, as 4:4:4, so the size
+    is always preserved exactly.
+
+    Args:
+        path: output file.
+        width: frame width in pixels.
+        height: frame height in pixels.
+        fps: frame rate, kept exactly (e.g. the input's :attr:`VideoInfo.fps`).
+        codec: FFmpeg encoder name.
+        crf: constant rate factor for x264/x265 (lower is better quality; 0 is lossless).
+
+    Raises:
+        VideoError: the output cannot be written, the codec is unknown, or the extension names no
+            container format FFmpeg can write.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, width: int, height: int, fps: Fraction | float,
+                 codec: str = "libx264", crf: int = 17) -> None:
+        self.path = check_writable(path)
+        if width < 1 or height < 1:
+            raise VideoError(f"{self.path}: invalid frame size {width}x{height}")
+        try:
+            av.Codec(codec, "w")
+        except Exception as exc:  # av raises UnknownCodecError (a ValueError) or FFmpegError
+            raise VideoError(f"{self.path}: unsupported codec {codec!r} (no such FFmpeg encoder)") from exc
+        self.width, self.height = width, height
+        self._tmp = self.path.with_name(f".{self.path.stem}.tmp-{os.getpid()}{self.path.suffix}")
+        try:  # FFmpeg creates the file lazily: prove now that it can be created
+            self._tmp.touch()
+        except OSError as exc:
+            raise VideoError(f"{self.path}: cannot write ({exc.strerror})") from exc
+        try:
+            self._container = av.open(str(self._tmp), "w")
+        except (av.FFmpegError, ValueError, OSError) as exc:
+            self._tmp.unlink(missing_ok=True)
+            raise VideoError(f"{self.path}: cannot write a video with this file name ({exc})") from exc
+        rate = Fraction(fps).limit_denominator(1_000_000)
+        self._stream = self._container.add_stream(codec, rate=rate)
+        self._stream.width, self._stream.height = width, height
+        even = width % 2 == 0 and height % 2 == 0
+        formats = {f.name for f in (self._stream.codec_context.codec.video_formats or [])}
+        pix_fmt = "yuv420p" if even else "yuv444p"
+        if formats and pix_fmt not in formats:
+            pix_fmt = sorted(formats)[0]
+        self._stream.pix_fmt = pix_fmt
+        if codec in ("libx264", "libx265"):
+            self._stream.options = {"crf": str(crf)}
+        self.frames_written = 0
+
+    def write(self, frame: np.ndarray) -> None:
+        """Encode one RGB uint8 frame ``(H, W, 3)``.
+
+        Raises:
+            VideoError: the frame has the wrong size or type.
+        """
+        if frame.dtype != np.uint8 or frame.shape != (self.height, self.width, 3):
+            raise VideoError(f"{self.path}: expected a uint8 frame of shape {(self.height, self.width, 3)}, "
+                             f"got {frame.dtype} {frame.shape}")
+        vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+        self._container.mux(self._stream.encode(vf))
+        self.frames_written += 1
+
+    def close(self) -> None:
+        """Flush the encoder, close the file and move it to its final name."""
+        if self._container is None:
+            return
+        self._container.mux(self._stream.encode(None))
+        self._container.close()
+        self._container = None
+        os.replace(self._tmp, self.path)
+        log.info("wrote %s (%d frames)", self.path, self.frames_written)
+
+    def abort(self) -> None:
+        """Close and delete the temporary file; the final path is left untouched."""
+        if self._container is not None:
+            try:
+                self._container.close()
+            except av.FFmpegError:
+                pass
+            self._container = None
+        self._tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> "VideoWriter":
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def write_video(path: str | os.PathLike[str], frames: Iterable[np.ndarray], fps: Fraction | float,
+                **kwargs: object) -> int:
+    """Write RGB uint8 frames to ``path``; the size comes from the first frame.
+
+    Returns:
+        The number of frames written.
+
+    Raises:
+        VideoError: no frames were given, or as :class:`VideoWriter`.
+    """
+    it = iter(frames)
+    first = next(it, None)
+    if first is None:
+        raise VideoError(f"{path}: no frames to write")
+    with VideoWriter(path, width=first.shape[1], height=first.shape[0], fps=fps, **kwargs) as writer:
+        writer.write(first)
+        for frame in it:
+            writer.write(frame)
+    return writer.frames_written
