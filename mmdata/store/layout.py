@@ -1,0 +1,190 @@
+"""What a shard store holds: settings, paths, per-sample records and their columns.
+
+A dataset root holds one Zarr v3 store per (part, shard)::
+
+    ROOT/part{P}/shard-{K:04d}.zarr        # a complete shard (renamed into place when finished)
+    ROOT/part{P}/.shard-{K:04d}.zarr.partial  # being written (resumed by a rerun)
+    ROOT/manifest.json                     # written by ``mmdata index``
+    ROOT/card/                             # dataset card
+
+Arrays of a shard store (N samples, H x W frames, L = 1 + max objects layers):
+
+=================  ==============  =========  ==============================================
+name               shape           dtype      meaning
+=================  ==============  =========  ==============================================
+frame_*            (N, H, W, 3)    uint8      the frames (one sample per chunk, zarr shards)
+alpha              (N,)            float32    magnification factor
+part, index        (N,)            u1, i8     part number 1-5 and index within the part
+noise_std          (N,)            float32    photon-noise std at mid-gray (NaN: unknown)
+background_blur    (N,)            float32    background blur sigma (NaN: unknown)
+n_objects          (N,)            int16      foreground objects (-1: unknown)
+motion             (N, L, 2)       float32    (dx, dy) per layer, background first, NaN pad
+params_json        (N,)            string     exact SampleParams JSON ("" when imported)
+digest             (N, F, 32)      uint8      sha256 of each frame field, in frame_fields order
+blocks_done        (n_blocks,)     uint8      1 when a writer finished that zarr shard
+=================  ==============  =========  ==============================================
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from mmdata.params import SampleParams
+from mmdata.provenance import params_to_json
+
+__all__ = [
+    "STORE_FORMAT",
+    "StoreSettings",
+    "ShardLayout",
+    "SampleRecord",
+    "SMALL_FIELDS",
+    "part_dir",
+    "shard_path",
+    "partial_path",
+    "lock_path",
+    "record_columns",
+]
+
+#: Version of the store layout; bumped on incompatible changes.
+STORE_FORMAT = 1
+
+#: Per-sample arrays besides the frames and the digests: name -> (dtype, trailing shape kind).
+SMALL_FIELDS: dict[str, str] = {
+    "part": "uint8",
+    "index": "int64",
+    "alpha": "float32",
+    "noise_std": "float32",
+    "background_blur": "float32",
+    "n_objects": "int16",
+    "motion": "float32",
+    "params_json": "str",
+}
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """How shards are written (the ``store`` config section); never changes any sample's pixels."""
+
+    zarr_shard_samples: int = 50  # samples per zarr shard inside a store (the unit one writer owns)
+    codec: str = "zstd"  # Blosc compressor name
+    compression_level: int = 1  # Blosc level 0-9
+    pool: str = "processes"  # local Dask pool: "processes" or "threads"
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "StoreSettings":
+        """Build from a resolved config (its ``store`` section; missing keys keep the defaults)."""
+        section = dict(config.get("store", {}) or {})
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in section.items() if k in names})
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class ShardLayout:
+    """Shapes of one shard store's arrays."""
+
+    count: int  # samples N
+    image_shape: tuple[int, int]  # (H, W)
+    frame_fields: tuple[str, ...]  # frame array names, in digest order
+    max_layers: int  # L: background + the most foreground objects a sample may have
+    block: int  # samples per zarr shard (one writer owns one block)
+
+    @property
+    def n_blocks(self) -> int:
+        return -(-self.count // self.block)
+
+    def block_range(self, block_index: int) -> tuple[int, int]:
+        """[lo, hi) sample offsets (within the store) of one block."""
+        lo = block_index * self.block
+        return lo, min(lo + self.block, self.count)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "count": self.count,
+            "image_shape": list(self.image_shape),
+            "frame_fields": list(self.frame_fields),
+            "max_layers": self.max_layers,
+            "block": self.block,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "ShardLayout":
+        return cls(
+            count=int(d["count"]),
+            image_shape=(int(d["image_shape"][0]), int(d["image_shape"][1])),
+            frame_fields=tuple(str(f) for f in d["frame_fields"]),
+            max_layers=int(d["max_layers"]),
+            block=int(d["block"]),
+        )
+
+
+@dataclass(frozen=True)
+class SampleRecord:
+    """One rendered (or imported) sample on its way to the store."""
+
+    part: int
+    index: int
+    frames: dict[str, np.ndarray]  # frame field -> uint8 (H, W, 3)
+    alpha: float
+    params: SampleParams | None = None  # None for samples imported from another layout
+
+
+def part_dir(root: str | Path, part: int) -> Path:
+    """``ROOT/part{P}``."""
+    return Path(root) / f"part{int(part)}"
+
+
+def shard_path(root: str | Path, part: int, shard: int) -> Path:
+    """``ROOT/part{P}/shard-{K:04d}.zarr``: where a complete shard lives."""
+    return part_dir(root, part) / f"shard-{int(shard):04d}.zarr"
+
+
+def partial_path(final: Path) -> Path:
+    """Hidden temporary name a shard is written under before the atomic rename."""
+    return final.with_name(f".{final.name}.partial")
+
+
+def lock_path(final: Path) -> Path:
+    """Lock file that keeps two writers off one shard."""
+    return final.with_name(f".{final.name}.lock")
+
+
+def record_columns(records: Sequence[SampleRecord], layout: ShardLayout) -> dict[str, np.ndarray]:
+    """Stack the per-sample small fields of ``records`` into arrays (see the module table).
+
+    Raises:
+        ValueError: a sample has more layers than ``layout.max_layers``.
+    """
+    n = len(records)
+    cols: dict[str, np.ndarray] = {
+        "part": np.array([r.part for r in records], dtype=np.uint8),
+        "index": np.array([r.index for r in records], dtype=np.int64),
+        "alpha": np.array([r.alpha for r in records], dtype=np.float32),
+        "noise_std": np.full(n, np.nan, dtype=np.float32),
+        "background_blur": np.full(n, np.nan, dtype=np.float32),
+        "n_objects": np.full(n, -1, dtype=np.int16),
+        "motion": np.full((n, layout.max_layers, 2), np.nan, dtype=np.float32),
+        "params_json": np.array([""] * n, dtype=object),
+    }
+    for i, rec in enumerate(records):
+        p = rec.params
+        if p is None:
+            continue
+        layers = (p.background, *p.objects)
+        if len(layers) > layout.max_layers:
+            raise ValueError(
+                f"part {rec.part} index {rec.index}: {len(layers)} layers exceed the store's {layout.max_layers}"
+            )
+        cols["noise_std"][i] = p.noise_std
+        cols["background_blur"][i] = p.background_blur
+        cols["n_objects"][i] = len(p.objects)
+        cols["motion"][i, : len(layers)] = [layer.motion for layer in layers]
+        cols["params_json"][i] = params_to_json(p)
+    return cols

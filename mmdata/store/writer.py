@@ -1,0 +1,265 @@
+"""Writing one shard store: create or resume a hidden partial store, fill blocks, rename atomically.
+
+A :class:`ShardTarget` owns one output path. Entering it takes an exclusive lock (so two jobs never
+write one shard), refuses a final path with foreign content, and creates the hidden partial store
+``.shard-KKKK.zarr.partial`` or resumes it when it was left by an interrupted run with the same
+identity (render config, catalogue, code, layout). Writers then fill whole blocks (= zarr shards)
+with :func:`write_block`, which may run in any thread, process or Dask worker that sees the
+filesystem; a block is marked done only after its data is written. :meth:`ShardTarget.finalize`
+computes the checksums, marks the store complete and renames it into place.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import zarr
+import zarr.codecs
+
+from mmdata.errors import StoreError
+from mmdata.provenance import bytes_checksum, combine_digests, sample_digest, utc_now
+from mmdata.store.layout import (
+    SMALL_FIELDS,
+    STORE_FORMAT,
+    SampleRecord,
+    ShardLayout,
+    StoreSettings,
+    lock_path,
+    partial_path,
+    record_columns,
+)
+
+__all__ = ["ShardTarget", "write_block", "shard_checksum", "read_marker"]
+
+log = logging.getLogger(__name__)
+
+_MARKER = "mmdata_store"
+
+
+def shard_checksum(checksums: Mapping[str, str]) -> str:
+    """One checksum of a whole shard from its per-array checksums."""
+    blob = json.dumps(dict(sorted(checksums.items())), separators=(",", ":")).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+def read_marker(path: Path) -> dict[str, Any] | None:
+    """Root attributes of a store written by this module, or None for anything else."""
+    meta = path / "zarr.json"
+    if not meta.is_file():
+        return None
+    try:
+        attrs = json.loads(meta.read_text()).get("attributes", {})
+    except (OSError, ValueError):
+        return None
+    if not isinstance(attrs, dict) or not isinstance(attrs.get(_MARKER), dict):
+        return None
+    return attrs
+
+
+def _create_arrays(path: Path, layout: ShardLayout, settings: StoreSettings, attrs: dict[str, Any]) -> None:
+    """Create the (empty) partial store with every array of ``layout``."""
+    comp = zarr.codecs.BloscCodec(cname=settings.codec, clevel=settings.compression_level, shuffle="noshuffle")
+    group = zarr.open_group(str(path), mode="w-", attributes=attrs)
+    n, (h, w), b = layout.count, layout.image_shape, layout.block
+    for name in layout.frame_fields:
+        group.create_array(
+            name, shape=(n, h, w, 3), chunks=(1, h, w, 3), shards=(b, h, w, 3), dtype="uint8", compressors=comp, fill_value=0
+        )
+    for name, dtype in SMALL_FIELDS.items():
+        if name == "motion":
+            group.create_array(name, shape=(n, layout.max_layers, 2), chunks=(b, layout.max_layers, 2), dtype=dtype, compressors=comp)
+        elif dtype == "str":
+            group.create_array(name, shape=(n,), chunks=(b,), dtype=str, compressors=comp)
+        else:
+            group.create_array(name, shape=(n,), chunks=(b,), dtype=dtype, compressors=comp)
+    group.create_array("digest", shape=(n, len(layout.frame_fields), 32), chunks=(b, len(layout.frame_fields), 32), dtype="uint8", compressors=comp)
+    group.create_array("blocks_done", shape=(layout.n_blocks,), chunks=(1,), dtype="uint8", fill_value=0)
+
+
+def write_block(path: str | Path, layout: ShardLayout, block_index: int, records: Sequence[SampleRecord]) -> int:
+    """Write one whole block (zarr shard) of a partial store and mark it done.
+
+    Args:
+        path: the partial store (must exist, created by :class:`ShardTarget`).
+        layout: the store's layout.
+        block_index: which block; ``records`` must fill exactly its sample range.
+        records: the samples, in order.
+
+    Returns:
+        The number of samples written.
+
+    Raises:
+        StoreError: the records do not fit the block.
+    """
+    lo, hi = layout.block_range(block_index)
+    if len(records) != hi - lo:
+        raise StoreError(f"{path}: block {block_index} needs {hi - lo} samples, got {len(records)}")
+    group = zarr.open_group(str(path), mode="r+")
+    digests = np.zeros((hi - lo, len(layout.frame_fields), 32), dtype=np.uint8)
+    for f, name in enumerate(layout.frame_fields):
+        stack = np.stack([np.asarray(r.frames[name], dtype=np.uint8) for r in records])
+        if stack.shape[1:] != (*layout.image_shape, 3):
+            raise StoreError(f"{path}: {name} has shape {stack.shape[1:]}, expected {(*layout.image_shape, 3)}")
+        group[name][lo:hi] = stack
+        for i in range(hi - lo):
+            digests[i, f] = np.frombuffer(sample_digest(stack[i]), dtype=np.uint8)
+    try:
+        columns = record_columns(records, layout)
+    except ValueError as exc:
+        raise StoreError(f"{path}: {exc}") from exc
+    for name, values in columns.items():
+        group[name][lo:hi] = values
+    group["digest"][lo:hi] = digests
+    group["blocks_done"][block_index] = 1
+    return hi - lo
+
+
+def _checksums(group: zarr.Group, layout: ShardLayout) -> dict[str, str]:
+    """Per-array checksums: frames from their per-sample digests, other arrays from their bytes."""
+    digest = np.asarray(group["digest"][:])
+    out = {name: combine_digests(row.tobytes() for row in digest[:, f]) for f, name in enumerate(layout.frame_fields)}
+    for name in (*SMALL_FIELDS, "digest"):
+        out[name] = bytes_checksum(np.asarray(group[name][:]))
+    return out
+
+
+class ShardTarget:
+    """Exclusive, resumable, atomic writing of one shard store.
+
+    Args:
+        final: the store path, e.g. ``ROOT/part1/shard-0003.zarr``.
+        layout: shapes of its arrays.
+        identity: what must match for a partial store to be resumed or a complete one accepted
+            (render config hash, catalogue identity, code source hash, part, range, ...).
+        attrs: further attributes to record (code version, resolved config, creation time, ...).
+        settings: compression and zarr shard size.
+
+    Use as a context manager; on entry ``complete`` tells whether the shard already exists with
+    the same identity (nothing to do) and ``pending_blocks`` which blocks still need writing.
+
+    Raises:
+        StoreError: the final path exists with foreign or different content, or another process
+            holds the lock.
+    """
+
+    def __init__(
+        self,
+        final: Path,
+        layout: ShardLayout,
+        identity: Mapping[str, Any],
+        attrs: Mapping[str, Any],
+        settings: StoreSettings,
+    ) -> None:
+        self.final = Path(final)
+        self.partial = partial_path(self.final)
+        self.layout = layout
+        self.identity = json.loads(json.dumps({**identity, "layout": layout.to_dict(), "format": STORE_FORMAT}))
+        self.attrs = dict(attrs)
+        self.settings = settings
+        self.complete = False
+        self.pending_blocks: list[int] = []
+        self._lock_fd: int | None = None
+
+    def __enter__(self) -> "ShardTarget":
+        self._check_final()
+        if self.complete:
+            return self
+        self.final.parent.mkdir(parents=True, exist_ok=True)
+        self._lock()
+        try:
+            self._check_final()  # another writer may have finished while we waited for the lock
+            if not self.complete:
+                self._prepare_partial()
+        except BaseException:
+            self._unlock()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._unlock()
+
+    def _check_final(self) -> None:
+        if not os.path.lexists(self.final):
+            return
+        attrs = read_marker(self.final)
+        if attrs is None or not attrs.get("complete"):
+            raise StoreError(f"{self.final}: exists and is not a complete shard store written by mmdata; remove it or choose another root")
+        if attrs.get("identity") != self.identity:
+            raise StoreError(
+                f"{self.final}: exists with a different config, catalogue, code version or range; "
+                "remove it to regenerate this shard"
+            )
+        log.info("%s: already complete", self.final)
+        self.complete = True
+
+    def _lock(self) -> None:
+        fd = os.open(lock_path(self.final), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            raise StoreError(f"{self.final}: another process is writing this shard (lock {lock_path(self.final)})") from exc
+        self._lock_fd = fd
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def _prepare_partial(self) -> None:
+        if os.path.lexists(self.partial):
+            attrs = read_marker(self.partial)
+            if attrs is None:
+                raise StoreError(f"{self.partial}: exists and was not written by mmdata; remove it")
+            if attrs.get("identity") == self.identity:
+                done = np.asarray(zarr.open_group(str(self.partial), mode="r")["blocks_done"][:])
+                self.pending_blocks = [b for b in range(self.layout.n_blocks) if not done[b]]
+                log.info("%s: resuming, %d of %d blocks left", self.partial, len(self.pending_blocks), self.layout.n_blocks)
+                return
+            log.warning("%s: left by a run with another identity; starting over", self.partial)
+            shutil.rmtree(self.partial)
+        attrs = {
+            _MARKER: {"format": STORE_FORMAT, "kind": "shard"},
+            "complete": False,
+            "identity": self.identity,
+            "settings": self.settings.to_dict(),
+            **self.attrs,
+        }
+        _create_arrays(self.partial, self.layout, self.settings, json.loads(json.dumps(attrs)))
+        self.pending_blocks = list(range(self.layout.n_blocks))
+
+    def finalize(self) -> dict[str, str]:
+        """Check every block is done, record checksums, mark complete and rename into place.
+
+        Returns:
+            The per-array checksums.
+
+        Raises:
+            StoreError: a block is missing or the final path appeared meanwhile.
+        """
+        group = zarr.open_group(str(self.partial), mode="r+")
+        done = np.asarray(group["blocks_done"][:])
+        if not done.all():
+            raise StoreError(f"{self.partial}: blocks {np.flatnonzero(done == 0).tolist()} were not written")
+        checksums = _checksums(group, self.layout)
+        group.attrs.update({"complete": True, "completed": utc_now(), "checksums": checksums, "shard_checksum": shard_checksum(checksums)})
+        try:
+            os.rename(self.partial, self.final)
+        except OSError as exc:
+            raise StoreError(f"{self.final}: cannot move the finished store into place ({exc})") from exc
+        try:
+            os.unlink(lock_path(self.final))
+        except OSError:
+            pass
+        self.complete = True
+        log.info("%s: complete (%d samples)", self.final, self.layout.count)
+        return checksums
