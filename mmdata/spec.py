@@ -9,7 +9,6 @@ the raw config dict again. Every field mirrors a key of ``dataset`` in
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import Any, Mapping
 
 from mmdata.config import validate_config
@@ -65,7 +64,7 @@ class DatasetSpec:
     antialias_sigma: float  # Gaussian anti-aliasing std before decimation, output pixels
     store_frame_y: bool  # whether training shards keep the unperturbed magnified frame
     shard_size: int  # samples per shard store
-    parts: Mapping[str, int]  # part name -> number of samples (read-only mapping)
+    parts: dict[str, int]  # part name -> number of samples (0 disables a part)
     alpha: Range  # magnification factor
     motion: MotionSpec
     objects: ObjectSpec
@@ -99,7 +98,7 @@ class DatasetSpec:
             antialias_sigma=float(ds["antialias_sigma"]),
             store_frame_y=bool(ds["store_frame_y"]),
             shard_size=int(ds["shard_size"]),
-            parts=MappingProxyType({name: int(ds["parts"][name]) for name in PART_NAMES}),
+            parts={name: int(ds["parts"][name]) for name in PART_NAMES},
             alpha=Range(float(ds["alpha"]["min"]), float(ds["alpha"]["max"])),
             motion=MotionSpec(
                 float(ds["motion"]["min"]), float(ds["motion"]["max"]), float(ds["motion"]["max_magnified"])

@@ -1,0 +1,130 @@
+"""Separable resampling operators of the renderer: cubic B-spline warps and Gaussian decimation.
+
+A layer is reconstructed in the continuous domain as a cubic B-spline (the interpolating cubic
+spline: coefficients from :func:`spline_coefficients`, kernel :func:`bspline3`; identical to
+``scipy.ndimage.map_coordinates(order=3, mode="mirror")``). Scaling and translation are axis-aligned,
+so sampling the spline on the render grid is separable: one sparse matrix per axis with four taps per
+row (:func:`warp_matrix`), applied by :func:`apply_separable`. Decimation to the output grid is the
+same kind of operator with Gaussian rows (:func:`gaussian_decimation`).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+import scipy.sparse as sp
+from scipy import ndimage
+
+__all__ = ["bspline3", "spline_coefficients", "warp_matrix", "apply_separable", "gaussian_decimation"]
+
+
+def bspline3(t: np.ndarray) -> np.ndarray:
+    """Cubic B-spline kernel beta3(t) (support |t| < 2, sums to 1 over integer shifts)."""
+    t = np.abs(t)
+    inner = 2.0 / 3.0 - t * t + 0.5 * t * t * t
+    outer = (2.0 - t) ** 3 / 6.0
+    return np.where(t < 1.0, inner, np.where(t < 2.0, outer, 0.0))
+
+
+def spline_coefficients(img: np.ndarray, mode: str = "mirror") -> np.ndarray:
+    """Cubic B-spline coefficients of an (H, W[, C]) image along its first two axes.
+
+    Args:
+        img: float image; channels (if any) are processed independently.
+        mode: how the image continues beyond its edges: ``"mirror"`` (whole-sample symmetric) or
+            ``"grid-constant"`` (zeros, for a zero-padded object).
+
+    Returns:
+        float32 coefficients of the same shape.
+    """
+    out = np.asarray(img, dtype=np.float64)
+    for axis in (0, 1):
+        if out.shape[axis] > 1:
+            out = ndimage.spline_filter1d(out, order=3, axis=axis, mode=mode, output=np.float64)
+    return out.astype(np.float32)
+
+
+def _fold(k: np.ndarray, n: int) -> np.ndarray:
+    """Whole-sample mirror of indices into [0, n) (period 2(n-1)), as scipy's ``mirror`` mode."""
+    if n == 1:
+        return np.zeros_like(k)
+    period = 2 * (n - 1)
+    k = np.mod(k, period)
+    return np.where(k >= n, period - k, k)
+
+
+def warp_matrix(u: np.ndarray, n: int, *, outside: str = "mirror") -> sp.csr_matrix:
+    """Sparse (len(u), n) matrix sampling a cubic spline with n coefficients at positions ``u``.
+
+    Args:
+        u: sample positions in index units (coefficient k sits at u = k).
+        n: number of coefficients along the axis.
+        outside: ``"mirror"`` folds taps beyond the ends back inside; ``"zero"`` drops them
+            (coefficients outside are 0, e.g. a zero-padded object).
+
+    Returns:
+        float32 CSR matrix with four taps per row.
+    """
+    u = np.asarray(u, dtype=np.float64)
+    k = np.floor(u).astype(np.int64)[:, None] + np.arange(-1, 3)[None, :]  # (m, 4)
+    w = bspline3(u[:, None] - k)
+    if outside == "mirror":
+        k = _fold(k, n)
+    elif outside == "zero":
+        valid = (k >= 0) & (k < n)
+        w = np.where(valid, w, 0.0)
+        k = np.clip(k, 0, n - 1)
+    else:
+        raise ValueError(f"outside: expected 'mirror' or 'zero', got {outside!r}")
+    m = len(u)
+    return sp.csr_matrix(
+        (w.astype(np.float32).ravel(), k.ravel(), np.arange(0, 4 * m + 1, 4)), shape=(m, n)
+    )
+
+
+def apply_separable(wy: sp.csr_matrix, wx: sp.csr_matrix, arr: np.ndarray) -> np.ndarray:
+    """Apply ``wy`` along axis 0 and ``wx`` along axis 1 of an (H, W, C) array.
+
+    Returns:
+        (wy.shape[0], wx.shape[0], C) float32 array.
+    """
+    h, w, c = arr.shape
+    my, mx = wy.shape[0], wx.shape[0]
+    t = wy @ np.ascontiguousarray(arr).reshape(h, w * c)  # (my, W*C)
+    t = np.ascontiguousarray(t.reshape(my, w, c).transpose(1, 0, 2)).reshape(w, my * c)
+    o = wx @ t  # (mx, my*C)
+    return np.ascontiguousarray(o.reshape(mx, my, c).transpose(1, 0, 2))
+
+
+@functools.lru_cache(maxsize=16)
+def gaussian_decimation(n_out: int, factor: int, sigma: float, margin: int) -> sp.csr_matrix:
+    """Sparse (n_out, factor*(n_out + 2*margin)) Gaussian anti-aliasing + decimation matrix.
+
+    Render pixel j covers output coordinates [-margin + j/factor, -margin + (j+1)/factor); output pixel i
+    is the Gaussian-weighted (std ``sigma`` output px, truncated at 4 std, rows sum to 1) average
+    centred on output coordinate i + 0.5.
+
+    Raises:
+        ValueError: the margin is too small for the kernel's support.
+    """
+    s_r = sigma * factor
+    radius = int(math.ceil(4.0 * s_r))
+    n_in = factor * (n_out + 2 * margin)
+    centres = factor * (np.arange(n_out) + 0.5 + margin) - 0.5  # in render index units
+    k = np.round(centres).astype(np.int64)[:, None] + np.arange(-radius - 1, radius + 2)[None, :]
+    if k.min() < 0 or k.max() >= n_in:
+        raise ValueError(f"margin: {margin} output px is too small for an anti-aliasing sigma of {sigma}")
+    w = np.exp(-0.5 * ((k - centres[:, None]) / s_r) ** 2)
+    w[np.abs(k - centres[:, None]) > radius] = 0.0
+    w /= w.sum(axis=1, keepdims=True)
+    m, t = k.shape
+    mat = sp.csr_matrix((w.astype(np.float32).ravel(), k.ravel(), np.arange(0, m * t + 1, t)), shape=(n_out, n_in))
+    mat.eliminate_zeros()
+    return mat
+
+
+def render_margin(factor: int, sigma: float) -> int:
+    """Output pixels the render canvas extends beyond the frame so decimation never sees an edge."""
+    return int(math.ceil(math.ceil(4.0 * sigma * factor) / factor)) + 1
