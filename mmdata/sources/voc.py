@@ -131,7 +131,8 @@ def process(task: dict[str, Any]) -> list[CutoutRecord | SkipRecord]:
     for what, arr in (("SegmentationObject", objects), ("SegmentationClass", classes)):
         if arr is not None and arr.shape != (h, w):
             return [SkipRecord("image", stem, f"{what} mask is {arr.shape[1]}x{arr.shape[0]}, photograph is {w}x{h}")]
-    instance_ids = [int(k) for k in np.unique(objects) if k not in (0, VOID)]
+    counts = np.bincount(objects.ravel(), minlength=256)
+    instance_ids = [k for k in np.flatnonzero(counts).tolist() if k not in (0, VOID)]
     if not instance_ids:
         return [SkipRecord("image", stem, "empty mask: no object instances (only background / void)")]
     records: list[CutoutRecord | SkipRecord] = []
