@@ -1,0 +1,106 @@
+"""How people judge magnification: x-t / y-t slice images and side-by-side frames (paper Fig. 1, 7).
+
+An **x-t slice** takes the pixels of one image row (``y = at``) from every frame and stacks them
+downwards in time: a ``(T, W, 3)`` image whose horizontal axis is x. A **y-t slice** takes one
+column (``x = at``) and stacks it rightwards in time: an ``(H, T, 3)`` image whose vertical axis is y.
+Motion along the line shows as wiggles of the edges it crosses.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from PIL import Image
+
+from mmdata.errors import ConfigError, VideoError
+
+__all__ = ["SliceRecorder", "check_slice", "side_by_side", "save_png"]
+
+SliceAxis = Literal["x", "y"]
+
+
+def check_slice(axis: str, at: int, height: int, width: int) -> None:
+    """Check that the line ``at`` exists in a ``height x width`` frame.
+
+    Raises:
+        ConfigError: unknown axis, or the line is outside the frame.
+    """
+    if axis not in ("x", "y"):
+        raise ConfigError(f"slice: expected 'x' (an x-t slice along row AT) or 'y' (a y-t slice along column AT), got {axis!r}")
+    limit = height if axis == "x" else width
+    if not 0 <= at < limit:
+        what = "row" if axis == "x" else "column"
+        raise ConfigError(f"at: {what} {at} is outside the frame (expected 0 <= at < {limit})")
+
+
+class SliceRecorder:
+    """Collect one line per frame while a video streams past; memory ``T x line length``.
+
+    Args:
+        axis: ``"x"`` for an x-t slice along row ``at``, ``"y"`` for a y-t slice along column ``at``.
+        at: the row or column index.
+
+    Example:
+        >>> rec = SliceRecorder("x", 2)
+        >>> rec.add(np.zeros((5, 4, 6, 3), np.uint8))
+        >>> rec.image().shape
+        (5, 6, 3)
+    """
+
+    def __init__(self, axis: SliceAxis, at: int) -> None:
+        if axis not in ("x", "y"):
+            raise ConfigError(f"slice: expected 'x' or 'y', got {axis!r}")
+        self.axis, self.at = axis, at
+        self._lines: list[np.ndarray] = []
+
+    def add(self, frames: np.ndarray) -> None:
+        """Record the line of each frame of ``(n, H, W, 3)``."""
+        check_slice(self.axis, self.at, frames.shape[1], frames.shape[2])
+        lines = frames[:, self.at, :, :] if self.axis == "x" else frames[:, :, self.at, :]
+        self._lines.extend(np.array(line) for line in lines)
+
+    def image(self) -> np.ndarray:
+        """The slice image: ``(T, W, 3)`` for x-t, ``(H, T, 3)`` for y-t.
+
+        Raises:
+            VideoError: no frame was recorded.
+        """
+        if not self._lines:
+            raise VideoError("slice: no frames were recorded")
+        stacked = np.stack(self._lines)  # (T, L, 3)
+        return stacked if self.axis == "x" else stacked.transpose(1, 0, 2)
+
+
+def side_by_side(left: np.ndarray, right: np.ndarray, *, gap: int = 0) -> np.ndarray:
+    """Place images (or batches ``(n, H, W, 3)``) next to each other horizontally, ``gap`` white columns apart.
+
+    Raises:
+        ValueError: the heights (or batch sizes) differ.
+    """
+    if left.shape[:-2] != right.shape[:-2]:
+        raise ValueError(f"side_by_side: shapes {left.shape} and {right.shape} differ in height or batch size")
+    parts = [left]
+    if gap:
+        parts.append(np.full(left.shape[:-2] + (gap, left.shape[-1]), 255, dtype=left.dtype))
+    parts.append(right)
+    return np.concatenate(parts, axis=-2)
+
+
+def save_png(path: str | os.PathLike[str], image: np.ndarray) -> Path:
+    """Write an RGB uint8 image as PNG atomically (temporary name, then rename).
+
+    Raises:
+        VideoError: the file cannot be written.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        Image.fromarray(np.ascontiguousarray(image)).save(tmp, format="PNG")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise VideoError(f"{path}: cannot write the slice image ({exc})") from exc
+    return path
