@@ -45,4 +45,14 @@ __all__ = [
     "IntegrityError",
     "CheckpointError",
     "VideoError",
+    "open_dataset",
+    "Dataset",
 ]
+
+
+def __getattr__(name: str):  # lazy: the store pulls in zarr and dask only when used
+    if name in ("open_dataset", "Dataset"):
+        from mmdata import store
+
+        return getattr(store, name)
+    raise AttributeError(f"module 'mmdata' has no attribute {name!r}")
