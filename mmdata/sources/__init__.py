@@ -5,7 +5,7 @@ it anywhere (worker processes included) with :func:`open_catalogue`; the rendere
 the :class:`Catalogue` protocol.
 """
 
-from mmdata.sources.base import Catalogue, InMemoryCatalogue
+from mmdata.sources.base import Catalogue, InMemoryCatalogue, background_shape, object_shape
 from mmdata.sources.build import build_catalogue, resolve_sources_config
 from mmdata.sources.catalogue import StoredCatalogue, open_catalogue
 
@@ -13,7 +13,9 @@ __all__ = [
     "Catalogue",
     "InMemoryCatalogue",
     "StoredCatalogue",
+    "background_shape",
     "build_catalogue",
+    "object_shape",
     "open_catalogue",
     "resolve_sources_config",
 ]

@@ -12,7 +12,7 @@ from typing import Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
-__all__ = ["Catalogue", "InMemoryCatalogue"]
+__all__ = ["Catalogue", "InMemoryCatalogue", "background_shape", "object_shape"]
 
 
 @runtime_checkable
@@ -32,10 +32,10 @@ class Catalogue(Protocol):
         """Ids of the foreground objects, in a stable order."""
 
     def background(self, bg_id: str) -> np.ndarray:
-        """Background image as float32 RGB, shape (H, W, 3), values 0-255."""
+        """Background image as float32 RGB, shape (H, W, 3), values 0-255 (treat as read-only)."""
 
     def object(self, obj_id: str) -> tuple[np.ndarray, np.ndarray]:
-        """Foreground object cropped to its box: (float32 RGB (h, w, 3) 0-255, float32 alpha (h, w) 0-1)."""
+        """Foreground object cropped to its box: (float32 RGB (h, w, 3) 0-255, float32 alpha (h, w) 0-1) (read-only)."""
 
     def describe(self, source_id: str) -> dict:
         """Human-readable provenance of one id (file name, original dataset id, class, ...)."""
@@ -91,3 +91,31 @@ class InMemoryCatalogue:
 
     def describe(self, source_id: str) -> dict:
         return dict(self._info.get(source_id, {"id": source_id}))
+
+    def background_shape(self, bg_id: str) -> tuple[int, int]:
+        """(H, W) of a background."""
+        return self._bg[bg_id].shape[:2]
+
+    def object_shape(self, obj_id: str) -> tuple[int, int]:
+        """(h, w) of an object's box."""
+        return self._obj[obj_id][1].shape[:2]
+
+
+def background_shape(catalogue: Catalogue, bg_id: str) -> tuple[int, int]:
+    """(H, W) of a background without decoding it when the catalogue knows it (``background_shape``)."""
+    method = getattr(catalogue, "background_shape", None)
+    if callable(method):
+        h, w = method(bg_id)
+        return int(h), int(w)
+    h, w = catalogue.background(bg_id).shape[:2]
+    return int(h), int(w)
+
+
+def object_shape(catalogue: Catalogue, obj_id: str) -> tuple[int, int]:
+    """(h, w) of an object's box without decoding it when the catalogue knows it (``object_shape``)."""
+    method = getattr(catalogue, "object_shape", None)
+    if callable(method):
+        h, w = method(obj_id)
+        return int(h), int(w)
+    h, w = catalogue.object(obj_id)[1].shape[:2]
+    return int(h), int(w)

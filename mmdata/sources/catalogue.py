@@ -9,7 +9,11 @@ record in their provenance.
 :class:`StoredCatalogue` implements :class:`mmdata.sources.base.Catalogue` over such a folder. It
 is cheap to pickle (only the folder's path travels) and re-opens lazily in a worker process; the
 parsed ``catalogue.json`` is shared by the catalogues of one process through a small cache keyed
-by the file's path, size and modification time.
+by the file's path, size and modification time. Each catalogue also keeps the last few decoded
+backgrounds and objects (:data:`CACHED_BACKGROUNDS`, :data:`CACHED_OBJECTS`), returned as
+read-only arrays, so that sampling a scene and then rendering it decodes each source once; the
+sizes are known without decoding at all (:meth:`StoredCatalogue.background_shape`,
+:meth:`StoredCatalogue.object_shape`).
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import threading
+from collections import OrderedDict
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -43,6 +49,8 @@ BANK_DIR = "objects.zarr"
 FORMAT = "mmdata-catalogue"
 VERSION = 1
 PACKAGE_ROOT_PREFIX = "package:"
+CACHED_BACKGROUNDS = 4
+CACHED_OBJECTS = 64
 
 
 def compute_identity(backgrounds: Iterable[tuple[str, str]], objects: Iterable[tuple[str, str]]) -> str:
@@ -116,6 +124,9 @@ class StoredCatalogue:
             raise SourceNotFound(f"{path / BANK_DIR}: object bank of the catalogue not found")
         self._doc = self._index()
         self._bank: ObjectBankReader | None = None
+        self._lock = threading.Lock()
+        self._bg_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._obj_cache: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
 
     def _index(self) -> dict[str, Any]:
         json_path = self.path / CATALOGUE_FILE
@@ -182,15 +193,32 @@ class StoredCatalogue:
         entry = self._background_entry(bg_id)
         return self._doc["_roots"][entry["root"]] / entry["file"]
 
+    def background_shape(self, bg_id: str) -> tuple[int, int]:
+        """(H, W) of a background, from the catalogue (no decoding)."""
+        entry = self._background_entry(bg_id)
+        return int(entry["height"]), int(entry["width"])
+
+    def object_shape(self, obj_id: str) -> tuple[int, int]:
+        """(h, w) of an object's box, from the catalogue (no decoding)."""
+        entry = self._object_entry(obj_id)
+        return int(entry["height"]), int(entry["width"])
+
     def background(self, bg_id: str) -> np.ndarray:
-        """Background as float32 RGB (H, W, 3) 0-255, read from its file and checked against its sha256.
+        """Background as read-only float32 RGB (H, W, 3) 0-255, read from its file and checked against its sha256.
 
         Raises:
             SourceError: unknown id, unreadable file or changed checksum (SourceNotFound if missing).
         """
+        with self._lock:
+            if bg_id in self._bg_cache:
+                self._bg_cache.move_to_end(bg_id)
+                return self._bg_cache[bg_id]
         entry = self._background_entry(bg_id)
         image = read_image(self.background_path(bg_id), expected_sha256=entry["sha256"])
-        return image.rgb.astype(np.float32)
+        rgb = image.rgb.astype(np.float32)
+        rgb.flags.writeable = False
+        _remember(self._bg_cache, bg_id, rgb, CACHED_BACKGROUNDS, self._lock)
+        return rgb
 
     def object_rgba(self, obj_id: str) -> np.ndarray:
         """The stored uint8 RGBA (h, w, 4) of an object, checked against its sha256."""
@@ -208,8 +236,16 @@ class StoredCatalogue:
         The RGB outside the mask keeps the photograph's own pixels (useful to interpolation near
         the boundary); only alpha says what belongs to the object.
         """
+        with self._lock:
+            if obj_id in self._obj_cache:
+                self._obj_cache.move_to_end(obj_id)
+                return self._obj_cache[obj_id]
         rgba = self.object_rgba(obj_id)
-        return rgba[..., :3].astype(np.float32), rgba[..., 3].astype(np.float32) / np.float32(255.0)
+        rgb, alpha = rgba[..., :3].astype(np.float32), rgba[..., 3].astype(np.float32) / np.float32(255.0)
+        rgb.flags.writeable = False
+        alpha.flags.writeable = False
+        _remember(self._obj_cache, obj_id, (rgb, alpha), CACHED_OBJECTS, self._lock)
+        return rgb, alpha
 
     def describe(self, source_id: str) -> dict[str, Any]:
         """Human-readable provenance of a background or object id (file, dataset ids, class, ...)."""
@@ -229,6 +265,15 @@ class StoredCatalogue:
             out.update(source)
             return out
         raise SourceError(f"{self.path}: no background or object with id {source_id!r} in this catalogue")
+
+
+def _remember(cache: OrderedDict, key: str, value: Any, size: int, lock: threading.Lock) -> None:
+    """Put ``value`` in a least-recently-used ``cache`` of at most ``size`` entries."""
+    with lock:
+        cache[key] = value
+        cache.move_to_end(key)
+        while len(cache) > size:
+            cache.popitem(last=False)
 
 
 def rgba_sha256(rgba: np.ndarray) -> str:

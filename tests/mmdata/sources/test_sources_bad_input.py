@@ -256,7 +256,7 @@ def test_a_changed_background_file_is_detected(tmp_path):
     cat.background("coco:1")
     _jpeg(tmp_path / "images" / "a.jpg", _texture(rng))
     with pytest.raises(SourceError, match="changed since the catalogue was built"):
-        cat.background("coco:1")
+        open_catalogue(tmp_path / "out").background("coco:1")
     (tmp_path / "images" / "a.jpg").unlink()
     with pytest.raises(SourceNotFound, match="a.jpg"):
-        cat.background("coco:1")
+        open_catalogue(tmp_path / "out").background("coco:1")

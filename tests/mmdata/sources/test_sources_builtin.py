@@ -15,7 +15,7 @@ from PIL import Image
 from skimage.measure import label
 
 from mmdata.errors import SourceError, SourceNotFound
-from mmdata.sources import Catalogue, build_catalogue, open_catalogue
+from mmdata.sources import Catalogue, InMemoryCatalogue, background_shape, build_catalogue, object_shape, open_catalogue
 
 SKIMAGE_DATA = Path(str(resources.files("skimage"))) / "data"
 
@@ -122,3 +122,19 @@ def test_unknown_ids_and_missing_catalogues_raise_source_errors(builtin_catalogu
     (bad / "catalogue.json").write_text("{not json")
     with pytest.raises(SourceError, match="catalogue.json"):
         open_catalogue(bad)
+
+
+def test_shapes_are_known_without_decoding_and_arrays_are_read_only(builtin_catalogue):
+    cat = open_catalogue(builtin_catalogue)
+    for bg_id in cat.background_ids[:3]:
+        assert background_shape(cat, bg_id) == cat.background(bg_id).shape[:2]
+    for obj_id in cat.object_ids[:10]:
+        assert object_shape(cat, obj_id) == cat.object(obj_id)[1].shape
+    rgb, alpha = cat.object(cat.object_ids[0])
+    with pytest.raises(ValueError):
+        rgb[0, 0, 0] = 1.0  # cached arrays are shared: read-only
+    again = cat.object(cat.object_ids[0])
+    np.testing.assert_array_equal(again[0], rgb)
+    # The helpers also serve catalogues that only implement the protocol.
+    mem = InMemoryCatalogue({"b": np.zeros((5, 7, 3))}, {"o": (np.zeros((2, 3, 3)), np.ones((2, 3)))})
+    assert background_shape(mem, "b") == (5, 7) and object_shape(mem, "o") == (2, 3)
