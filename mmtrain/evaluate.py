@@ -1,0 +1,223 @@
+"""Quantitative evaluation: score methods on the paper's synthetic tests (section 4.1, Fig. 8).
+
+Two steps, each a sub-command of ``mmtrain evaluate``:
+
+* ``sets``: render the test sets (:mod:`mmtrain.evaluate_sets`, cases in :mod:`mmtrain.evaluate_design`);
+* ``run``: score every method on every case by SSIM against the ground truth, aggregate mean and
+  standard deviation per level, and write ``results.csv``, ``results.json``, ``summary.md`` and one
+  Fig. 8-style plot per test (and noise-test motion) (:mod:`mmtrain.evaluate_report`).
+
+SSIM is scikit-image's ``structural_similarity`` with the settings of Wang et al. 2004 (Gaussian
+window sigma 1.5, population covariance, ``data_range=255``), over the RGB channels, on the frames with
+``border`` pixels cropped from every side (content entering the frame, up to the magnified motion,
+is not scored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+from skimage.metrics import structural_similarity
+from tqdm import tqdm
+
+from mmdata.errors import ConfigError, StoreError
+from mmdata.sources.base import Catalogue
+from mmdata.spec import DatasetSpec
+from mmtrain.evaluate_design import EvalSpec, check_test_names
+from mmtrain.evaluate_methods import Method, load_network, make_builtin
+from mmtrain.evaluate_sets import OpenedTestSet, open_test_set, render_video, write_test_set
+
+__all__ = ["ssim", "CaseScore", "Results", "evaluate_test_sets", "register"]
+
+log = logging.getLogger(__name__)
+
+
+def ssim(output: np.ndarray, truth: np.ndarray, border: int) -> float:
+    """SSIM of two uint8 RGB frames (H, W, 3) after cropping ``border`` pixels from every side.
+
+    Raises:
+        ConfigError: the frames differ in shape or the crop leaves less than 7 pixels.
+    """
+    if output.shape != truth.shape:
+        raise ConfigError(f"ssim: output shape {output.shape} differs from the ground truth's {truth.shape}")
+    h, w = truth.shape[:2]
+    if min(h, w) - 2 * border < 7:
+        raise ConfigError(f"evaluate.border: {border} px leaves less than 7 px of a {h}x{w} frame")
+    crop = (slice(border, h - border), slice(border, w - border))
+    return float(structural_similarity(
+        truth[crop], output[crop], data_range=255, channel_axis=-1, gaussian_weights=True, sigma=1.5,
+        use_sample_covariance=False,
+    ))
+
+
+@dataclass(frozen=True)
+class CaseScore:
+    """The SSIM of one method on one case."""
+
+    test: str
+    group: float | None
+    level: float
+    sample: int
+    method: str
+    alpha: float
+    ssim: float
+
+
+@dataclass
+class Results:
+    """Every case score, and their aggregation per (test, group, level, method)."""
+
+    scores: list[CaseScore] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def table(self) -> list[dict[str, Any]]:
+        """One row per (test, group, level, method): n, ssim_mean, ssim_std (population), alpha."""
+        keys: dict[tuple, list[CaseScore]] = {}
+        for s in self.scores:
+            keys.setdefault((s.test, s.group, s.level, s.method), []).append(s)
+        rows = []
+        for (test, group, level, method), items in keys.items():
+            values = np.array([s.ssim for s in items])
+            rows.append({
+                "test": test, "group": group, "level": level, "method": method, "n": len(items),
+                "alpha": float(np.mean([s.alpha for s in items])),
+                "ssim_mean": float(values.mean()), "ssim_std": float(values.std()),
+            })
+        return rows
+
+
+def _clip_for(ts: OpenedTestSet, i: int, catalogue: Catalogue | None, ds: DatasetSpec | None) -> np.ndarray:
+    if ts.has_videos:
+        return ts.clip(i)
+    if catalogue is None or ds is None:
+        raise StoreError(f"{ts.path}: holds no clips; pass the catalogue it was rendered from (--sources) to re-render them")
+    if catalogue.identity != ts.info["catalogue"]:
+        raise StoreError(f"{ts.path}: rendered from another catalogue than the one given; its clips cannot be re-rendered")
+    return render_video(ts.case(i).params, catalogue, ds, ts.video)
+
+
+def evaluate_test_sets(
+    test_sets: Sequence[OpenedTestSet],
+    methods: Sequence[Method],
+    *,
+    border: int,
+    catalogue: Catalogue | None = None,
+    ds: DatasetSpec | None = None,
+    progress: bool = True,
+) -> Results:
+    """Score every method on every case of the test sets.
+
+    Args:
+        test_sets: opened test sets.
+        methods: the methods (names must be unique).
+        border: pixels cropped from every side before SSIM.
+        catalogue, ds: only for test sets stored without clips, to re-render them.
+        progress: show a progress bar.
+
+    Returns:
+        The per-case scores (aggregate with :meth:`Results.table`).
+
+    Raises:
+        ConfigError: duplicate method names or a bad border.
+        StoreError: clips needed but neither stored nor re-renderable.
+    """
+    names = [m.name for m in methods]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"evaluate: method names must be unique, got {names}")
+    results = Results(meta={"border": border, "methods": names, "test_sets": {ts.test: str(ts.path) for ts in test_sets},
+                            "specs": {ts.test: ts.info["spec"] for ts in test_sets}})
+    need_clip = any(m.needs_clip for m in methods)
+    bar = tqdm(total=sum(ts.count for ts in test_sets), desc="evaluate", unit="case", disable=not progress)
+    for ts in test_sets:
+        for i in range(ts.count):
+            case = ts.case(i)
+            pair = ts.pair(i)
+            clip = _clip_for(ts, i, catalogue, ds) if need_clip else None
+            for m in methods:
+                out = m(pair, clip, case.params.alpha)
+                results.scores.append(CaseScore(ts.test, case.group, case.level, case.sample, m.name, case.params.alpha,
+                                                ssim(out, pair["frame_y"], border)))
+            bar.update(1)
+    bar.close()
+    return results
+
+
+# ----------------------------------------------------------------------------------------------- CLI
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``evaluate sets`` and ``evaluate run``."""
+    parser = subparsers.add_parser("evaluate", help="the paper's quantitative tests (Fig. 8): test sets, scores, plots")
+    sub = parser.add_subparsers(dest="evaluate_command", metavar="ACTION")
+    sub.required = True
+
+    sets = sub.add_parser("sets", help="render the test sets (one Zarr store per test)")
+    sets.add_argument("--sources", required=True, help="catalogue folder (mmdata sources build)")
+    sets.add_argument("-o", "--out", required=True, help="folder of the test sets")
+    _common(sets)
+    sets.set_defaults(func=_cmd_sets)
+
+    run = sub.add_parser("run", help="score methods on the test sets; write results.csv/json, summary.md, plots")
+    run.add_argument("--sets", required=True, help="folder of the test sets (evaluate sets -o)")
+    run.add_argument("--model", action="append", default=[], metavar="NAME=PATH",
+                     help="a network to score: our checkpoint or the authors' weights.npz (repeatable)")
+    run.add_argument("--methods", nargs="*", help="built-in methods (default evaluate.methods): oracle do_nothing phase_based")
+    run.add_argument("--sources", help="catalogue folder, needed only for test sets stored without clips")
+    run.add_argument("--device", default="cpu", help="torch device of the networks (default cpu)")
+    run.add_argument("-o", "--out", required=True, help="results folder")
+    _common(run)
+    run.set_defaults(func=_cmd_run)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", help="YAML config (default: all defaults)")
+    p.add_argument("--size", help="evaluate.sizes entry (default evaluate.size): quick or paper")
+    p.add_argument("--tests", nargs="+", help="tests (default evaluate.tests): subpixel noise magnification input_motion")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _specs(args: argparse.Namespace) -> tuple[dict[str, Any], EvalSpec, DatasetSpec]:
+    from mmdata.config import load_config
+
+    overrides: dict[str, Any] = {}
+    if args.tests:
+        check_test_names(args.tests)
+        overrides["evaluate"] = {"tests": list(args.tests)}
+    cfg = load_config(args.config, overrides=overrides or None)
+    ev = EvalSpec.from_config(cfg, args.size)
+    ds = DatasetSpec.from_config({**cfg, "dataset": {**cfg["dataset"], "image_size": ev.image_size}})
+    return cfg, ev, ds
+
+
+def _cmd_sets(args: argparse.Namespace) -> int:
+    from mmdata.sources import open_catalogue
+
+    _, ev, ds = _specs(args)
+    catalogue = open_catalogue(args.sources)
+    for test in ev.tests:
+        path = write_test_set(args.out, test, ev, ds, catalogue, progress=not args.no_progress)
+        print(path)
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from mmtrain.evaluate_report import write_results
+
+    cfg, ev, ds = _specs(args)
+    methods: list[Method] = [make_builtin(name, ev.phase_based) for name in (args.methods if args.methods is not None else ev.methods)]
+    methods += [load_network(spec, args.device) for spec in args.model]  # fail early on bad weights
+    test_sets = [open_test_set(Path(args.sets) / f"{test}.zarr") for test in ev.tests]
+    catalogue = None
+    if args.sources:
+        from mmdata.sources import open_catalogue
+
+        catalogue = open_catalogue(args.sources)
+    results = evaluate_test_sets(test_sets, methods, border=ev.border, catalogue=catalogue, ds=ds, progress=not args.no_progress)
+    for path in write_results(results, args.out):
+        print(path)
+    return 0
