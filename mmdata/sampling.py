@@ -107,7 +107,8 @@ def _background(
     scale = max(float(rng.uniform(spec.background_scale.min, spec.background_scale.max)), cover)
     x_lo -= (scale - cover) * w
     y_lo -= (scale - cover) * h
-    position = (float(rng.uniform(x_lo, x_hi)), float(rng.uniform(y_lo, y_hi)))
+    u, v = rng.uniform(size=2)  # positions uniform among the covering ones (the range may be a point)
+    position = (float(x_lo + u * max(0.0, x_hi - x_lo)), float(y_lo + v * max(0.0, y_hi - y_lo)))
     return LayerParams(source_id=bg_id, scale=scale, position=position, motion=motion, color_offset=offset)
 
 

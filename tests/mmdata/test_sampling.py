@@ -98,6 +98,21 @@ def test_background_covers_the_frame_in_a_b_and_y(drawn, small_spec, catalogue):
                 assert y0 + bg.scale * h >= size + COVER_MARGIN - 1e-9
 
 
+def test_small_backgrounds_are_scaled_up_to_cover(small_spec):
+    rng = np.random.default_rng(0)
+    small = InMemoryCatalogue({"tall": rng.uniform(0, 255, (90, 41, 3)), "wide": rng.uniform(0, 255, (37, 77, 3))})
+    size = small_spec.image_size
+    for index in range(60):
+        p = sample_params(small_spec, "bg_only", index, small)
+        h, w = small.background(p.background.source_id).shape[:2]
+        bg = p.background
+        assert bg.scale > 1.0
+        for t in (0.0, 1.0, p.alpha):
+            x0, y0 = bg.position[0] + t * bg.motion[0], bg.position[1] + t * bg.motion[1]
+            assert x0 <= -COVER_MARGIN + 1e-6 and x0 + bg.scale * w >= size + COVER_MARGIN - 1e-6
+            assert y0 <= -COVER_MARGIN + 1e-6 and y0 + bg.scale * h >= size + COVER_MARGIN - 1e-6
+
+
 def test_objects_are_centred_in_the_frame_and_not_too_large(drawn, small_spec, catalogue):
     size = small_spec.image_size
     for p in drawn["fg_bg"]:
