@@ -1,0 +1,92 @@
+# Stage 2: the synthetic dataset. One job per (part, shard) store; then the index and the audit.
+
+
+rule shard:
+    input:
+        catalogue="results/sources/catalogue",
+    output:
+        directory("results/dataset/part{part}/shard-{shard}.zarr"),
+    wildcard_constraints:
+        part="[1-5]",
+        shard=r"\d{4}",
+    params:
+        code=MMDATA_CODE,
+        config=CONFIG_FILE,
+        render=RENDER_PARAMS,
+        samples=shard_samples,
+    threads: 4
+    resources:
+        mem_mb=shard_mem_mb,
+        runtime=60,
+        cpus_per_task=cpus_of,
+    conda:
+        "../envs/motionmag.yaml"
+    log:
+        "logs/shard/part{part}/shard-{shard}.log",
+    benchmark:
+        "benchmarks/shard/part{part}/shard-{shard}.tsv"
+    shell:
+        "mmdata generate --config {params.config} --catalogue {input.catalogue}"
+        " --part {wildcards.part} --shard {wildcards.shard} --root results/dataset"
+        " --workers {threads} > {log} 2>&1"
+
+
+rule index:
+    input:
+        shard_stores(),
+    output:
+        manifest="results/dataset/manifest.json",
+        card=report(
+            directory("results/dataset/card"),
+            patterns=["{name}.png"],
+            caption="../report/card.rst",
+            category="2. Dataset",
+        ),
+    params:
+        code=MMDATA_CODE,
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    conda:
+        "../envs/motionmag.yaml"
+    log:
+        "logs/index/index.log",
+    benchmark:
+        "benchmarks/index/index.tsv"
+    shell:
+        "mmdata index results/dataset > {log} 2>&1"
+
+
+rule audit:
+    input:
+        manifest="results/dataset/manifest.json",
+        catalogue="results/sources/catalogue",
+    output:
+        report("results/dataset/audit.txt", caption="../report/audit.rst", category="2. Dataset"),
+    params:
+        code=MMDATA_CODE,
+        samples=WF["audit_samples"],
+    threads: 2
+    resources:
+        mem_mb=2000,
+        runtime=30,
+        cpus_per_task=cpus_of,
+    conda:
+        "../envs/motionmag.yaml"
+    log:
+        "logs/audit/audit.log",
+    benchmark:
+        "benchmarks/audit/audit.tsv"
+    shell:
+        "mmdata audit results/dataset --samples {params.samples} --catalogue {input.catalogue}"
+        " > {output} 2> {log}"
+
+
+rule shards:
+    input:
+        shard_stores(selected_parts()),
+
+
+rule dataset:
+    input:
+        dataset_targets(),
