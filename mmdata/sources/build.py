@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import multiprocessing
 import shutil
 import uuid
 from collections import Counter, deque
@@ -104,12 +105,18 @@ def _guarded(worker: Callable[[Any], list[Record]], task: Any) -> list[Record]:
 
 
 def ordered_map(fn: Callable[[Any], Any], tasks: Iterable[Any], workers: int, ahead: int = 4) -> Iterator[Any]:
-    """``map(fn, tasks)`` over ``workers`` processes, results in task order, at most ``ahead`` per worker in flight."""
+    """``map(fn, tasks)`` over ``workers`` processes, results in task order, at most ``ahead`` per worker in flight.
+
+    Workers come from a fork server (not a plain fork of this process, which may already run
+    threads, e.g. zarr's I/O loop or a Dask worker's), preloaded with the source readers.
+    """
     if workers <= 1:
         yield from map(fn, tasks)
         return
     it = iter(tasks)
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["mmdata.sources.builtin", "mmdata.sources.coco", "mmdata.sources.voc"])
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         pending: deque[Future] = deque(pool.submit(fn, t) for t in itertools.islice(it, workers * ahead))
         while pending:
             result = pending.popleft().result()

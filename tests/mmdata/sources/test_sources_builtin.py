@@ -69,7 +69,7 @@ def test_cutout_pixels_are_the_photograph_pixels(tmp_path):
 
 
 def test_builds_are_identical_across_runs_and_worker_counts(tmp_path):
-    cfg = {"builtin": {"images": ["chelsea.png", "rocket.jpg"]}}
+    cfg = {"builtin": {"images": ["chelsea.png", "rocket.jpg"], "segment_max_side": 256}}
     a = build_catalogue(cfg, tmp_path / "a", workers=1)
     b = build_catalogue(cfg, tmp_path / "b", workers=1)
     c = build_catalogue(cfg, tmp_path / "c", workers=2)
