@@ -246,7 +246,7 @@ def _document(cfg: dict[str, Any], plans: list[SourcePlan], found: dict[str, Any
 
 
 def _reason_key(reason: str) -> str:
-    """Group skip reasons by their leading phrase (before any number or detail)."""
+    """Group skip reasons by their leading phrase (before any ':' or '(' detail, numbers dropped)."""
     head = reason.split(":")[0].split("(")[0]
     return " ".join(w for w in head.split() if not any(c.isdigit() for c in w)).strip() or reason
 

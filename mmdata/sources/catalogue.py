@@ -224,7 +224,10 @@ class StoredCatalogue:
         """The stored uint8 RGBA (h, w, 4) of an object, checked against its sha256."""
         entry = self._object_entry(obj_id)
         if self._bank is None:
-            self._bank = ObjectBankReader(self.path / BANK_DIR)
+            bank = ObjectBankReader(self.path / BANK_DIR)
+            if len(bank) != len(self._doc["_obj_ids"]):
+                raise SourceError(f"{bank.path}: holds {len(bank)} objects, catalogue.json lists {len(self._doc['_obj_ids'])}")
+            self._bank = bank
         rgba = self._bank.rgba(int(entry["index"]))
         if rgba_sha256(rgba) != entry["sha256"]:
             raise SourceError(f"{self.path / BANK_DIR}: stored pixels of object {obj_id!r} do not match their checksum")

@@ -72,7 +72,7 @@ def load_coco(path: Path, use_masks: bool) -> tuple[COCO, list[SkipRecord]]:
     kept = []
     for img in images:
         if img["file_name"] in seen_files:
-            skipped.append(SkipRecord("image", f"coco:{img['id']}", f"duplicate file_name {img['file_name']!r} (already image id {seen_files[img['file_name']]})"))
+            skipped.append(SkipRecord("image", f"coco:{img['id']}", f"duplicate file_name: {img['file_name']!r} is already image id {seen_files[img['file_name']]}"))
         else:
             seen_files[img["file_name"]] = img["id"]
             kept.append(img)
@@ -179,7 +179,7 @@ def process(task: dict[str, Any]) -> list[BackgroundRecord | CutoutRecord | Skip
         return records
     jw, jh = img.get("width"), img.get("height")
     if (jw is not None and jw != w) or (jh is not None and jh != h):
-        records.append(SkipRecord("object", ref, f"image is {w}x{h} but the JSON says {jw}x{jh}: its {len(task['anns'])} masks would not align"))
+        records.append(SkipRecord("object", ref, f"size differs from the JSON: image is {w}x{h}, the JSON says {jw}x{jh}; its {len(task['anns'])} masks would not align"))
         return records
     for ann in task["anns"]:
         records.append(_cut(image.rgb, image.sha256, img, ann, task))

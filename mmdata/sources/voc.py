@@ -130,7 +130,7 @@ def process(task: dict[str, Any]) -> list[CutoutRecord | SkipRecord]:
     h, w = image.rgb.shape[:2]
     for what, arr in (("SegmentationObject", objects), ("SegmentationClass", classes)):
         if arr is not None and arr.shape != (h, w):
-            return [SkipRecord("image", stem, f"{what} mask is {arr.shape[1]}x{arr.shape[0]}, photograph is {w}x{h}")]
+            return [SkipRecord("image", stem, f"mask size differs from the photograph: {what} mask is {arr.shape[1]}x{arr.shape[0]}, photograph is {w}x{h}")]
     counts = np.bincount(objects.ravel(), minlength=256)
     instance_ids = [k for k in np.flatnonzero(counts).tolist() if k not in (0, VOID)]
     if not instance_ids:

@@ -148,7 +148,7 @@ def test_duplicate_ids_missing_files_and_bad_annotations_are_reported(tmp_path):
     assert cat.background_ids == ("coco:1",)
     assert cat.object_ids == ("coco:1:10",)
     reasons = [s["reason"] for s in cat.skipped]
-    for expected in ("duplicate image id 1", "duplicate file_name 'a.jpg'", "malformed image entry", "duplicate annotation id 10",
+    for expected in ("duplicate image id 1", "duplicate file_name: 'a.jpg'", "malformed image entry", "duplicate annotation id 10",
                      "unknown image_id 99", "unknown category_id 7", "mask smaller than mask_min_area (4 < 16 px)", "empty mask"):
         assert any(expected in r for r in reasons), expected
     assert "file not found (and its 1 annotations)" in _reasons(cat)["c.jpg"]
@@ -162,6 +162,7 @@ def test_json_size_mismatch_skips_the_masks_not_the_background(tmp_path):
     cat = open_catalogue(build_catalogue(cfg, tmp_path / "out"))
     assert cat.background_ids == ("coco:1",) and cat.object_ids == ()
     assert "JSON says 64x48" in _reasons(cat)["coco:1"]
+    assert cat.summary["counts"]["skipped_by_reason"] == {"size differs from the JSON": 1}
 
 
 def test_no_usable_image_at_all_is_an_error(tmp_path):
@@ -195,8 +196,10 @@ def test_voc_empty_tiny_and_broken_masks_are_skipped(tmp_path):
     good[9, 9:31] = 255  # void border around instance 1
     empty = np.zeros((SIZE, SIZE), np.uint8)
     empty[0:5] = 255  # only background and void
-    cfg = _voc(tmp_path, {"good": good, "empty": empty, "nojpeg": good, "rgbmask": good, "corrupt": good}, rng)
+    masks = {"good": good, "empty": empty, "nojpeg": good, "rgbmask": good, "corrupt": good, "sizediff": good[:32]}
+    cfg = _voc(tmp_path, masks, rng)
     root = Path(cfg["voc"]["root"])
+    _jpeg(root / "JPEGImages" / "sizediff.jpg", _texture(rng))
     (root / "JPEGImages" / "nojpeg.jpg").unlink()
     Image.fromarray(np.stack([good * 100] * 3, -1)).save(root / "SegmentationObject" / "rgbmask.png")
     (root / "SegmentationObject" / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 10)
@@ -209,7 +212,9 @@ def test_voc_empty_tiny_and_broken_masks_are_skipped(tmp_path):
     assert reasons["nojpeg"].startswith("file not found") and "nojpeg.jpg" in reasons["nojpeg"]
     assert "expected a palette or 8-bit label PNG" in reasons["rgbmask"]
     assert reasons["corrupt"].startswith("unreadable file") and "corrupt.png" in reasons["corrupt"]
-    assert cat.summary["counts"]["skipped"] == 5
+    assert "SegmentationObject mask is 64x32, photograph is 64x64" in reasons["sizediff"]
+    assert cat.summary["counts"]["skipped"] == 6
+    assert cat.summary["counts"]["skipped_by_reason"]["mask size differs from the photograph"] == 1
 
 
 def test_voc_image_set_restricts_the_images(tmp_path):
