@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from mmdata.errors import MotionMagError, StoreError, StoreNotFound
 from mmdata.params import part_name, part_number
-from mmdata.provenance import bytes_checksum, combine_digests, params_from_json, sample_digest
+from mmdata.provenance import bytes_checksum, combine_digests, params_from_json, sample_digest, source_hash
 from mmdata.sources.base import Catalogue
 from mmdata.spec import DatasetSpec
 from mmdata.store import ShardReader, find_shards, read_manifest
@@ -65,6 +65,7 @@ class AuditReport:
     samples_checked: int = 0
     samples_rendered: int = 0
     problems: list[AuditProblem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # context that is not a failure by itself
 
     @property
     def ok(self) -> bool:
@@ -75,7 +76,7 @@ class AuditReport:
             f"audit {'PASSED' if self.ok else 'FAILED'}: {self.shards} shards, {self.samples_checked} samples checked, "
             f"{self.samples_rendered} re-rendered, {len(self.problems)} problem(s)"
         )
-        return "\n".join([head, *(f"  {p}" for p in self.problems)])
+        return "\n".join([head, *(f"  {p}" for p in self.problems), *(f"  note: {n}" for n in self.notes)])
 
 
 def open_recorded_catalogue(reader: ShardReader, override: str | Path | None = None) -> Catalogue:
@@ -213,6 +214,10 @@ def audit_dataset(
             continue
         readers.append(reader)
         _check_shard_arrays(reader, expected, report)
+        recorded = (reader.attrs.get("code_version") or {}).get("source_hash")
+        note = f"shards were written by code with source hash {str(recorded)[:12]}, not the current {source_hash()[:12]}; re-render differences may come from code changes"
+        if reader.attrs.get("origin") == "generate" and recorded != source_hash() and note not in report.notes:
+            report.notes.append(note)
     report.shards = len(readers)
     pairs = [(r, o) for r in readers for o in range(r.count)]
     if samples is not None and samples < len(pairs):

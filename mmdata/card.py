@@ -37,8 +37,9 @@ def _stats(values: np.ndarray) -> dict[str, float | int | None]:
 def _part_arrays(root: Path, part: int) -> dict[str, np.ndarray]:
     """alpha, per-layer |motion| and alpha*|motion|, object counts and noise of one part."""
     ds = open_dataset(root, parts=[part], verify=False)
-    f = {k: ds.fields[k] for k in ("alpha", "motion", "n_objects", "noise_std")}
-    alpha, motion, n_obj, noise = (np.asarray(f[k].compute()) for k in ("alpha", "motion", "n_objects", "noise_std"))
+    names = ("alpha", "motion", "n_objects", "noise_std")
+    runs = [ds.read_run(i, 0, ref.count, names) for i, ref in enumerate(ds.shards)]
+    alpha, motion, n_obj, noise = (np.concatenate([r[k] for r in runs]) for k in names)
     mag = np.hypot(motion[..., 0], motion[..., 1])  # (N, L), NaN on padding
     return {
         "alpha": alpha,
@@ -103,7 +104,8 @@ def _histograms(out: Path, doc: Mapping[str, Any], arrays: Mapping[int, Mapping[
                     ax.hist(arr[key], bins=30, histtype="step", label=f"{part} {part_name(part)}")
             ax.set_xlabel(key)
             ax.set_ylabel("count")
-            ax.legend(fontsize=7)
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(fontsize=7)
         fig.suptitle(title)
         fig.tight_layout()
         fig.savefig(out / name, dpi=80)

@@ -111,35 +111,44 @@ class _TqdmCallback(Callback):
             self.bar.update(1)
 
 
-def _graph(spec: DatasetSpec, plan: ShardPlan, layout: ShardLayout, catalogue: Catalogue, partial: Path, blocks: Sequence[int]) -> list[Any]:
-    """One delayed write per pending block, each depending on its blocks' render tasks."""
+def _graph(spec: DatasetSpec, plan: ShardPlan, layout: ShardLayout, catalogue: Any, partial: Path, blocks: Sequence[int]) -> list[Any]:
+    """One delayed write per pending block, each depending on its blocks' render tasks.
+
+    ``catalogue`` is the catalogue itself or a ``distributed`` future of it (scattered once).
+    """
     render_task = dask.delayed(render_record, pure=True)
     write_task = dask.delayed(write_block, pure=False)
-    cat = dask.delayed(catalogue, pure=True)
+    cat = catalogue if not isinstance(catalogue, Catalogue) else dask.delayed(catalogue, pure=True)
     writes = []
     for b in blocks:
         lo, hi = layout.block_range(b)
-        records = [render_task(spec, plan.part, plan.start + o, cat, layout.frame_fields, dask_key_name=f"render-{plan.part}-{plan.start + o}") for o in range(lo, hi)]
+        records = [
+            render_task(spec, plan.part, plan.start + o, cat, layout.frame_fields, dask_key_name=f"render-{plan.part}-{plan.start + o}")
+            for o in range(lo, hi)
+        ]
         writes.append(write_task(str(partial), layout, b, records, dask_key_name=f"write-{plan.part}-{plan.shard}-{b}"))
     return writes
 
 
-def _run(writes: list[Any], n_samples: int, workers: int, pool: str, scheduler: str | None, progress: bool) -> None:
-    """Compute the write tasks on the chosen executor with a progress bar."""
-    bar = tqdm(total=n_samples, desc="render", unit="sample", disable=not progress)
+def _run(spec: DatasetSpec, plan: ShardPlan, layout: ShardLayout, catalogue: Catalogue, target: ShardTarget, workers: int, pool: str, scheduler: str | None, progress: bool) -> None:
+    """Build the graph of the pending blocks and compute it on the chosen executor, with a progress bar."""
+    n = sum(layout.block_range(b)[1] - layout.block_range(b)[0] for b in target.pending_blocks)
+    bar = tqdm(total=n, desc="render", unit="sample", disable=not progress)
     try:
         if scheduler:
             from distributed import Client, as_completed
 
             with Client(scheduler) as client:
-                futures = client.compute(writes)
+                cat = client.scatter(catalogue, broadcast=True)
+                futures = client.compute(_graph(spec, plan, layout, cat, target.partial, target.pending_blocks))
                 for fut in as_completed(futures):
                     bar.update(fut.result())
-        elif workers <= 1:
-            with _TqdmCallback(bar):
+            return
+        writes = _graph(spec, plan, layout, catalogue, target.partial, target.pending_blocks)
+        with _TqdmCallback(bar):
+            if workers <= 1:
                 dask.compute(*writes, scheduler="synchronous")
-        else:
-            with _TqdmCallback(bar):
+            else:
                 dask.compute(*writes, scheduler=pool, num_workers=workers)
     finally:
         bar.close()
@@ -210,9 +219,10 @@ def generate_shard(
     with ShardTarget(final, layout, identity, attrs, settings) as target:
         if target.complete:
             return final
-        n = sum(layout.block_range(b)[1] - layout.block_range(b)[0] for b in target.pending_blocks)
-        log.info("%s: rendering %d samples (part %d, indices %d-%d) with %s", final, n, plan.part, plan.start, plan.start + plan.count - 1, scheduler or f"{workers} {settings.pool if workers > 1 else 'thread'}")
-        writes = _graph(spec, plan, layout, catalogue, target.partial, target.pending_blocks)
-        _run(writes, n, workers, settings.pool, scheduler, progress)
+        log.info(
+            "%s: rendering %d blocks (part %d, indices %d-%d) with %s", final, len(target.pending_blocks), plan.part,
+            plan.start, plan.start + plan.count - 1, scheduler or (f"{workers} {settings.pool}" if workers > 1 else "1 thread"),
+        )
+        _run(spec, plan, layout, catalogue, target, workers, settings.pool, scheduler, progress)
         target.finalize()
     return final

@@ -53,6 +53,17 @@ def shard_arrays(path: Path) -> dict[str, np.ndarray]:
     return reader.read(0, reader.count)
 
 
+def assert_same(actual: dict[str, np.ndarray], expected: dict[str, np.ndarray], lo: int, hi: int) -> None:
+    """Every per-sample array of ``actual`` equals samples [lo, hi) of ``expected``."""
+    assert sorted(actual) == sorted(expected)
+    for name, values in actual.items():
+        want = expected[name][lo:hi]
+        if values.dtype.kind in "OUT":
+            assert [str(v) for v in values] == [str(v) for v in want], name
+        else:
+            np.testing.assert_array_equal(values, want, err_msg=name)
+
+
 def tree_snapshot(path: Path) -> dict[str, bytes]:
     """Relative path -> bytes of every file under ``path`` (to prove nothing was touched)."""
     return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from store_helpers import builtin_catalogue_dir, shard_arrays, small_config, tree_snapshot, write_config
+from store_helpers import assert_same, builtin_catalogue_dir, shard_arrays, small_config, tree_snapshot, write_config
 
 from mmdata.cli import main
 from mmdata.errors import StoreNotFound
@@ -43,17 +43,6 @@ def stored_reference(tmp_path_factory: pytest.TempPathFactory, catalogue_dir: Pa
     root = tmp_path_factory.mktemp("stored-reference")
     path = generate_shard(small_config(), open_catalogue(catalogue_dir), root, 1, 0, workers=1)
     return shard_arrays(path)
-
-
-def assert_same(actual: dict[str, np.ndarray], expected: dict[str, np.ndarray], lo: int, hi: int) -> None:
-    """Every per-sample array of ``actual`` equals samples [lo, hi) of ``expected``."""
-    assert sorted(actual) == sorted(expected)
-    for name, values in actual.items():
-        want = expected[name][lo:hi]
-        if values.dtype.kind in "OUT":
-            assert [str(v) for v in values] == [str(v) for v in want], name
-        else:
-            np.testing.assert_array_equal(values, want, err_msg=name)
 
 
 def test_bytes_do_not_depend_on_shard_size_workers_or_pool(tmp_path, catalogue, reference):
