@@ -2,8 +2,10 @@
 
 Photon noise (paper section 3.3): a pixel of intensity I (0-255 units) is a photon count scaled by
 ``k``: ``k * Poisson(I / k)``, so its variance is ``k * I``. The strength is given as the standard
-deviation at mid-gray, ``std_mid``: ``k = std_mid**2 / 127.5``. Noise is drawn exactly (numpy's Poisson
-sampler), not by a Gaussian approximation, so very strong noise (few photons) is also right.
+deviation at mid-gray, ``std_mid``: ``k = std_mid**2 / 127.5``. Counts are drawn exactly (numpy's
+Poisson sampler) below ``NORMAL_ABOVE`` expected photons, so strong noise (few photons) is right; above
+it, where the Poisson law is normal to within a skewness of 1/sqrt(1000) = 0.03, they are drawn from the
+normal law of the same mean and variance, which is about ten times faster.
 
 Quantization: ``floor(x + U[0, 1))`` after clipping to [0, 255]; a pixel at 102.3 becomes 103 with
 probability 0.3, so the expected 8-bit value equals the exact intensity and sub-level changes from
@@ -14,10 +16,12 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["MID_GRAY", "photon_noise", "stochastic_round"]
+__all__ = ["MID_GRAY", "NORMAL_ABOVE", "photon_noise", "stochastic_round"]
 
 #: The intensity at which a noise strength is specified (0-255 scale).
 MID_GRAY = 127.5
+#: Expected photon counts from which the normal approximation of the Poisson law is used.
+NORMAL_ABOVE = 1000.0
 
 
 def photon_noise(img: np.ndarray, std_mid: float, rng: np.random.Generator) -> np.ndarray:
@@ -40,8 +44,15 @@ def photon_noise(img: np.ndarray, std_mid: float, rng: np.random.Generator) -> n
     if std_mid == 0:
         return img.copy()
     k = std_mid * std_mid / MID_GRAY
-    counts = rng.poisson(np.maximum(img, 0.0).astype(np.float64) / k)
-    return (counts * k).astype(np.float32)
+    x = np.maximum(img, 0.0)
+    out = rng.standard_normal(x.shape, dtype=np.float32)  # normal law: mean I, variance k * I
+    out *= np.sqrt(k * x)
+    out += x
+    few = np.flatnonzero(x < NORMAL_ABOVE * k)  # exact Poisson counts where photons are few
+    if few.size:
+        lam = x.ravel()[few].astype(np.float64) / k
+        out.ravel()[few] = (rng.poisson(lam) * k).astype(np.float32)
+    return out
 
 
 def stochastic_round(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -87,11 +87,11 @@ def _background_layer(
     region = np.asarray(src[y0:y1, x0:x1], dtype=np.float32)
     if sigma > 0:
         region = ndimage.gaussian_filter(region, sigma=(sigma, sigma, 0), mode="mirror", truncate=4.0)
-    coef = spline_coefficients(region)
+    coef = _planar(spline_coefficients(region))
     out = []
     for dx, dy in shifts:
         wy = warp_matrix(grid.source_positions(s, bg.position[1], dy, y0), coef.shape[0])
-        wx = warp_matrix(grid.source_positions(s, bg.position[0], dx, x0), coef.shape[1])
+        wx = warp_matrix(grid.source_positions(s, bg.position[0], dx, x0), coef.shape[2])
         out.append(apply_separable(wy, wx, coef))
     return out
 
@@ -107,7 +107,12 @@ def _object_coefficients(catalogue: Catalogue, layer: LayerParams, factor: int) 
     rgba[pad:-pad, pad:-pad, 3] = a
     if sigma > 0:
         rgba = ndimage.gaussian_filter(rgba, sigma=(sigma, sigma, 0), mode="constant", truncate=4.0)
-    return spline_coefficients(rgba, mode="grid-constant"), pad
+    return _planar(spline_coefficients(rgba, mode="grid-constant")), pad
+
+
+def _planar(img: np.ndarray) -> np.ndarray:
+    """(H, W, C) -> row-planar (H, C, W), the layout every render-grid operation works in."""
+    return np.ascontiguousarray(img.transpose(0, 2, 1))
 
 
 def _support(u: np.ndarray, n: int) -> tuple[int, int]:
@@ -122,31 +127,28 @@ def _composite_object(
 ) -> None:
     """Draw one object 'over' the canvas, in place.
 
-    The canvas has 3 channels (RGB) or 6 (RGB, then the colour-offset image of the perturbed twin,
-    composited with the same alpha).
+    The canvas is row-planar (rows, channels, columns) with 3 channels (RGB) or 6 (RGB, then the
+    colour-offset image of the perturbed twin, composited with the same alpha).
     """
     s = layer.scale
     uy = grid.source_positions(s, layer.position[1], shift[1], -pad)
     ux = grid.source_positions(s, layer.position[0], shift[0], -pad)
     y0, y1 = _support(uy, coef.shape[0])
-    x0, x1 = _support(ux, coef.shape[1])
+    x0, x1 = _support(ux, coef.shape[2])
     if y1 <= y0 or x1 <= x0:
         return
     patch = apply_separable(
         warp_matrix(uy[y0:y1], coef.shape[0], outside="zero"),
-        warp_matrix(ux[x0:x1], coef.shape[1], outside="zero"),
+        warp_matrix(ux[x0:x1], coef.shape[2], outside="zero"),
         coef,
-    )
-    a = np.clip(patch[:, :, 3], 0.0, 1.0)  # (h, w)
-    c = canvas.shape[2]
-    add = np.empty(a.shape + (c,), dtype=np.float32)  # what the layer adds: premultiplied colour (+ offset)
-    np.minimum(np.maximum(patch[:, :, :3], 0.0), 255.0 * a[:, :, None], out=add[:, :, :3])
-    if c == 6:
-        np.multiply(a[:, :, None], np.asarray(layer.color_offset, dtype=np.float32), out=add[:, :, 3:])
-    # Flattened (rows, cols * channels) views keep numpy's inner loops long.
-    view = canvas.reshape(canvas.shape[0], -1)[y0:y1, x0 * c : x1 * c]
-    view *= np.repeat(1.0 - a, c, axis=1)
-    view += add.reshape(add.shape[0], -1)
+    )  # (h, 4, w): premultiplied RGB, alpha
+    a = np.clip(patch[:, 3:4, :], 0.0, 1.0)  # (h, 1, w)
+    premult = np.minimum(np.maximum(patch[:, :3, :], 0.0), 255.0 * a)
+    view = canvas[y0:y1, :, x0:x1]
+    view *= 1.0 - a
+    view[:, :3, :] += premult
+    if canvas.shape[1] == 6:
+        view[:, 3:, :] += a * np.asarray(layer.color_offset, dtype=np.float32)[None, :, None]
 
 
 def _frame_rng(params: SampleParams, field: str) -> np.random.Generator:
@@ -169,17 +171,18 @@ def render_clean(params: SampleParams, catalogue: Catalogue, spec: DatasetSpec) 
     dec = gaussian_decimation(spec.image_size, spec.supersample, spec.antialias_sigma, grid.margin)
     out: dict[str, np.ndarray] = {}
     for i, frame in enumerate(("a", "b", "y")):
-        canvas = backgrounds[i]
+        canvas = backgrounds[i]  # (n, 3, n)
         if frame != "a":  # RGB + the perturbation's offset image, composited together
-            canvas = np.concatenate([canvas, np.empty_like(canvas)], axis=2)
-            canvas[:, :, 3:] = np.asarray(params.background.color_offset, dtype=np.float32)
+            offsets = np.empty_like(canvas)
+            offsets[...] = np.asarray(params.background.color_offset, dtype=np.float32)[None, :, None]
+            canvas = np.concatenate([canvas, offsets], axis=1)
         for obj, (coef, pad), shift in zip(params.objects, coefs, shifts[frame][1:]):
             _composite_object(canvas, coef, pad, obj, shift, grid)
-        small = apply_separable(dec, dec, canvas)
+        small = apply_separable(dec, dec, canvas).transpose(0, 2, 1)  # (H, W, C) view
         if frame == "a":
-            out["frame_a"] = small
+            out["frame_a"] = np.ascontiguousarray(small)
         else:
-            out[f"frame_{frame}"] = small[:, :, :3]
+            out[f"frame_{frame}"] = np.ascontiguousarray(small[:, :, :3])
             out[f"frame_{frame}_perturbed"] = small[:, :, :3] + small[:, :, 3:]
     return {k: out[k] for k in FRAME_FIELDS}
 

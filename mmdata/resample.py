@@ -85,17 +85,19 @@ def warp_matrix(u: np.ndarray, n: int, *, outside: str = "mirror") -> sp.csr_mat
 
 
 def apply_separable(wy: sp.csr_matrix, wx: sp.csr_matrix, arr: np.ndarray) -> np.ndarray:
-    """Apply ``wy`` along axis 0 and ``wx`` along axis 1 of an (H, W, C) array.
+    """Apply ``wy`` along the rows and ``wx`` along the columns of a row-planar (H, C, W) array.
+
+    The row-planar layout (each image row holds its C channel rows one after the other) keeps both
+    passes as sparse products over long contiguous runs, with only 2-D transposes between them.
 
     Returns:
-        (wy.shape[0], wx.shape[0], C) float32 array.
+        (wy.shape[0], C, wx.shape[0]) float32 array, row-planar.
     """
-    h, w, c = arr.shape
+    h, c, w = arr.shape
     my, mx = wy.shape[0], wx.shape[0]
-    t = wy @ np.ascontiguousarray(arr).reshape(h, w * c)  # (my, W*C)
-    t = np.ascontiguousarray(t.reshape(my, w, c).transpose(1, 0, 2)).reshape(w, my * c)
-    o = wx @ t  # (mx, my*C)
-    return np.ascontiguousarray(o.reshape(mx, my, c).transpose(1, 0, 2))
+    t = (wy @ np.ascontiguousarray(arr).reshape(h, c * w)).reshape(my * c, w)  # rows done
+    o = wx @ t.T  # (mx, my*C): columns done, image transposed
+    return np.ascontiguousarray(o.T).reshape(my, c, mx)
 
 
 @functools.lru_cache(maxsize=16)

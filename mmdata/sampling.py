@@ -92,6 +92,16 @@ def background_cover(
     return min_scale, (x_rng, y_rng)
 
 
+def _shape(catalogue: Catalogue, kind: str, source_id: str) -> tuple[int, int]:
+    """(H, W) of a background or object; from the catalogue's index when it offers one (no decoding)."""
+    index = getattr(catalogue, f"{kind}_shape", None)
+    if index is not None:
+        return tuple(int(v) for v in index(source_id))  # type: ignore[return-value]
+    if kind == "background":
+        return catalogue.background(source_id).shape[:2]
+    return catalogue.object(source_id)[1].shape[:2]
+
+
 def _background(
     rng: np.random.Generator, spec: DatasetSpec, catalogue: Catalogue, alpha: float, still: bool
 ) -> LayerParams:
@@ -101,7 +111,7 @@ def _background(
     bg_id = ids[int(rng.integers(len(ids)))]
     motion = _motion(rng, spec, alpha, still)
     offset = _offset(rng, spec)
-    h, w = catalogue.background(bg_id).shape[:2]
+    h, w = _shape(catalogue, "background", bg_id)
     shifts = [(0.0, 0.0), motion, (alpha * motion[0], alpha * motion[1])]
     cover, ((x_lo, x_hi), (y_lo, y_hi)) = background_cover(spec.image_size, (h, w), shifts)
     scale = max(float(rng.uniform(spec.background_scale.min, spec.background_scale.max)), cover)
@@ -123,7 +133,7 @@ def _objects(
     out = []
     for _ in range(count):
         obj_id = ids[int(rng.integers(len(ids)))]
-        h, w = catalogue.object(obj_id)[1].shape[:2]
+        h, w = _shape(catalogue, "object", obj_id)
         cap = spec.objects.max_extent * size / max(h, w)
         u = float(rng.uniform())
         lo, hi = spec.objects.scale_min, min(spec.objects.scale_max, cap)

@@ -52,6 +52,16 @@ def test_photon_noise_variance_is_proportional_to_intensity():
         photon_noise(np.zeros((2, 2)), -1.0, rng)
 
 
+def test_strong_noise_counts_discrete_photons():
+    std = 40.0  # 127.5 / (40**2 / 127.5) = 10 expected photons at mid-gray
+    k = std**2 / MID_GRAY
+    noisy = photon_noise(np.full((400, 400), MID_GRAY, dtype=np.float32), std, np.random.default_rng(5))
+    counts = noisy / k
+    np.testing.assert_allclose(counts, np.round(counts), atol=1e-3)  # whole photons
+    assert counts.mean() == pytest.approx(10.0, rel=0.02) and counts.var() == pytest.approx(10.0, rel=0.05)
+    assert (counts == 0).mean() == pytest.approx(np.exp(-10.0), abs=2e-4)  # Poisson P(0) = e^-10
+
+
 @pytest.fixture(scope="module")
 def gray() -> InMemoryCatalogue:
     return InMemoryCatalogue({"gray": np.full((200, 200, 3), MID_GRAY, dtype=np.float32)})
