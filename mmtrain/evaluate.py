@@ -98,6 +98,10 @@ def _clip_for(ts: OpenedTestSet, i: int, catalogue: Catalogue | None, ds: Datase
         raise StoreError(f"{ts.path}: holds no clips; pass the catalogue it was rendered from (--sources) to re-render them")
     if catalogue.identity != ts.info["catalogue"]:
         raise StoreError(f"{ts.path}: rendered from another catalogue than the one given; its clips cannot be re-rendered")
+    recorded = {"image_size": ts.info["spec"]["image_size"], **ts.info["renderer"]}
+    given = {"image_size": ds.image_size, "supersample": ds.supersample, "antialias_sigma": ds.antialias_sigma}
+    if recorded != given:
+        raise StoreError(f"{ts.path}: rendered with {recorded}, but the renderer is now set to {given}; clips cannot be re-rendered")
     return render_video(ts.case(i).params, catalogue, ds, ts.video)
 
 
@@ -210,7 +214,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     cfg, ev, ds = _specs(args)
     methods: list[Method] = [make_builtin(name, ev.phase_based) for name in (args.methods if args.methods is not None else ev.methods)]
-    methods += [load_network(spec, args.device) for spec in args.model]  # fail early on bad weights
+    models = [f"{name}={path}" for name, path in ev.models] + list(args.model)
+    methods += [load_network(spec, args.device) for spec in models]  # fail early on bad weights
     test_sets = [open_test_set(Path(args.sets) / f"{test}.zarr") for test in ev.tests]
     catalogue = None
     if args.sources:

@@ -101,6 +101,7 @@ class EvalSpec:
     input_motion_alpha_cap: float  # largest alpha of the input-motion test
     store_videos: bool  # keep the clips in the test sets (else re-rendered when needed)
     methods: tuple[str, ...]  # built-in methods to run besides the checkpoints given
+    models: tuple[tuple[str, str], ...]  # (name, weights path) of networks to score
     video: VideoSpec = field(default_factory=VideoSpec)
     phase_based: PhaseBasedConfig = field(default_factory=PhaseBasedConfig)
 
@@ -142,6 +143,7 @@ class EvalSpec:
             input_motion_alpha_cap=float(ev["input_motion_alpha_cap"]),
             store_videos=bool(sz["store_videos"]),
             methods=tuple(ev["methods"]),
+            models=tuple((str(k), str(v)) for k, v in ev["models"].items()),
             video=video,
             phase_based=PhaseBasedConfig(
                 fps=video.fps, low_hz=float(pb["low_hz"]), high_hz=float(pb["high_hz"]), taps=int(pb["taps"]),

@@ -140,6 +140,36 @@ def test_oracle_scores_one_and_do_nothing_scores_the_baseline(sets_dir: Path) ->
     assert min(r["ssim_mean"] for r in noisy if r["level"] == 0.1) > max(r["ssim_mean"] for r in noisy if r["level"] == 10.0)
 
 
+class _FirstClipFrame:
+    """A temporal method stand-in: returns frame 0 of the clip it is given (cheap)."""
+
+    name = "first_clip_frame"
+    needs_clip = True
+
+    def __call__(self, pair: dict[str, np.ndarray], clip: np.ndarray | None, alpha: float) -> np.ndarray:
+        assert clip is not None
+        return clip[0]
+
+
+def test_clips_not_stored_are_rerendered_from_the_recorded_cases(
+    tmp_path: Path, catalogue: InMemoryCatalogue, specs: tuple[EvalSpec, DatasetSpec]
+) -> None:
+    import dataclasses
+
+    ev, ds = specs
+    ev = dataclasses.replace(ev, store_videos=False, subpixel_motions=(0.5,), samples=1)
+    ts = open_test_set(write_test_set(tmp_path, "subpixel", ev, ds, catalogue, progress=False))
+    assert not ts.has_videos
+    with pytest.raises(StoreError, match="holds no clips"):
+        evaluate_test_sets([ts], [_FirstClipFrame()], border=6, progress=False)
+    other = InMemoryCatalogue({"flat": np.full((200, 200, 3), 128.0, dtype=np.float32)})
+    with pytest.raises(StoreError, match="another catalogue"):
+        evaluate_test_sets([ts], [_FirstClipFrame()], border=6, catalogue=other, ds=ds, progress=False)
+    results = evaluate_test_sets([ts], [_FirstClipFrame(), DoNothing()], border=6, catalogue=catalogue, ds=ds, progress=False)
+    clip_score, b_score = (s.ssim for s in results.scores)
+    assert clip_score == pytest.approx(b_score, abs=0.01)  # frame 0 of the clip shows B's displacement
+
+
 def _config_file(tmp_path: Path) -> Path:
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump({"evaluate": EVAL}))
