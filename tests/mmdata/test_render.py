@@ -198,3 +198,18 @@ def test_bytes_do_not_depend_on_order_or_process(small_spec, catalogue):
         there = pool.submit(_digests, (small_spec, catalogue, jobs[::-1])).result(timeout=120)
     assert there[::-1] == here
     assert len(set(here)) == len(here)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("index", range(4))
+def test_full_size_background_motion_is_exact(catalogue, index):
+    """At the paper's 384 x 384: sampled bg_only scenes (noise off) move by exactly delta and alpha * delta."""
+    spec384 = DatasetSpec.from_config({"seed": 11, "dataset": {"image_size": 384}})
+    params, _ = render(spec384, "bg_only", index, catalogue)
+    frames = render_sample(dataclasses.replace(params, noise_std=0.0), catalogue, spec384)
+    dx, dy = params.background.motion
+    np.testing.assert_allclose(estimate_shift(frames["frame_a"], frames["frame_b"]), (dx, dy), atol=0.02)
+    expected = (params.alpha * dx, params.alpha * dy)
+    np.testing.assert_allclose(estimate_shift(frames["frame_a"], frames["frame_y"], guess=expected), expected, atol=0.02)
+    for img in frames.values():
+        assert img.shape == (384, 384, 3) and img.dtype == np.uint8
