@@ -74,7 +74,11 @@ class ObjectBankWriter:
             self._flush(len(self._pending))
         index = np.asarray(self._index, dtype=np.int64).reshape(-1, 3)
         arr = self._group.create_array(
-            "index", shape=index.shape, chunks=(max(1, min(len(index), 65536)), 3), dtype="int64", compressors=_compressor()
+            "index",
+            shape=index.shape,
+            chunks=(max(1, min(len(index), 65536)), 3),
+            dtype="int64",
+            compressors=_compressor(),
         )
         if len(index):
             arr[...] = index

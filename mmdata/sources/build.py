@@ -90,7 +90,9 @@ def _plans(cfg: dict[str, Any]) -> list[SourcePlan]:
     if cfg["voc"].get("root"):
         plans.append(voc.plan(cfg))
     if not plans:
-        raise SourceError("sources.coco.annotations / sources.voc.root: kind coco_voc needs a COCO annotation file and image folder, a VOC root, or both")
+        raise SourceError(
+            "sources.coco.annotations / sources.voc.root: kind coco_voc needs a COCO annotation file and image folder, a VOC root, or both"
+        )
     return plans
 
 
@@ -140,7 +142,11 @@ def _run_plans(plans: list[SourcePlan], bank: ObjectBankWriter, workers: int) ->
                 if isinstance(rec, SkipRecord):
                     skipped.append(rec)
                 elif rec.id in seen:
-                    skipped.append(SkipRecord("background" if isinstance(rec, BackgroundRecord) else "object", rec.id, "duplicate id"))
+                    skipped.append(
+                        SkipRecord(
+                            "background" if isinstance(rec, BackgroundRecord) else "object", rec.id, "duplicate id"
+                        )
+                    )
                 elif isinstance(rec, BackgroundRecord):
                     seen.add(rec.id)
                     backgrounds.append(rec.to_json())
@@ -149,7 +155,9 @@ def _run_plans(plans: list[SourcePlan], bank: ObjectBankWriter, workers: int) ->
                     objects.append(_object_entry(rec, bank.append(rec.rgba)))
         if plan.expects_backgrounds and plan.tasks and len(backgrounds) == n_before:
             reasons = Counter(_reason_key(s.reason) for s in skipped[n_skipped:]).most_common(3)
-            raise SourceError(f"{plan.origin}: none of the {len(plan.tasks)} listed images could be used as a background ({reasons})")
+            raise SourceError(
+                f"{plan.origin}: none of the {len(plan.tasks)} listed images could be used as a background ({reasons})"
+            )
     return {"backgrounds": backgrounds, "objects": objects, "skipped": skipped}
 
 
@@ -207,7 +215,13 @@ def build_catalogue(sources_cfg: dict[str, Any], out_dir: str | Path, *, workers
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    log.info("catalogue %s: %d backgrounds, %d objects, %d skipped", out_dir, len(found["backgrounds"]), len(found["objects"]), len(found["skipped"]))
+    log.info(
+        "catalogue %s: %d backgrounds, %d objects, %d skipped",
+        out_dir,
+        len(found["backgrounds"]),
+        len(found["objects"]),
+        len(found["skipped"]),
+    )
     return out_dir
 
 

@@ -65,7 +65,11 @@ def process(task: dict[str, Any]) -> list[BackgroundRecord | CutoutRecord | Skip
     h, w = image.rgb.shape[:2]
     records: list[BackgroundRecord | CutoutRecord | SkipRecord] = []
     if min(h, w) < task["min_background_size"]:
-        records.append(SkipRecord("background", name, f"smaller than min_background_size ({w}x{h} < {task['min_background_size']})"))
+        records.append(
+            SkipRecord(
+                "background", name, f"smaller than min_background_size ({w}x{h} < {task['min_background_size']})"
+            )
+        )
     else:
         records.append(
             BackgroundRecord(
@@ -96,7 +100,9 @@ def _downscale(rgb: np.ndarray, max_side: int) -> np.ndarray:
 def _objects(rgb: np.ndarray, name: str, image_sha: str, task: dict[str, Any]) -> list[CutoutRecord | SkipRecord]:
     small = _downscale(rgb, task["segment_max_side"])
     h, w = small.shape[:2]
-    labels = felzenszwalb(small, scale=task["segment_scale"], sigma=task["segment_sigma"], min_size=max(1, task["min_object_area"]))
+    labels = felzenszwalb(
+        small, scale=task["segment_scale"], sigma=task["segment_sigma"], min_size=max(1, task["min_object_area"])
+    )
     candidates = []
     for region in regionprops(labels + 1):
         y0, x0, y1, x1 = region.bbox
@@ -110,11 +116,20 @@ def _objects(rgb: np.ndarray, name: str, image_sha: str, task: dict[str, Any]) -
         if region.solidity < task["min_solidity"]:
             continue
         candidates.append((int(region.area), int(region.label)))
-    keep = sorted(label for _, label in sorted(candidates, key=lambda c: (-c[0], c[1]))[: task["max_objects_per_image"]])
+    keep = sorted(
+        label for _, label in sorted(candidates, key=lambda c: (-c[0], c[1]))[: task["max_objects_per_image"]]
+    )
     out: list[CutoutRecord | SkipRecord] = []
     for k, label in enumerate(keep):
         rgba, box = cutout(small, labels + 1 == label)
-        source = {"dataset": "scikit-image", "root": _ROOT_NAME, "file": name, "image_sha256": image_sha,
-                  "segment": label, "segmented_size": [w, h], "box": box}
+        source = {
+            "dataset": "scikit-image",
+            "root": _ROOT_NAME,
+            "file": name,
+            "image_sha256": image_sha,
+            "segment": label,
+            "segmented_size": [w, h],
+            "box": box,
+        }
         out.append(CutoutRecord(id=f"builtin:{_stem(name)}:{k:02d}", rgba=rgba, cls="segment", source=source))
     return out

@@ -226,7 +226,9 @@ class StoredCatalogue:
         if self._bank is None:
             bank = ObjectBankReader(self.path / BANK_DIR)
             if len(bank) != len(self._doc["_obj_ids"]):
-                raise SourceError(f"{bank.path}: holds {len(bank)} objects, catalogue.json lists {len(self._doc['_obj_ids'])}")
+                raise SourceError(
+                    f"{bank.path}: holds {len(bank)} objects, catalogue.json lists {len(self._doc['_obj_ids'])}"
+                )
             self._bank = bank
         rgba = self._bank.rgba(int(entry["index"]))
         if rgba_sha256(rgba) != entry["sha256"]:

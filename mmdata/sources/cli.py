@@ -20,11 +20,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub.required = True
 
     build = sub.add_parser("build", help="build a catalogue folder (catalogue.json + objects.zarr)")
-    build.add_argument("--kind", choices=["builtin", "coco_voc"], help="source kind (default: the config's sources.kind)")
+    build.add_argument(
+        "--kind", choices=["builtin", "coco_voc"], help="source kind (default: the config's sources.kind)"
+    )
     build.add_argument("--config", help="YAML config whose `sources` section is used (default: all defaults)")
     build.add_argument("--coco-json", help="COCO instances JSON (sources.coco.annotations)")
     build.add_argument("--coco-images", help="folder of the COCO images (sources.coco.images)")
-    build.add_argument("--coco-masks", action="store_true", default=None, help="also use COCO instance masks as objects")
+    build.add_argument(
+        "--coco-masks", action="store_true", default=None, help="also use COCO instance masks as objects"
+    )
     build.add_argument("--voc-root", help="VOCdevkit/VOC20xx folder (sources.voc.root)")
     build.add_argument("-o", "--out", required=True, help="catalogue folder to write (replaced atomically)")
     build.add_argument("--workers", type=int, default=1, help="processes decoding images in parallel (default 1)")
@@ -42,7 +46,11 @@ def _sources_config(args: argparse.Namespace) -> dict[str, Any]:
     overrides: dict[str, Any] = {}
     if args.kind:
         overrides["kind"] = args.kind
-    coco = {k: v for k, v in (("annotations", args.coco_json), ("images", args.coco_images), ("use_masks", args.coco_masks)) if v is not None}
+    coco = {
+        k: v
+        for k, v in (("annotations", args.coco_json), ("images", args.coco_images), ("use_masks", args.coco_masks))
+        if v is not None
+    }
     if coco:
         overrides["coco"] = coco
     if args.voc_root:
@@ -58,7 +66,9 @@ def _build(args: argparse.Namespace) -> int:
     out = build_catalogue(_sources_config(args), args.out, workers=args.workers)
     cat = open_catalogue(out)
     counts = cat.summary["counts"]
-    print(f"{out}: {counts['backgrounds']} backgrounds, {counts['objects']} objects, {counts['skipped']} skipped; identity {cat.identity}")
+    print(
+        f"{out}: {counts['backgrounds']} backgrounds, {counts['objects']} objects, {counts['skipped']} skipped; identity {cat.identity}"
+    )
     return 0
 
 

@@ -72,7 +72,13 @@ def load_coco(path: Path, use_masks: bool) -> tuple[COCO, list[SkipRecord]]:
     kept = []
     for img in images:
         if img["file_name"] in seen_files:
-            skipped.append(SkipRecord("image", f"coco:{img['id']}", f"duplicate file_name: {img['file_name']!r} is already image id {seen_files[img['file_name']]}"))
+            skipped.append(
+                SkipRecord(
+                    "image",
+                    f"coco:{img['id']}",
+                    f"duplicate file_name: {img['file_name']!r} is already image id {seen_files[img['file_name']]}",
+                )
+            )
         else:
             seen_files[img["file_name"]] = img["id"]
             kept.append(img)
@@ -92,7 +98,11 @@ def _unique(entries: list[Any], keys: tuple[str, ...], what: str, skipped: list[
     """Entries that are mappings with ``keys``, first occurrence of each id only; the rest are reported."""
     out, seen = [], set()
     for n, entry in enumerate(entries):
-        if not isinstance(entry, dict) or any(entry.get(k) is None for k in keys) or not isinstance(entry["id"], (int, str)):
+        if (
+            not isinstance(entry, dict)
+            or any(entry.get(k) is None for k in keys)
+            or not isinstance(entry["id"], (int, str))
+        ):
             skipped.append(SkipRecord(what, f"{what}s[{n}]", f"malformed {what} entry (needs {', '.join(keys)})"))
         elif entry["id"] in seen:
             skipped.append(SkipRecord(what, f"{what}s[{n}]", f"duplicate {what} id {entry['id']!r}"))
@@ -102,7 +112,9 @@ def _unique(entries: list[Any], keys: tuple[str, ...], what: str, skipped: list[
     return out
 
 
-def _checked_annotations(anns: list[Any], images: list[dict], categories: list[dict], skipped: list[SkipRecord]) -> list[dict]:
+def _checked_annotations(
+    anns: list[Any], images: list[dict], categories: list[dict], skipped: list[SkipRecord]
+) -> list[dict]:
     image_ids = {img["id"] for img in images}
     cat_ids = {cat["id"] for cat in categories}
     out = []
@@ -140,11 +152,18 @@ def plan(cfg: dict[str, Any]) -> SourcePlan:
     for image_id in sorted(coco.imgs, key=lambda i: (str(type(i)), i)):
         img = coco.imgs[image_id]
         anns = [
-            {"id": a["id"], "segmentation": a["segmentation"], "category_id": a["category_id"], "class": names[a["category_id"]]}
+            {
+                "id": a["id"],
+                "segmentation": a["segmentation"],
+                "category_id": a["category_id"],
+                "class": names[a["category_id"]],
+            }
             for a in coco.imgToAnns.get(image_id, [])
         ]
         entry = {k: img.get(k) for k in ("id", "file_name", "width", "height")}
-        tasks.append({"ref": img["file_name"], "path": str(img_dir / img["file_name"]), "image": entry, "anns": anns, **params})
+        tasks.append(
+            {"ref": img["file_name"], "path": str(img_dir / img["file_name"]), "image": entry, "anns": anns, **params}
+        )
     classes = {str(k): v for k, v in sorted(names.items(), key=lambda kv: str(kv[0]))}
     return SourcePlan(
         name="coco",
@@ -171,15 +190,25 @@ def process(task: dict[str, Any]) -> list[BackgroundRecord | CutoutRecord | Skip
     h, w = image.rgb.shape[:2]
     records: list[BackgroundRecord | CutoutRecord | SkipRecord] = []
     if min(h, w) < task["min_background_size"]:
-        records.append(SkipRecord("background", ref, f"smaller than min_background_size ({w}x{h} < {task['min_background_size']})"))
+        records.append(
+            SkipRecord("background", ref, f"smaller than min_background_size ({w}x{h} < {task['min_background_size']})")
+        )
     else:
         source = {"dataset": "coco", "image_id": img["id"], "file_name": img["file_name"]}
-        records.append(BackgroundRecord(ref, ROOT_NAME, img["file_name"], image.sha256, image.nbytes, w, h, image.mode, source))
+        records.append(
+            BackgroundRecord(ref, ROOT_NAME, img["file_name"], image.sha256, image.nbytes, w, h, image.mode, source)
+        )
     if not task["anns"]:
         return records
     jw, jh = img.get("width"), img.get("height")
     if (jw is not None and jw != w) or (jh is not None and jh != h):
-        records.append(SkipRecord("object", ref, f"size differs from the JSON: image is {w}x{h}, the JSON says {jw}x{jh}; its {len(task['anns'])} masks would not align"))
+        records.append(
+            SkipRecord(
+                "object",
+                ref,
+                f"size differs from the JSON: image is {w}x{h}, the JSON says {jw}x{jh}; its {len(task['anns'])} masks would not align",
+            )
+        )
         return records
     for ann in task["anns"]:
         records.append(_cut(image.rgb, image.sha256, img, ann, task))

@@ -76,7 +76,9 @@ def read_image(path: str | Path, expected_sha256: str | None = None) -> ImageRea
         raise SourceError(f"{path}: expected an image file, found a folder") from exc
     digest = sha256_bytes(data)
     if expected_sha256 is not None and digest != expected_sha256:
-        raise SourceError(f"{path}: file changed since the catalogue was built (sha256 {digest[:12]}..., expected {expected_sha256[:12]}...)")
+        raise SourceError(
+            f"{path}: file changed since the catalogue was built (sha256 {digest[:12]}..., expected {expected_sha256[:12]}...)"
+        )
     try:
         with Image.open(io.BytesIO(data)) as img:
             img.load()

@@ -54,8 +54,12 @@ def contact_sheet(
     """
     bg_ids = list(catalogue.background_ids)
     obj_ids = list(catalogue.object_ids)
-    chosen_bg = [bg_ids[i] for i in sorted(rng.choice(len(bg_ids), size=min(n_backgrounds, len(bg_ids)), replace=False))]
-    chosen_obj = [obj_ids[i] for i in sorted(rng.choice(len(obj_ids), size=min(n_objects, len(obj_ids)), replace=False))]
+    chosen_bg = [
+        bg_ids[i] for i in sorted(rng.choice(len(bg_ids), size=min(n_backgrounds, len(bg_ids)), replace=False))
+    ]
+    chosen_obj = [
+        obj_ids[i] for i in sorted(rng.choice(len(obj_ids), size=min(n_objects, len(obj_ids)), replace=False))
+    ]
     tiles = [(_thumb(catalogue.background(i), None, cell), i) for i in chosen_bg]
     tiles += [(_thumb(*catalogue.object(i), cell), i) for i in chosen_obj]
     rows = max(1, -(-len(tiles) // columns))

@@ -126,11 +126,21 @@ def process(task: dict[str, Any]) -> list[CutoutRecord | SkipRecord]:
         objects, mask_sha = read_label_png(task["obj"])
         classes = read_label_png(task["cls"])[0] if task["cls"] and Path(task["cls"]).is_file() else None
     except SourceError as exc:
-        return [SkipRecord("image", stem, f"{'file not found' if isinstance(exc, SourceNotFound) else 'unreadable file'}: {exc}")]
+        return [
+            SkipRecord(
+                "image", stem, f"{'file not found' if isinstance(exc, SourceNotFound) else 'unreadable file'}: {exc}"
+            )
+        ]
     h, w = image.rgb.shape[:2]
     for what, arr in (("SegmentationObject", objects), ("SegmentationClass", classes)):
         if arr is not None and arr.shape != (h, w):
-            return [SkipRecord("image", stem, f"mask size differs from the photograph: {what} mask is {arr.shape[1]}x{arr.shape[0]}, photograph is {w}x{h}")]
+            return [
+                SkipRecord(
+                    "image",
+                    stem,
+                    f"mask size differs from the photograph: {what} mask is {arr.shape[1]}x{arr.shape[0]}, photograph is {w}x{h}",
+                )
+            ]
     counts = np.bincount(objects.ravel(), minlength=256)
     instance_ids = [k for k in np.flatnonzero(counts).tolist() if k not in (0, VOID)]
     if not instance_ids:
@@ -141,14 +151,22 @@ def process(task: dict[str, Any]) -> list[CutoutRecord | SkipRecord]:
         obj_id = f"voc:{stem}:{k}"
         area = int(mask.sum())
         if area < task["min_object_area"]:
-            records.append(SkipRecord("object", obj_id, f"mask smaller than min_object_area ({area} < {task['min_object_area']} px)"))
+            records.append(
+                SkipRecord(
+                    "object", obj_id, f"mask smaller than min_object_area ({area} < {task['min_object_area']} px)"
+                )
+            )
             continue
         rgba, box = cutout(image.rgb, mask)
         if min(rgba.shape[:2]) < task["min_object_size"]:
             records.append(SkipRecord("object", obj_id, f"box thinner than min_object_size ({box})"))
             continue
         cls_index = _majority_class(classes, mask)
-        name = None if cls_index is None else (task["names"][cls_index] if cls_index < len(task["names"]) else f"class_{cls_index}")
+        name = (
+            None
+            if cls_index is None
+            else (task["names"][cls_index] if cls_index < len(task["names"]) else f"class_{cls_index}")
+        )
         source = {
             "dataset": "voc",
             "image": stem,

@@ -29,7 +29,12 @@ def _coco(tmp_path: Path, images: list[dict], annotations: list[dict] | None = N
     return {
         "kind": "coco_voc",
         "min_background_size": 32,
-        "coco": {"annotations": str(tmp_path / "ann.json"), "images": str(tmp_path / "images"), "use_masks": True, "mask_min_area": 16},
+        "coco": {
+            "annotations": str(tmp_path / "ann.json"),
+            "images": str(tmp_path / "images"),
+            "use_masks": True,
+            "mask_min_area": 16,
+        },
     }
 
 
@@ -80,7 +85,10 @@ def test_bad_json_is_an_error_naming_the_file(tmp_path, text):
 
 def test_corrupt_truncated_and_non_image_files_are_skipped_and_listed(tmp_path):
     rng = np.random.default_rng(0)
-    cfg = _coco(tmp_path, [_img(1, "good.jpg"), _img(2, "noise.jpg"), _img(3, "truncated.jpg"), _img(4, "text.jpg"), _img(5, "gone.jpg")])
+    cfg = _coco(
+        tmp_path,
+        [_img(1, "good.jpg"), _img(2, "noise.jpg"), _img(3, "truncated.jpg"), _img(4, "text.jpg"), _img(5, "gone.jpg")],
+    )
     images = tmp_path / "images"
     _jpeg(images / "good.jpg", _texture(rng))
     (images / "noise.jpg").write_bytes(rng.integers(0, 256, 5000, dtype=np.uint8).tobytes())
@@ -148,8 +156,16 @@ def test_duplicate_ids_missing_files_and_bad_annotations_are_reported(tmp_path):
     assert cat.background_ids == ("coco:1",)
     assert cat.object_ids == ("coco:1:10",)
     reasons = [s["reason"] for s in cat.skipped]
-    for expected in ("duplicate image id 1", "duplicate file_name: 'a.jpg'", "malformed image entry", "duplicate annotation id 10",
-                     "unknown image_id 99", "unknown category_id 7", "mask smaller than mask_min_area (4 < 16 px)", "empty mask"):
+    for expected in (
+        "duplicate image id 1",
+        "duplicate file_name: 'a.jpg'",
+        "malformed image entry",
+        "duplicate annotation id 10",
+        "unknown image_id 99",
+        "unknown category_id 7",
+        "mask smaller than mask_min_area (4 < 16 px)",
+        "empty mask",
+    ):
         assert any(expected in r for r in reasons), expected
     assert "file not found (and its 1 annotations)" in _reasons(cat)["c.jpg"]
     np.testing.assert_array_equal(cat.object("coco:1:10")[1], np.ones((20, 20), np.float32))

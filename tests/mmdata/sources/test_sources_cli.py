@@ -18,8 +18,20 @@ pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:Depreca
 def test_build_coco_and_voc_from_the_command_line(shared_data, tmp_path, capsys):
     out = tmp_path / "cat"
     coco = shared_data / "coco_clarifai"
-    argv = ["sources", "build", "--coco-json", str(coco / "annotations" / "instances_val2017_subset.json"),
-            "--coco-images", str(coco / "images"), "--voc-root", str(shared_data / "voc_icevision"), "-o", str(out), "--workers", "2"]
+    argv = [
+        "sources",
+        "build",
+        "--coco-json",
+        str(coco / "annotations" / "instances_val2017_subset.json"),
+        "--coco-images",
+        str(coco / "images"),
+        "--voc-root",
+        str(shared_data / "voc_icevision"),
+        "-o",
+        str(out),
+        "--workers",
+        "2",
+    ]
     assert main(argv) == 0
     cat = open_catalogue(out)
     assert cat.kind == "coco_voc"
@@ -31,9 +43,16 @@ def test_build_coco_and_voc_from_the_command_line(shared_data, tmp_path, capsys)
 
 def test_build_reads_the_sources_section_of_a_config(shared_data, tmp_path):
     config = tmp_path / "config.yaml"
-    sources = {"kind": "coco_voc", "min_object_size": 1, "coco": {
-        "annotations": str(shared_data / "coco_labelme" / "annotations.json"),
-        "images": str(shared_data / "coco_labelme"), "use_masks": True, "mask_min_area": 1000}}
+    sources = {
+        "kind": "coco_voc",
+        "min_object_size": 1,
+        "coco": {
+            "annotations": str(shared_data / "coco_labelme" / "annotations.json"),
+            "images": str(shared_data / "coco_labelme"),
+            "use_masks": True,
+            "mask_min_area": 1000,
+        },
+    }
     config.write_text(yaml.safe_dump({"sources": sources}))
     assert main(["sources", "build", "--config", str(config), "-o", str(tmp_path / "cat")]) == 0
     cat = open_catalogue(tmp_path / "cat")
@@ -67,7 +86,9 @@ def test_show_prints_counts_and_writes_a_contact_sheet(builtin_catalogue, tmp_pa
     ],
 )
 def test_bad_paths_exit_2_with_the_path_named(tmp_path, capsys, argv_tail, fragment):
-    argv = ["sources", "build", "-o", str(tmp_path / "out")] + [a.format(missing=tmp_path / "missing") for a in argv_tail]
+    argv = ["sources", "build", "-o", str(tmp_path / "out")] + [
+        a.format(missing=tmp_path / "missing") for a in argv_tail
+    ]
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "error" in err and fragment in err and str(tmp_path / "missing") in err

@@ -56,7 +56,9 @@ def test_every_image_is_a_background_with_its_checksum(shared_data, tmp_path, na
         assert (desc["width"], desc["height"]) == (info["width"], info["height"])
     some = ref.getImgIds()[0]
     path = images_dir / ref.loadImgs(some)[0]["file_name"]
-    np.testing.assert_array_equal(cat.background(f"coco:{some}"), np.asarray(Image.open(path).convert("RGB"), dtype=np.float32))
+    np.testing.assert_array_equal(
+        cat.background(f"coco:{some}"), np.asarray(Image.open(path).convert("RGB"), dtype=np.float32)
+    )
 
 
 @pytest.fixture(scope="module")
