@@ -32,7 +32,7 @@ from mmdata.sampling import sample_params
 from mmdata.sources.base import Catalogue
 from mmdata.spec import DatasetSpec
 
-__all__ = ["FRAME_FIELDS", "INPUT_FIELDS", "render_sample", "render", "prefilter_sigma"]
+__all__ = ["FRAME_FIELDS", "INPUT_FIELDS", "render_clean", "render_sample", "render", "prefilter_sigma"]
 
 #: The frames of one sample, in the order stored (SPEC section 1).
 FRAME_FIELDS: tuple[str, ...] = ("frame_a", "frame_b", "frame_b_perturbed", "frame_y_perturbed", "frame_y")
@@ -69,7 +69,7 @@ def prefilter_sigma(scale: float, factor: int) -> float:
 def _background_layer(
     params: SampleParams, catalogue: Catalogue, grid: _Grid, shifts: list[tuple[float, float]]
 ) -> list[np.ndarray]:
-    """The background sampled on the render grid in each frame: list of (n, n, 3) float32."""
+    """The background sampled on the render grid in each frame: list of row-planar (n, 3, n) float32."""
     bg: LayerParams = params.background
     src = catalogue.background(bg.source_id)
     s = bg.scale
@@ -96,8 +96,12 @@ def _background_layer(
     return out
 
 
-def _object_coefficients(catalogue: Catalogue, layer: LayerParams, factor: int) -> np.ndarray:
-    """Spline coefficients of an object's premultiplied RGB and alpha, zero-padded: (h+2P, w+2P, 4)."""
+def _object_coefficients(catalogue: Catalogue, layer: LayerParams, factor: int) -> tuple[np.ndarray, int]:
+    """Spline coefficients of an object's premultiplied RGB and alpha, zero-padded by P on each side.
+
+    Returns:
+        (coefficients, row-planar (h + 2P, 4, w + 2P); P).
+    """
     rgb, alpha = catalogue.object(layer.source_id)
     a = np.clip(np.asarray(alpha, dtype=np.float32), 0.0, 1.0)
     sigma = prefilter_sigma(layer.scale, factor)

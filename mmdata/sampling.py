@@ -87,8 +87,10 @@ def background_cover(
     need_x = size + 2 * margin + (max(xs) - min(xs))
     need_y = size + 2 * margin + (max(ys) - min(ys))
     min_scale = max(need_x / w, need_y / h)
-    x_rng = (size + margin - min(xs) - min_scale * w, -margin - max(xs))
-    y_rng = (size + margin - min(ys) - min_scale * h, -margin - max(ys))
+    x_hi, y_hi = -margin - max(xs), -margin - max(ys)
+    # At min_scale one range is a single point; min() keeps rounding from inverting it.
+    x_rng = (min(size + margin - min(xs) - min_scale * w, x_hi), x_hi)
+    y_rng = (min(size + margin - min(ys) - min_scale * h, y_hi), y_hi)
     return min_scale, (x_rng, y_rng)
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from mmdata.errors import ConfigError, SourceError
 from mmdata.params import PART_NAMES, SampleParams
-from mmdata.sampling import COVER_MARGIN, sample_params
+from mmdata.sampling import COVER_MARGIN, background_cover, sample_params
 from mmdata.sources.base import InMemoryCatalogue
 
 N_PER_PART = 150
@@ -111,6 +111,19 @@ def test_small_backgrounds_are_scaled_up_to_cover(small_spec):
             x0, y0 = bg.position[0] + t * bg.motion[0], bg.position[1] + t * bg.motion[1]
             assert x0 <= -COVER_MARGIN + 1e-6 and x0 + bg.scale * w >= size + COVER_MARGIN - 1e-6
             assert y0 <= -COVER_MARGIN + 1e-6 and y0 + bg.scale * h >= size + COVER_MARGIN - 1e-6
+
+
+@pytest.mark.parametrize("hw", [(41, 90), (90, 41), (77, 77)])
+def test_background_cover_is_the_tightest_cover(hw):
+    shifts = [(0.0, 0.0), (0.3, -0.1), (29.7, -9.9)]
+    scale, ((x_lo, x_hi), (y_lo, y_hi)) = background_cover(64, hw, shifts, margin=4.0)
+    assert x_lo <= x_hi and y_lo <= y_hi
+    assert min(x_hi - x_lo, y_hi - y_lo) == pytest.approx(0.0, abs=1e-9)  # one axis binds exactly
+    h, w = hw
+    for x, y in ((x_lo, y_lo), (x_hi, y_hi)):  # both ends of the ranges cover every frame
+        for dx, dy in shifts:
+            assert x + dx <= -4.0 + 1e-9 and x + dx + scale * w >= 68.0 - 1e-9
+            assert y + dy <= -4.0 + 1e-9 and y + dy + scale * h >= 68.0 - 1e-9
 
 
 def test_objects_are_centred_in_the_frame_and_not_too_large(drawn, small_spec, catalogue):
