@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmdata.errors import SourceError, SourceNotFound
+from mmdata.errors import ConfigError, SourceError, SourceNotFound
 from mmdata.sources import build_catalogue, open_catalogue
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
@@ -281,3 +281,45 @@ def test_a_changed_background_file_is_detected(tmp_path):
     (tmp_path / "images" / "a.jpg").unlink()
     with pytest.raises(SourceNotFound, match="a.jpg"):
         open_catalogue(tmp_path / "out").background("coco:1")
+
+
+# --- the sources config ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "cfg, key",
+    [
+        ({"min_background_size": 0}, "sources.min_background_size"),
+        ({"cocoo": {}}, "sources.cocoo"),
+        ({"kind": "imagenet"}, "sources.kind"),
+        ({"coco": {"use_masks": "yes"}}, "sources.coco.use_masks"),
+        ({"builtin": {"images": ["lena.png"]}}, "sources.builtin.images"),
+    ],
+)
+def test_bad_sources_config_names_the_key(tmp_path, cfg, key):
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        build_catalogue(cfg, tmp_path / "out")
+
+
+def test_coco_voc_needs_something_to_read(tmp_path):
+    with pytest.raises(SourceError, match="sources.coco.annotations"):
+        build_catalogue({"kind": "coco_voc"}, tmp_path / "out")
+    with pytest.raises(SourceError, match="sources.coco.annotations"):
+        build_catalogue({"kind": "coco_voc", "coco": {"images": str(tmp_path)}}, tmp_path / "out")
+
+
+def test_an_unexpected_failure_on_one_image_is_listed_not_fatal(tmp_path, monkeypatch):
+    import mmdata.sources.coco as coco
+
+    rng = np.random.default_rng(9)
+    cfg = _coco(tmp_path, [_img(1, "a.jpg"), _img(2, "b.jpg")], [_square(1, 2, 4, 4, 20)])
+    _jpeg(tmp_path / "images" / "a.jpg", _texture(rng))
+    _jpeg(tmp_path / "images" / "b.jpg", _texture(rng))
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("decoder bug")
+
+    monkeypatch.setattr(coco, "_decode", explode)
+    cat = open_catalogue(build_catalogue(cfg, tmp_path / "out"))
+    assert cat.background_ids == ("coco:1",)
+    assert _reasons(cat)["b.jpg"] == "unexpected RuntimeError: decoder bug"
