@@ -1,0 +1,113 @@
+"""Throughput of dataset generation: render only, write only, and end to end with 1 and 2 workers.
+
+Prints samples/s of
+
+* render only (draw + render, in this process, nothing stored),
+* write only (compress + write already rendered samples into a shard store, checksums, rename),
+* end to end ``generate_shard`` with 1 worker and with 2 workers of each local pool,
+
+the parallel efficiency at 2 workers (samples/s with 2 / (2 x samples/s with 1)) and the bytes per
+sample on disk. Usage::
+
+    python benchmarks/bench_store.py [--catalogue DIR] [--samples 16] [--image-size 384] [--json out.json]
+
+Without ``--catalogue`` the built-in catalogue is built into a temporary folder first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from mmdata.config import load_config
+from mmdata.generate import frame_fields, generate_shard, plan_shard, render_record, shard_layout
+from mmdata.provenance import code_version, render_config_hash
+from mmdata.sources import build_catalogue, open_catalogue, resolve_sources_config
+from mmdata.spec import DatasetSpec
+from mmdata.store import ShardTarget, StoreSettings, dir_bytes, shard_path, write_block
+
+
+def _config(args: argparse.Namespace, pool: str) -> dict[str, Any]:
+    return load_config(
+        overrides={
+            "dataset": {"image_size": args.image_size, "shard_size": args.samples, "parts": {"fg_bg": args.samples}},
+            "store": {"zarr_shard_samples": args.zarr_shard_samples, "pool": pool},
+        }
+    )
+
+
+def bench_render_and_write(args: argparse.Namespace, catalogue: Any, work: Path) -> dict[str, float]:
+    """Render-only samples/s, then write-only samples/s and MB/s of the same samples."""
+    cfg = _config(args, "processes")
+    spec, settings = DatasetSpec.from_config(cfg), StoreSettings.from_config(cfg)
+    plan = plan_shard(spec, 1, 0)
+    layout = shard_layout(spec, plan, settings)
+    render_record(spec, 1, 0, catalogue, frame_fields(spec))  # warm caches and imports
+    t = time.perf_counter()
+    records = [render_record(spec, 1, i, catalogue, layout.frame_fields) for i in plan.indices]
+    t_render = time.perf_counter() - t
+    identity = {"render_config_hash": render_config_hash(cfg), "catalogue_identity": catalogue.identity, "part": 1, "count": plan.count}
+    t = time.perf_counter()
+    with ShardTarget(shard_path(work / "write-only", 1, 0), layout, identity, {"code_version": code_version()}, settings) as target:
+        for b in target.pending_blocks:
+            lo, hi = layout.block_range(b)
+            write_block(target.partial, layout, b, records[lo:hi])
+        target.finalize()
+    t_write = time.perf_counter() - t
+    raw = sum(f.nbytes for r in records for f in r.frames.values())
+    return {
+        "render_only_sps": plan.count / t_render,
+        "write_only_sps": plan.count / t_write,
+        "write_only_MBps_raw": raw / t_write / 1e6,
+        "raw_bytes_per_sample": raw / plan.count,
+    }
+
+
+def bench_end_to_end(args: argparse.Namespace, catalogue: Any, catalogue_dir: Path, work: Path) -> dict[str, Any]:
+    """generate_shard samples/s with 1 worker and 2 workers of each pool; bytes per sample on disk."""
+    out: dict[str, Any] = {}
+    for label, pool, workers in (("1 worker", "processes", 1), ("2 threads", "threads", 2), ("2 processes", "processes", 2)):
+        root = work / label.replace(" ", "-")
+        t = time.perf_counter()
+        path = generate_shard(_config(args, pool), catalogue, root, 1, 0, workers=workers, catalogue_path=catalogue_dir)
+        out[label] = args.samples / (time.perf_counter() - t)
+        out["disk_bytes_per_sample"] = dir_bytes(path) / args.samples
+        shutil.rmtree(root)
+    base = out["1 worker"]
+    out["efficiency_2_threads"] = out["2 threads"] / (2 * base)
+    out["efficiency_2_processes"] = out["2 processes"] / (2 * base)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--catalogue", type=Path, default=None, help="catalogue folder (default: build the built-in one)")
+    parser.add_argument("--samples", type=int, default=16, help="samples per run (one shard)")
+    parser.add_argument("--image-size", type=int, default=384)
+    parser.add_argument("--zarr-shard-samples", type=int, default=4, help="samples per zarr shard (unit of one write task)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the numbers here")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-store-") as tmp:
+        work = Path(tmp)
+        catalogue_dir = args.catalogue or build_catalogue(resolve_sources_config({"kind": "builtin"}), work / "catalogue", workers=2)
+        catalogue = open_catalogue(catalogue_dir)
+        results = {"samples": args.samples, "image_size": args.image_size, **bench_render_and_write(args, catalogue, work)}
+        results.update(bench_end_to_end(args, catalogue, catalogue_dir, work))
+    print(f"{args.samples} samples of {args.image_size}x{args.image_size}, part 1 (fg_bg)")
+    print(f"  render only (1 process)          {results['render_only_sps']:8.2f} samples/s")
+    print(f"  write only (compress + store)    {results['write_only_sps']:8.2f} samples/s  ({results['write_only_MBps_raw']:.1f} MB/s of raw frames)")
+    for label in ("1 worker", "2 threads", "2 processes"):
+        print(f"  end to end, {label:<20} {results[label]:8.2f} samples/s")
+    print(f"  parallel efficiency at 2 workers: threads {results['efficiency_2_threads']:.0%}, processes {results['efficiency_2_processes']:.0%}")
+    print(f"  bytes per sample on disk: {results['disk_bytes_per_sample'] / 1e6:.3f} MB (raw frames {results['raw_bytes_per_sample'] / 1e6:.3f} MB)")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
