@@ -10,6 +10,7 @@ from mmdata.clibase import run_cli
 # Modules that each register sub-commands (see mmdata.clibase).
 COMMAND_MODULES: list[str] = [
     "mmtrain.magnify_cli",
+    "mmtrain.train_cli",
     "mmtrain.evaluate",
 ]
 
