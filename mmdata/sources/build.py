@@ -215,6 +215,9 @@ def build_catalogue(sources_cfg: dict[str, Any], out_dir: str | Path, *, workers
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    for what in ("backgrounds", "objects"):
+        if not found[what]:
+            log.warning("catalogue %s has no %s: parts that need them cannot be rendered from it", out_dir, what)
     log.info(
         "catalogue %s: %d backgrounds, %d objects, %d skipped",
         out_dir,
