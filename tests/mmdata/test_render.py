@@ -59,6 +59,15 @@ def test_background_displacement_is_exact(spec, catalogue, magnitude, angle):
     assert np.abs(np.subtract(my, (alpha * dx, alpha * dy))).max() < 0.02, my
 
 
+@pytest.mark.parametrize("supersample, sigma", [(3, 0.5), (4, 1.0)])
+def test_other_render_grids_are_exact_too(catalogue, supersample, sigma):
+    spec = DatasetSpec.from_config({"dataset": {"image_size": 64, "supersample": supersample, "antialias_sigma": sigma}})
+    bg = _layer("astronaut", (-151.3, -60.7), (2.3, -1.7))
+    frames = render_sample(_scene(5.0, bg), catalogue, spec)
+    np.testing.assert_allclose(estimate_shift(frames["frame_a"], frames["frame_b"]), (2.3, -1.7), atol=0.02)
+    np.testing.assert_allclose(estimate_shift(frames["frame_a"], frames["frame_y"]), (11.5, -8.5), atol=0.02)
+
+
 def _window_shift(fa: np.ndarray, fb: np.ndarray, box: tuple[int, int, int, int], expected) -> np.ndarray:
     """Shift of the content of window ``box`` = (x0, y0, x1, y1) of fa, found near ``expected`` in fb."""
     x0, y0, x1, y1 = box
