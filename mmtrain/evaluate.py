@@ -105,6 +105,32 @@ def _clip_for(ts: OpenedTestSet, i: int, catalogue: Catalogue | None, ds: Datase
     return render_video(ts.case(i).params, catalogue, ds, ts.video)
 
 
+def _score_cases(
+    ts: OpenedTestSet, indices: Sequence[int], methods: Sequence[Method], border: int,
+    catalogue: Catalogue | None, ds: DatasetSpec | None,
+) -> list[CaseScore]:
+    """Scores of every method on the cases ``indices`` of one test set."""
+    need_clip = any(m.needs_clip for m in methods)
+    out = []
+    for i in indices:
+        case, pair = ts.case(i), ts.pair(i)
+        clip = _clip_for(ts, i, catalogue, ds) if need_clip else None
+        for m in methods:
+            output = m(pair, clip, case.params.alpha)
+            out.append(CaseScore(ts.test, case.group, case.level, case.sample, m.name, case.params.alpha,
+                                 ssim(output, pair["frame_y"], border)))
+    return out
+
+
+def _worker_scores(path: str, indices: list[int], methods: Sequence[Method], border: int,
+                   catalogue: Catalogue | None, ds: DatasetSpec | None) -> list[CaseScore]:
+    """Process-pool entry: one thread per worker, the test set reopened by path."""
+    import torch
+
+    torch.set_num_threads(1)
+    return _score_cases(open_test_set(path), indices, methods, border, catalogue, ds)
+
+
 def evaluate_test_sets(
     test_sets: Sequence[OpenedTestSet],
     methods: Sequence[Method],
@@ -112,6 +138,7 @@ def evaluate_test_sets(
     border: int,
     catalogue: Catalogue | None = None,
     ds: DatasetSpec | None = None,
+    workers: int = 1,
     progress: bool = True,
 ) -> Results:
     """Score every method on every case of the test sets.
@@ -121,32 +148,38 @@ def evaluate_test_sets(
         methods: the methods (names must be unique).
         border: pixels cropped from every side before SSIM.
         catalogue, ds: only for test sets stored without clips, to re-render them.
+        workers: processes scoring cases in parallel (1: in this process). Scores do not depend on it.
         progress: show a progress bar.
 
     Returns:
-        The per-case scores (aggregate with :meth:`Results.table`).
+        The per-case scores, in test-set and case order (aggregate with :meth:`Results.table`).
 
     Raises:
-        ConfigError: duplicate method names or a bad border.
+        ConfigError: duplicate method names, a bad border or worker count.
         StoreError: clips needed but neither stored nor re-renderable.
     """
     names = [m.name for m in methods]
     if len(set(names)) != len(names):
         raise ConfigError(f"evaluate: method names must be unique, got {names}")
+    if workers < 1:
+        raise ConfigError(f"--workers: expected at least 1, got {workers}")
     results = Results(meta={"border": border, "methods": names, "test_sets": {ts.test: str(ts.path) for ts in test_sets},
                             "specs": {ts.test: ts.info["spec"] for ts in test_sets}})
-    need_clip = any(m.needs_clip for m in methods)
+    chunk = 4  # cases per task
+    tasks = [(ts, list(range(lo, min(lo + chunk, ts.count)))) for ts in test_sets for lo in range(0, ts.count, chunk)]
     bar = tqdm(total=sum(ts.count for ts in test_sets), desc="evaluate", unit="case", disable=not progress)
-    for ts in test_sets:
-        for i in range(ts.count):
-            case = ts.case(i)
-            pair = ts.pair(i)
-            clip = _clip_for(ts, i, catalogue, ds) if need_clip else None
-            for m in methods:
-                out = m(pair, clip, case.params.alpha)
-                results.scores.append(CaseScore(ts.test, case.group, case.level, case.sample, m.name, case.params.alpha,
-                                                ssim(out, pair["frame_y"], border)))
-            bar.update(1)
+    if workers == 1:
+        for ts, idx in tasks:
+            results.scores += _score_cases(ts, idx, methods, border, catalogue, ds)
+            bar.update(len(idx))
+    else:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(_worker_scores, str(ts.path), idx, methods, border, catalogue, ds) for ts, idx in tasks]
+            for future, (_, idx) in zip(futures, tasks):
+                results.scores += future.result()
+                bar.update(len(idx))
     bar.close()
     return results
 
@@ -173,6 +206,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--methods", nargs="*", help="built-in methods (default evaluate.methods): oracle do_nothing phase_based")
     run.add_argument("--sources", help="catalogue folder, needed only for test sets stored without clips")
     run.add_argument("--device", default="cpu", help="torch device of the networks (default cpu)")
+    run.add_argument("--workers", type=int, default=1, help="processes scoring cases in parallel (default 1)")
     run.add_argument("-o", "--out", required=True, help="results folder")
     _common(run)
     run.set_defaults(func=_cmd_run)
@@ -222,7 +256,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from mmdata.sources import open_catalogue
 
         catalogue = open_catalogue(args.sources)
-    results = evaluate_test_sets(test_sets, methods, border=ev.border, catalogue=catalogue, ds=ds, progress=not args.no_progress)
+    results = evaluate_test_sets(test_sets, methods, border=ev.border, catalogue=catalogue, ds=ds, workers=args.workers,
+                                 progress=not args.no_progress)
     for path in write_results(results, args.out):
         print(path)
     return 0

@@ -124,6 +124,7 @@ def test_test_set_holds_ground_truth_and_clip(sets_dir: Path, catalogue: InMemor
 def test_oracle_scores_one_and_do_nothing_scores_the_baseline(sets_dir: Path) -> None:
     sets = [open_test_set(sets_dir / f"{t}.zarr") for t in ("subpixel", "noise")]
     results = evaluate_test_sets(sets, [Oracle(), DoNothing()], border=6, progress=False)
+    assert evaluate_test_sets(sets, [Oracle(), DoNothing()], border=6, workers=2, progress=False).scores == results.scores
     rows = results.table()
     assert all(r["ssim_mean"] == 1.0 and r["ssim_std"] == 0.0 for r in rows if r["method"] == "oracle")
     for ts in sets:  # the baseline computed independently from the stored frames
