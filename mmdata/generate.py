@@ -154,6 +154,35 @@ def _run(spec: DatasetSpec, plan: ShardPlan, layout: ShardLayout, catalogue: Cat
         bar.close()
 
 
+def _provenance(resolved: Mapping[str, Any], plan: ShardPlan, catalogue: Catalogue, catalogue_path: str | Path | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(identity, attributes) of a shard store: what must match to resume or accept it, and what it records."""
+    identity = {
+        "render_config_hash": render_config_hash(resolved),
+        "catalogue_identity": catalogue.identity,
+        "source_hash": code_version()["source_hash"],
+        "part": plan.part,
+        "shard": plan.shard,
+        "start": plan.start,
+        "count": plan.count,
+    }
+    attrs = {
+        "origin": "generate",
+        "part": plan.part,
+        "part_name": part_name(plan.part),
+        "shard": plan.shard,
+        "start": plan.start,
+        "part_size": plan.part_size,
+        "shard_size": plan.shard_size,
+        "render_config_hash": identity["render_config_hash"],
+        "config_hash": config_hash(resolved),
+        "config": resolved,
+        "catalogue": {"identity": catalogue.identity, "path": str(Path(catalogue_path).resolve()) if catalogue_path else None},
+        "code_version": code_version(),
+        "created": utc_now(),
+    }
+    return identity, attrs
+
+
 def generate_shard(
     config: Mapping[str, Any],
     catalogue: Catalogue,
@@ -192,30 +221,7 @@ def generate_shard(
     plan = plan_shard(spec, part, shard)
     layout = shard_layout(spec, plan, settings)
     final = shard_path(root, plan.part, plan.shard).resolve()
-    identity = {
-        "render_config_hash": render_config_hash(resolved),
-        "catalogue_identity": catalogue.identity,
-        "source_hash": code_version()["source_hash"],
-        "part": plan.part,
-        "shard": plan.shard,
-        "start": plan.start,
-        "count": plan.count,
-    }
-    attrs = {
-        "origin": "generate",
-        "part": plan.part,
-        "part_name": part_name(plan.part),
-        "shard": plan.shard,
-        "start": plan.start,
-        "part_size": plan.part_size,
-        "shard_size": plan.shard_size,
-        "render_config_hash": identity["render_config_hash"],
-        "config_hash": config_hash(resolved),
-        "config": resolved,
-        "catalogue": {"identity": catalogue.identity, "path": str(Path(catalogue_path).resolve()) if catalogue_path else None},
-        "code_version": code_version(),
-        "created": utc_now(),
-    }
+    identity, attrs = _provenance(resolved, plan, catalogue, catalogue_path)
     with ShardTarget(final, layout, identity, attrs, settings) as target:
         if target.complete:
             return final

@@ -64,9 +64,11 @@ class ShardReader:
         self.attrs: dict[str, Any] = attrs
         self.layout = ShardLayout.from_dict(attrs["identity"]["layout"])
         self._group: zarr.Group | None = None
+        self._arrays: dict[str, zarr.Array] = {}  # opened once, reused by every read
+        self._fields: list[str] | None = None
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_group": None}
+        return {**self.__dict__, "_group": None, "_arrays": {}}
 
     @property
     def group(self) -> zarr.Group:
@@ -89,9 +91,11 @@ class ShardReader:
     @property
     def fields(self) -> list[str]:
         """Names of the per-sample arrays (frames first)."""
-        present = set(self.group.array_keys()) - {"blocks_done"}
-        order = [*self.layout.frame_fields, *SMALL_FIELDS, "digest"]
-        return [k for k in order if k in present] + sorted(present - set(order))
+        if self._fields is None:
+            present = set(self.group.array_keys()) - {"blocks_done"}
+            order = [*self.layout.frame_fields, *SMALL_FIELDS, "digest"]
+            self._fields = [k for k in order if k in present] + sorted(present - set(order))
+        return list(self._fields)
 
     def array(self, name: str) -> zarr.Array:
         """One zarr array of the store.
@@ -99,9 +103,11 @@ class ShardReader:
         Raises:
             StoreError: no such field in this store.
         """
-        if name == "blocks_done" or name not in self.group:
-            raise StoreError(f"{self.path}: no field {name!r}; the store has {', '.join(self.fields)}")
-        return self.group[name]
+        if name not in self._arrays:
+            if name not in self.fields:
+                raise StoreError(f"{self.path}: no field {name!r}; the store has {', '.join(self.fields)}")
+            self._arrays[name] = self.group[name]
+        return self._arrays[name]
 
     def read(self, start: int, stop: int, fields: Iterable[str] | None = None) -> dict[str, np.ndarray]:
         """Read samples [start, stop) (offsets within the shard) of some or all fields.
