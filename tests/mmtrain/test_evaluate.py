@@ -229,6 +229,15 @@ def test_test_set_from_another_version_is_refused(sets_dir: Path, tmp_path: Path
         open_test_set(copy)
 
 
+def test_authors_weights_beat_the_baseline_in_the_harness(sets_dir: Path, shared_data: Path) -> None:
+    """Cheap check of the network path: the authors' model magnifies sub-pixel motion far better than doing nothing."""
+    official = load_network(f"official={shared_data / 'official_checkpoint' / 'weights.npz'}")
+    rows = evaluate_test_sets([open_test_set(sets_dir / "subpixel.zarr")], [DoNothing(), official], border=6, progress=False).table()
+    score = {(r["level"], r["method"]): r["ssim_mean"] for r in rows}
+    for level in (0.05, 1.0):
+        assert score[(level, "official")] > score[(level, "do_nothing")] + 0.1, score
+
+
 @pytest.mark.slow  # about 15 s alone, over a minute on a loaded 2-core machine (phase-based on 30-frame clips)
 def test_authors_weights_beat_phase_based_as_in_fig8(tmp_path: Path, shared_data: Path, catalogue: InMemoryCatalogue) -> None:
     """What is robust of the paper's claims at a small size: the learned model scores at least the
