@@ -14,7 +14,7 @@ Pipeline (SPEC section 3, paper section 3.3; choices documented in README "Rende
 5. Poisson photon noise on the input frames A, B and X'_b (independent draws); targets Y, Y' clean
    unless ``noise.noisy_target``; then stochastic rounding to uint8 of every frame.
 
-All randomness of steps 5 comes from ``SeedSequence(params.seed, spawn_key=(1, frame))``, so a sample
+All randomness (step 5) comes from ``SeedSequence(params.seed, spawn_key=(1, frame))``, so a sample
 re-renders byte-identically from its parameters alone.
 """
 
