@@ -130,19 +130,32 @@ def _graph(spec: DatasetSpec, plan: ShardPlan, layout: ShardLayout, catalogue: A
     return writes
 
 
-def _run(spec: DatasetSpec, plan: ShardPlan, layout: ShardLayout, catalogue: Catalogue, target: ShardTarget, workers: int, pool: str, scheduler: str | None, progress: bool) -> None:
+def _connect(scheduler: str) -> Any:
+    """A ``distributed.Client`` of the scheduler at ``scheduler``.
+
+    Raises:
+        ConfigError: no scheduler answers at that address.
+    """
+    from distributed import Client
+
+    try:
+        return Client(scheduler)
+    except (OSError, TimeoutError) as exc:
+        raise ConfigError(f"scheduler: cannot connect to the dask.distributed scheduler at {scheduler} ({exc})") from exc
+
+
+def _run(spec: DatasetSpec, plan: ShardPlan, layout: ShardLayout, catalogue: Catalogue, target: ShardTarget, workers: int, pool: str, client: Any, progress: bool) -> None:
     """Build the graph of the pending blocks and compute it on the chosen executor, with a progress bar."""
     n = sum(layout.block_range(b)[1] - layout.block_range(b)[0] for b in target.pending_blocks)
     bar = tqdm(total=n, desc="render", unit="sample", disable=not progress)
     try:
-        if scheduler:
-            from distributed import Client, as_completed
+        if client is not None:
+            from distributed import as_completed
 
-            with Client(scheduler) as client:
-                cat = client.scatter(catalogue, broadcast=True)
-                futures = client.compute(_graph(spec, plan, layout, cat, target.partial, target.pending_blocks))
-                for fut in as_completed(futures):
-                    bar.update(fut.result())
+            cat = client.scatter(catalogue, broadcast=True)
+            futures = client.compute(_graph(spec, plan, layout, cat, target.partial, target.pending_blocks))
+            for fut in as_completed(futures):
+                bar.update(fut.result())
             return
         writes = _graph(spec, plan, layout, catalogue, target.partial, target.pending_blocks)
         with _TqdmCallback(bar):
@@ -222,13 +235,18 @@ def generate_shard(
     layout = shard_layout(spec, plan, settings)
     final = shard_path(root, plan.part, plan.shard).resolve()
     identity, attrs = _provenance(resolved, plan, catalogue, catalogue_path)
-    with ShardTarget(final, layout, identity, attrs, settings) as target:
-        if target.complete:
-            return final
-        log.info(
-            "%s: rendering %d blocks (part %d, indices %d-%d) with %s", final, len(target.pending_blocks), plan.part,
-            plan.start, plan.start + plan.count - 1, scheduler or (f"{workers} {settings.pool}" if workers > 1 else "1 thread"),
-        )
-        _run(spec, plan, layout, catalogue, target, workers, settings.pool, scheduler, progress)
-        target.finalize()
+    client = _connect(scheduler) if scheduler else None  # before anything is written
+    try:
+        with ShardTarget(final, layout, identity, attrs, settings) as target:
+            if target.complete:
+                return final
+            log.info(
+                "%s: rendering %d blocks (part %d, indices %d-%d) with %s", final, len(target.pending_blocks), plan.part,
+                plan.start, plan.start + plan.count - 1, scheduler or (f"{workers} {settings.pool}" if workers > 1 else "1 thread"),
+            )
+            _run(spec, plan, layout, catalogue, target, workers, settings.pool, client, progress)
+            target.finalize()
+    finally:
+        if client is not None:
+            client.close()
     return final

@@ -207,10 +207,21 @@ class ShardTarget:
         except OSError as exc:
             os.close(fd)
             raise StoreError(f"{self.final}: another process is writing this shard (lock {lock_path(self.final)})") from exc
+        try:
+            same = os.stat(lock_path(self.final)).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if not same:  # the holder removed the lock file between our open and our lock
+            os.close(fd)
+            raise StoreError(f"{self.final}: another process was writing this shard just now; retry")
         self._lock_fd = fd
 
     def _unlock(self) -> None:
         if self._lock_fd is not None:
+            try:
+                os.unlink(lock_path(self.final))  # while still held, so no one else can hold this inode
+            except OSError:
+                pass
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
             os.close(self._lock_fd)
             self._lock_fd = None
@@ -256,10 +267,6 @@ class ShardTarget:
             os.rename(self.partial, self.final)
         except OSError as exc:
             raise StoreError(f"{self.final}: cannot move the finished store into place ({exc})") from exc
-        try:
-            os.unlink(lock_path(self.final))
-        except OSError:
-            pass
         self.complete = True
         log.info("%s: complete (%d samples)", self.final, self.layout.count)
         return checksums

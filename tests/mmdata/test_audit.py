@@ -109,3 +109,33 @@ def test_explain_names_the_sources_the_test_chose(tmp_path, catalogue_dir, monke
     assert "recorded parameters differ from a fresh draw" in capsys.readouterr().out
     assert main(["-q", "explain", str(root), "--part", "1", "--index", "99"]) == 2
     assert "no shard holds index 99" in capsys.readouterr().err
+
+
+def test_index_writes_manifest_and_card(dataset):
+    from PIL import Image
+
+    from mmdata import open_dataset
+
+    manifest = json.loads((dataset / "manifest.json").read_text())
+    assert [(s["part"], s["shard"], s["start"], s["count"]) for s in manifest["shards"]] == [(1, 0, 0, 4), (1, 1, 4, 4), (2, 0, 0, 4)]
+    assert manifest["catalogue_identity"] == open_catalogue(manifest_catalogue(dataset)).identity
+    card = json.loads((dataset / "card" / "card.json").read_text())
+    ds = open_dataset(dataset, parts=[1])
+    alpha = ds.fields["alpha"].compute().astype(float)
+    assert card["parts"]["1"]["samples"] == 8 and card["parts"]["2"]["samples"] == 4
+    assert card["parts"]["1"]["alpha"]["mean"] == pytest.approx(alpha.mean()) and card["parts"]["1"]["alpha"]["max"] == pytest.approx(alpha.max())
+    n_objects = ds.fields["n_objects"].compute()
+    assert card["parts"]["1"]["n_objects"]["mean"] == pytest.approx(n_objects.mean()) and card["parts"]["2"]["n_objects"]["max"] == 0
+    on_disk = sum(f.stat().st_size for f in (dataset / "part1").rglob("*") if f.is_file())
+    assert card["parts"]["1"]["bytes_per_sample"] == pytest.approx(on_disk / 8)
+    for name in ("alpha.png", "motion.png", "objects.png", "bytes_per_sample.png"):
+        assert Image.open(dataset / "card" / name).size[0] > 100
+    md = (dataset / "card" / "card.md").read_text()
+    assert "| 1 | fg_bg | 8 / 8 |" in md and "| 2 | bg_only | 4 / 4 |" in md
+
+
+def manifest_catalogue(root: Path) -> str:
+    """The catalogue folder recorded in the first shard of a dataset."""
+    from mmdata.store import open_shard
+
+    return open_shard(shard_path(root, 1, 0)).attrs["catalogue"]["path"]
