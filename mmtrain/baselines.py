@@ -20,6 +20,12 @@ comparison (section 4.1, footnote 4):
 5. it is multiplied by the amplification ``alpha - 1`` and added to the phase of the frame's
    coefficients; the residual high- and low-pass bands are kept unchanged; the pyramid is inverted.
 
+Linear Eulerian magnification (Wu et al., SIGGRAPH 2012) is offered for reference
+(:func:`linear_magnify`): the same temporal band-pass applied to the intensities, times ``alpha - 1``,
+added back. With every spatial band amplified equally (no spatial attenuation) the Laplacian
+decomposition of the original cancels out, so it is computed pixel-wise. Its first-order
+approximation only holds while ``alpha * delta`` is small against the image structure's wavelength.
+
 A motion ``delta`` that passes the filter therefore appears as ``alpha * delta`` in the output, which is
 the magnification convention of the whole toolkit (SPEC section 1). Colour frames are processed one
 RGB channel at a time (the original works on the luma of YIQ and leaves the chroma unmagnified, which
@@ -47,7 +53,7 @@ from pyrtools.pyramids import SteerablePyramidFreq
 
 from mmdata.errors import ConfigError
 
-__all__ = ["PhaseBasedConfig", "fir_bandpass", "fir_transfer", "phase_based_magnify"]
+__all__ = ["PhaseBasedConfig", "fir_bandpass", "fir_transfer", "phase_based_magnify", "linear_magnify"]
 
 log = logging.getLogger(__name__)
 
@@ -192,3 +198,36 @@ def phase_based_magnify(
         axis=-1,
     )
     return out[..., 0] if squeeze else out
+
+
+def linear_magnify(
+    video: np.ndarray,
+    alpha: float,
+    config: PhaseBasedConfig | None = None,
+    *,
+    frames: Sequence[int] | None = None,
+) -> np.ndarray:
+    """Linear Eulerian magnification: ``frame + (alpha - 1) * bandpass(frames)``, pixel-wise.
+
+    Args:
+        video: frames (T, H, W) or (T, H, W, C), 0-255 scale.
+        alpha: magnification factor (first-order: a filtered motion ``delta`` becomes ``alpha * delta``).
+        config: the temporal filter (``fps``, ``low_hz``, ``high_hz``, ``taps``); the paper's by default.
+        frames: output frames (all by default).
+
+    Returns:
+        float64 array (len(frames), H, W[, C]), not clipped.
+
+    Raises:
+        ConfigError: fewer frames than filter taps, or a frame index out of range.
+    """
+    config = config or PhaseBasedConfig()
+    video = np.asarray(video, dtype=np.float64)
+    n = video.shape[0]
+    frames = list(range(n)) if frames is None else [int(t) for t in frames]
+    bad = [t for t in frames if not 0 <= t < n]
+    if bad:
+        raise ConfigError(f"linear: frame indices {bad} outside the clip's 0..{n - 1}")
+    transfer = fir_transfer(n, config).reshape((-1,) + (1,) * (video.ndim - 1))
+    filtered = np.fft.irfft(np.fft.rfft(video, axis=0) * transfer, n=n, axis=0)
+    return video[frames] + (alpha - 1.0) * filtered[frames]

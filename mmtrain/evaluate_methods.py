@@ -5,6 +5,7 @@ Every method maps a case to an 8-bit RGB frame that should equal the ground trut
 * ``oracle``: the ground truth itself (SSIM 1; proves the harness);
 * ``do_nothing``: the input frame B unchanged (its SSIM is the paper's baseline);
 * ``phase_based``: Wadhwa et al. 2013 on the case's clip, frame 0 (:mod:`mmtrain.baselines`);
+* ``linear``: linear Eulerian magnification (Wu et al. 2012) on the clip, same temporal filter;
 * a network (:class:`NetworkMethod`): any of our checkpoints or the authors' weights, two frames
   (A, B) and alpha, no temporal filter, as the paper ran it.
 
@@ -21,12 +22,12 @@ import numpy as np
 import torch
 
 from mmdata.errors import ConfigError
-from mmtrain.baselines import PhaseBasedConfig, phase_based_magnify
+from mmtrain.baselines import PhaseBasedConfig, linear_magnify, phase_based_magnify
 
-__all__ = ["Method", "Oracle", "DoNothing", "PhaseBased", "NetworkMethod", "BUILTIN_METHODS", "make_builtin", "load_network", "to_uint8"]
+__all__ = ["Method", "Oracle", "DoNothing", "PhaseBased", "LinearEulerian", "NetworkMethod", "BUILTIN_METHODS", "make_builtin", "load_network", "to_uint8"]
 
 #: Names of the methods that need no weights.
-BUILTIN_METHODS: tuple[str, ...] = ("oracle", "do_nothing", "phase_based")
+BUILTIN_METHODS: tuple[str, ...] = ("oracle", "do_nothing", "phase_based", "linear")
 
 
 def to_uint8(img: np.ndarray) -> np.ndarray:
@@ -81,6 +82,20 @@ class PhaseBased:
 
 
 @dataclass
+class LinearEulerian:
+    """Linear Eulerian magnification with the same temporal band-pass, scored on frame 0 of the clip."""
+
+    config: PhaseBasedConfig
+    name: str = "linear"
+    needs_clip: bool = True
+
+    def __call__(self, pair: dict[str, np.ndarray], clip: np.ndarray | None, alpha: float) -> np.ndarray:
+        if clip is None:
+            raise ConfigError("linear: needs the case's clip")
+        return to_uint8(linear_magnify(clip, alpha, self.config, frames=[0])[0])
+
+
+@dataclass
 class NetworkMethod:
     """A trained network applied to (A, B) with alpha, without temporal filter."""
 
@@ -110,6 +125,8 @@ def make_builtin(name: str, phase_config: PhaseBasedConfig) -> Method:
         return DoNothing()
     if name == "phase_based":
         return PhaseBased(phase_config)
+    if name == "linear":
+        return LinearEulerian(phase_config)
     raise ConfigError(f"evaluate.methods: unknown method {name!r}; expected one of {', '.join(BUILTIN_METHODS)}")
 
 

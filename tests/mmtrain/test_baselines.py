@@ -6,17 +6,17 @@ import numpy as np
 import pytest
 from mmdata.errors import ConfigError
 from mmdata.measure import estimate_shift
-from mmtrain.baselines import PhaseBasedConfig, fir_transfer, phase_based_magnify
+from mmtrain.baselines import PhaseBasedConfig, fir_transfer, linear_magnify, phase_based_magnify
 
 SIZE = 64
 
 
-def _texture(rng: np.random.Generator, size: int = SIZE) -> np.ndarray:
-    """Band-limited random texture (0.05-0.2 cycles/px, inside the pyramid's bands), mean 128."""
+def _texture(rng: np.random.Generator, size: int = SIZE, band: tuple[float, float] = (0.05, 0.2)) -> np.ndarray:
+    """Band-limited random texture (default 0.05-0.2 cycles/px, inside the pyramid's bands), mean 128."""
     ky = np.fft.fftfreq(size)[:, None]
     kx = np.fft.fftfreq(size)[None, :]
     radius = np.hypot(kx, ky)
-    spectrum = np.fft.fft2(rng.standard_normal((size, size))) * ((radius > 0.05) & (radius < 0.2))
+    spectrum = np.fft.fft2(rng.standard_normal((size, size))) * ((radius > band[0]) & (radius < band[1]))
     tex = np.real(np.fft.ifft2(spectrum))
     return tex / tex.std() * 30.0 + 128.0
 
@@ -52,6 +52,17 @@ def test_magnifies_sinusoidal_subpixel_motion_by_alpha(delta: float, alpha: floa
         measured = _displacement(frame, tex)
         expected = sign * alpha * delta * direction
         assert np.linalg.norm(measured - expected) <= 0.1 * alpha * delta, (measured, expected)
+
+
+def test_linear_eulerian_magnifies_small_motion_of_smooth_texture() -> None:
+    """First-order magnification holds while alpha * delta is small against the wavelength (>= 16 px here)."""
+    tex = _texture(np.random.default_rng(4), band=(0.02, 0.06))
+    coeff = np.cos(2 * np.pi * 3.0 * np.arange(30) / 30.0)
+    clip = np.stack([_shifted(tex, c * 0.05, 0.0) for c in coeff])
+    out = linear_magnify(clip, 10.0, frames=[0, 5])
+    for frame, sign in zip(out, (1.0, -1.0)):
+        dx, dy = _displacement(frame, tex)
+        assert abs(dx - sign * 0.5) <= 0.05 and abs(dy) <= 0.02
 
 
 def test_alpha_one_and_static_clip_leave_frames_unchanged() -> None:

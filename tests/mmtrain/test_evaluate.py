@@ -211,7 +211,7 @@ def test_bad_input_is_a_clear_error(tmp_path: Path, sets_dir: Path, catalogue: I
     with pytest.raises(ConfigError, match="NAME=PATH"):
         load_network(f"oracle={bad}")
     with pytest.raises(ConfigError, match="unknown method"):
-        make_builtin("linear", ev.phase_based)
+        make_builtin("bogus", ev.phase_based)
     with pytest.raises(StoreError, match="not an evaluation test set|not a shard store"):
         open_test_set(tmp_path)
 
