@@ -6,8 +6,10 @@ Prints samples/s of
 * write only (compress + write already rendered samples into a shard store, checksums, rename),
 * end to end ``generate_shard`` with 1 worker and with 2 workers of each local pool,
 
-the parallel efficiency at 2 workers (samples/s with 2 / (2 x samples/s with 1)) and the bytes per
-sample on disk. Usage::
+the parallel efficiency at 2 workers (samples/s with 2 / (2 x samples/s with 1)), the CPU seconds
+per sample of each run (this process and its pool workers; on a machine shared with other work, a
+2-worker run that costs no more CPU per sample than the 1-worker run would scale on free cores) and
+the bytes per sample on disk. Usage::
 
     python benchmarks/bench_store.py [--catalogue DIR] [--samples 16] [--image-size 384] [--json out.json]
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -39,6 +42,12 @@ def _config(args: argparse.Namespace, pool: str) -> dict[str, Any]:
             "store": {"zarr_shard_samples": args.zarr_shard_samples, "pool": pool},
         }
     )
+
+
+def _cpu_seconds() -> float:
+    """CPU seconds used so far by this process and its finished children (pool workers)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def bench_render_and_write(args: argparse.Namespace, catalogue: Any, work: Path) -> dict[str, float]:
@@ -73,9 +82,10 @@ def bench_end_to_end(args: argparse.Namespace, catalogue: Any, catalogue_dir: Pa
     out: dict[str, Any] = {}
     for label, pool, workers in (("1 worker", "processes", 1), ("2 threads", "threads", 2), ("2 processes", "processes", 2)):
         root = work / label.replace(" ", "-")
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), _cpu_seconds()
         path = generate_shard(_config(args, pool), catalogue, root, 1, 0, workers=workers, catalogue_path=catalogue_dir)
         out[label] = args.samples / (time.perf_counter() - t)
+        out[f"{label} cpu_s_per_sample"] = (_cpu_seconds() - cpu) / args.samples
         out["disk_bytes_per_sample"] = dir_bytes(path) / args.samples
         shutil.rmtree(root)
     base = out["1 worker"]
@@ -102,7 +112,7 @@ def main() -> None:
     print(f"  render only (1 process)          {results['render_only_sps']:8.2f} samples/s")
     print(f"  write only (compress + store)    {results['write_only_sps']:8.2f} samples/s  ({results['write_only_MBps_raw']:.1f} MB/s of raw frames)")
     for label in ("1 worker", "2 threads", "2 processes"):
-        print(f"  end to end, {label:<20} {results[label]:8.2f} samples/s")
+        print(f"  end to end, {label:<20} {results[label]:8.2f} samples/s  ({results[f'{label} cpu_s_per_sample']:.2f} CPU s/sample)")
     print(f"  parallel efficiency at 2 workers: threads {results['efficiency_2_threads']:.0%}, processes {results['efficiency_2_processes']:.0%}")
     print(f"  bytes per sample on disk: {results['disk_bytes_per_sample'] / 1e6:.3f} MB (raw frames {results['raw_bytes_per_sample'] / 1e6:.3f} MB)")
     if args.json:

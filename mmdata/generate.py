@@ -17,6 +17,7 @@ worker count or the scheduler. An interrupted run leaves a hidden partial store 
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -119,14 +120,15 @@ def _graph(spec: DatasetSpec, plan: ShardPlan, layout: ShardLayout, catalogue: A
     render_task = dask.delayed(render_record, pure=True)
     write_task = dask.delayed(write_block, pure=False)
     cat = catalogue if not isinstance(catalogue, Catalogue) else dask.delayed(catalogue, pure=True)
+    run = uuid.uuid4().hex  # keys unique to this run: a shared scheduler must never mix two runs' samples
     writes = []
     for b in blocks:
         lo, hi = layout.block_range(b)
         records = [
-            render_task(spec, plan.part, plan.start + o, cat, layout.frame_fields, dask_key_name=f"render-{plan.part}-{plan.start + o}")
+            render_task(spec, plan.part, plan.start + o, cat, layout.frame_fields, dask_key_name=f"render-{run}-{plan.part}-{plan.start + o}")
             for o in range(lo, hi)
         ]
-        writes.append(write_task(str(partial), layout, b, records, dask_key_name=f"write-{plan.part}-{plan.shard}-{b}"))
+        writes.append(write_task(str(partial), layout, b, records, dask_key_name=f"write-{run}-{plan.part}-{plan.shard}-{b}"))
     return writes
 
 

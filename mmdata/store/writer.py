@@ -231,12 +231,12 @@ class ShardTarget:
             attrs = read_marker(self.partial)
             if attrs is None:
                 raise StoreError(f"{self.partial}: exists and was not written by mmdata; remove it")
-            if attrs.get("identity") == self.identity:
-                done = np.asarray(zarr.open_group(str(self.partial), mode="r")["blocks_done"][:])
+            done = self._blocks_done() if attrs.get("identity") == self.identity else None
+            if done is not None:
                 self.pending_blocks = [b for b in range(self.layout.n_blocks) if not done[b]]
                 log.info("%s: resuming, %d of %d blocks left", self.partial, len(self.pending_blocks), self.layout.n_blocks)
                 return
-            log.warning("%s: left by a run with another identity; starting over", self.partial)
+            log.warning("%s: left by a run with another identity (or unreadable); starting over", self.partial)
             shutil.rmtree(self.partial)
         attrs = {
             _MARKER: {"format": STORE_FORMAT, "kind": "shard"},
@@ -247,6 +247,15 @@ class ShardTarget:
         }
         _create_arrays(self.partial, self.layout, self.settings, json.loads(json.dumps(attrs)))
         self.pending_blocks = list(range(self.layout.n_blocks))
+
+    def _blocks_done(self) -> np.ndarray | None:
+        """Done flags of the partial store's blocks, or None when they cannot be read."""
+        try:
+            done = np.asarray(zarr.open_group(str(self.partial), mode="r")["blocks_done"][:])
+        except Exception as exc:  # a run killed while writing the flags leaves anything behind
+            log.warning("%s: cannot read the block flags (%s)", self.partial, exc)
+            return None
+        return done if done.shape == (self.layout.n_blocks,) else None
 
     def finalize(self) -> dict[str, str]:
         """Check every block is done, record checksums, mark complete and rename into place.
