@@ -98,8 +98,7 @@ def run_magnify(args: argparse.Namespace) -> int:
     from mmtrain.magnify import MagnifySettings, magnify_video
 
     values = _merge_magnify(args)
-    section = _section(args)
-    slice_cfg = section.get("slice") or {}
+    slice_cfg = values.get("slice") or {}
     axis = args.slice or slice_cfg.get("axis")
     at = args.at if args.at is not None else slice_cfg.get("at")
     if values.get("checkpoint") is None:

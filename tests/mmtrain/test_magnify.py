@@ -335,6 +335,20 @@ def test_cli_every_mode_keeps_size_fps_and_frame_count(demo_video, weights, tmp_
     assert "frames/s" in capsys.readouterr().out
 
 
+def test_cli_takes_defaults_from_the_config_file(weights, tmp_path, capsys):
+    config = tmp_path / "config.yaml"
+    config.write_text(f"magnify:\n  checkpoint: {weights}\n  mode: dynamic\n  alpha: 4\n"
+                      "  slice: {axis: x, at: 3}\n  demo: {frames: 5, width: 20, height: 16, fps: 12}\n")
+    assert main(["make-demo-video", "-o", str(tmp_path / "demo.mp4"), "--config", str(config)]) == 0
+    info = probe_video(tmp_path / "demo.mp4")
+    assert (info.width, info.height, info.n_frames, info.fps) == (20, 16, 5, 12)
+    assert main(["magnify", str(tmp_path / "demo.mp4"), "-o", str(tmp_path / "out.mp4"), "--config", str(config)]) == 0
+    assert (tmp_path / "out_xt-row3.png").is_file() and probe_video(tmp_path / "out.mp4").n_frames == 5
+    config.write_text("magnify:\n  mode: sideways\n")
+    assert main(["magnify", str(tmp_path / "demo.mp4"), "-o", str(tmp_path / "x.mp4"), "--config", str(config)]) == 2
+    assert "magnify.mode" in capsys.readouterr().err
+
+
 def _zero_frame_video(path: Path) -> Path:
     import av
 
