@@ -20,7 +20,7 @@ before any pixel is read; the data are opened lazily inside each worker.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Iterator, Protocol, Sequence
 
@@ -177,7 +177,8 @@ class TrainingStream(IterableDataset):
         if self.batches_per_stream == 0:
             raise StoreError(f"{getattr(dataset, 'root', 'dataset')}: {sum(self.counts)} training samples are too few "
                              f"for batch size {config.batch_size} x {n_streams} streams")
-        self._cache: OrderedDict[tuple[int, int], dict[str, np.ndarray]] = OrderedDict()
+        self._cache: dict[tuple[int, int], dict[str, np.ndarray]] = {}
+        self._pending: Counter[tuple[int, int]] = Counter()
 
     @property
     def batches_per_epoch(self) -> int:
@@ -185,17 +186,17 @@ class TrainingStream(IterableDataset):
         return self.batches_per_stream * self.streams_per_rank
 
     def _read(self, shard: int, offset: int) -> dict[str, np.ndarray]:
-        """One sample, reading (and caching) the whole run that holds it."""
-        run_start = offset - offset % self.config.run_length
-        key = (shard, run_start)
+        """One sample, reading the whole run that holds it; a run is dropped once its last pick is served."""
+        key = (shard, offset - offset % self.config.run_length)
         if key not in self._cache:
-            stop = min(run_start + self.config.run_length, int(self.dataset.shards[shard].count))
-            self._cache[key] = self.dataset.read_run(shard, run_start, stop, fields=list(REQUIRED_FIELDS))
-            limit = self.config.buffer_size // self.config.run_length + 2
-            while len(self._cache) > limit:
-                self._cache.popitem(last=False)
+            stop = min(key[1] + self.config.run_length, int(self.dataset.shards[shard].count))
+            self._cache[key] = self.dataset.read_run(shard, key[1], stop, fields=list(REQUIRED_FIELDS))
         run = self._cache[key]
-        return {name: run[name][offset - run_start] for name in REQUIRED_FIELDS}
+        sample = {name: run[name][offset - key[1]] for name in REQUIRED_FIELDS}
+        self._pending[key] -= 1
+        if self._pending[key] <= 0:
+            del self._cache[key]
+        return sample
 
     def _batch(self, samples: list[dict[str, np.ndarray]], rng: np.random.Generator) -> dict[str, torch.Tensor]:
         crop = self.config.crop_size
@@ -219,27 +220,31 @@ class TrainingStream(IterableDataset):
         return out
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        # DataLoader takes its i-th batch from worker i % workers: this worker serves the process's batches
+        # start_step + worker + k * workers, which all belong to one logical stream (batch index mod workers).
         info = get_worker_info()
         worker = info.id if info is not None else 0
-        stream = self.rank * self.streams_per_rank + worker
+        local = (self.start_step + worker) % self.streams_per_rank
+        stream = self.rank * self.streams_per_rank + local
         n_streams = self.world_size * self.streams_per_rank
         cfg = self.config
-        epoch, first = divmod(self.start_step, self.batches_per_epoch)
+        epoch = self.start_step // self.batches_per_epoch
         while True:
             runs = epoch_runs(self.counts, cfg.run_length, cfg.seed, epoch)[stream::n_streams]
             order = _emission_order(runs, cfg.buffer_size, np.random.default_rng([cfg.seed, epoch, stream, 1]))
             if not order:
                 raise StoreError(f"{len(self.counts)} shards give too few runs of {cfg.run_length} samples for "
                                  f"{n_streams} reading streams; lower train.run_length or train.workers")
-            # batches of this stream that fall at or after `first` in the process's round-robin order
-            for b in range(self.batches_per_stream):
-                if b * self.streams_per_rank + worker < first:
-                    continue
-                # a stream whose runs hold fewer samples this epoch wraps around its own order
-                picks = [order[(b * cfg.batch_size + j) % len(order)] for j in range(cfg.batch_size)]
+            wanted = [b for b in range(self.batches_per_stream)
+                      if epoch * self.batches_per_epoch + b * self.streams_per_rank + local >= self.start_step]
+            # a stream whose runs hold fewer samples this epoch wraps around its own order
+            picks = {b: [order[(b * cfg.batch_size + j) % len(order)] for j in range(cfg.batch_size)] for b in wanted}
+            self._cache.clear()
+            self._pending = Counter((shard, off - off % cfg.run_length) for p in picks.values() for _, shard, off in p)
+            for b in wanted:
                 rng = np.random.default_rng([cfg.seed, epoch, stream, 2, b])
-                yield self._batch([self._read(shard, off) for _, shard, off in picks], rng)
-            epoch, first = epoch + 1, 0
+                yield self._batch([self._read(shard, off) for _, shard, off in picks[b]], rng)
+            epoch += 1
 
 
 def make_loader(stream: TrainingStream, *, workers: int, pin_memory: bool = False) -> DataLoader:

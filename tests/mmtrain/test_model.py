@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from fakes import single_thread  # noqa: F401 (autouse fixture)
+
 from mmtrain.model import InputShapeError, MagNet, ModelConfig, make_model, tf_same_pads
 
 SMALL = dict(n_enc_blocks=1, n_texture_blocks=1, n_shape_blocks=1, n_dec_blocks=1)

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 import torch
 
+from fakes import single_thread  # noqa: F401 (autouse fixture)
+
 from mmdata.errors import CheckpointError
 from mmtrain.checkpoint import load_model
 from mmtrain.model import MagNet, make_model
