@@ -37,7 +37,7 @@ from mmdata.errors import ConfigError
 from mmdata.noise import MID_GRAY
 from mmdata.params import LayerParams, SampleParams
 from mmdata.sampling import background_cover
-from mmdata.sources.base import Catalogue
+from mmdata.sources.base import Catalogue, background_shape, object_shape
 from mmdata.spec import DatasetSpec
 from mmtrain.baselines import PhaseBasedConfig
 
@@ -242,7 +242,7 @@ def _draw_scene(rng: np.random.Generator, ev: EvalSpec, ds: DatasetSpec, catalog
         raise ConfigError("sources: the catalogue has no background images")
     size = ev.image_size
     bg_id = bg_ids[int(rng.integers(len(bg_ids)))]
-    h, w = catalogue.background(bg_id).shape[:2]
+    h, w = background_shape(catalogue, bg_id)
     cover, ((x_lo, x_hi), (y_lo, y_hi)) = background_cover(size, (h, w), [(-reach, -reach), (reach, reach)])
     scale = max(float(rng.uniform(ds.background_scale.min, ds.background_scale.max)), cover)
     x_lo -= (scale - cover) * w
@@ -253,7 +253,7 @@ def _draw_scene(rng: np.random.Generator, ev: EvalSpec, ds: DatasetSpec, catalog
     objects = []
     for _ in range(count):
         obj_id = obj_ids[int(rng.integers(len(obj_ids)))]
-        oh, ow = catalogue.object(obj_id)[1].shape[:2]
+        oh, ow = object_shape(catalogue, obj_id)
         hi = min(ds.objects.scale_max, ds.objects.max_extent * size / max(oh, ow))
         lo = min(ds.objects.scale_min, hi)
         s = float(rng.uniform(lo, hi))

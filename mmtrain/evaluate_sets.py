@@ -26,17 +26,14 @@ import numpy as np
 from tqdm import tqdm
 
 from mmdata import __version__
-from mmdata.errors import StoreError
+from mmdata.errors import ConfigError, StoreError
 from mmdata.noise import photon_noise, stochastic_round
 from mmdata.params import SampleParams
 from mmdata.provenance import params_from_json
 from mmdata.render import render_clean, render_sample
 from mmdata.sources.base import Catalogue
 from mmdata.spec import DatasetSpec
-from mmdata.store.layout import ShardLayout, StoreSettings
-from mmdata.store.reader import ShardReader, open_shard
-from mmdata.store.writer import ShardTarget, write_block
-from mmdata.store.layout import SampleRecord
+from mmdata.store import SampleRecord, ShardLayout, ShardReader, ShardTarget, StoreSettings, open_shard, write_block
 from mmtrain.evaluate_design import Case, EvalSpec, VideoSpec, build_cases
 
 __all__ = ["TESTSET_FORMAT", "PAIR_FIELDS", "video_fields", "render_video", "write_test_set", "open_test_set", "OpenedTestSet"]
@@ -119,11 +116,11 @@ def write_test_set(
         The store's path (left as is when it already exists with the same identity).
 
     Raises:
-        ConfigError: unknown test.
-        StoreError: the path holds something else.
+        ConfigError: unknown test, or renderer and evaluation image sizes differ.
+        StoreError: the path holds something else (or the same test set with other settings).
     """
     if ds.image_size != ev.image_size:
-        raise StoreError(f"{out}: renderer image size {ds.image_size} differs from the evaluation's {ev.image_size}")
+        raise ConfigError(f"dataset.image_size: the renderer's {ds.image_size} px differs from the evaluation size's {ev.image_size} px")
     cases = build_cases(test, ev, ds, catalogue)
     fields = PAIR_FIELDS + (video_fields(ev.video.frames) if ev.store_videos else ())
     layout = ShardLayout(
