@@ -39,6 +39,9 @@ def _part_arrays(root: Path, part: int) -> dict[str, np.ndarray]:
     ds = open_dataset(root, parts=[part], verify=False)
     names = ("alpha", "motion", "n_objects", "noise_std")
     runs = [ds.read_run(i, 0, ref.count, names) for i, ref in enumerate(ds.shards)]
+    if not runs:  # a part the config asks for, none of whose shards exist yet
+        empty = np.zeros(0, dtype=np.float32)
+        return {"alpha": empty, "motion": empty, "magnified_motion": empty, "n_objects": empty, "noise_std": empty}
     alpha, motion, n_obj, noise = (np.concatenate([r[k] for r in runs]) for k in names)
     mag = np.hypot(motion[..., 0], motion[..., 1])  # (N, L), NaN on padding
     return {

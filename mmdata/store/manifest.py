@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from mmdata.errors import StoreError, StoreNotFound
-from mmdata.params import part_name
+from mmdata.params import PART_NAMES, part_name
 from mmdata.provenance import utc_now
 from mmdata.store.layout import STORE_FORMAT
 from mmdata.store.reader import MANIFEST_NAME, ShardReader, manifest_digest
@@ -111,6 +111,7 @@ def build_manifest(root: str | Path) -> dict[str, Any]:
         info["present"].append((int(a["start"]), reader.count, shard, int(a.get("shard_size", reader.count))))
     for part, info in parts.items():
         info["missing"] = _missing(root, int(part), info.pop("present"), info["expected"])
+    _add_absent_parts(parts, ShardReader(found[0][2]).attrs.get("config"))
     manifest = {
         "format": STORE_FORMAT,
         "created": utc_now(),
@@ -121,6 +122,16 @@ def build_manifest(root: str | Path) -> dict[str, Any]:
     }
     manifest["manifest_hash"] = manifest_digest(manifest)
     return manifest
+
+
+def _add_absent_parts(parts: dict[str, Any], config: dict[str, Any] | None) -> None:
+    """Parts the config asks for but no shard of which exists: every shard of them is missing."""
+    dataset = (config or {}).get("dataset", {})
+    sizes, shard_size = dataset.get("parts", {}), int(dataset.get("shard_size", 0) or 0)
+    for number, name in enumerate(PART_NAMES, start=1):
+        n = int(sizes.get(name, 0))
+        if str(number) not in parts and n > 0 and shard_size > 0:
+            parts[str(number)] = {"name": name, "expected": n, "count": 0, "shards": 0, "missing": list(range(-(-n // shard_size)))}
 
 
 def _missing(root: Path, part: int, present: list[tuple[int, int, int, int]], expected: int) -> list[int]:

@@ -71,6 +71,11 @@ def test_audit_reports_a_missing_shard(dataset, tmp_path, capsys):
     assert main(["-q", "audit", str(root), "--samples", "1"]) == 1
     out = capsys.readouterr().out
     assert f"part 2 (bg_only) shard 0000 [{gone}]: shard store not found" in out
+    # re-indexed without it, the config still asks for the part: the shard is reported missing
+    assert main(["-q", "index", str(root)]) == 0
+    assert json.loads((root / "card" / "card.json").read_text())["parts"]["2"]["samples"] == 0
+    assert main(["-q", "audit", str(root), "--samples", "1"]) == 1
+    assert f"part 2 (bg_only) shard 0000 [{root / 'part2'}]: shard missing (the config asks for it)" in capsys.readouterr().out
 
 
 def test_explain_names_the_sources_the_test_chose(tmp_path, catalogue_dir, monkeypatch, capsys):
