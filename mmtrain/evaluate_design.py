@@ -194,10 +194,20 @@ class EvalSpec:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-native description (recorded in every test set and result)."""
+        """JSON-native description of the whole spec."""
         import dataclasses
 
         return json_native(dataclasses.asdict(self))
+
+    def set_description(self, test: str) -> dict[str, Any]:
+        """JSON-native description of what a test set's pixels depend on (not the methods or border)."""
+        return json_native({
+            "test": test, "size": self.size, "image_size": self.image_size, "samples": self.samples, "seed": self.seed,
+            "magnified_motion": self.magnified_motion, "objects": self.objects, "levels": self.levels(test),
+            "groups": self.groups(test), "magnification_motion_cap": self.magnification_motion_cap,
+            "input_motion_alpha_cap": self.input_motion_alpha_cap, "store_videos": self.store_videos,
+            "video": {"frames": self.video.frames, "fps": self.video.fps, "frequency_hz": self.video.frequency_hz},
+        })
 
 
 def json_native(value: Any) -> Any:

@@ -134,7 +134,7 @@ def write_test_set(
         "test": test,
         "testset_format": TESTSET_FORMAT,
         "toolkit_version": __version__,
-        "spec": ev.to_dict(),
+        "spec": ev.set_description(test),
         "renderer": {"supersample": ds.supersample, "antialias_sigma": ds.antialias_sigma},
         "catalogue": catalogue.identity,
     }

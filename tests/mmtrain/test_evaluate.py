@@ -121,6 +121,20 @@ def test_test_set_holds_ground_truth_and_clip(sets_dir: Path, catalogue: InMemor
     assert np.array_equal(render_video(case.params, catalogue, ds, ev.video), clip)  # re-renders byte-identically
 
 
+def test_rewriting_a_test_set_keeps_it_or_refuses_other_content(
+    sets_dir: Path, catalogue: InMemoryCatalogue, specs: tuple[EvalSpec, DatasetSpec]
+) -> None:
+    import dataclasses
+
+    ev, ds = specs
+    before = (sets_dir / "subpixel.zarr" / "zarr.json").read_bytes()
+    same_pixels = dataclasses.replace(ev, border=3, methods=("oracle",))  # scoring settings only
+    assert write_test_set(sets_dir, "subpixel", same_pixels, ds, catalogue, progress=False) == sets_dir / "subpixel.zarr"
+    assert (sets_dir / "subpixel.zarr" / "zarr.json").read_bytes() == before
+    with pytest.raises(StoreError, match="different config"):
+        write_test_set(sets_dir, "subpixel", dataclasses.replace(ev, seed=1), ds, catalogue, progress=False)
+    assert (sets_dir / "subpixel.zarr" / "zarr.json").read_bytes() == before
+
 def test_oracle_scores_one_and_do_nothing_scores_the_baseline(sets_dir: Path) -> None:
     sets = [open_test_set(sets_dir / f"{t}.zarr") for t in ("subpixel", "noise")]
     results = evaluate_test_sets(sets, [Oracle(), DoNothing()], border=6, progress=False)
