@@ -15,7 +15,7 @@ from snakemake.utils import validate
 from mmdata.config import SCHEMA_PATH, validate_config
 from mmdata.errors import ConfigError
 from mmdata.params import PART_NAMES, part_number
-from mmdata.provenance import render_config
+from mmdata.provenance import RENDER_CONFIG_KEYS
 
 
 # ---- configuration: defaults filled in and validated before anything runs --------------------
@@ -28,24 +28,25 @@ config.update(_resolved)
 validate(config, str(SCHEMA_PATH))
 
 
-def write_resolved_config(cfg: dict, path: str = "results/config/config.yaml") -> str:
-    """Write the resolved config where the CLIs read it, only when its content changed.
+def config_view(*sections: str) -> str:
+    """Write the named top-level sections of the resolved config to a file; return its path.
 
-    Every job reads the exact configuration validated here (--config overrides included). The
-    file is a parameter, not an input: a config change re-runs only the jobs whose own params
-    (render config, sample range, ...) change, never every job by modification time.
+    A rule's CLI reads exactly the sections it depends on (the rest take their defaults), from
+    results/config/<hash>.yaml named by their content. The path is a rule parameter, so a job
+    re-runs when, and only when, the configuration it reads changes; files are never rewritten,
+    so a dry run with other settings cannot change what a running job reads.
     """
-    text = yaml.safe_dump(cfg, sort_keys=True)
-    target = Path(path)
-    if not target.is_file() or target.read_text(encoding="utf-8") != text:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    view = {name: config[name] for name in sections}
+    text = yaml.safe_dump(view, sort_keys=True)
+    path = Path("results/config") / f"{hashlib.sha256(text.encode()).hexdigest()[:16]}.yaml"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         tmp.write_text(text, encoding="utf-8")
-        tmp.replace(target)
-    return path
+        tmp.replace(path)
+    return str(path)
 
 
-CONFIG_FILE = write_resolved_config(config)
 DATASET = config["dataset"]
 WF = config["workflow"]
 
@@ -106,10 +107,10 @@ def shard_samples(wildcards) -> str:
     return f"{shard * size}:{stop}"
 
 
-# What determines a shard's bytes besides its sample range: the config keys that mmdata records
-# as the render config of every store (mmdata.provenance.render_config: seed, sources, dataset;
-# shards of one dataset root must agree on it) and the store layout.
-RENDER_PARAMS = as_json({"render": render_config(config), "store": config["store"]})
+# The configuration each stage reads: the render config that mmdata records in every store
+# (mmdata.provenance.RENDER_CONFIG_KEYS: seed, sources, dataset) and the store layout.
+SOURCES_CONFIG = config_view("sources")
+SHARD_CONFIG = config_view(*RENDER_CONFIG_KEYS, "store")
 
 
 def shard_mem_mb(wildcards, threads) -> int:

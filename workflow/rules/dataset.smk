@@ -11,8 +11,7 @@ rule shard:
         shard=r"\d{4}",
     params:
         code=MMDATA_CODE,
-        config=CONFIG_FILE,
-        render=RENDER_PARAMS,
+        config=SHARD_CONFIG,
         samples=shard_samples,
     threads: 4
     resources:

@@ -6,8 +6,7 @@ rule catalogue:
         directory("results/sources/catalogue"),
     params:
         code=MMDATA_CODE,
-        config=CONFIG_FILE,
-        sources=as_json(config["sources"]),
+        config=SOURCES_CONFIG,
     threads: 2
     resources:
         mem_mb=4000,

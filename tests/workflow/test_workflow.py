@@ -1,0 +1,135 @@
+"""The Snakemake workflow, run the way a user runs it: `snakemake --cores 2 dataset` in a folder.
+
+One tiny dataset (parts 1 and 3, one shard of 2 samples of 32 x 32 px each) is built once per module;
+the tests then check its outputs and what Snakemake plans or re-runs after a change.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from wf_helpers import TINY_CONFIG, job_resources, make_workdir, planned_counts, planned_outputs, snakemake
+
+from mmdata.cli import main as mmdata_main
+
+STORES = ["results/dataset/part1/shard-0000.zarr", "results/dataset/part3/shard-0000.zarr"]
+RUN = ("--cores", "2", "--set-threads", "shard=1")  # two shard jobs side by side
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workflow folder in which `snakemake --cores 2 dataset` has run to completion."""
+    workdir = make_workdir(tmp_path_factory.mktemp("tiny") / "wf", TINY_CONFIG)
+    snakemake(workdir, "dataset", *RUN)
+    return workdir
+
+
+def _mtimes(workdir: Path) -> dict[str, int]:
+    return {s: (workdir / s / "zarr.json").stat().st_mtime_ns for s in STORES}
+
+
+def test_dataset_stage_builds_an_audited_dataset(tiny_run: Path) -> None:
+    manifest = json.loads((tiny_run / "results/dataset/manifest.json").read_text())
+    counts = {info["name"]: info["count"] for info in manifest["parts"].values() if info["count"]}
+    assert counts == {"fg_bg": 2, "blur_bg": 2}
+    assert all(not info["missing"] for info in manifest["parts"].values())
+    assert "PASSED" in (tiny_run / "results/dataset/audit.txt").read_text()
+    assert (tiny_run / "results/dataset/card/card.md").is_file()
+    for rule in ("catalogue", "index", "audit"):
+        assert (tiny_run / f"logs/{rule}/{rule}.log").is_file()
+        assert (tiny_run / f"benchmarks/{rule}/{rule}.tsv").is_file()
+    assert (tiny_run / "logs/shard/part3/shard-0000.log").is_file()
+    assert not (tiny_run / "results/dataset/part2").exists()  # a part of 0 samples has no shards
+    # the user's own check of the result: every sample re-rendered byte for byte
+    root, catalogue = tiny_run / "results/dataset", tiny_run / "results/sources/catalogue"
+    assert mmdata_main(["-q", "audit", str(root), "--catalogue", str(catalogue)]) == 0
+
+
+def test_second_run_has_nothing_to_do(tiny_run: Path) -> None:
+    result = snakemake(tiny_run, "dataset", *RUN)
+    assert planned_counts(result.stdout) == {}
+    assert "Nothing to be done" in result.stdout
+
+
+def test_forcerun_one_shard_rerenders_that_shard_only(tiny_run: Path) -> None:
+    before = _mtimes(tiny_run)
+    target = "results/dataset/part3/shard-0000.zarr"
+    result = snakemake(tiny_run, "dataset", *RUN, "--forcerun", target)
+    out = result.stdout
+    assert planned_counts(out) == {"shard": 1, "index": 1, "audit": 1, "dataset": 1}
+    assert planned_outputs(out)["shard"] == [target]
+    after = _mtimes(tiny_run)
+    assert [s for s in STORES if after[s] != before[s]] == [target]
+    assert "PASSED" in (tiny_run / "results/dataset/audit.txt").read_text()
+
+
+def test_shards_target_rebuilds_a_deleted_shard_only(tiny_run: Path, tmp_path: Path) -> None:
+    store = tiny_run / STORES[1]
+    shutil.move(store, tmp_path / "moved.zarr")
+    try:
+        out = snakemake(tiny_run, "--dry-run", "shards").stdout
+    finally:
+        shutil.move(tmp_path / "moved.zarr", store)
+    assert planned_outputs(out)["shard"] == [STORES[1]]
+    assert planned_counts(out) == {"shard": 1, "shards": 1}
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        # a setting only the audit reads re-runs only the audit
+        ({"workflow": {"audit_samples": 3}}, {"audit": 1, "dataset": 1}),
+        # a render setting changes every shard (not the catalogue), then the index and the audit
+        ({"dataset": {"noise": {"photon_std_max": 2.5}}}, {"shard": 2, "index": 1, "audit": 1, "dataset": 1}),
+    ],
+)
+def test_a_config_change_plans_exactly_the_jobs_that_read_it(tiny_run: Path, override: dict, expected: dict) -> None:
+    try:
+        out = snakemake(tiny_run, "--dry-run", "dataset", overrides=override).stdout
+    finally:
+        (tiny_run / "config" / "override.yaml").unlink()
+    assert planned_counts(out) == expected
+
+
+def test_slurm_profile_dry_run_plans_the_same_jobs_with_resources(tmp_path: Path) -> None:
+    workdir = make_workdir(tmp_path / "wf", TINY_CONFIG)
+    local = snakemake(workdir, "--dry-run", "dataset").stdout
+    slurm = snakemake(workdir, "--dry-run", "dataset", "--workflow-profile", "workflow/profiles/slurm").stdout
+    assert planned_outputs(slurm) == planned_outputs(local)
+    profile = yaml.safe_load((workdir / "workflow/profiles/slurm/config.yaml").read_text())
+    shards = job_resources(slurm, "shard")
+    assert len(shards) == len(STORES)
+    for job in shards:
+        threads = profile["set-threads"]["shard"]
+        assert job["cpus_per_task"] == str(threads)
+        assert f"--workers {threads}" in job["shell"]  # Dask inside the job uses exactly its CPUs
+        assert job["runtime"] == str(profile["set-resources"]["shard"]["runtime"])
+        assert int(job["mem_mb"]) > 0
+    (catalogue,) = job_resources(slurm, "catalogue")
+    assert catalogue["mem_mb"] == str(profile["set-resources"]["catalogue"]["mem_mb"])
+
+
+def test_shards_target_builds_the_chosen_parts(tmp_path: Path) -> None:
+    workdir = make_workdir(tmp_path / "wf", TINY_CONFIG)
+    # on the command line, as README.md shows; the numbers arrive as strings
+    out = snakemake(workdir, "--dry-run", "shards", "--config", "workflow={parts: [3, fg_only]}").stdout
+    assert planned_outputs(out)["shard"] == [STORES[1]]  # part 5 (fg_only) has no samples here
+
+
+def test_a_shard_outside_the_dataset_is_refused(tmp_path: Path) -> None:
+    workdir = make_workdir(tmp_path / "wf", TINY_CONFIG)
+    result = snakemake(workdir, "--dry-run", "results/dataset/part1/shard-0007.zarr", check=False)
+    assert result.returncode != 0
+    assert "part 1 has only 1 shard(s)" in result.stdout
+
+
+def test_a_bad_config_fails_before_anything_runs_naming_the_key(tmp_path: Path) -> None:
+    workdir = make_workdir(tmp_path / "wf", {"dataset": {"alpha": {"max": -1}}})
+    result = snakemake(workdir, "--dry-run", "all", check=False)
+    assert result.returncode != 0
+    assert "dataset.alpha.max" in result.stdout
+    assert not (workdir / "results").exists()
