@@ -33,7 +33,6 @@ import dask
 import dask.array as da
 import numpy as np
 import zarr
-from dask.callbacks import Callback
 from tqdm.auto import tqdm
 
 from mmdata.errors import StoreError
@@ -55,16 +54,11 @@ def tile_side(n_frames: int, channels: int, height: int, width: int, budget_byte
     return max(1, min(side, height, width, 256))
 
 
-class _TqdmCallback(Callback):
-    """Advance a tqdm bar once per finished Dask task of the filtering step."""
-
-    def __init__(self, bar: tqdm) -> None:
-        super().__init__()
-        self._bar = bar
-
-    def _posttask(self, key: object, result: object, dsk: object, state: object, worker_id: object) -> None:
-        if isinstance(key, tuple) and key and str(key[0]).startswith("fir-"):
-            self._bar.update(1)
+def _filter_tile(block: np.ndarray, *, response: np.ndarray, bar: tqdm) -> np.ndarray:
+    """FIR-filter one tile's time series (time on axis 0) and advance the progress bar."""
+    out = fir_filter(block, response, axis=0)
+    bar.update(1)
+    return out
 
 
 class RepresentationSpill:
@@ -140,10 +134,10 @@ class RepresentationSpill:
             shards=(math.ceil(t / self.batch) * self.batch, c, s, s),
             dtype="float32", compressors=None, fill_value=0.0)
         src = da.from_array(self.shape, chunks=(t, c, s, s), asarray=True, lock=False, name="spill-shape")
-        out = src.map_blocks(functools.partial(fir_filter, response=response, axis=0), dtype=np.float32,
-                             name="fir-tiles")
-        with tqdm(total=out.npartitions, desc="FIR filter (tiles)", unit="tile", disable=not progress) as bar, \
-                _TqdmCallback(bar), dask.config.set(scheduler="threads", num_workers=self.workers):
+        with tqdm(total=src.npartitions, desc="FIR filter (tiles)", unit="tile", disable=not progress) as bar, \
+                dask.config.set(scheduler="threads", num_workers=self.workers):
+            out = src.map_blocks(functools.partial(_filter_tile, response=response, bar=bar), dtype=np.float32,
+                                 meta=np.empty((0, 0, 0, 0), np.float32), name="fir-tiles")
             da.store(out, self.filtered, lock=False)
 
     def read(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
