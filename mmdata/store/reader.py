@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-import dask.array as da
 import numpy as np
 import zarr
 
@@ -211,13 +210,15 @@ class Dataset:
         return self.reader(shard_index).read(start, stop, fields)
 
     @functools.cached_property
-    def fields(self) -> dict[str, da.Array]:
+    def fields(self) -> dict[str, Any]:
         """Field name -> lazy Dask array over every shard of the view (fields all shards share)."""
+        import dask.array as da  # imported here: writers and plain readers do not need it
+
         if not self.shards:
             return {}
         readers = [self.reader(i) for i in range(len(self.shards))]
         names = [n for n in readers[0].fields if all(n in r.fields for r in readers[1:])]
-        out: dict[str, da.Array] = {}
+        out: dict[str, Any] = {}
         for name in names:
             parts = []
             for r in readers:
