@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -173,17 +173,17 @@ def magnify_frames(model: torch.nn.Module, batches: Iterable[np.ndarray], settin
         yield tensor_to_frames(model.decode(texture, step(shape)), *frames.shape[1:3])
 
 
-def _make_step(model: torch.nn.Module, s: MagnifySettings):  # -> Callable[[Tensor], Tensor]
+def _make_step(model: torch.nn.Module, s: MagnifySettings) -> Callable[[torch.Tensor], torch.Tensor]:
     """The streaming manipulation of one batch of shape representations (stateful closure)."""
     state: dict[str, torch.Tensor] = {}
     if s.mode == "static":
         def step(shape: torch.Tensor) -> torch.Tensor:
-            ref = state.setdefault("ref", shape[:1])
+            ref = state.setdefault("ref", shape[:1].clone())  # not a view: frees the batch
             return model.manipulate(ref.expand_as(shape), shape, s.alpha)
     elif s.mode == "dynamic":
         def step(shape: torch.Tensor) -> torch.Tensor:
             ref = torch.cat([state.get("prev", shape[:1]), shape[:-1]])
-            state["prev"] = shape[-1:]
+            state["prev"] = shape[-1:].clone()
             return model.manipulate(ref, shape, s.alpha)
     else:
         temporal = make_streaming_filter(s.filter, s.band, s.fps, order=s.order)
