@@ -21,6 +21,9 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/sources.smk"
 include: "workflow/rules/dataset.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/magnify.smk"
+include: "workflow/rules/evaluate.smk"
 
 
 rule all:

@@ -111,6 +111,10 @@ def shard_samples(wildcards) -> str:
 # (mmdata.provenance.RENDER_CONFIG_KEYS: seed, sources, dataset) and the store layout.
 SOURCES_CONFIG = config_view("sources")
 SHARD_CONFIG = config_view(*RENDER_CONFIG_KEYS, "store")
+TRAIN_CONFIG = config_view("train")
+MAGNIFY_CONFIG = config_view("magnify")
+# test scenes are rendered like training samples: the render config and the evaluate section
+EVALUATE_CONFIG = config_view(*RENDER_CONFIG_KEYS, "evaluate")
 
 
 def shard_mem_mb(wildcards, threads) -> int:
@@ -124,6 +128,11 @@ def cpus_of(wildcards, threads) -> int:
     return threads
 
 
+def demo_slice_row() -> int:
+    """Row of the demo video whose x-t slice the report shows: the middle one."""
+    return config["magnify"]["demo"]["height"] // 2
+
+
 # ---- targets ------------------------------------------------------------------------------------
 def dataset_targets() -> list[str]:
     return ["results/dataset/manifest.json", "results/dataset/audit.txt"]
@@ -131,4 +140,10 @@ def dataset_targets() -> list[str]:
 
 def all_targets() -> list[str]:
     """Everything `snakemake all` builds, in pipeline order."""
-    return ["results/sources/sheet.png", *dataset_targets()]
+    return [
+        "results/sources/sheet.png",
+        *dataset_targets(),
+        "results/train/checkpoint.pt",
+        "results/magnify/demo-magnified.mp4",
+        "results/evaluate/scores",
+    ]

@@ -34,7 +34,11 @@ rule index:
     input:
         shard_stores(),
     output:
-        manifest="results/dataset/manifest.json",
+        manifest=report(
+            "results/dataset/manifest.json",
+            caption="../report/manifest.rst",
+            category="2. Dataset",
+        ),
         card=report(
             directory("results/dataset/card"),
             patterns=["{name}.png"],
