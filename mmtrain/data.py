@@ -8,8 +8,9 @@ one shard (:meth:`Dataset.read_run`) and shuffled in memory:
 2. the runs are dealt round-robin to the (rank, worker) streams; each stream keeps an in-memory buffer of
    ``buffer_size`` samples and emits a random one whenever it is full;
 3. each stream yields whole batches (random crop of ``crop_size``, optional on-the-fly Poisson noise on
-   the inputs), exactly ``batches_per_epoch // (world_size * workers)`` per epoch, so DataLoader's
-   round-robin over workers gives global batch k of an epoch from worker k % workers.
+   the inputs), the same number per epoch for every stream; batch k of a process belongs to stream
+   k mod workers, and DataLoader's round-robin over workers serves them in that order (a loader started
+   at step s gives worker w the stream (s + w) mod workers).
 
 Everything random is drawn from ``numpy.random.default_rng([seed, epoch, ...])``: the batch sequence
 is a pure function of (dataset, seed, batch size, workers, world size), and a stream can start at any

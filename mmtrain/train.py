@@ -206,6 +206,89 @@ def _initial_state(config: TrainConfig, ckpt_path: Path, resume: bool, manifest_
     return model, None
 
 
+class _Run:
+    """One training process's state: model, loss, optimizer, data stream and output files."""
+
+    def __init__(self, config: TrainConfig, ds: Any, out_dir: Path, resume: bool) -> None:
+        self.config, self.ds = config, ds
+        self.dist, self.device = _setup_distributed(config.device)
+        self.cuda = self.device.type == "cuda"
+        self.main = self.dist.rank == 0
+        self.ckpt_path, self.metrics_path = out_dir / CHECKPOINT_NAME, out_dir / METRICS_NAME
+        self.model, state = _initial_state(config, self.ckpt_path, resume, ds.manifest_hash)
+        self.model.to(self.device)
+        if self.cuda and config.channels_last:
+            self.model.to(memory_format=torch.channels_last)
+        self.loss = LossConfig.preset(config.preset, reg_weight=config.reg_weight)
+        self.crit: torch.nn.Module = MagnificationLoss(self.model, self.loss)
+        if self.dist.world_size > 1:
+            self.crit = torch.nn.parallel.DistributedDataParallel(
+                self.crit, device_ids=[self.device.index] if self.cuda else None)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, betas=config.betas,
+                                          weight_decay=config.weight_decay)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.cuda and config.amp)
+        self.step = 0
+        if state is not None:
+            self.optimizer.load_state_dict(state["optimizer"])
+            if state.get("scaler"):
+                self.scaler.load_state_dict(state["scaler"])
+            self.step = int(state["step"])
+        self.stream = TrainingStream(ds, config.stream_config(config.batch_size), workers=config.workers,
+                                     rank=self.dist.rank, world_size=self.dist.world_size, start_step=self.step)
+        self.loader = iter(make_loader(self.stream, workers=config.workers, pin_memory=self.cuda))
+        if self.main:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            _trim_metrics(self.metrics_path, self.step)
+
+    def train_step(self) -> dict[str, torch.Tensor]:
+        """One optimizer step on the next batch; returns the (detached) loss terms."""
+        cfg = self.config
+        batch = {k: v.to(self.device, non_blocking=True) for k, v in next(self.loader).items()}
+        if self.cuda and cfg.channels_last:
+            batch = {k: v.contiguous(memory_format=torch.channels_last) if v.ndim == 4 else v for k, v in batch.items()}
+        for group in self.optimizer.param_groups:
+            group["lr"] = cfg.lr * cfg.lr_decay ** (self.step // cfg.lr_decay_steps)
+        with torch.autocast(device_type="cuda", dtype=torch.float16, enabled=self.cuda and cfg.amp):
+            total, parts = self.crit(batch)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(total).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.step += 1
+        return parts
+
+    def write(self, record: dict[str, Any]) -> None:
+        """Append one metrics line (rank 0 only)."""
+        if self.main:
+            with open(self.metrics_path, "a") as fh:
+                fh.write(json.dumps(record) + "\n")
+
+    def validate(self) -> dict[str, float]:
+        """Held-out loss terms and the do-nothing baseline (rank 0 only; {} without held-out samples)."""
+        if not (self.main and self.stream.val_runs):
+            return {}
+        metrics = evaluate_loss(self.model, self.ds, self.stream.val_runs, self.loss, batch_size=self.config.batch_size,
+                                crop_size=self.config.crop_size, device=self.device)
+        self.write({"split": "val", "step": self.step, **metrics})
+        return metrics
+
+    def checkpoint(self) -> None:
+        """Write the checkpoint atomically (rank 0 only)."""
+        if self.main:
+            save_checkpoint(self.ckpt_path, self.model, optimizer=self.optimizer,
+                            scaler=self.scaler if self.scaler.is_enabled() else None, step=self.step,
+                            rng={"torch": torch.get_rng_state()}, manifest_hash=self.ds.manifest_hash,
+                            train_config=self.config.to_dict())
+
+    def close(self) -> None:
+        """Leave the process group, if any."""
+        if self.dist.world_size > 1:
+            import torch.distributed as tdist
+
+            if tdist.is_initialized():
+                tdist.destroy_process_group()
+
+
 def train(config: TrainConfig, dataset: Any, out_dir: str | Path, *, resume: bool = True,
           stop_after: int | None = None, progress: bool = True) -> dict[str, Any]:
     """Train (or resume) a model; see the module docstring for the files written.
@@ -224,7 +307,6 @@ def train(config: TrainConfig, dataset: Any, out_dir: str | Path, *, resume: boo
     Raises:
         StoreError: the dataset is missing or lacks fields. CheckpointError: an incompatible checkpoint.
     """
-    dist, device = _setup_distributed(config.device)
     if isinstance(dataset, (str, Path)):
         import mmdata
 
@@ -232,92 +314,36 @@ def train(config: TrainConfig, dataset: Any, out_dir: str | Path, *, resume: boo
     else:
         ds = dataset
     check_fields(ds, source=dataset)
-    out_dir = Path(out_dir)
-    ckpt_path, metrics_path = out_dir / CHECKPOINT_NAME, out_dir / METRICS_NAME
-    model, state = _initial_state(config, ckpt_path, resume, ds.manifest_hash)
-    cuda = device.type == "cuda"
-    model.to(device)
-    if cuda and config.channels_last:
-        model.to(memory_format=torch.channels_last)
-    loss_cfg = LossConfig.preset(config.preset, reg_weight=config.reg_weight)
-    crit: torch.nn.Module = MagnificationLoss(model, loss_cfg)
-    if dist.world_size > 1:
-        crit = torch.nn.parallel.DistributedDataParallel(crit, device_ids=[device.index] if cuda else None)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=config.betas, weight_decay=config.weight_decay)
-    scaler = torch.amp.GradScaler("cuda", enabled=cuda and config.amp)
-    step = 0
-    if state is not None:
-        optimizer.load_state_dict(state["optimizer"])
-        if state.get("scaler"):
-            scaler.load_state_dict(state["scaler"])
-        step = int(state["step"])
-    stream = TrainingStream(ds, config.stream_config(config.batch_size), workers=config.workers, rank=dist.rank,
-                            world_size=dist.world_size, start_step=step)
-    loader = iter(make_loader(stream, workers=config.workers, pin_memory=cuda))
-    main = dist.rank == 0
-    if main:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        _trim_metrics(metrics_path, step)
-
-    def checkpoint() -> None:
-        if main:
-            save_checkpoint(ckpt_path, model, optimizer=optimizer, scaler=scaler if scaler.is_enabled() else None,
-                            step=step, rng={"torch": torch.get_rng_state()}, manifest_hash=ds.manifest_hash,
-                            train_config=config.to_dict())
-
-    def write(record: dict[str, Any]) -> None:
-        if main:
-            with open(metrics_path, "a") as fh:
-                fh.write(json.dumps(record) + "\n")
-
-    def validate() -> dict[str, float]:
-        metrics = evaluate_loss(model, ds, stream.val_runs, loss_cfg, batch_size=config.batch_size,
-                                crop_size=config.crop_size, device=device) if main and stream.val_runs else {}
-        if metrics:
-            write({"split": "val", "step": step, **metrics})
-        return metrics
-
-    target = config.steps if stop_after is None else min(config.steps, step + stop_after)
+    run = _Run(config, ds, Path(out_dir), resume)
+    target = config.steps if stop_after is None else min(config.steps, run.step + stop_after)
     last_train: dict[str, float] = {}
-    last_val: dict[str, float] = {}
-    if step == 0 and main and stream.val_runs:
-        last_val = validate()
-    bar = tqdm(total=config.steps, initial=step, desc="train", disable=not (progress and main), unit="step")
-    t0, done_since = time.perf_counter(), 0
+    last_val = run.validate() if run.step == 0 else {}
+    bar = tqdm(total=config.steps, initial=run.step, desc="train", disable=not (progress and run.main), unit="step")
+    t0, since = time.perf_counter(), 0
     try:
-        while step < target:
-            batch = {k: v.to(device, non_blocking=True) for k, v in next(loader).items()}
-            if cuda and config.channels_last:
-                batch = {k: v.contiguous(memory_format=torch.channels_last) if v.ndim == 4 else v for k, v in batch.items()}
-            for group in optimizer.param_groups:
-                group["lr"] = config.lr * config.lr_decay ** (step // config.lr_decay_steps)
-            with torch.autocast(device_type="cuda", dtype=torch.float16, enabled=cuda and config.amp):
-                total, parts = crit(batch)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(total).backward()
-            scaler.step(optimizer)
-            scaler.update()
-            step += 1
-            done_since += 1
+        while run.step < target:
+            parts = run.train_step()
+            since += 1
             bar.update(1)
-            if step % config.log_interval == 0 or step == config.steps:
-                rate = done_since * config.batch_size * dist.world_size / (time.perf_counter() - t0)
+            if run.step % config.log_interval == 0 or run.step == config.steps:
+                rate = since * config.batch_size * run.dist.world_size / (time.perf_counter() - t0)
                 last_train = {k: float(v) for k, v in parts.items()}
-                write({"split": "train", "step": step, "lr": optimizer.param_groups[0]["lr"], "samples_per_s": rate,
-                       **last_train})
+                run.write({"split": "train", "step": run.step, "lr": run.optimizer.param_groups[0]["lr"],
+                           "samples_per_s": rate, **last_train})
                 bar.set_postfix(loss=f"{last_train['total']:.4f}")
-                t0, done_since = time.perf_counter(), 0
-            if config.val_interval and step % config.val_interval == 0 and step < config.steps:
-                last_val = validate()
-            if step % config.checkpoint_interval == 0:
-                checkpoint()
-        if step >= config.steps:
-            last_val = validate() or last_val
-        checkpoint()
+                t0, since = time.perf_counter(), 0
+            if config.val_interval and run.step % config.val_interval == 0 and run.step < config.steps:
+                last_val = run.validate()
+            if run.step % config.checkpoint_interval == 0:
+                run.checkpoint()
+        if run.step >= config.steps:
+            last_val = run.validate() or last_val
+        run.checkpoint()
     except KeyboardInterrupt:
-        log.warning("interrupted at step %d; checkpointing to %s", step, ckpt_path)
-        checkpoint()
+        log.warning("interrupted at step %d; checkpointing to %s", run.step, run.ckpt_path)
+        run.checkpoint()
         raise
     finally:
         bar.close()
-    return {"step": step, "checkpoint": str(ckpt_path), "train": last_train, "val": last_val}
+        run.close()
+    return {"step": run.step, "checkpoint": str(run.ckpt_path), "train": last_train, "val": last_val}
