@@ -122,3 +122,24 @@ def test_presets_resolve_their_documented_defaults() -> None:
     assert (official.lr, official.batch_size, official.reg_weight, official.lr_decay) == (2e-4, 8, 1.0, 0.97)
     assert paper.betas == (0.9, 0.999) and paper.weight_decay == 0.0
     assert TrainConfig.from_config({"lr": 5e-4}).lr == 5e-4
+
+
+@pytest.mark.slow
+def test_distributed_data_parallel_on_cpu_with_torchrun(dataset: Path, tmp_path: Path) -> None:
+    """Two gloo ranks through PyTorch's launcher: one checkpoint, one metrics stream, both ranks finish."""
+    import os
+    import subprocess
+    import sys
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump({"train": _settings(steps=4, log_interval=1)}))
+    out = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29561", "-m", "mmtrain.cli",
+           "-q", "train", "--dataset", str(dataset), "--out", str(out), "--config", str(cfg), "--device", "cpu", "--no-progress"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.count('"step": 4') == 2  # each rank reports its result
+    assert load_checkpoint(out / "checkpoint.pt")["step"] == 4
+    steps = [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()
+             if json.loads(line)["split"] == "train"]
+    assert steps == [1, 2, 3, 4]  # written by rank 0 only
