@@ -2,7 +2,7 @@
 
 Prints samples/s of
 
-* render only (draw + render, in this process, nothing stored),
+* render only (draw + render, in this process with 1 and 2 threads, nothing stored),
 * write only (compress + write already rendered samples into a shard store, checksums, rename),
 * end to end ``generate_shard`` with 1 worker and with 2 workers of each local pool,
 
@@ -24,6 +24,7 @@ import os
 import shutil
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,7 @@ def _cpu_seconds() -> float:
 
 def bench_render_and_write(args: argparse.Namespace, catalogue: Any, work: Path) -> dict[str, float]:
     """Render-only samples/s, then write-only samples/s and MB/s of the same samples."""
-    cfg = _config(args, "processes")
+    cfg = _config(args, "threads")
     spec, settings = DatasetSpec.from_config(cfg), StoreSettings.from_config(cfg)
     plan = plan_shard(spec, 1, 0)
     layout = shard_layout(spec, plan, settings)
@@ -60,6 +61,10 @@ def bench_render_and_write(args: argparse.Namespace, catalogue: Any, work: Path)
     t = time.perf_counter()
     records = [render_record(spec, 1, i, catalogue, layout.frame_fields) for i in plan.indices]
     t_render = time.perf_counter() - t
+    with ThreadPoolExecutor(2) as pool:
+        t = time.perf_counter()
+        list(pool.map(lambda i: render_record(spec, 1, i, catalogue, layout.frame_fields), plan.indices))
+        t_render2 = time.perf_counter() - t
     identity = {"render_config_hash": render_config_hash(cfg), "catalogue_identity": catalogue.identity, "part": 1, "count": plan.count}
     t = time.perf_counter()
     with ShardTarget(shard_path(work / "write-only", 1, 0), layout, identity, {"code_version": code_version()}, settings) as target:
@@ -71,6 +76,7 @@ def bench_render_and_write(args: argparse.Namespace, catalogue: Any, work: Path)
     raw = sum(f.nbytes for r in records for f in r.frames.values())
     return {
         "render_only_sps": plan.count / t_render,
+        "render_only_2_threads_sps": plan.count / t_render2,
         "write_only_sps": plan.count / t_write,
         "write_only_MBps_raw": raw / t_write / 1e6,
         "raw_bytes_per_sample": raw / plan.count,
@@ -109,7 +115,8 @@ def main() -> None:
         results = {"samples": args.samples, "image_size": args.image_size, **bench_render_and_write(args, catalogue, work)}
         results.update(bench_end_to_end(args, catalogue, catalogue_dir, work))
     print(f"{args.samples} samples of {args.image_size}x{args.image_size}, part 1 (fg_bg)")
-    print(f"  render only (1 process)          {results['render_only_sps']:8.2f} samples/s")
+    print(f"  render only, 1 thread            {results['render_only_sps']:8.2f} samples/s")
+    print(f"  render only, 2 threads           {results['render_only_2_threads_sps']:8.2f} samples/s")
     print(f"  write only (compress + store)    {results['write_only_sps']:8.2f} samples/s  ({results['write_only_MBps_raw']:.1f} MB/s of raw frames)")
     for label in ("1 worker", "2 threads", "2 processes"):
         print(f"  end to end, {label:<20} {results[label]:8.2f} samples/s  ({results[f'{label} cpu_s_per_sample']:.2f} CPU s/sample)")

@@ -73,7 +73,7 @@ class StoreSettings:
     zarr_shard_samples: int = 50  # samples per zarr shard inside a store (the unit one writer owns)
     codec: str = "zstd"  # Blosc compressor name
     compression_level: int = 1  # Blosc level 0-9
-    pool: str = "processes"  # local Dask pool: "processes" or "threads"
+    pool: str = "threads"  # local Dask pool: "threads" or "processes"
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "StoreSettings":
