@@ -118,9 +118,9 @@ def model_from_checkpoint(payload: dict[str, Any], *, source: str | Path = "chec
 
 
 def is_official_weights(path: str | Path) -> bool:
-    """True for a ``.npz`` archive, a TF checkpoint prefix/index/data file, or a folder with a TF ``checkpoint``."""
+    """True for a ``.npz`` archive, a TF checkpoint prefix/index/data file, or a folder (TF ``checkpoint`` file)."""
     path = Path(path)
-    return (path.suffix in (".npz", ".index") or ".data-" in path.name or (path.is_dir() and (path / "checkpoint").is_file())
+    return (path.suffix in (".npz", ".index") or ".data-" in path.name or path.is_dir()
             or path.with_name(path.name + ".index").is_file())
 
 

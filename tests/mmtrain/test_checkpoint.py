@@ -77,6 +77,8 @@ def test_corrupt_foreign_and_missing_files_are_named(tmp_path: Path) -> None:
         with pytest.raises(CheckpointError, match=reason) as info:
             load_model(path)
         assert str(path) in str(info.value)
+    with pytest.raises(CheckpointError, match="folder has no TF 'checkpoint' file"):
+        load_model(tmp_path)
     newer = torch.load(tmp_path / "good.pt", weights_only=True)
     newer["version"] = 99
     torch.save(newer, tmp_path / "newer.pt")
