@@ -11,7 +11,7 @@ per sample of each run (this process and its pool workers; on a machine shared w
 2-worker run that costs no more CPU per sample than the 1-worker run would scale on free cores) and
 the bytes per sample on disk. Usage::
 
-    python benchmarks/bench_store.py [--catalogue DIR] [--samples 16] [--image-size 384] [--json out.json]
+    python benchmarks/bench_store.py [--catalogue DIR] [--samples 16] [--image-size 384] [--repeats 3] [--json out.json]
 
 Without ``--catalogue`` the built-in catalogue is built into a temporary folder first.
 """
@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -84,16 +85,23 @@ def bench_render_and_write(args: argparse.Namespace, catalogue: Any, work: Path)
 
 
 def bench_end_to_end(args: argparse.Namespace, catalogue: Any, catalogue_dir: Path, work: Path) -> dict[str, Any]:
-    """generate_shard samples/s with 1 worker and 2 workers of each pool; bytes per sample on disk."""
+    """generate_shard samples/s with 1 worker and 2 workers of each pool (median of interleaved repeats)."""
+    runs = (("1 worker", "threads", 1), ("2 threads", "threads", 2), ("2 processes", "processes", 2))
+    sps: dict[str, list[float]] = {label: [] for label, _, _ in runs}
+    cpu_per_sample: dict[str, list[float]] = {label: [] for label, _, _ in runs}
     out: dict[str, Any] = {}
-    for label, pool, workers in (("1 worker", "processes", 1), ("2 threads", "threads", 2), ("2 processes", "processes", 2)):
-        root = work / label.replace(" ", "-")
-        t, cpu = time.perf_counter(), _cpu_seconds()
-        path = generate_shard(_config(args, pool), catalogue, root, 1, 0, workers=workers, catalogue_path=catalogue_dir)
-        out[label] = args.samples / (time.perf_counter() - t)
-        out[f"{label} cpu_s_per_sample"] = (_cpu_seconds() - cpu) / args.samples
-        out["disk_bytes_per_sample"] = dir_bytes(path) / args.samples
-        shutil.rmtree(root)
+    for _ in range(args.repeats):  # interleaved, so that a change in machine load hits every variant alike
+        for label, pool, workers in runs:
+            root = work / label.replace(" ", "-")
+            t, cpu = time.perf_counter(), _cpu_seconds()
+            path = generate_shard(_config(args, pool), catalogue, root, 1, 0, workers=workers, catalogue_path=catalogue_dir)
+            sps[label].append(args.samples / (time.perf_counter() - t))
+            cpu_per_sample[label].append((_cpu_seconds() - cpu) / args.samples)
+            out["disk_bytes_per_sample"] = dir_bytes(path) / args.samples
+            shutil.rmtree(root)
+    for label, _, _ in runs:
+        out[label] = statistics.median(sps[label])
+        out[f"{label} cpu_s_per_sample"] = statistics.median(cpu_per_sample[label])
     base = out["1 worker"]
     out["efficiency_2_threads"] = out["2 threads"] / (2 * base)
     out["efficiency_2_processes"] = out["2 processes"] / (2 * base)
@@ -106,6 +114,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=16, help="samples per run (one shard)")
     parser.add_argument("--image-size", type=int, default=384)
     parser.add_argument("--zarr-shard-samples", type=int, default=4, help="samples per zarr shard (unit of one write task)")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved repeats of the end-to-end runs (median reported)")
     parser.add_argument("--json", type=Path, default=None, help="also write the numbers here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-store-") as tmp:
