@@ -44,12 +44,13 @@ log = logging.getLogger(__name__)
 
 
 def tile_side(n_frames: int, channels: int, height: int, width: int, budget_bytes: float) -> int:
-    """Side of the square spatial tile whose float32 time series fit ``budget_bytes`` with the FFT.
+    """Side of the square spatial tile whose float32 time series fit ``budget_bytes`` while filtered.
 
-    The filter holds the tile, its real FFT (complex64, about the same size) and the result: about
-    three copies of ``n_frames * channels * side**2 * 4`` bytes.
+    Filtering one tile holds about eight copies of its ``n_frames * channels * side**2 * 4`` bytes at
+    peak (measured): the chunks read from the store and their concatenation, the transposed copy and
+    the real FFT (complex64) of pocketfft, the result, and the shard assembled for writing.
     """
-    per_pixel = 3.0 * n_frames * channels * 4
+    per_pixel = 8.0 * n_frames * channels * 4
     side = int(math.sqrt(max(budget_bytes, 1.0) / per_pixel))
     return max(1, min(side, height, width, 256))
 

@@ -160,9 +160,9 @@ def test_fir_tilewise_filtering_equals_in_memory(tmp_path):
     shape = rng.normal(size=(t, c, h, w)).astype(np.float32)
     texture = rng.normal(size=(t, 2, 7, 6)).astype(np.float32)
     response = fir_response(t, (2.0, 8.0), FPS)
-    with RepresentationSpill(t, (2, 7, 6), (c, h, w), batch=4, memory_bytes=2 * 3 * t * c * 4 * 9,
+    with RepresentationSpill(t, (2, 7, 6), (c, h, w), batch=4, memory_bytes=2 * 8 * t * c * 4 * 9,
                              workers=2, work_dir=tmp_path) as spill:
-        assert spill.side == 3  # 3x3-pixel tiles (the budget is per worker): 5 x 4 pieces
+        assert spill.side == 3  # 3x3-pixel tiles (8 copies of a tile per worker fit the budget): 5 x 4 pieces
         for i in range(0, t, 4):
             spill.append(texture[i:i + 4], shape[i:i + 4])
         spill.filter(response, progress=False)
