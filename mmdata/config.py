@@ -13,6 +13,7 @@ objects each stage needs (e.g. :class:`mmdata.spec.DatasetSpec`).
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 from importlib import resources
@@ -29,10 +30,19 @@ __all__ = ["SCHEMA_PATH", "load_schema", "load_config", "validate_config", "conf
 SCHEMA_PATH = Path(str(resources.files("mmdata") / "schema" / "config.schema.yaml"))
 
 
+@functools.lru_cache(maxsize=1)
+def _schema_text() -> str:
+    return SCHEMA_PATH.read_text(encoding="utf-8")
+
+
+@functools.lru_cache(maxsize=1)
+def _parsed_schema() -> dict[str, Any]:
+    return yaml.safe_load(_schema_text())
+
+
 def load_schema() -> dict[str, Any]:
-    """Return the configuration JSON Schema as a dict."""
-    with open(SCHEMA_PATH, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+    """Return (a private copy of) the configuration JSON Schema as a dict; parsed once per process."""
+    return copy.deepcopy(_parsed_schema())
 
 
 def _defaults(schema: Mapping[str, Any]) -> Any:
@@ -75,7 +85,7 @@ def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """
     if not isinstance(config, Mapping):
         raise ConfigError(f"<root>: the configuration must be a mapping, got {type(config).__name__}")
-    schema = load_schema()
+    schema = _parsed_schema()
     resolved = _merge(_defaults(schema), dict(config))
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(resolved), key=lambda e: (len(list(e.absolute_path)), str(e.absolute_path)))
