@@ -65,6 +65,7 @@ class ModelConfig:
     padding_mode: Literal["zeros", "reflect"] = "zeros"  # padding of the stride-1 convolutions
     tf_same_stride: bool = False  # stride-2 convs pad like TensorFlow 'SAME' (0 before, 1 after for even sizes)
     manipulator: Literal["paper", "official"] = "paper"  # M_a + h(a*g(d)) or M_b + h((a-1)*g(d))
+    init_std: float | None = None  # None: PyTorch's default init; else truncated normal (±2 std) of this std
 
     def __post_init__(self) -> None:
         if self.padding_mode not in ("zeros", "reflect"):
@@ -92,7 +93,7 @@ class ModelConfig:
             base = cls(preset="paper")
         elif name == "official":
             base = cls(preset="official", shape_conv=False, g_kernel=7, bias=False, padding_mode="reflect",
-                       tf_same_stride=True, manipulator="official")
+                       tf_same_stride=True, manipulator="official", init_std=0.02)
         else:
             raise ValueError(f"unknown model preset {name!r}; expected one of {PRESETS}")
         return dataclasses.replace(base, **overrides)
@@ -244,6 +245,11 @@ class MagNet(nn.Module):
         self.encoder = Encoder(self.config)
         self.manipulator = Manipulator(self.config)
         self.decoder = Decoder(self.config)
+        if self.config.init_std is not None:  # the authors' initializer: truncated normal, std 0.02
+            std = self.config.init_std
+            for m in self.modules():
+                if isinstance(m, nn.Conv2d):
+                    nn.init.trunc_normal_(m.weight, std=std, a=-2 * std, b=2 * std)
 
     # -- checks -------------------------------------------------------------------------------
     def _check_image(self, x: Tensor, name: str, *, multiple: int = 4) -> None:

@@ -149,3 +149,12 @@ def test_channels_last_matches_contiguous() -> None:
 def test_default_model_is_paper() -> None:
     assert MagNet().config.preset == "paper"
     assert make_model().config == ModelConfig.preset("paper")
+
+
+def test_official_init_is_the_authors_truncated_normal() -> None:
+    torch.manual_seed(8)
+    model = make_model("official")
+    weights = torch.cat([m.weight.detach().flatten() for m in model.modules() if isinstance(m, torch.nn.Conv2d)])
+    assert float(weights.abs().max()) <= 0.04  # truncated at 2 std = 0.04
+    # std of a normal truncated at +-2 sigma: sigma * sqrt(1 - 4 phi(2) / (2 Phi(2) - 1)) = 0.8796 sigma
+    assert abs(float(weights.std()) - 0.02 * 0.8796) < 0.0005
