@@ -18,6 +18,7 @@ from pathlib import Path
 
 SUBMITTED = re.compile(r"Job (\d+) has been submitted with SLURM jobid (\d+) \(log: (.+?)\)\.?$")
 RULE = re.compile(r"^(local)?rule (\w+):$")
+JOBID = re.compile(r"^jobid: (\d+)$")
 WORKERS = re.compile(r"--workers (\d+)")
 CPUS = re.compile(r"cpus_per_task=(\d+)")
 
@@ -57,23 +58,24 @@ def slurm_history(job_ids: list[str]) -> dict[str, tuple[str, int]]:
 
 def check_jobs(output: Path, slurm_logs: Path) -> list[str]:
     """Return the problems found (empty when every job really ran as a SLURM job)."""
-    jobs = [j for j in parse_jobs(output.read_text()) if not j.local]
+    text = output.read_text()
+    jobs = [j for j in parse_jobs(text) if not j.local]
     if not jobs:
         return [f"{output}: no jobs found in the Snakemake output"]
-    problems, ids = [], []
+    # Snakemake prints a block per job ("jobid: N"), then "Job N has been submitted with SLURM jobid M"
+    submitted = {m.group(1): m for line in text.splitlines() if (m := SUBMITTED.search(line.strip()))}
+    problems, rows = [], []
     for job in jobs:
-        sub = job.find(SUBMITTED)
+        jobid = job.find(JOBID)
+        sub = submitted.get(jobid.group(1)) if jobid else None
         if sub is None:
             problems.append(f"rule {job.rule}: no 'submitted with SLURM jobid' line")
             continue
-        ids.append(sub.group(2))
         if not Path(sub.group(3)).is_file():
             problems.append(f"rule {job.rule}: SLURM log {sub.group(3)} missing")
-    history = slurm_history(ids) if ids else {}
-    for job in jobs:
-        if (sub := job.find(SUBMITTED)) is None:
-            continue
-        slurm_id = sub.group(2)
+        rows.append((job, sub.group(2)))
+    history = slurm_history([slurm_id for _, slurm_id in rows]) if rows else {}
+    for job, slurm_id in rows:
         state, cpus = history.get(slurm_id, ("absent from squeue --states=all", 0))
         workers, wanted = job.find(WORKERS), job.find(CPUS)
         print(f"  {job.rule:12s} SLURM job {slurm_id:>4s}  {state:10s} cpus={cpus}"
@@ -84,8 +86,6 @@ def check_jobs(output: Path, slurm_logs: Path) -> list[str]:
             problems.append(f"rule {job.rule}: --workers {workers.group(1)} but SLURM gave {cpus} CPUs")
         if wanted and int(wanted.group(1)) != cpus:
             problems.append(f"rule {job.rule}: cpus_per_task={wanted.group(1)} but SLURM gave {cpus} CPUs")
-    if not any(slurm_logs.rglob("*.log")):
-        problems.append(f"{slurm_logs}: no SLURM logs")
     return problems
 
 

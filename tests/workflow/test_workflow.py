@@ -97,20 +97,23 @@ def test_a_config_change_plans_exactly_the_jobs_that_read_it(tiny_run: Path, ove
 
 def test_slurm_profile_dry_run_plans_the_same_jobs_with_resources(tmp_path: Path) -> None:
     workdir = make_workdir(tmp_path / "wf", TINY_CONFIG)
-    local = snakemake(workdir, "--dry-run", "dataset").stdout
-    slurm = snakemake(workdir, "--dry-run", "dataset", "--workflow-profile", "workflow/profiles/slurm").stdout
+    local = snakemake(workdir, "--dry-run", "all").stdout
+    slurm = snakemake(workdir, "--dry-run", "all", "--workflow-profile", "workflow/profiles/slurm").stdout
     assert planned_outputs(slurm) == planned_outputs(local)
     profile = yaml.safe_load((workdir / "workflow/profiles/slurm/config.yaml").read_text())
+    threads, resources = profile["set-threads"], profile["set-resources"]
     shards = job_resources(slurm, "shard")
     assert len(shards) == len(STORES)
     for job in shards:
-        threads = profile["set-threads"]["shard"]
-        assert job["cpus_per_task"] == str(threads)
-        assert f"--workers {threads}" in job["shell"]  # Dask inside the job uses exactly its CPUs
-        assert job["runtime"] == str(profile["set-resources"]["shard"]["runtime"])
+        assert job["cpus_per_task"] == str(threads["shard"])
+        assert f"--workers {threads['shard']}" in job["shell"]  # Dask inside the job uses exactly its CPUs
+        assert job["runtime"] == str(resources["shard"]["runtime"])
         assert int(job["mem_mb"]) > 0
     (catalogue,) = job_resources(slurm, "catalogue")
-    assert catalogue["mem_mb"] == str(profile["set-resources"]["catalogue"]["mem_mb"])
+    assert catalogue["mem_mb"] == str(resources["catalogue"]["mem_mb"])
+    (train,) = job_resources(slurm, "train")
+    assert train["gpu"] == "1" and train["cpus_per_task"] == str(threads["train"])
+    assert train["runtime"] == str(resources["train"]["runtime"])
 
 
 def test_shards_target_builds_the_chosen_parts(tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 # Rules stay declarations; everything they compute comes from here or from the installed packages.
 
 import hashlib
-import json
 import math
 import os
 from importlib.util import find_spec
@@ -66,11 +65,6 @@ def package_hash(*packages: str) -> str:
 
 MMDATA_CODE = package_hash("mmdata")
 MMTRAIN_CODE = package_hash("mmdata", "mmtrain")
-
-
-def as_json(value) -> str:
-    """Canonical JSON of a config value, used as a rule parameter (compared between runs)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 # ---- dataset shards -----------------------------------------------------------------------------
