@@ -145,3 +145,15 @@ def test_distributed_data_parallel_on_cpu_with_torchrun(dataset: Path, tmp_path:
     steps = [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()
              if json.loads(line)["split"] == "train"]
     assert steps == [1, 2, 3, 4]  # written by rank 0 only
+
+
+def test_fine_tuning_starts_from_the_authors_weights(dataset: Path, tmp_path: Path, shared_data: Path) -> None:
+    weights = shared_data / "official_checkpoint" / "weights.npz"
+    config = TrainConfig.from_config(_settings(steps=1, lr=1e-8, val_samples=0, model={}, init_weights=str(weights)))
+    train(config, dataset, tmp_path, progress=False)
+    tuned, authors = load_model(tmp_path / "checkpoint.pt"), load_model(weights)
+    diffs = [float((a - b).abs().max()) for a, b in zip(tuned.state_dict().values(), authors.state_dict().values())]
+    assert 0 < max(diffs) < 1e-6  # one Adam step of lr 1e-8 away from the authors' weights
+    with pytest.raises(ConfigError, match="train.init_weights"):
+        train(TrainConfig.from_config(_settings(steps=1, val_samples=0, init_weights=str(weights))), dataset,
+              tmp_path / "other", progress=False)
