@@ -1,18 +1,24 @@
 """The Snakemake workflow, run the way a user runs it: `snakemake --cores 2 dataset` in a folder.
 
 One tiny dataset (parts 1 and 3, one shard of 2 samples of 32 x 32 px each) is built once per module;
-the tests then check its outputs and what Snakemake plans or re-runs after a change.
+the tests then check its outputs and what Snakemake plans or re-runs after a change. The last
+test kills a run mid-way (SIGKILL to its process group) and restarts it.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 import yaml
-from wf_helpers import TINY_CONFIG, job_resources, make_workdir, planned_counts, planned_outputs, snakemake
+from wf_helpers import BIN_DIR, TINY_CONFIG, job_resources, make_workdir, planned_counts, planned_outputs, snakemake
 
 from mmdata.cli import main as mmdata_main
 
@@ -136,3 +142,37 @@ def test_a_bad_config_fails_before_anything_runs_naming_the_key(tmp_path: Path) 
     assert result.returncode != 0
     assert "dataset.alpha.max" in result.stdout
     assert not (workdir / "results").exists()
+
+
+def test_killed_run_restarts_to_an_audited_dataset(tmp_path: Path) -> None:
+    parts = {**TINY_CONFIG["dataset"]["parts"], "fg_bg": 4, "blur_bg": 4}
+    config = {**TINY_CONFIG, "dataset": {**TINY_CONFIG["dataset"], "parts": parts}}
+    workdir = make_workdir(tmp_path / "wf", config)  # 4 shards of 2 samples
+    args = ["dataset", "--cores", "2", "--set-threads", "shard=1"]
+    env = {**os.environ, "PATH": f"{BIN_DIR}{os.pathsep}{os.environ.get('PATH', '')}"}
+    output = tmp_path / "first-run.txt"
+    with open(output, "w") as out:
+        run = subprocess.Popen(
+            [sys.executable, "-m", "snakemake", *args, "--configfile", "config/test.yaml"],
+            cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + 600
+            while "(Rule: shard)" not in output.read_text() and run.poll() is None:
+                assert time.monotonic() < deadline, "no shard finished in 10 minutes"
+                time.sleep(0.2)
+        finally:
+            os.killpg(run.pid, signal.SIGKILL)  # snakemake and every job it started
+            run.wait()
+    finished = output.read_text().count("(Rule: shard)")
+    assert not (workdir / "results/dataset/manifest.json").exists(), "the run ended before the kill"
+
+    snakemake(workdir, "--unlock")
+    restart = snakemake(workdir, *args, "--rerun-incomplete")
+    assert planned_counts(restart.stdout)["shard"] <= 4 - finished  # finished shards are kept
+
+    root = workdir / "results/dataset"
+    manifest = json.loads((root / "manifest.json").read_text())
+    assert {i["name"]: i["count"] for i in manifest["parts"].values() if i["count"]} == {"fg_bg": 4, "blur_bg": 4}
+    catalogue = workdir / "results/sources/catalogue"
+    assert mmdata_main(["-q", "audit", str(root), "--catalogue", str(catalogue)]) == 0  # every sample
