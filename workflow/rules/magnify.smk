@@ -11,6 +11,8 @@ rule demo_video:
         "../envs/motionmag.yaml"
     log:
         "logs/demo_video/demo_video.log",
+    benchmark:
+        "benchmarks/demo_video/demo_video.tsv"
     shell:
         "mmtrain make-demo-video -o {output} --config {params.config} > {log} 2>&1"
 

@@ -37,5 +37,7 @@ rule source_sheet:
         "../envs/motionmag.yaml"
     log:
         "logs/source_sheet/source_sheet.log",
+    benchmark:
+        "benchmarks/source_sheet/source_sheet.tsv"
     shell:
         "mmdata sources show {input} --sheet {output} > {log} 2>&1"
