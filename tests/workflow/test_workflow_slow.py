@@ -47,7 +47,8 @@ def test_whole_default_workflow_end_to_end(tmp_path: Path) -> None:
     assert list((results / "evaluate/scores").glob("*.png"))
 
     report = (results / "report.html").read_text(errors="replace")
-    for item in ("manifest.json", "summary.md", "demo-magnified-xt.png", "sheet.png"):
+    card = [p.name for p in (results / "dataset/card").iterdir() if p.suffix in (".png", ".md")]
+    for item in ("manifest.json", "audit.txt", "summary.md", "demo-magnified-xt.png", "sheet.png", *card):
         assert item in report
 
     again = snakemake(workdir, "--dry-run", "all")

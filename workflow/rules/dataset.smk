@@ -41,7 +41,7 @@ rule index:
         ),
         card=report(
             directory("results/dataset/card"),
-            patterns=["{name}.png"],
+            patterns=["{name}.png", "{name}.md"],
             caption="../report/card.rst",
             category="2. Dataset",
         ),
