@@ -314,7 +314,7 @@ def demo_video(tmp_path_factory) -> Path:
     ["--mode", "temporal", "--filter", "fir", "--band", "2", "6", "--slice", "x", "--at", "10"],
     ["--mode", "temporal", "--filter", "butter", "--band", "2", "6", "--slice", "y", "--at", "37"],
     ["--preset", "baby"],
-])
+], ids=["static", "dynamic-side-by-side", "fir-xt-slice", "butter-yt-slice", "preset-baby"])
 def test_cli_every_mode_keeps_size_fps_and_frame_count(demo_video, weights, tmp_path, capsys, mode_args):
     out = tmp_path / "out.mp4"
     rc = main(["magnify", str(demo_video), "-o", str(out), "--alpha", "5", "--checkpoint", str(weights),
@@ -425,7 +425,7 @@ def test_real_video_segment_end_to_end(shared_data, weights, tmp_path):
     ["--mode", "temporal", "--filter", "fir", "--band", "0.4", "3", "--alpha", "20"],
     ["--mode", "temporal", "--filter", "butter", "--band", "0.4", "3", "--alpha", "20"],
     ["--mode", "temporal", "--filter", "diff-iir", "--band", "0.4", "3", "--alpha", "20"],
-])
+], ids=["static", "dynamic", "fir", "butter", "diff-iir"])
 def test_whole_real_videos_every_mode(shared_data, weights, tmp_path, video, mode_args):
     src = shared_data / "videos" / video
     out = tmp_path / "out.mp4"
