@@ -106,6 +106,7 @@ def build_manifest(root: str | Path) -> dict[str, Any]:
             }
         )
         info = parts.setdefault(str(part), {"name": part_name(part), "expected": int(a.get("part_size", 0)), "count": 0, "shards": 0, "present": []})
+        info["expected"] = max(info["expected"], int(a.get("part_size", 0)))  # a grown part: the newest size
         info["count"] += reader.count
         info["shards"] += 1
         info["present"].append((int(a["start"]), reader.count, shard, int(a.get("shard_size", reader.count))))

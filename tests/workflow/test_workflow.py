@@ -91,6 +91,8 @@ def test_shards_target_rebuilds_a_deleted_shard_only(tiny_run: Path, tmp_path: P
         ({"workflow": {"audit_samples": 3}}, {"audit": 1, "dataset": 1}),
         # a render setting changes every shard (not the catalogue), then the index and the audit
         ({"dataset": {"noise": {"photon_std_max": 2.5}}}, {"shard": 2, "index": 1, "audit": 1, "dataset": 1}),
+        # growing one part renders only its new shard: the existing shards keep their bytes
+        ({"dataset": {"parts": {"blur_bg": 4}}}, {"shard": 1, "index": 1, "audit": 1, "dataset": 1}),
     ],
 )
 def test_a_config_change_plans_exactly_the_jobs_that_read_it(tiny_run: Path, override: dict, expected: dict) -> None:

@@ -11,7 +11,7 @@ rule shard:
         shard=r"\d{4}",
     params:
         code=MMDATA_CODE,
-        config=SHARD_CONFIG,
+        render=SHARD_TRIGGER,
         samples=shard_samples,
     threads: 4
     resources:
@@ -25,7 +25,8 @@ rule shard:
     benchmark:
         "benchmarks/shard/part{part}/shard-{shard}.tsv"
     shell:
-        "mmdata generate --config {params.config} --catalogue {input.catalogue}"
+        # SHARD_CONFIG (the full config, part sizes included) is read, not a re-run trigger: see common.smk
+        "mmdata generate --config {SHARD_CONFIG} --catalogue {input.catalogue}"
         " --part {wildcards.part} --shard {wildcards.shard} --root results/dataset"
         " --workers {threads} > {log} 2>&1"
 
