@@ -119,9 +119,9 @@ def test_slurm_profile_dry_run_plans_the_same_jobs_with_resources(tmp_path: Path
         assert int(job["mem_mb"]) > 0
     (catalogue,) = job_resources(slurm, "catalogue")
     assert catalogue["mem_mb"] == str(resources["catalogue"]["mem_mb"])
-    (train,) = job_resources(slurm, "train")
-    assert train["gpu"] == "1" and train["cpus_per_task"] == str(threads["train"])
-    assert train["runtime"] == str(resources["train"]["runtime"])
+    (train,) = job_resources(slurm, "train_model")
+    assert train["gpu"] == "1" and train["cpus_per_task"] == str(threads["train_model"])
+    assert train["runtime"] == str(resources["train_model"]["runtime"])
 
 
 def test_shards_target_builds_the_chosen_parts(tmp_path: Path) -> None:

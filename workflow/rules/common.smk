@@ -27,16 +27,15 @@ config.update(_resolved)
 validate(config, str(SCHEMA_PATH))
 
 
-def config_view(*sections: str, view: dict | None = None) -> str:
-    """Write the named top-level sections of the resolved config (or ``view``) to a file; return its path.
+def config_view(*sections: str) -> str:
+    """Write the named top-level sections of the resolved config to a file; return its path.
 
     A rule's CLI reads exactly the sections it depends on (the rest take their defaults), from
     results/config/<hash>.yaml named by their content. The path is a rule parameter, so a job
     re-runs when, and only when, the configuration it reads changes; files are never rewritten,
     so a dry run with other settings cannot change what a running job reads.
     """
-    if view is None:
-        view = {name: config[name] for name in sections}
+    view = {name: config[name] for name in sections}
     text = yaml.safe_dump(view, sort_keys=True)
     path = Path("results/config") / f"{hashlib.sha256(text.encode()).hexdigest()[:16]}.yaml"
     if not path.is_file():
@@ -105,17 +104,25 @@ def shard_samples(wildcards) -> str:
 # The configuration each stage reads: the render config that mmdata records in every store
 # (mmdata.provenance.RENDER_CONFIG_KEYS: seed, sources, dataset) and the store layout.
 SOURCES_CONFIG = config_view("sources")
-SHARD_CONFIG = config_view(*RENDER_CONFIG_KEYS, "store")
-# What a shard's bytes depend on besides its own sample range (shard_samples): the render config
-# without the part sizes and shard size. The shard rule re-runs on this view, not on SHARD_CONFIG, so
-# growing or shrinking one part only renders that part's new or changed shards.
-SHARD_TRIGGER = config_view(
-    view={
-        **{k: config[k] for k in RENDER_CONFIG_KEYS if k != "dataset"},
-        "dataset": {k: v for k, v in DATASET.items() if k not in ("parts", "shard_size")},
-        "store": config["store"],
-    }
-)
+# The shard jobs read SHARD_CONFIG's content from a file named by everything except the part sizes:
+# a shard's bytes depend on the render settings, the store settings and its own sample range
+# (shard_samples), not on how many samples the other shards hold. So growing or shrinking one part
+# renders only that part's new or changed shards; the file is rewritten in place (atomically) when
+# only part sizes change, and what it says about them is what the shards record as their part size.
+def shard_config_file() -> str:
+    layout_free = {k: v for k, v in DATASET.items() if k != "parts"}
+    key = yaml.safe_dump({"seed": config["seed"], "dataset": layout_free, "store": config["store"]}, sort_keys=True)
+    text = yaml.safe_dump({k: config[k] for k in (*RENDER_CONFIG_KEYS, "store")}, sort_keys=True)
+    path = Path("results/config") / f"shards-{hashlib.sha256(key.encode()).hexdigest()[:16]}.yaml"
+    if not path.is_file() or path.read_text(encoding="utf-8") != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    return str(path)
+
+
+SHARD_CONFIG = shard_config_file()
 TRAIN_CONFIG = config_view("train")
 MAGNIFY_CONFIG = config_view("magnify")
 # test scenes are rendered like training samples: the render config and the evaluate section

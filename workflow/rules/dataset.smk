@@ -11,7 +11,7 @@ rule shard:
         shard=r"\d{4}",
     params:
         code=MMDATA_CODE,
-        render=SHARD_TRIGGER,
+        config=SHARD_CONFIG,
         samples=shard_samples,
     threads: 4
     resources:
@@ -25,8 +25,7 @@ rule shard:
     benchmark:
         "benchmarks/shard/part{part}/shard-{shard}.tsv"
     shell:
-        # SHARD_CONFIG (the full config, part sizes included) is read, not a re-run trigger: see common.smk
-        "mmdata generate --config {SHARD_CONFIG} --catalogue {input.catalogue}"
+        "mmdata generate --config {params.config} --catalogue {input.catalogue}"
         " --part {wildcards.part} --shard {wildcards.shard} --root results/dataset"
         " --workers {threads} > {log} 2>&1"
 

@@ -17,7 +17,7 @@ rule demo_video:
         "mmtrain make-demo-video -o {output} --config {params.config} > {log} 2>&1"
 
 
-rule magnify:
+rule magnify_video:
     input:
         video="results/magnify/demo.mp4",
         checkpoint="results/train/checkpoint.pt",
@@ -44,9 +44,9 @@ rule magnify:
     conda:
         "../envs/motionmag.yaml"
     log:
-        "logs/magnify/magnify.log",
+        "logs/magnify_video/magnify_video.log",
     benchmark:
-        "benchmarks/magnify/magnify.tsv"
+        "benchmarks/magnify_video/magnify_video.tsv"
     shell:
         "OMP_NUM_THREADS={threads} mmtrain magnify {input.video} -o {output.video}"
         " --checkpoint {input.checkpoint} --config {params.config} --side-by-side"

@@ -1,7 +1,7 @@
 # Stage 3: train the network on the indexed dataset.
 
 
-rule train:
+rule train_model:
     input:
         manifest="results/dataset/manifest.json",
     output:
@@ -22,9 +22,9 @@ rule train:
     conda:
         "../envs/motionmag.yaml"
     log:
-        "logs/train/train.log",
+        "logs/train_model/train_model.log",
     benchmark:
-        "benchmarks/train/train.tsv"
+        "benchmarks/train_model/train_model.tsv"
     shell:
         "OMP_NUM_THREADS={threads} mmtrain train --dataset results/dataset --out results/train"
         " --config {params.config} --no-progress > {log} 2>&1"
