@@ -11,6 +11,7 @@ import functools
 import hashlib
 import json
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -91,7 +92,11 @@ class ShardReader:
     def fields(self) -> list[str]:
         """Names of the per-sample arrays (frames first)."""
         if self._fields is None:
-            present = set(self.group.array_keys()) - {"blocks_done"}
+            with warnings.catch_warnings():
+                # files that are not zarr nodes (e.g. the .snakemake_timestamp a workflow writes
+                # into a directory output) are not fields; zarr warns about each of them
+                warnings.filterwarnings("ignore", message="Object at .* is not recognized", category=UserWarning)
+                present = set(self.group.array_keys()) - {"blocks_done"}
             order = [*self.layout.frame_fields, *SMALL_FIELDS, "digest"]
             self._fields = [k for k in order if k in present] + sorted(present - set(order))
         return list(self._fields)
