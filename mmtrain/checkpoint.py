@@ -66,6 +66,9 @@ def save_checkpoint(path: str | Path, model: MagNet, *, optimizer: torch.optim.O
         "train_config": train_config, "extra": extra or {},
     }
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
     try:
         with os.fdopen(fd, "wb") as fh:
             torch.save(payload, fh)

@@ -97,3 +97,18 @@ def test_convert_weights_cli_gives_the_official_model(shared_data: Path, tmp_pat
         assert torch.equal(a, b), name
     assert main(["-q", "convert-weights", str(tmp_path / "nothing"), str(tmp_path / "x.pt")]) == 2
     assert "no TF checkpoint index" in capsys.readouterr().err
+
+
+def test_saved_checkpoint_has_the_usual_permissions(tmp_path):
+    import os
+    import stat
+
+    from mmtrain.checkpoint import save_checkpoint
+    from mmtrain.model import make_model
+
+    umask = os.umask(0o022)
+    try:
+        path = save_checkpoint(tmp_path / "c.pt", make_model("official"))
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644  # readable by the group/others, like any output
