@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Callable, Protocol
 
 import numpy as np
 import torch
@@ -24,7 +24,7 @@ import torch
 from mmdata.errors import ConfigError
 from mmtrain.baselines import PhaseBasedConfig, linear_magnify, phase_based_magnify
 
-__all__ = ["Method", "Oracle", "DoNothing", "PhaseBased", "LinearEulerian", "NetworkMethod", "BUILTIN_METHODS", "make_builtin", "load_network", "to_uint8"]
+__all__ = ["Method", "Oracle", "DoNothing", "ClipMethod", "PhaseBased", "LinearEulerian", "NetworkMethod", "BUILTIN_METHODS", "make_builtin", "load_network", "to_uint8"]
 
 #: Names of the methods that need no weights.
 BUILTIN_METHODS: tuple[str, ...] = ("oracle", "do_nothing", "phase_based", "linear")
@@ -68,31 +68,28 @@ class DoNothing:
 
 
 @dataclass
-class PhaseBased:
-    """The phase-based method with its temporal band-pass, scored on frame 0 of the clip (= B's displacement)."""
+class ClipMethod:
+    """A method that filters the case's clip in time; scored on frame 0 (= B's displacement)."""
 
+    name: str
+    magnify: Callable[..., np.ndarray]  # (clip, alpha, config, frames=[...]) -> float frames
     config: PhaseBasedConfig
-    name: str = "phase_based"
     needs_clip: bool = True
 
     def __call__(self, pair: dict[str, np.ndarray], clip: np.ndarray | None, alpha: float) -> np.ndarray:
         if clip is None:
-            raise ConfigError("phase_based: needs the case's clip")
-        return to_uint8(phase_based_magnify(clip, alpha, self.config, frames=[0])[0])
+            raise ConfigError(f"{self.name}: needs the case's clip")
+        return to_uint8(self.magnify(clip, alpha, self.config, frames=[0])[0])
 
 
-@dataclass
-class LinearEulerian:
-    """Linear Eulerian magnification with the same temporal band-pass, scored on frame 0 of the clip."""
+def PhaseBased(config: PhaseBasedConfig) -> ClipMethod:  # noqa: N802 (reads as a method class)
+    """The phase-based method with its temporal band-pass (:func:`mmtrain.baselines.phase_based_magnify`)."""
+    return ClipMethod("phase_based", phase_based_magnify, config)
 
-    config: PhaseBasedConfig
-    name: str = "linear"
-    needs_clip: bool = True
 
-    def __call__(self, pair: dict[str, np.ndarray], clip: np.ndarray | None, alpha: float) -> np.ndarray:
-        if clip is None:
-            raise ConfigError("linear: needs the case's clip")
-        return to_uint8(linear_magnify(clip, alpha, self.config, frames=[0])[0])
+def LinearEulerian(config: PhaseBasedConfig) -> ClipMethod:  # noqa: N802
+    """Linear Eulerian magnification with the same band-pass (:func:`mmtrain.baselines.linear_magnify`)."""
+    return ClipMethod("linear", linear_magnify, config)
 
 
 @dataclass
