@@ -47,11 +47,11 @@ def main() -> None:
     from mmdata.config import load_config
     from mmdata.sources.base import InMemoryCatalogue
     from mmdata.spec import DatasetSpec
-    from mmtrain.baselines import PhaseBasedConfig
-    from mmtrain.evaluate_design import EvalSpec, build_cases
-    from mmtrain.evaluate_methods import PhaseBased, load_network
-    from mmtrain.evaluate_sets import render_video
-    from mmdata.render import render_sample
+    from mmtrain.evaluate.baselines import PhaseBasedConfig
+    from mmtrain.evaluate.cases import EvalSpec, build_cases
+    from mmtrain.evaluate.methods import PhaseBased, load_network
+    from mmtrain.evaluate.sets import render_video
+    from mmdata.render.composite import render_sample
 
     rng = np.random.default_rng(0)
     clip = (rng.random((30, args.size, args.size, 3)) * 255).astype(np.uint8)

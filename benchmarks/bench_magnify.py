@@ -6,7 +6,7 @@ Usage:
     python benchmarks/bench_magnify.py --memory --memory-frames 60 600 --memory-size 64
 
 Speed runs the network (official architecture; the weights do not change the speed) on in-memory
-random frames through :func:`mmtrain.magnify.magnify_frames`, so video decoding and encoding are not
+random frames through :func:`mmtrain.magnify.pipeline.magnify_frames`, so video decoding and encoding are not
 counted. Memory runs the whole FIR temporal mode on a synthetic clip in a fresh process per clip length
 and reports that process's peak resident memory, next to the size the shape/texture representations
 would take if they were held in memory instead of spilled to Zarr.
@@ -35,8 +35,8 @@ MODES = {
 
 
 def bench_speed(sizes: list[str], n_frames: int, batch: int, device: str) -> list[dict]:
-    from mmtrain.magnify import MagnifySettings, magnify_frames, select_device
-    from mmtrain.model import make_model
+    from mmtrain.magnify.pipeline import MagnifySettings, magnify_frames, select_device
+    from mmtrain.model.network import make_model
 
     dev = select_device(device)
     model = make_model("official").to(dev).eval()
@@ -64,8 +64,8 @@ def bench_speed(sizes: list[str], n_frames: int, batch: int, device: str) -> lis
 
 def _fir_child(n_frames: int, size: int, memory_mb: float) -> None:
     """Run the FIR mode on a synthetic clip; print the peak RSS (MiB) of this process as JSON."""
-    from mmtrain.magnify import MagnifySettings, magnify_frames
-    from mmtrain.model import make_model
+    from mmtrain.magnify.pipeline import MagnifySettings, magnify_frames
+    from mmtrain.model.network import make_model
 
     model = make_model("official").eval()
     rng = np.random.default_rng(0)

@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from mmdata.config import load_config
-from mmdata.generate import frame_fields, generate_shard, plan_shard, render_record, shard_layout
-from mmdata.provenance import code_version, render_config_hash
+from mmdata.store.generate import frame_fields, generate_shard, plan_shard, render_record, shard_layout
+from mmdata.store.provenance import code_version, render_config_hash
 from mmdata.sources import build_catalogue, open_catalogue, resolve_sources_config
 from mmdata.spec import DatasetSpec
 from mmdata.store import ShardTarget, StoreSettings, dir_bytes, shard_path, write_block

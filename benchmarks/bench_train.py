@@ -41,8 +41,8 @@ def _batch(batch: int, size: int, device: torch.device, gen: torch.Generator) ->
 
 def bench_device(device: torch.device, args: argparse.Namespace, amp: bool) -> None:
     """Print training and inference figures for one device / precision."""
-    from mmtrain.losses import LossConfig, MagnificationLoss
-    from mmtrain.model import make_model
+    from mmtrain.train.losses import LossConfig, MagnificationLoss
+    from mmtrain.model.network import make_model
 
     cuda = device.type == "cuda"
     sync = torch.cuda.synchronize if cuda else (lambda: None)

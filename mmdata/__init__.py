@@ -25,7 +25,7 @@ from mmdata.errors import (
     StoreNotFound,
     VideoError,
 )
-from mmdata.params import PART_NAMES, LayerParams, SampleParams, part_name, part_number
+from mmdata.render.params import PART_NAMES, LayerParams, SampleParams, part_name, part_number
 
 __all__ = [
     "__version__",

@@ -6,13 +6,12 @@ import sys
 from typing import Sequence
 
 from mmdata.clibase import run_cli
+from mmdata.render import preview
+from mmdata.sources import cli as sources_cli
+from mmdata.store import cli as store_cli
 
-# Modules that each register sub-commands (see mmdata.clibase).
-COMMAND_MODULES: list[str] = [
-    "mmdata.sources.cli",
-    "mmdata.preview",
-    "mmdata.dataset_cli",
-]
+#: The modules that register the sub-commands, in the order ``mmdata --help`` lists them.
+COMMAND_MODULES = (sources_cli, preview, store_cli)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,9 +10,9 @@ stderr with exit status 2.
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
+from types import ModuleType
 from typing import Sequence
 
 from mmdata.errors import MotionMagError
@@ -22,7 +22,7 @@ __all__ = ["run_cli"]
 log = logging.getLogger(__name__)
 
 
-def run_cli(prog: str, description: str, modules: Sequence[str], argv: Sequence[str] | None = None) -> int:
+def run_cli(prog: str, description: str, modules: Sequence[ModuleType], argv: Sequence[str] | None = None) -> int:
     """Parse ``argv``, run the chosen sub-command and return the exit status."""
     from mmdata import __version__
 
@@ -32,8 +32,8 @@ def run_cli(prog: str, description: str, modules: Sequence[str], argv: Sequence[
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
-    for name in modules:
-        importlib.import_module(name).register(subparsers)
+    for module in modules:
+        module.register(subparsers)
     args = parser.parse_args(argv)
     level = logging.WARNING if args.quiet else (logging.INFO if args.verbose < 2 else logging.DEBUG)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 from mmdata.config import validate_config
 from mmdata.errors import ConfigError
-from mmdata.params import PART_NAMES
+from mmdata.render.params import PART_NAMES
 
 __all__ = ["Range", "MotionSpec", "ObjectSpec", "NoiseSpec", "DatasetSpec"]
 

@@ -1,5 +1,36 @@
-"""mmtrain: the motion-magnification network (Oh et al. 2018), training, video magnification, evaluation."""
+"""mmtrain: the motion-magnification network (Oh et al. 2018), training, video magnification, evaluation.
 
-from mmdata import __version__
+Subpackages in pipeline order (each ``__init__`` lists what it offers):
 
-__all__ = ["__version__"]
+* :mod:`mmtrain.model` — the network, the authors' weights, checkpoints;
+* :mod:`mmtrain.train` — the training stream over dataset shards, losses, the training loop;
+* :mod:`mmtrain.magnify` — video I/O, temporal filters, magnifying frames and videos;
+* :mod:`mmtrain.evaluate` — the paper's synthetic tests, baselines, scoring and report.
+
+``mmtrain`` builds on :mod:`mmdata` (the base layer: config and its schema, errors, the dataset
+store and the renderer); ``mmdata`` never imports ``mmtrain``.
+"""
+
+from __future__ import annotations
+
+from mmdata import CheckpointError, VideoError, __version__
+from mmtrain.magnify import MagnifySettings, magnify_frames, magnify_video
+from mmtrain.model import MagNet, ModelConfig, load_checkpoint, load_model, make_model, save_checkpoint
+from mmtrain.train import TrainConfig, train
+
+__all__ = [
+    "__version__",
+    "CheckpointError",
+    "VideoError",
+    "MagNet",
+    "ModelConfig",
+    "make_model",
+    "load_model",
+    "load_checkpoint",
+    "save_checkpoint",
+    "TrainConfig",
+    "train",
+    "MagnifySettings",
+    "magnify_frames",
+    "magnify_video",
+]

@@ -6,13 +6,12 @@ import sys
 from typing import Sequence
 
 from mmdata.clibase import run_cli
+from mmtrain.evaluate import cli as evaluate_cli
+from mmtrain.magnify import cli as magnify_cli
+from mmtrain.train import cli as train_cli
 
-# Modules that each register sub-commands (see mmdata.clibase).
-COMMAND_MODULES: list[str] = [
-    "mmtrain.magnify_cli",
-    "mmtrain.train_cli",
-    "mmtrain.evaluate",
-]
+#: The modules that register the sub-commands, in the order ``mmtrain --help`` lists them.
+COMMAND_MODULES = (magnify_cli, train_cli, evaluate_cli)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

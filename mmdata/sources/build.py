@@ -23,7 +23,6 @@ import shutil
 import uuid
 from collections import Counter, deque
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -34,39 +33,11 @@ from mmdata.errors import SourceError
 from mmdata.sources.bank import ObjectBankWriter
 from mmdata.sources.catalogue import BANK_DIR, CATALOGUE_FILE, FORMAT, VERSION, compute_identity, rgba_sha256
 from mmdata.sources.images import BackgroundRecord, CutoutRecord, SkipRecord
+from mmdata.sources.plan import Record, SourcePlan
 
-__all__ = ["SourcePlan", "build_catalogue", "resolve_sources_config"]
+__all__ = ["build_catalogue", "resolve_sources_config"]
 
 log = logging.getLogger(__name__)
-
-Record = BackgroundRecord | CutoutRecord | SkipRecord
-
-
-@dataclass
-class SourcePlan:
-    """What one source contributes to a build.
-
-    Attributes:
-        name: short label (progress bar, logs).
-        tasks: picklable per-image work items, in their stable order.
-        worker: top-level function turning one task into records (must not raise for bad input).
-        roots: root name -> folder (absolute path or ``package:...``) that background files are relative to.
-        classes: class names of this source, for catalogue.json.
-        skipped: what planning already left out (duplicate ids, unknown image ids, ...).
-        origin: what the tasks read (named in errors).
-        expects_backgrounds: a build where none of the tasks yields a background is an error (e.g.
-            a COCO image folder that does not hold the JSON's files).
-    """
-
-    name: str
-    tasks: list[Any]
-    worker: Callable[[Any], list[Record]]
-    roots: dict[str, str] = field(default_factory=dict)
-    classes: Any = None
-    skipped: list[SkipRecord] = field(default_factory=list)
-    origin: str = ""
-    expects_backgrounds: bool = False
-
 
 def resolve_sources_config(sources_cfg: dict[str, Any] | None) -> dict[str, Any]:
     """Fill in the schema defaults of a (partial) ``sources`` section and validate it.

@@ -23,7 +23,7 @@ from PIL import Image
 from skimage.measure import regionprops
 from skimage.segmentation import felzenszwalb
 
-from mmdata.sources.build import SourcePlan
+from mmdata.sources.plan import SourcePlan
 from mmdata.sources.catalogue import resolve_root
 from mmdata.sources.images import BackgroundRecord, CutoutRecord, SkipRecord, cutout, read_image
 

@@ -27,7 +27,7 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
 from mmdata.errors import SourceError, SourceNotFound
-from mmdata.sources.build import SourcePlan
+from mmdata.sources.plan import SourcePlan
 from mmdata.sources.images import BackgroundRecord, CutoutRecord, SkipRecord, cutout, read_image
 
 __all__ = ["ROOT_NAME", "plan", "process", "load_coco"]

@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from mmdata.errors import SourceError, SourceNotFound
-from mmdata.sources.build import SourcePlan
+from mmdata.sources.plan import SourcePlan
 from mmdata.sources.images import CutoutRecord, SkipRecord, cutout, read_image, sha256_bytes
 
 __all__ = ["VOC_CLASSES", "ROOT_NAME", "plan", "process", "read_label_png"]

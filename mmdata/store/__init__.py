@@ -3,7 +3,12 @@
 * :mod:`mmdata.store.layout` — settings, paths, the arrays of a shard store and per-sample records;
 * :mod:`mmdata.store.writer` — exclusive, resumable, atomic writing of one shard store;
 * :mod:`mmdata.store.reader` — reading one shard, or an indexed dataset as one lazy view;
-* :mod:`mmdata.store.manifest` — the dataset manifest written by ``mmdata index``.
+* :mod:`mmdata.store.manifest` — the dataset manifest written by ``mmdata index``;
+* :mod:`mmdata.store.provenance` — code version and code hash, config hashes, per-sample digests;
+* :mod:`mmdata.store.generate` — rendering one shard's samples into its store (Dask inside a job);
+* :mod:`mmdata.store.audit` — re-rendering recorded samples, checking digests, explaining a sample;
+* :mod:`mmdata.store.card` — the dataset card (statistics and figures of an indexed dataset);
+* :mod:`mmdata.store.cli` — ``mmdata generate``, ``index``, ``audit``, ``explain``, ``export-official``, ``import-official``.
 """
 
 from mmdata.store.layout import (
@@ -26,6 +31,10 @@ from mmdata.store.reader import (
     read_manifest,
 )
 from mmdata.store.writer import ShardTarget, read_marker, write_block
+from mmdata.store.provenance import code_version, render_code_hash, render_config_hash
+from mmdata.store.generate import generate_shard, plan_shard
+from mmdata.store.audit import AuditReport, audit_dataset, explain_sample, locate_sample
+from mmdata.store.card import write_card
 
 __all__ = [
     "STORE_FORMAT",
@@ -49,4 +58,14 @@ __all__ = [
     "part_dir",
     "partial_path",
     "shard_path",
+    "code_version",
+    "render_code_hash",
+    "render_config_hash",
+    "generate_shard",
+    "plan_shard",
+    "AuditReport",
+    "audit_dataset",
+    "explain_sample",
+    "locate_sample",
+    "write_card",
 ]

@@ -34,8 +34,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from mmdata.params import SampleParams
-from mmdata.provenance import params_to_json
+from mmdata.render.params import SampleParams
+from mmdata.store.provenance import params_to_json
 
 __all__ = [
     "STORE_FORMAT",

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from mmdata.errors import StoreError, StoreNotFound
-from mmdata.params import PART_NAMES, part_name
-from mmdata.provenance import utc_now
+from mmdata.render.params import PART_NAMES, part_name
+from mmdata.store.provenance import utc_now
 from mmdata.store.layout import STORE_FORMAT
 from mmdata.store.reader import MANIFEST_NAME, ShardReader, manifest_digest
 
@@ -88,6 +88,7 @@ def build_manifest(root: str | Path) -> dict[str, Any]:
         a = reader.attrs
         _same("render_config_hash", a["render_config_hash"], first, path)
         _same("catalogue_identity", a["catalogue"]["identity"], first, path)
+        _same("render_code_hash", (a.get("code_version") or {}).get("render_code_hash"), first, path)
         _same("frame_fields", list(reader.layout.frame_fields), first, path)
         _same("image_shape", list(reader.layout.image_shape), first, path)
         if int(a["part"]) != part or int(a["shard"]) != shard:

@@ -20,7 +20,7 @@ import numpy as np
 import zarr
 
 from mmdata.errors import IntegrityError, StoreError, StoreNotFound
-from mmdata.params import part_number
+from mmdata.render.params import part_number
 from mmdata.store.layout import SMALL_FIELDS, ShardLayout
 from mmdata.store.writer import read_marker
 

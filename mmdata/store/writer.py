@@ -25,7 +25,7 @@ import zarr
 import zarr.codecs
 
 from mmdata.errors import StoreError
-from mmdata.provenance import bytes_checksum, combine_digests, sample_digest, utc_now
+from mmdata.store.provenance import bytes_checksum, combine_digests, sample_digest, utc_now
 from mmdata.store.layout import (
     SMALL_FIELDS,
     STORE_FORMAT,

@@ -55,7 +55,7 @@ class FakeShard:
 
 
 class FakeDataset:
-    """The store API subset mmtrain.data uses, over arrays in memory, with shards of ``shard_size``."""
+    """The store API subset mmtrain.train.data uses, over arrays in memory, with shards of ``shard_size``."""
 
     def __init__(self, arrays: dict[str, np.ndarray], shard_size: int, *, drop: Iterable[str] = ()) -> None:
         self.arrays = {k: v for k, v in arrays.items() if k not in set(drop)}

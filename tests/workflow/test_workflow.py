@@ -47,7 +47,7 @@ def test_dataset_stage_builds_an_audited_dataset(tiny_run: Path) -> None:
     assert (tiny_run / "results/dataset/card/card.md").is_file()
     for rule in ("catalogue", "index", "audit"):
         assert (tiny_run / f"logs/{rule}/{rule}.log").is_file()
-        assert (tiny_run / f"benchmarks/{rule}/{rule}.tsv").is_file()
+        assert (tiny_run / f"logs/benchmarks/{rule}/{rule}.tsv").is_file()
     assert (tiny_run / "logs/shard/part3/shard-0000.log").is_file()
     assert not (tiny_run / "results/dataset/part2").exists()  # a part of 0 samples has no shards
     # the user's own check of the result: every sample re-rendered byte for byte

@@ -71,7 +71,10 @@ def snakemake(
 
 
 def planned_outputs(output: str) -> dict[str, list[str]]:
-    """Rule name -> outputs of each job, from the job blocks Snakemake prints (dry runs too)."""
+    """Rule name -> sorted outputs of its jobs, from the job blocks Snakemake prints (dry runs too).
+
+    Sorted: Snakemake's order among independent jobs is not fixed.
+    """
     jobs: dict[str, list[str]] = {}
     rule = None
     for line in output.splitlines():
@@ -81,7 +84,7 @@ def planned_outputs(output: str) -> dict[str, list[str]]:
         elif rule and (m := re.match(r"^output: (.+)$", line.strip())):
             jobs[rule].extend(s.strip() for s in m.group(1).split(","))
             rule = None
-    return jobs
+    return {name: sorted(outputs) for name, outputs in jobs.items()}
 
 
 def planned_counts(output: str) -> Counter[str]:

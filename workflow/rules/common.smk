@@ -4,7 +4,6 @@
 import hashlib
 import math
 import os
-from importlib.util import find_spec
 from pathlib import Path
 
 import yaml
@@ -13,8 +12,8 @@ from snakemake.utils import validate
 
 from mmdata.config import SCHEMA_PATH, validate_config
 from mmdata.errors import ConfigError
-from mmdata.params import PART_NAMES, part_number
-from mmdata.provenance import RENDER_CONFIG_KEYS
+from mmdata.render.params import PART_NAMES, part_number
+from mmdata.store.provenance import RENDER_CONFIG_KEYS, package_code_hash, render_code_hash
 
 
 # ---- configuration: defaults filled in and validated before anything runs --------------------
@@ -50,21 +49,14 @@ DATASET = config["dataset"]
 WF = config["workflow"]
 
 
-# ---- code hashes: a change in a package's source re-runs the jobs that use it ------------------
-def package_hash(*packages: str) -> str:
-    """sha256 over the paths and bytes of the installed packages' .py and .yaml files."""
-    h = hashlib.sha256()
-    for name in packages:
-        root = Path(find_spec(name).origin).parent
-        for path in sorted(root.rglob("*")):
-            if path.suffix in (".py", ".yaml") and "__pycache__" not in path.parts:
-                h.update(f"{name}/{path.relative_to(root)}".encode())
-                h.update(path.read_bytes())
-    return h.hexdigest()[:16]
-
-
-MMDATA_CODE = package_hash("mmdata")
-MMTRAIN_CODE = package_hash("mmdata", "mmtrain")
+# ---- code hashes: a change in the code a job runs re-runs that job -------------------------------
+# Hashes of syntax trees without docstrings and comments (mmdata.store.provenance.code_hash): editing
+# prose re-runs nothing. A shard depends only on the code that can change a sample's bytes
+# (RENDER_MODULES: sampling, rendering, resampling, noise, scene parameters, source decoding).
+SOURCES_CODE = package_code_hash("mmdata.sources")[:16]
+RENDER_CODE = render_code_hash()[:16]
+MMDATA_CODE = package_code_hash("mmdata")[:16]
+MMTRAIN_CODE = package_code_hash("mmdata", "mmtrain")[:16]
 
 
 # ---- dataset shards -----------------------------------------------------------------------------
@@ -102,7 +94,7 @@ def shard_samples(wildcards) -> str:
 
 
 # The configuration each stage reads: the render config that mmdata records in every store
-# (mmdata.provenance.RENDER_CONFIG_KEYS: seed, sources, dataset) and the store layout.
+# (mmdata.store.provenance.RENDER_CONFIG_KEYS: seed, sources, dataset) and the store layout.
 SOURCES_CONFIG = config_view("sources")
 # The shard jobs read SHARD_CONFIG's content from a file named by everything except the part sizes:
 # a shard's bytes depend on the render settings, the store settings and its own sample range

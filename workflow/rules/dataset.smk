@@ -10,7 +10,7 @@ rule shard:
         part="[1-5]",
         shard=r"\d{4}",
     params:
-        code=MMDATA_CODE,
+        code=RENDER_CODE,
         config=SHARD_CONFIG,
         samples=shard_samples,
     threads: 4
@@ -23,7 +23,7 @@ rule shard:
     log:
         "logs/shard/part{part}/shard-{shard}.log",
     benchmark:
-        "benchmarks/shard/part{part}/shard-{shard}.tsv"
+        "logs/benchmarks/shard/part{part}/shard-{shard}.tsv"
     shell:
         "mmdata generate --config {params.config} --catalogue {input.catalogue}"
         " --part {wildcards.part} --shard {wildcards.shard} --root results/dataset"
@@ -55,7 +55,7 @@ rule index:
     log:
         "logs/index/index.log",
     benchmark:
-        "benchmarks/index/index.tsv"
+        "logs/benchmarks/index/index.tsv"
     shell:
         "mmdata index results/dataset > {log} 2>&1"
 
@@ -79,7 +79,7 @@ rule audit:
     log:
         "logs/audit/audit.log",
     benchmark:
-        "benchmarks/audit/audit.tsv"
+        "logs/benchmarks/audit/audit.tsv"
     shell:
         "mmdata audit results/dataset --samples {params.samples} --catalogue {input.catalogue}"
         " > {output} 2> {log}"

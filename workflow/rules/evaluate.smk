@@ -18,7 +18,7 @@ rule evaluation_sets:
     log:
         "logs/evaluation_sets/evaluation_sets.log",
     benchmark:
-        "benchmarks/evaluation_sets/evaluation_sets.tsv"
+        "logs/benchmarks/evaluation_sets/evaluation_sets.tsv"
     shell:
         "mmtrain evaluate sets --sources {input.catalogue} -o {output} --config {params.config}"
         " --no-progress > {log} 2>&1"
@@ -48,7 +48,7 @@ rule evaluate:
     log:
         "logs/evaluate/evaluate.log",
     benchmark:
-        "benchmarks/evaluate/evaluate.tsv"
+        "logs/benchmarks/evaluate/evaluate.tsv"
     shell:
         "OMP_NUM_THREADS=1 mmtrain evaluate run --sets {input.sets} --model ours={input.checkpoint}"
         " -o {output} --workers {threads} --config {params.config} --no-progress > {log} 2>&1"

@@ -12,7 +12,7 @@ rule demo_video:
     log:
         "logs/demo_video/demo_video.log",
     benchmark:
-        "benchmarks/demo_video/demo_video.tsv"
+        "logs/benchmarks/demo_video/demo_video.tsv"
     shell:
         "mmtrain make-demo-video -o {output} --config {params.config} > {log} 2>&1"
 
@@ -46,7 +46,7 @@ rule magnify_video:
     log:
         "logs/magnify_video/magnify_video.log",
     benchmark:
-        "benchmarks/magnify_video/magnify_video.tsv"
+        "logs/benchmarks/magnify_video/magnify_video.tsv"
     shell:
         "OMP_NUM_THREADS={threads} mmtrain magnify {input.video} -o {output.video}"
         " --checkpoint {input.checkpoint} --config {params.config} --side-by-side"

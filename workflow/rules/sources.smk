@@ -5,7 +5,7 @@ rule catalogue:
     output:
         directory("results/sources/catalogue"),
     params:
-        code=MMDATA_CODE,
+        code=SOURCES_CODE,
         config=SOURCES_CONFIG,
     threads: 2
     resources:
@@ -17,7 +17,7 @@ rule catalogue:
     log:
         "logs/catalogue/catalogue.log",
     benchmark:
-        "benchmarks/catalogue/catalogue.tsv"
+        "logs/benchmarks/catalogue/catalogue.tsv"
     shell:
         "mmdata sources build --config {params.config} -o {output} --workers {threads} > {log} 2>&1"
 
@@ -32,12 +32,12 @@ rule source_sheet:
             category="1. Sources",
         ),
     params:
-        code=MMDATA_CODE,
+        code=SOURCES_CODE,
     conda:
         "../envs/motionmag.yaml"
     log:
         "logs/source_sheet/source_sheet.log",
     benchmark:
-        "benchmarks/source_sheet/source_sheet.tsv"
+        "logs/benchmarks/source_sheet/source_sheet.tsv"
     shell:
         "mmdata sources show {input} --sheet {output} > {log} 2>&1"

@@ -24,7 +24,7 @@ rule train_model:
     log:
         "logs/train_model/train_model.log",
     benchmark:
-        "benchmarks/train_model/train_model.tsv"
+        "logs/benchmarks/train_model/train_model.tsv"
     shell:
         "OMP_NUM_THREADS={threads} mmtrain train --dataset results/dataset --out results/train"
         " --config {params.config} --no-progress > {log} 2>&1"

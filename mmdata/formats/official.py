@@ -1,0 +1,200 @@
+"""Export to, and import from, the layout of the authors' released training set (Oh et al. 2018).
+
+The layout (one PNG per frame, numbered ``%06d.png`` from 0 across the whole set)::
+
+    DIR/frameA/000000.png     X_a                       <- frame_a
+    DIR/frameB/000000.png     X'_b (colour-perturbed B) <- frame_b_perturbed
+    DIR/frameC/000000.png     X_b (unperturbed B)       <- frame_b
+    DIR/amplified/000000.png  Y' (perturbed magnified)  <- frame_y_perturbed
+    DIR/meta/000000.json      {"amplification_factor": alpha, ...}
+    DIR/train_mf.txt          one alpha per line, line i = sample i
+
+The unperturbed target ``frame_y`` has no place in that layout and is not exported. Export writes
+samples in manifest order (part, then index); its ``meta`` also records the part and index, which
+import uses to restore them (a set without them is imported into one part). Alpha is written with
+the shortest repr of the stored float32, so export -> import reproduces frames and alpha exactly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from mmdata.errors import SourceError, SourceNotFound, StoreError
+from mmdata.render.params import part_name, part_number
+from mmdata.store.provenance import code_version, utc_now
+from mmdata.store import SampleRecord, ShardLayout, ShardTarget, StoreSettings, open_dataset, shard_path, write_block
+
+__all__ = ["FOLDERS", "export_official", "import_official"]
+
+log = logging.getLogger(__name__)
+
+#: Folder of the authors' layout -> our frame field.
+FOLDERS: dict[str, str] = {
+    "frameA": "frame_a",
+    "frameB": "frame_b_perturbed",
+    "frameC": "frame_b",
+    "amplified": "frame_y_perturbed",
+}
+
+
+def _fresh_dir(out: Path) -> Path:
+    """A temporary sibling of ``out`` to write into; refuses when ``out`` exists and is not empty."""
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise StoreError(f"{out}: exists and is not empty; choose a new output folder")
+    tmp = out.with_name(f".{out.name}.partial")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    for sub in (*FOLDERS, "meta"):
+        (tmp / sub).mkdir(parents=True)
+    return tmp
+
+
+def _save_png(path: Path, frame: np.ndarray) -> None:
+    Image.fromarray(np.ascontiguousarray(frame), mode="RGB").save(path, compress_level=1)
+
+
+def export_official(root: str | Path, out: str | Path, *, parts: Sequence[int | str] | None = None, workers: int = 1, progress: bool = False) -> int:
+    """Write an indexed dataset in the authors' layout (see the module docstring).
+
+    Args:
+        root: dataset root (indexed by ``mmdata index``).
+        out: the output folder (must not exist or be empty); written under a temporary name first.
+        parts: parts to export (default all).
+        workers: threads encoding PNGs.
+        progress: show a progress bar.
+
+    Returns:
+        The number of samples written.
+
+    Raises:
+        StoreNotFound/StoreError: the dataset is not indexed, or ``out`` holds something already.
+    """
+    out = Path(out)
+    ds = open_dataset(root, parts=parts)
+    tmp = _fresh_dir(out)
+    factors: list[str] = []
+    fields = list(FOLDERS.values())
+    with ThreadPoolExecutor(max(1, workers)) as pool, tqdm(total=len(ds), desc="export", unit="sample", disable=not progress) as bar:
+        n = 0
+        for s, ref in enumerate(ds.shards):
+            for lo in range(0, ref.count, 16):
+                run = ds.read_run(s, lo, min(lo + 16, ref.count), [*fields, "alpha", "part", "index"])
+                jobs = []
+                for i in range(len(run["alpha"])):
+                    name = f"{n:06d}"
+                    for folder, field in FOLDERS.items():
+                        jobs.append(pool.submit(_save_png, tmp / folder / f"{name}.png", run[field][i]))
+                    alpha = repr(float(run["alpha"][i]))
+                    meta = {"amplification_factor": float(alpha), "part": int(run["part"][i]), "part_name": part_name(int(run["part"][i])), "index": int(run["index"][i])}
+                    (tmp / "meta" / f"{name}.json").write_text(json.dumps(meta) + "\n")
+                    factors.append(alpha)
+                    n += 1
+                for job in jobs:
+                    job.result()
+                bar.update(len(run["alpha"]))
+    (tmp / "train_mf.txt").write_text("".join(f"{a}\n" for a in factors))
+    if out.exists():
+        out.rmdir()
+    os.rename(tmp, out)
+    log.info("%s: exported %d samples", out, n)
+    return n
+
+
+def _read_png(path: Path) -> np.ndarray:
+    if not path.is_file():
+        raise SourceNotFound(f"{path}: frame missing")
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im.convert("RGB"), dtype=np.uint8)
+    except OSError as exc:
+        raise SourceError(f"{path}: not a readable image ({exc})") from exc
+
+
+def _scan(src: Path, default_part: int) -> tuple[np.ndarray, dict[int, list[tuple[int, int]]]]:
+    """Alphas of every sample and, per part, (index, file number) pairs sorted by index."""
+    mf = src / "train_mf.txt"
+    if not mf.is_file():
+        raise SourceNotFound(f"{mf}: not found; expected the authors' layout (frameA/, frameB/, frameC/, amplified/, train_mf.txt)")
+    try:
+        alphas = np.atleast_1d(np.loadtxt(mf, dtype=np.float64, ndmin=1))
+    except ValueError as exc:
+        raise SourceError(f"{mf}: expected one amplification factor per line ({exc})") from exc
+    by_part: dict[int, list[tuple[int, int]]] = {}
+    for k in range(len(alphas)):
+        meta_path = src / "meta" / f"{k:06d}.json"
+        meta: dict[str, Any] = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+        part = part_number(meta["part"]) if "part" in meta else default_part
+        by_part.setdefault(part, []).append((int(meta.get("index", -1)), k))
+    for part, items in by_part.items():
+        if any(i < 0 for i, _ in items) or sorted(i for i, _ in items) != list(range(len(items))):
+            by_part[part] = [(j, k) for j, (_, k) in enumerate(sorted(items, key=lambda t: t[1]))]
+        else:
+            by_part[part] = sorted(items)
+    return alphas, by_part
+
+
+def _records(src: Path, part: int, items: Sequence[tuple[int, int]], alphas: np.ndarray, pool: ThreadPoolExecutor) -> Iterator[SampleRecord]:
+    for index, k in items:
+        futures = {field: pool.submit(_read_png, src / folder / f"{k:06d}.png") for folder, field in FOLDERS.items()}
+        yield SampleRecord(part=part, index=index, frames={f: fut.result() for f, fut in futures.items()}, alpha=float(np.float32(alphas[k])))
+
+
+def import_official(src: str | Path, root: str | Path, *, part: int | str = 1, shard_size: int = 100, settings: StoreSettings | None = None, workers: int = 1, progress: bool = False) -> list[Path]:
+    """Read the authors' layout into shard stores under ``root`` (``origin: import-official``).
+
+    Args:
+        src: the folder with frameA/, frameB/, frameC/, amplified/, train_mf.txt (meta/ optional).
+        root: dataset root to write ``part{P}/shard-{K}.zarr`` into (then run ``mmdata index``).
+        part: part for samples whose meta does not name one.
+        shard_size: samples per shard store.
+        settings: compression and zarr shard size.
+        workers: threads decoding PNGs.
+        progress: show a progress bar.
+
+    Returns:
+        The shard stores written.
+
+    Raises:
+        SourceNotFound/SourceError: a missing or unreadable file.  StoreError: a target exists with other content.
+    """
+    src, settings = Path(src), settings or StoreSettings()
+    alphas, by_part = _scan(src, part_number(part))
+    first = _read_png(src / "frameA" / "000000.png")
+    dataset_id = "import:" + hashlib.sha256((src / "train_mf.txt").read_bytes()).hexdigest()
+    written = []
+    with ThreadPoolExecutor(max(1, workers)) as pool, tqdm(total=len(alphas), desc="import", unit="sample", disable=not progress) as bar:
+        for p, items in sorted(by_part.items()):
+            for shard, lo in enumerate(range(0, len(items), shard_size)):
+                chunk = items[lo : lo + shard_size]
+                layout = ShardLayout(len(chunk), first.shape[:2], tuple(FOLDERS.values()), 1, max(1, min(settings.zarr_shard_samples, len(chunk))))
+                identity = {"render_config_hash": dataset_id, "catalogue_identity": None, "part": p, "shard": shard, "start": lo, "count": len(chunk)}
+                attrs = {
+                    "origin": "import-official", "source_dir": str(src.resolve()), "part": p, "part_name": part_name(p), "shard": shard,
+                    "start": lo, "part_size": len(items), "shard_size": shard_size, "render_config_hash": dataset_id,
+                    "config_hash": None, "config": None, "catalogue": {"identity": None, "path": None},
+                    "code_version": code_version(), "created": utc_now(),
+                }
+                final = shard_path(root, p, shard)
+                with ShardTarget(final, layout, identity, attrs, settings) as target:
+                    if not target.complete:
+                        records = _records(src, p, chunk, alphas, pool)
+                        for b in range(layout.n_blocks):
+                            b_lo, b_hi = layout.block_range(b)
+                            block = [next(records) for _ in range(b_hi - b_lo)]
+                            if b in target.pending_blocks:
+                                write_block(target.partial, layout, b, block)
+                            bar.update(len(block))
+                        target.finalize()
+                written.append(final)
+    return written

@@ -1,0 +1,90 @@
+"""Rendering one training sample: scene parameters -> continuous-domain compositing -> noise.
+
+In pipeline order:
+
+* :mod:`~mmdata.render.params` — the scene contract (:class:`SampleParams`, :class:`LayerParams`), plain data;
+* :mod:`~mmdata.render.sampling` — draws a sample's parameters from its seed (global seed, part, index);
+* :mod:`~mmdata.render.resample` — cubic-spline reconstruction, exact sub-pixel warps, anti-aliased decimation;
+* :mod:`~mmdata.render.composite` — layers composited on the supersampled grid, the frames of a sample;
+* :mod:`~mmdata.render.noise` — photon noise and stochastic rounding to 8 bits;
+* :mod:`~mmdata.render.measure` — the sub-pixel shift estimator the tests and evaluation measure motion with;
+* :mod:`~mmdata.render.preview` — ``mmdata preview``: contact sheets of rendered samples.
+
+Only these modules (with the source decoding of :mod:`mmdata.sources`) decide a sample's bytes; their
+code hash (:func:`mmdata.store.provenance.render_code_hash`) is what a shard records and the workflow
+re-renders on.
+"""
+
+from __future__ import annotations
+
+from mmdata.render.params import (
+    PART_NAMES,
+    part_number,
+    part_name,
+    LayerParams,
+    SampleParams,
+)
+from mmdata.render.sampling import (
+    COVER_MARGIN,
+    sample_seed,
+    sample_params,
+    background_cover,
+)
+from mmdata.render.resample import (
+    bspline3,
+    spline_coefficients,
+    warp_matrix,
+    apply_separable,
+    gaussian_decimation,
+)
+from mmdata.render.composite import (
+    FRAME_FIELDS,
+    INPUT_FIELDS,
+    render_clean,
+    render_sample,
+    render,
+    prefilter_sigma,
+)
+from mmdata.render.noise import (
+    MID_GRAY,
+    NORMAL_ABOVE,
+    photon_noise,
+    stochastic_round,
+)
+from mmdata.render.measure import (
+    estimate_shift,
+)
+from mmdata.render.preview import (
+    contact_sheet,
+    write_previews,
+)
+
+__all__ = [
+    "PART_NAMES",
+    "part_number",
+    "part_name",
+    "LayerParams",
+    "SampleParams",
+    "COVER_MARGIN",
+    "sample_seed",
+    "sample_params",
+    "background_cover",
+    "bspline3",
+    "spline_coefficients",
+    "warp_matrix",
+    "apply_separable",
+    "gaussian_decimation",
+    "FRAME_FIELDS",
+    "INPUT_FIELDS",
+    "render_clean",
+    "render_sample",
+    "render",
+    "prefilter_sigma",
+    "MID_GRAY",
+    "NORMAL_ABOVE",
+    "photon_noise",
+    "stochastic_round",
+    "estimate_shift",
+    "contact_sheet",
+    "write_previews",
+]

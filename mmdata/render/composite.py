@@ -1,0 +1,227 @@
+"""Render one training sample: continuous-domain warping, compositing, anti-aliasing, noise.
+
+Pipeline (SPEC section 3, paper section 3.3; choices documented in README "Rendering"):
+
+1. Every layer (background; each object's premultiplied texture and its alpha mask) is reconstructed in
+   the continuous domain as an interpolating cubic B-spline of its source pixels.
+2. The spline is sampled, with its scale and exact sub-pixel translation, on a render grid
+   ``supersample`` times finer than the output (plus a margin): separable sparse operators, and only
+   over each object's bounding box. Geometry is evaluated once per frame (A: 0, B: delta, Y: alpha*delta)
+   and shared between a frame and its colour-perturbed twin.
+3. Layers are composited back to front with the "over" operator (premultiplied alpha); the
+   perturbation is composited alongside as an offset image, so X'_b = X_b + offsets exactly.
+4. Gaussian anti-aliasing (std ``antialias_sigma`` output px) and decimation to the output grid.
+5. Poisson photon noise on the input frames A, B and X'_b (independent draws); targets Y, Y' clean
+   unless ``noise.noisy_target``; then stochastic rounding to uint8 of every frame.
+
+All randomness (step 5) comes from ``SeedSequence(params.seed, spawn_key=(1, frame))``, so a sample
+re-renders byte-identically from its parameters alone.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import ndimage
+
+from mmdata.render.noise import photon_noise, stochastic_round
+from mmdata.render.params import LayerParams, SampleParams
+from mmdata.render.resample import apply_separable, gaussian_decimation, render_margin, spline_coefficients, warp_matrix
+from mmdata.render.sampling import sample_params
+from mmdata.sources.base import Catalogue
+from mmdata.spec import DatasetSpec
+
+__all__ = ["FRAME_FIELDS", "INPUT_FIELDS", "render_clean", "render_sample", "render", "prefilter_sigma"]
+
+#: The frames of one sample, in the order stored (SPEC section 1).
+FRAME_FIELDS: tuple[str, ...] = ("frame_a", "frame_b", "frame_b_perturbed", "frame_y_perturbed", "frame_y")
+#: Frames that are network inputs and always get photon noise.
+INPUT_FIELDS: tuple[str, ...] = ("frame_a", "frame_b", "frame_b_perturbed")
+
+_OBJECT_PAD = 8  # zero-alpha source pixels around an object box: spline coefficients beyond are < 3e-5 of the edge
+_IIR_SETTLE = 12  # extra source pixels cropped around a background region for the spline prefilter
+
+
+class _Grid:
+    """Render-grid geometry: pixel j's centre sits at output coordinate -margin + (j + 0.5) / factor."""
+
+    def __init__(self, size: int, factor: int, sigma: float) -> None:
+        self.size, self.factor = size, factor
+        self.margin = render_margin(factor, sigma)
+        self.n = factor * (size + 2 * self.margin)
+        self.centres = -self.margin + (np.arange(self.n) + 0.5) / factor
+
+    def source_positions(self, scale: float, pos: float, shift: float, origin: float) -> np.ndarray:
+        """Index coordinates, in an array whose index 0 is source pixel ``origin``, of every grid centre."""
+        return (self.centres - pos - shift) / scale - 0.5 - origin
+
+
+def prefilter_sigma(scale: float, factor: int) -> float:
+    """Source-pixel Gaussian std that band-limits a layer drawn smaller than the render grid.
+
+    Zero when a source pixel covers at least one render pixel (``scale * factor >= 1``), otherwise
+    ``(1 / (scale * factor) - 1) / 2`` (the usual anti-aliasing rule for downscaling).
+    """
+    return max(0.0, (1.0 / (scale * factor) - 1.0) / 2.0)
+
+
+def _background_layer(
+    params: SampleParams, catalogue: Catalogue, grid: _Grid, shifts: list[tuple[float, float]]
+) -> list[np.ndarray]:
+    """The background sampled on the render grid in each frame: list of row-planar (n, 3, n) float32."""
+    bg: LayerParams = params.background
+    src = catalogue.background(bg.source_id)
+    s = bg.scale
+    sigma = math.hypot(params.background_blur / s, prefilter_sigma(s, grid.factor))
+    extra = 3 + _IIR_SETTLE + int(math.ceil(4.0 * sigma))
+    crops = []
+    for axis, size in ((0, src.shape[0]), (1, src.shape[1])):
+        pos = bg.position[1 - axis]
+        lo = min(grid.source_positions(s, pos, sh[1 - axis], 0.0)[0] for sh in shifts)
+        hi = max(grid.source_positions(s, pos, sh[1 - axis], 0.0)[-1] for sh in shifts)
+        crops.append((max(0, int(math.floor(lo)) - extra), min(size, int(math.ceil(hi)) + extra + 1)))
+    (y0, y1), (x0, x1) = crops
+    if y1 - y0 < 1 or x1 - x0 < 1:  # the frame lies entirely outside the image: mirror the whole image
+        (y0, y1), (x0, x1) = (0, src.shape[0]), (0, src.shape[1])
+    region = np.asarray(src[y0:y1, x0:x1], dtype=np.float32)
+    if sigma > 0:
+        region = ndimage.gaussian_filter(region, sigma=(sigma, sigma, 0), mode="mirror", truncate=4.0)
+    coef = _planar(spline_coefficients(region))
+    out = []
+    for dx, dy in shifts:
+        wy = warp_matrix(grid.source_positions(s, bg.position[1], dy, y0), coef.shape[0])
+        wx = warp_matrix(grid.source_positions(s, bg.position[0], dx, x0), coef.shape[2])
+        out.append(apply_separable(wy, wx, coef))
+    return out
+
+
+def _object_coefficients(catalogue: Catalogue, layer: LayerParams, factor: int) -> tuple[np.ndarray, int]:
+    """Spline coefficients of an object's premultiplied RGB and alpha, zero-padded by P on each side.
+
+    Returns:
+        (coefficients, row-planar (h + 2P, 4, w + 2P); P).
+    """
+    rgb, alpha = catalogue.object(layer.source_id)
+    a = np.clip(np.asarray(alpha, dtype=np.float32), 0.0, 1.0)
+    sigma = prefilter_sigma(layer.scale, factor)
+    pad = _OBJECT_PAD + int(math.ceil(4.0 * sigma))
+    rgba = np.zeros((a.shape[0] + 2 * pad, a.shape[1] + 2 * pad, 4), dtype=np.float32)
+    rgba[pad:-pad, pad:-pad, :3] = np.asarray(rgb, dtype=np.float32) * a[:, :, None]
+    rgba[pad:-pad, pad:-pad, 3] = a
+    if sigma > 0:
+        rgba = ndimage.gaussian_filter(rgba, sigma=(sigma, sigma, 0), mode="constant", truncate=4.0)
+    return _planar(spline_coefficients(rgba, mode="grid-constant")), pad
+
+
+def _planar(img: np.ndarray) -> np.ndarray:
+    """(H, W, C) -> row-planar (H, C, W), the layout every render-grid operation works in."""
+    return np.ascontiguousarray(img.transpose(0, 2, 1))
+
+
+def _support(u: np.ndarray, n: int) -> tuple[int, int]:
+    """Range [lo, hi) of grid indices whose spline taps touch coefficients 0..n-1 (u increasing)."""
+    lo = int(np.searchsorted(u, -2.0, side="right"))
+    hi = int(np.searchsorted(u, n + 1.0, side="left"))
+    return lo, hi
+
+
+def _composite_object(
+    canvas: np.ndarray, coef: np.ndarray, pad: int, layer: LayerParams, shift: tuple[float, float], grid: _Grid
+) -> None:
+    """Draw one object 'over' the canvas, in place.
+
+    The canvas is row-planar (rows, channels, columns) with 3 channels (RGB) or 6 (RGB, then the
+    colour-offset image of the perturbed twin, composited with the same alpha).
+    """
+    s = layer.scale
+    uy = grid.source_positions(s, layer.position[1], shift[1], -pad)
+    ux = grid.source_positions(s, layer.position[0], shift[0], -pad)
+    y0, y1 = _support(uy, coef.shape[0])
+    x0, x1 = _support(ux, coef.shape[2])
+    if y1 <= y0 or x1 <= x0:
+        return
+    patch = apply_separable(
+        warp_matrix(uy[y0:y1], coef.shape[0], outside="zero"),
+        warp_matrix(ux[x0:x1], coef.shape[2], outside="zero"),
+        coef,
+    )  # (h, 4, w): premultiplied RGB, alpha
+    a = np.clip(patch[:, 3:4, :], 0.0, 1.0)  # (h, 1, w)
+    premult = np.minimum(np.maximum(patch[:, :3, :], 0.0), 255.0 * a)
+    view = canvas[y0:y1, :, x0:x1]
+    view *= 1.0 - a
+    view[:, :3, :] += premult
+    if canvas.shape[1] == 6:
+        view[:, 3:, :] += a * np.asarray(layer.color_offset, dtype=np.float32)[None, :, None]
+
+
+def _frame_rng(params: SampleParams, field: str) -> np.random.Generator:
+    seq = np.random.SeedSequence(list(params.seed), spawn_key=(1, FRAME_FIELDS.index(field)))
+    return np.random.default_rng(seq)
+
+
+def render_clean(params: SampleParams, catalogue: Catalogue, spec: DatasetSpec) -> dict[str, np.ndarray]:
+    """Render the noiseless, unquantized frames: every FRAME_FIELDS key, float32 (H, W, 3), 0-255 units."""
+    grid = _Grid(spec.image_size, spec.supersample, spec.antialias_sigma)
+    alpha = params.alpha
+    layers = (params.background, *params.objects)
+    shifts = {
+        "a": [(0.0, 0.0)] * len(layers),
+        "b": [tuple(float(v) for v in l.motion) for l in layers],
+        "y": [(alpha * l.motion[0], alpha * l.motion[1]) for l in layers],
+    }
+    backgrounds = _background_layer(params, catalogue, grid, [shifts[f][0] for f in ("a", "b", "y")])
+    coefs = [_object_coefficients(catalogue, obj, spec.supersample) for obj in params.objects]
+    dec = gaussian_decimation(spec.image_size, spec.supersample, spec.antialias_sigma, grid.margin)
+    out: dict[str, np.ndarray] = {}
+    for i, frame in enumerate(("a", "b", "y")):
+        canvas = backgrounds[i]  # (n, 3, n)
+        if frame != "a":  # RGB + the perturbation's offset image, composited together
+            offsets = np.empty_like(canvas)
+            offsets[...] = np.asarray(params.background.color_offset, dtype=np.float32)[None, :, None]
+            canvas = np.concatenate([canvas, offsets], axis=1)
+        for obj, (coef, pad), shift in zip(params.objects, coefs, shifts[frame][1:]):
+            _composite_object(canvas, coef, pad, obj, shift, grid)
+        small = apply_separable(dec, dec, canvas).transpose(0, 2, 1)  # (H, W, C) view
+        if frame == "a":
+            out["frame_a"] = np.ascontiguousarray(small)
+        else:
+            out[f"frame_{frame}"] = np.ascontiguousarray(small[:, :, :3])
+            out[f"frame_{frame}_perturbed"] = small[:, :, :3] + small[:, :, 3:]
+    return {k: out[k] for k in FRAME_FIELDS}
+
+
+def render_sample(params: SampleParams, catalogue: Catalogue, spec: DatasetSpec) -> dict[str, np.ndarray]:
+    """Render the five frames of one sample, deterministically from its parameters.
+
+    Args:
+        params: the scene (drawn by :func:`mmdata.render.sampling.sample_params` or written by hand: any
+            motions, alpha, noise strength and object list are honoured).
+        catalogue: provides the background and object pixels named in ``params``.
+        spec: image size, supersampling, anti-aliasing and the noisy-target choice.
+
+    Returns:
+        Every FRAME_FIELDS key -> uint8 array (image_size, image_size, 3).
+
+    Raises:
+        KeyError / SourceError: an id in ``params`` is not in the catalogue.
+        ValueError: a negative noise strength.
+    """
+    clean = render_clean(params, catalogue, spec)
+    noisy = set(INPUT_FIELDS) | (set(FRAME_FIELDS) if spec.noise.noisy_target else set())
+    frames = {}
+    for field in FRAME_FIELDS:
+        rng = _frame_rng(params, field)
+        img = clean[field]
+        if field in noisy:
+            img = photon_noise(img, params.noise_std, rng)
+        frames[field] = stochastic_round(img, rng)
+    return frames
+
+
+def render(
+    spec: DatasetSpec, part: int | str, index: int, catalogue: Catalogue
+) -> tuple[SampleParams, dict[str, np.ndarray]]:
+    """Draw and render sample ``index`` of ``part``: (its parameters, its frames)."""
+    params = sample_params(spec, part, index, catalogue)
+    return params, render_sample(params, catalogue, spec)

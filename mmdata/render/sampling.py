@@ -1,0 +1,191 @@
+"""Per-sample scene parameters, drawn from a seed derived from (global seed, part, index) only.
+
+Every draw of sample ``index`` of part ``p`` comes from
+``numpy.random.default_rng(numpy.random.SeedSequence([spec.seed, p, index]))``, in a fixed order, so
+a sample never depends on which other samples were drawn, in which order, or in which process. The
+entropy is recorded in :attr:`mmdata.render.params.SampleParams.seed`.
+
+Distributions (defaults in the ``dataset`` section of the config schema, paper section 3.3):
+
+* alpha ~ U[alpha.min, min(alpha.max, motion.max_magnified / motion.min)], drawn first;
+* each moving layer: direction ~ U[0, 2 pi), |delta| ~ U[motion.min, min(motion.max, max_magnified / alpha)],
+  so alpha * |delta| <= max_magnified for every layer; layers the part keeps still get exactly (0, 0)
+  (static: every layer; fg_only: the background);
+* objects (fg_bg, blur_bg, fg_only): count ~ U{count_min..count_max}, ids drawn with replacement, scale
+  ~ U[scale_min, min(scale_max, max_extent * image_size / longest side)], centre uniform in the frame;
+* background: id uniform, scale ~ U[background.scale_min, scale_max] raised to the smallest scale that
+  covers the frame (plus a margin) in A, B and Y, position uniform among the covering ones;
+* colour offsets ~ U[-max_offset, max_offset] per channel per layer; photon noise std ~ U[0, photon_std_max];
+  background blur sigma ~ U[blur.sigma_min, sigma_max] in blur_bg and fg_only, else 0.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+from mmdata.errors import SourceError
+from mmdata.render.params import LayerParams, SampleParams, part_name, part_number
+from mmdata.sources.base import Catalogue
+from mmdata.spec import DatasetSpec
+
+__all__ = ["COVER_MARGIN", "sample_seed", "sample_params", "background_cover"]
+
+#: Output pixels by which the background must extend beyond the frame on every side, in every frame
+#: (covers the render margin, the anti-aliasing support and the cubic kernel).
+COVER_MARGIN = 4.0
+
+_STILL = {"static": ("background", "objects"), "fg_only": ("background",)}
+_WITH_OBJECTS = ("fg_bg", "blur_bg", "fg_only")
+_BLURRED = ("blur_bg", "fg_only")
+
+
+def sample_seed(spec: DatasetSpec, part: int | str, index: int) -> tuple[int, int, int]:
+    """The SeedSequence entropy of one sample: (global seed, part number, index)."""
+    if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or index < 0:
+        raise ValueError(f"index: expected a non-negative integer, got {index!r}")
+    return (int(spec.seed), part_number(part), int(index))
+
+
+def _motion(rng: np.random.Generator, spec: DatasetSpec, alpha: float, still: bool) -> tuple[float, float]:
+    """Draw one layer's (dx, dy); both draws are made even for a still layer (stable stream)."""
+    theta = rng.uniform(0.0, 2.0 * math.pi)
+    top = min(spec.motion.max, spec.motion.max_magnified / alpha)
+    mag = rng.uniform(spec.motion.min, max(top, spec.motion.min))
+    if still:
+        return (0.0, 0.0)
+    return (float(mag * math.cos(theta)), float(mag * math.sin(theta)))
+
+
+def _offset(rng: np.random.Generator, spec: DatasetSpec) -> tuple[float, float, float]:
+    m = spec.color_max_offset
+    r, g, b = rng.uniform(-m, m, size=3)
+    return (float(r), float(g), float(b))
+
+
+def background_cover(
+    size: int, src_hw: tuple[int, int], shifts: Sequence[tuple[float, float]], margin: float = COVER_MARGIN
+) -> tuple[float, tuple[tuple[float, float], tuple[float, float]]]:
+    """Smallest scale, and the range of positions, at which a background covers every frame.
+
+    Args:
+        size: output frame side in pixels.
+        src_hw: (height, width) of the background source image.
+        shifts: the layer's translations (dx, dy) in the frames rendered (e.g. 0, delta, alpha*delta).
+        margin: output pixels the image must extend beyond the frame on each side.
+
+    Returns:
+        (min_scale, ((x_lo, x_hi), (y_lo, y_hi))) where the position ranges are valid for
+        ``min_scale`` and widen with any larger scale s by ``(s - min_scale) * width`` (resp. height)
+        on the low side.
+    """
+    xs = [float(s[0]) for s in shifts]
+    ys = [float(s[1]) for s in shifts]
+    h, w = src_hw
+    need_x = size + 2 * margin + (max(xs) - min(xs))
+    need_y = size + 2 * margin + (max(ys) - min(ys))
+    min_scale = max(need_x / w, need_y / h)
+    x_hi, y_hi = -margin - max(xs), -margin - max(ys)
+    # At min_scale one range is a single point; min() keeps rounding from inverting it.
+    x_rng = (min(size + margin - min(xs) - min_scale * w, x_hi), x_hi)
+    y_rng = (min(size + margin - min(ys) - min_scale * h, y_hi), y_hi)
+    return min_scale, (x_rng, y_rng)
+
+
+def _shape(catalogue: Catalogue, kind: str, source_id: str) -> tuple[int, int]:
+    """(H, W) of a background or object; from the catalogue's index when it offers one (no decoding)."""
+    index = getattr(catalogue, f"{kind}_shape", None)
+    if index is not None:
+        return tuple(int(v) for v in index(source_id))  # type: ignore[return-value]
+    if kind == "background":
+        return catalogue.background(source_id).shape[:2]
+    return catalogue.object(source_id)[1].shape[:2]
+
+
+def _background(
+    rng: np.random.Generator, spec: DatasetSpec, catalogue: Catalogue, alpha: float, still: bool
+) -> LayerParams:
+    ids = list(catalogue.background_ids)
+    if not ids:
+        raise SourceError("catalogue: has no background images; cannot sample a scene")
+    bg_id = ids[int(rng.integers(len(ids)))]
+    motion = _motion(rng, spec, alpha, still)
+    offset = _offset(rng, spec)
+    h, w = _shape(catalogue, "background", bg_id)
+    shifts = [(0.0, 0.0), motion, (alpha * motion[0], alpha * motion[1])]
+    cover, ((x_lo, x_hi), (y_lo, y_hi)) = background_cover(spec.image_size, (h, w), shifts)
+    scale = max(float(rng.uniform(spec.background_scale.min, spec.background_scale.max)), cover)
+    x_lo -= (scale - cover) * w
+    y_lo -= (scale - cover) * h
+    u, v = rng.uniform(size=2)  # positions uniform among the covering ones (the range may be a point)
+    position = (float(x_lo + u * max(0.0, x_hi - x_lo)), float(y_lo + v * max(0.0, y_hi - y_lo)))
+    return LayerParams(source_id=bg_id, scale=scale, position=position, motion=motion, color_offset=offset)
+
+
+def _objects(
+    rng: np.random.Generator, spec: DatasetSpec, catalogue: Catalogue, alpha: float, still: bool
+) -> tuple[LayerParams, ...]:
+    ids = list(catalogue.object_ids)
+    count = int(rng.integers(spec.objects.count_min, spec.objects.count_max + 1))
+    if count and not ids:
+        raise SourceError("catalogue: has no foreground objects, but the part needs them")
+    size = spec.image_size
+    out = []
+    for _ in range(count):
+        obj_id = ids[int(rng.integers(len(ids)))]
+        h, w = _shape(catalogue, "object", obj_id)
+        cap = spec.objects.max_extent * size / max(h, w)
+        u = float(rng.uniform())
+        lo, hi = spec.objects.scale_min, min(spec.objects.scale_max, cap)
+        scale = lo + u * (hi - lo) if hi >= lo else hi
+        cx, cy = rng.uniform(0.0, size, size=2)
+        motion = _motion(rng, spec, alpha, still)
+        offset = _offset(rng, spec)
+        position = (float(cx - scale * w / 2.0), float(cy - scale * h / 2.0))
+        out.append(LayerParams(source_id=obj_id, scale=scale, position=position, motion=motion, color_offset=offset))
+    return tuple(out)
+
+
+def sample_params(spec: DatasetSpec, part: int | str, index: int, catalogue: Catalogue) -> SampleParams:
+    """Draw the scene of sample ``index`` of ``part``.
+
+    Args:
+        spec: the dataset spec (distributions, image size, global seed).
+        part: part number 1-5 or name (``"fg_bg"``, ...).
+        index: sample index within the part (>= 0).
+        catalogue: where backgrounds and objects come from (ids and image sizes are read).
+
+    Returns:
+        The sample's parameters; ``seed`` holds the SeedSequence entropy they were drawn from.
+
+    Raises:
+        ConfigError: unknown part.
+        SourceError: the catalogue has no backgrounds, or no objects for a part that needs them.
+        ValueError: negative or non-integer index.
+    """
+    seed = sample_seed(spec, part, index)
+    name = part_name(part)
+    rng = np.random.default_rng(np.random.SeedSequence(list(seed)))
+    a_top = spec.alpha.max
+    if spec.motion.min > 0:
+        a_top = min(a_top, spec.motion.max_magnified / spec.motion.min)
+    alpha = float(rng.uniform(spec.alpha.min, max(a_top, spec.alpha.min)))
+    noise_std = float(rng.uniform(0.0, spec.noise.photon_std_max))
+    blur = float(rng.uniform(spec.blur.min, spec.blur.max))
+    still = _STILL.get(name, ())
+    background = _background(rng, spec, catalogue, alpha, "background" in still)
+    objects: tuple[LayerParams, ...] = ()
+    if name in _WITH_OBJECTS:
+        objects = _objects(rng, spec, catalogue, alpha, "objects" in still)
+    return SampleParams(
+        part=part_number(part),
+        index=int(index),
+        seed=seed,
+        alpha=alpha,
+        noise_std=noise_std,
+        background_blur=blur if name in _BLURRED else 0.0,
+        background=background,
+        objects=objects,
+    )

@@ -1,0 +1,183 @@
+"""The dataset card: what an indexed dataset holds, as markdown, JSON and histograms.
+
+``ROOT/card/card.json`` and ``card.md`` summarise every part (samples, shards, bytes per sample on
+disk, statistics of alpha, per-layer input and magnified motion, object counts, noise) and record the
+manifest hash, config hash, catalogue identity and code versions; ``alpha.png``, ``motion.png``,
+``objects.png`` and ``bytes_per_sample.png`` show the distributions per part.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from mmdata.render.params import part_name
+from mmdata.store import open_dataset
+
+__all__ = ["CARD_DIR", "card_statistics", "write_card"]
+
+log = logging.getLogger(__name__)
+
+CARD_DIR = "card"
+
+
+def _stats(values: np.ndarray) -> dict[str, float | int | None]:
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return {"n": 0, "min": None, "max": None, "mean": None, "median": None}
+    return {"n": int(v.size), "min": float(v.min()), "max": float(v.max()), "mean": float(v.mean()), "median": float(np.median(v))}
+
+
+def _part_arrays(root: Path, part: int) -> dict[str, np.ndarray]:
+    """alpha, per-layer |motion| and alpha*|motion|, object counts and noise of one part."""
+    ds = open_dataset(root, parts=[part], verify=False)
+    names = ("alpha", "motion", "n_objects", "noise_std")
+    runs = [ds.read_run(i, 0, ref.count, names) for i, ref in enumerate(ds.shards)]
+    if not runs:  # a part the config asks for, none of whose shards exist yet
+        empty = np.zeros(0, dtype=np.float32)
+        return {"alpha": empty, "motion": empty, "magnified_motion": empty, "n_objects": empty, "noise_std": empty}
+    alpha, motion, n_obj, noise = (np.concatenate([r[k] for r in runs]) for k in names)
+    mag = np.hypot(motion[..., 0], motion[..., 1])  # (N, L), NaN on padding
+    return {
+        "alpha": alpha,
+        "motion": mag[np.isfinite(mag)],
+        "magnified_motion": (mag * alpha[:, None])[np.isfinite(mag)],
+        "n_objects": n_obj[n_obj >= 0],
+        "noise_std": noise,
+    }
+
+
+def card_statistics(root: str | Path, manifest: Mapping[str, Any]) -> tuple[dict[str, Any], dict[int, dict[str, np.ndarray]]]:
+    """The card's JSON document and the per-part arrays its histograms show."""
+    root = Path(root)
+    arrays: dict[int, dict[str, np.ndarray]] = {}
+    parts: dict[str, Any] = {}
+    for key, info in sorted(manifest["parts"].items()):
+        part = int(key)
+        arrays[part] = _part_arrays(root, part)
+        nbytes = sum(s["bytes"] for s in manifest["shards"] if int(s["part"]) == part)
+        parts[key] = {
+            "name": part_name(part),
+            "samples": info["count"],
+            "expected": info["expected"],
+            "shards": info["shards"],
+            "missing_shards": info["missing"],
+            "bytes": nbytes,
+            "bytes_per_sample": nbytes / max(info["count"], 1),
+            **{name: _stats(values) for name, values in arrays[part].items()},
+        }
+    doc = {
+        "manifest_hash": manifest["manifest_hash"],
+        "render_config_hash": manifest["render_config_hash"],
+        "catalogue_identity": manifest["catalogue_identity"],
+        "image_shape": manifest["image_shape"],
+        "frame_fields": manifest["frame_fields"],
+        "code_versions": manifest["code_versions"],
+        "samples": sum(p["samples"] for p in parts.values()),
+        "bytes": sum(p["bytes"] for p in parts.values()),
+        "parts": parts,
+    }
+    return doc, arrays
+
+
+def _histograms(out: Path, doc: Mapping[str, Any], arrays: Mapping[int, Mapping[str, np.ndarray]]) -> list[str]:
+    """Write the PNG histograms; return their file names."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    files = []
+    panels = [
+        ("alpha.png", ["alpha"], "magnification factor alpha"),
+        ("motion.png", ["motion", "magnified_motion"], "per-layer motion |delta| and alpha*|delta| (px)"),
+        ("objects.png", ["n_objects"], "foreground objects per sample"),
+    ]
+    for name, keys, title in panels:
+        fig, axes = plt.subplots(1, len(keys), figsize=(5 * len(keys), 3.5), squeeze=False)
+        for ax, key in zip(axes[0], keys):
+            for part, arr in sorted(arrays.items()):
+                if arr[key].size:
+                    ax.hist(arr[key], bins=30, histtype="step", label=f"{part} {part_name(part)}")
+            ax.set_xlabel(key)
+            ax.set_ylabel("count")
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(fontsize=7)
+        fig.suptitle(title)
+        fig.tight_layout()
+        fig.savefig(out / name, dpi=80)
+        plt.close(fig)
+        files.append(name)
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    keys = sorted(doc["parts"], key=int)
+    ax.bar([f"{k} {doc['parts'][k]['name']}" for k in keys], [doc["parts"][k]["bytes_per_sample"] / 1e6 for k in keys])
+    ax.set_ylabel("MB per sample on disk")
+    ax.tick_params(axis="x", labelrotation=30)
+    fig.tight_layout()
+    fig.savefig(out / "bytes_per_sample.png", dpi=80)
+    plt.close(fig)
+    return [*files, "bytes_per_sample.png"]
+
+
+def _markdown(doc: Mapping[str, Any], images: list[str]) -> str:
+    def fmt(s: Mapping[str, Any], key: str = "mean") -> str:
+        return "-" if s[key] is None else f"{s[key]:.3g}"
+
+    lines = [
+        "# Dataset card",
+        "",
+        f"{doc['samples']} samples, {doc['bytes'] / 1e6:.1f} MB on disk, frames {doc['image_shape'][0]}x{doc['image_shape'][1]} "
+        f"({', '.join(doc['frame_fields'])}).",
+        "",
+        f"- manifest hash: `{doc['manifest_hash']}`",
+        f"- render config hash: `{doc['render_config_hash']}`",
+        f"- catalogue identity: `{doc['catalogue_identity']}`",
+        *(f"- code: motionmag {v.get('version')} commit `{v.get('git_commit')}` dirty={v.get('git_dirty')}" for v in doc["code_versions"]),
+        "",
+        "| part | name | samples | shards | missing | MB/sample | alpha mean (min-max) | mean abs(delta) px | mean alpha*abs(delta) px | objects mean (min-max) | noise std mean |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for key in sorted(doc["parts"], key=int):
+        p = doc["parts"][key]
+        lines.append(
+            f"| {key} | {p['name']} | {p['samples']} / {p['expected']} | {p['shards']} | {len(p['missing_shards'])} | "
+            f"{p['bytes_per_sample'] / 1e6:.3f} | {fmt(p['alpha'])} ({fmt(p['alpha'], 'min')}-{fmt(p['alpha'], 'max')}) | "
+            f"{fmt(p['motion'])} | {fmt(p['magnified_motion'])} | {fmt(p['n_objects'])} ({fmt(p['n_objects'], 'min')}-{fmt(p['n_objects'], 'max')}) | "
+            f"{fmt(p['noise_std'])} |"
+        )
+    lines += ["", *(f"![{img}]({img})" for img in images), ""]
+    return "\n".join(lines)
+
+
+def write_card(root: str | Path, manifest: Mapping[str, Any]) -> Path:
+    """Write ``ROOT/card/`` (card.md, card.json, PNG histograms) for an indexed dataset.
+
+    Args:
+        root: the dataset root (its manifest must already be written).
+        manifest: that manifest.
+
+    Returns:
+        The card folder.
+    """
+    root = Path(root)
+    out = root / CARD_DIR
+    tmp = root / f".{CARD_DIR}.tmp-{os.getpid()}"
+    tmp.mkdir(parents=True, exist_ok=True)
+    doc, arrays = card_statistics(root, manifest)
+    images = _histograms(tmp, doc, arrays)
+    doc["images"] = images
+    (tmp / "card.json").write_text(json.dumps(doc, indent=1) + "\n")
+    (tmp / "card.md").write_text(_markdown(doc, images))
+    if out.exists():
+        import shutil
+
+        shutil.rmtree(out)
+    os.rename(tmp, out)
+    log.info("%s: dataset card written", out)
+    return out

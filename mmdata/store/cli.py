@@ -1,0 +1,158 @@
+"""Sub-commands of ``mmdata`` for the dataset store.
+
+``generate`` (one shard), ``index`` (manifest + card), ``audit``, ``explain``, ``export-official`` and
+``import-official``. Each parses its arguments and calls the library; errors become one line + exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["register"]
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from mmdata.config import load_config
+    from mmdata.store.generate import generate_shard
+    from mmdata.sources import open_catalogue
+
+    config = load_config(args.config)
+    catalogue = open_catalogue(args.catalogue)
+    path = generate_shard(
+        config, catalogue, args.root, args.part, args.shard,
+        workers=args.workers, scheduler=args.scheduler, catalogue_path=args.catalogue, progress=not args.quiet,
+    )
+    print(path)
+    return 0
+
+
+def _index(args: argparse.Namespace) -> int:
+    from mmdata.store.card import write_card
+    from mmdata.store import build_manifest, write_manifest
+
+    manifest = build_manifest(args.root)
+    path = write_manifest(args.root, manifest)
+    card = write_card(args.root, manifest)
+    n = sum(s["count"] for s in manifest["shards"])
+    missing = sum(len(p["missing"]) for p in manifest["parts"].values())
+    print(f"{path}: {len(manifest['shards'])} shards, {n} samples, {missing} missing shard(s); card in {card}")
+    return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from mmdata.store.audit import audit_dataset
+
+    report = audit_dataset(
+        args.root, samples=args.samples, catalogue=args.catalogue, rng=np.random.default_rng(args.seed), progress=not args.quiet
+    )
+    print(report.text())
+    return 0 if report.ok else 1
+
+
+def _format_layer(title: str, layer: dict[str, Any]) -> list[str]:
+    src = layer["source"]
+    about = ", ".join(f"{k}={v}" for k, v in src.items() if k not in ("id", "sha256"))
+    dx, dy = layer["motion"]
+    return [
+        f"{title}: {layer['source_id']}" + (f" ({about})" if about else ""),
+        f"    scale {layer['scale']:.4g}, top-left at ({layer['position'][0]:.3f}, {layer['position'][1]:.3f}) px, "
+        f"motion (dx, dy) = ({dx:.4f}, {dy:.4f}) px, |delta| {layer['motion_px']:.4f} px, magnified {layer['magnified_motion_px']:.3f} px, "
+        f"colour offset ({', '.join(f'{c:.2f}' for c in layer['color_offset'])})",
+    ]
+
+
+def format_explanation(e: dict[str, Any]) -> str:
+    """Human-readable text of :func:`mmdata.store.audit.explain_sample`'s result."""
+    cv = e.get("code_version") or {}
+    lines = [
+        f"sample {e['index']} of part {e['part']} ({e['part_name']})",
+        f"  stored in {e['shard']} at offset {e['offset_in_shard']}",
+        f"  seed: SeedSequence({e['seed']})",
+        f"  alpha {e['alpha']:.6g}, photon noise std {e['noise_std']:.4g} (at mid-gray), background blur sigma {e['background_blur']:.4g} px",
+        *("  " + line for line in _format_layer("background", e["background"])),
+        f"  {len(e['objects'])} foreground object(s), back to front:",
+        *("  " + line for i, o in enumerate(e["objects"]) for line in _format_layer(f"  object {i + 1}", o)),
+        f"  code: motionmag {cv.get('version')}, git commit {cv.get('git_commit')}, dirty {cv.get('git_dirty')}, source hash {str(cv.get('source_hash'))[:16]}",
+        f"  config hash {e['config_hash']}, catalogue identity {(e.get('catalogue') or {}).get('identity')}, created {e['created']}",
+    ]
+    return "\n".join(lines)
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from mmdata.store.audit import explain_sample
+
+    e = explain_sample(args.root, args.part, args.index, catalogue=args.catalogue)
+    print(json.dumps(e, indent=1) if args.json else format_explanation(e))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from mmdata.formats.official import export_official
+
+    n = export_official(args.root, args.output, parts=args.parts, workers=args.workers, progress=not args.quiet)
+    print(f"{args.output}: {n} samples")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from mmdata.config import load_config
+    from mmdata.formats.official import import_official
+    from mmdata.store import StoreSettings
+
+    settings = StoreSettings.from_config(load_config(args.config))
+    paths = import_official(args.src, args.root, part=args.part, shard_size=args.shard_size, settings=settings, workers=args.workers, progress=not args.quiet)
+    print(f"{args.root}: {len(paths)} shard(s); run `mmdata index {args.root}` next")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the dataset-store sub-commands."""
+    p = subparsers.add_parser("generate", help="render one shard of one part into ROOT/part{P}/shard-{K:04d}.zarr")
+    p.add_argument("--config", type=Path, default=None, help="YAML config (default: all schema defaults)")
+    p.add_argument("--catalogue", type=Path, required=True, help="source catalogue folder (mmdata sources build)")
+    p.add_argument("--part", required=True, help="part number 1-5 or name")
+    p.add_argument("--shard", type=int, required=True, help="shard number K: indices [K*shard_size, (K+1)*shard_size)")
+    p.add_argument("--root", type=Path, required=True, help="dataset root")
+    p.add_argument("--workers", type=int, default=1, help="local Dask workers (the job's threads; store.pool picks threads or processes)")
+    p.add_argument("--scheduler", default=None, help="address of an existing dask.distributed scheduler, e.g. tcp://host:8786")
+    p.set_defaults(func=_generate)
+
+    p = subparsers.add_parser("index", help="write ROOT/manifest.json and the dataset card ROOT/card/")
+    p.add_argument("root", type=Path)
+    p.set_defaults(func=_index)
+
+    p = subparsers.add_parser("audit", help="re-render samples from their provenance and check bytes and checksums")
+    p.add_argument("root", type=Path)
+    p.add_argument("--samples", type=int, default=None, help="random samples to re-render (default: all)")
+    p.add_argument("--catalogue", type=Path, default=None, help="catalogue folder (default: the recorded one)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random choice of samples")
+    p.set_defaults(func=_audit)
+
+    p = subparsers.add_parser("explain", help="where one sample came from, in plain terms")
+    p.add_argument("root", type=Path)
+    p.add_argument("--part", required=True, help="part number 1-5 or name")
+    p.add_argument("--index", type=int, required=True, help="sample index within the part")
+    p.add_argument("--catalogue", type=Path, default=None, help="catalogue folder (default: the recorded one)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.set_defaults(func=_explain)
+
+    p = subparsers.add_parser("export-official", help="write the authors' layout (frameA/B/C, amplified, meta, train_mf.txt)")
+    p.add_argument("root", type=Path)
+    p.add_argument("-o", "--output", type=Path, required=True)
+    p.add_argument("--parts", nargs="*", default=None, help="parts to export (default all)")
+    p.add_argument("--workers", type=int, default=1, help="threads encoding PNGs")
+    p.set_defaults(func=_export)
+
+    p = subparsers.add_parser("import-official", help="read the authors' layout into shard stores")
+    p.add_argument("src", type=Path)
+    p.add_argument("--root", type=Path, required=True)
+    p.add_argument("--part", default="1", help="part for samples whose meta names none (default 1)")
+    p.add_argument("--shard-size", type=int, default=100, help="samples per shard store")
+    p.add_argument("--config", type=Path, default=None, help="config whose `store` section sets compression")
+    p.add_argument("--workers", type=int, default=1, help="threads decoding PNGs")
+    p.set_defaults(func=_import)

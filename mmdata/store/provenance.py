@@ -1,0 +1,259 @@
+"""Provenance of generated data: code version, the config that determines pixels, checksums.
+
+Every shard store records (SPEC section 4):
+
+* the code version: package version, git commit and dirty flag of the checkout the package was
+  imported from (``None`` when it is not a git checkout), a hash of the package's source files (for
+  the record), and the *render code hash* (:func:`render_code_hash`): a hash of exactly the code that
+  can change a sample's bytes, as syntax trees without docstrings and comments. Shards of one dataset
+  share it, resuming a shard requires it, and the workflow re-renders shards when, and only when, it
+  changes;
+* the full resolved config and the hash of its *render* part (the keys that change pixels:
+  ``seed`` and ``dataset`` without the sizes of parts and shards and the choice of stored
+  fields; the sources are covered by the catalogue identity); two shards with the same render hash
+  and catalogue identity are parts of one dataset;
+* the catalogue identity;
+* per-sample sha256 digests of every frame and per-array checksums.
+
+Per-sample parameters are stored as the JSON of :meth:`mmdata.render.params.SampleParams.to_dict`, which
+round-trips every float exactly (``json`` writes the shortest repr), so re-rendering from stored
+values reproduces the bytes.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as _dt
+import functools
+import importlib.util
+import hashlib
+import json
+import logging
+import subprocess
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+
+from mmdata.config import config_hash
+from mmdata.render.params import SampleParams
+
+__all__ = [
+    "RENDER_CONFIG_KEYS",
+    "RENDER_MODULES",
+    "code_version",
+    "code_hash",
+    "package_code_hash",
+    "render_code_hash",
+    "source_hash",
+    "render_config",
+    "render_config_hash",
+    "utc_now",
+    "params_to_json",
+    "params_from_json",
+    "sample_digest",
+    "combine_digests",
+    "bytes_checksum",
+]
+
+log = logging.getLogger(__name__)
+
+#: Top-level config keys that determine the pixels of a sample (everything else is execution).
+RENDER_CONFIG_KEYS: tuple[str, ...] = ("seed", "dataset")
+#: Keys of ``dataset`` that decide how many samples exist and where they are stored, not their pixels.
+LAYOUT_DATASET_KEYS: tuple[str, ...] = ("parts", "shard_size", "store_frame_y")
+
+_PACKAGE_DIR = Path(__file__).resolve().parents[1]
+
+#: The modules whose code decides a sample's bytes: the dataset spec built from the config, the scene
+#: parameters and their sampling, resampling, compositing and noise, and the decoding of source
+#: images and object cutouts. Nothing else (store, audit, CLI, workflow, docs) can change a pixel.
+RENDER_MODULES: tuple[str, ...] = (
+    "mmdata.spec",
+    "mmdata.render.params",
+    "mmdata.render.sampling",
+    "mmdata.render.resample",
+    "mmdata.render.composite",
+    "mmdata.render.noise",
+    "mmdata.sources.base",
+    "mmdata.sources.images",
+    "mmdata.sources.catalogue",
+    "mmdata.sources.bank",
+)
+
+
+def _git(args: list[str], cwd: Path) -> str | None:
+    """Run one git command; return its stripped stdout, or None when git or the repo is absent."""
+    try:
+        out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=20, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip()
+
+
+def _strip_docstrings(tree: ast.AST) -> ast.AST:
+    """Remove the docstring of the module and of every class and function (in place)."""
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+                node.body = body[1:] or [ast.Pass()]
+    return tree
+
+
+def _code_text(path: Path) -> str:
+    """The code of a Python file without comments, docstrings or layout: its syntax tree, unparsed."""
+    return ast.unparse(_strip_docstrings(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))))
+
+
+def code_hash(modules: Iterable[str]) -> str:
+    """sha256 over the names and the syntax trees (without docstrings and comments) of ``modules``.
+
+    Editing a comment, a docstring or the layout of a file leaves it unchanged; editing code changes it.
+    The trees are compared as unparsed source, so the hash does not depend on the Python version's
+    AST fields.
+
+    Args:
+        modules: dotted module names, e.g. ``("mmdata.render.noise",)``.
+
+    Returns:
+        The hex digest.
+    """
+    h = hashlib.sha256()
+    for name in modules:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            raise ModuleNotFoundError(f"no module named {name!r}")
+        h.update(name.encode() + b"\0" + _code_text(Path(spec.origin)).encode() + b"\0")
+    return h.hexdigest()
+
+
+def package_code_hash(*packages: str) -> str:
+    """:func:`code_hash` of every module of the given packages (sub-packages included)."""
+    modules = []
+    for package in packages:
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            raise ModuleNotFoundError(f"no package named {package!r}")
+        root = Path(next(iter(spec.submodule_search_locations)))
+        for path in sorted(root.rglob("*.py")):
+            rel = path.relative_to(root).with_suffix("")
+            parts = [package, *rel.parts]
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            modules.append(".".join(parts))
+    return code_hash(modules)
+
+
+@functools.lru_cache(maxsize=1)
+def render_code_hash() -> str:
+    """:func:`code_hash` of :data:`RENDER_MODULES`: what a shard records and is re-rendered on."""
+    return code_hash(RENDER_MODULES)
+
+
+@functools.lru_cache(maxsize=1)
+def source_hash() -> str:
+    """sha256 over the relative paths and bytes of every ``.py``/``.yaml`` file of ``mmdata``.
+
+    Returns:
+        The hex digest; it changes whenever the dataset code changes (committed or not).
+    """
+    h = hashlib.sha256()
+    for path in sorted(_PACKAGE_DIR.rglob("*")):
+        if path.suffix in (".py", ".yaml") and "__pycache__" not in path.parts:
+            h.update(str(path.relative_to(_PACKAGE_DIR)).encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def code_version() -> dict[str, Any]:
+    """The version of the code that renders samples.
+
+    Returns:
+        ``{"package": "motionmag", "version", "git_commit", "git_dirty", "source_hash",
+        "render_code_hash", "numpy", "scipy"}``. ``git_dirty`` is true when tracked files of the
+        package differ from the commit; ``git_commit``/``git_dirty`` are None outside a git checkout.
+        ``source_hash`` covers every file of ``mmdata`` byte for byte (for the record);
+        ``render_code_hash`` only the code that decides pixels.
+    """
+    from mmdata import __version__
+
+    commit = _git(["rev-parse", "HEAD"], _PACKAGE_DIR)
+    dirty: bool | None = None
+    if commit is not None:
+        status = _git(["status", "--porcelain", "--untracked-files=no", "--", "."], _PACKAGE_DIR)
+        dirty = None if status is None else bool(status)
+    return {
+        "package": "motionmag",
+        "version": __version__,
+        "git_commit": commit,
+        "git_dirty": dirty,
+        "source_hash": source_hash(),
+        "render_code_hash": render_code_hash(),
+        "numpy": np.__version__,
+        "scipy": _scipy_version(),
+    }
+
+
+def _scipy_version() -> str:
+    import scipy
+
+    return scipy.__version__
+
+
+def render_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a resolved config that determines pixels (see :data:`RENDER_CONFIG_KEYS`)."""
+    out = {k: config[k] for k in RENDER_CONFIG_KEYS if k in config}
+    if isinstance(out.get("dataset"), Mapping):
+        out["dataset"] = {k: v for k, v in out["dataset"].items() if k not in LAYOUT_DATASET_KEYS}
+    return out
+
+
+def render_config_hash(config: Mapping[str, Any]) -> str:
+    """sha256 of :func:`render_config`; equal for every shard of one dataset."""
+    return config_hash(render_config(config))
+
+
+def utc_now() -> str:
+    """Current UTC time in ISO 8601 with seconds, e.g. ``2026-11-25T16:00:00Z``."""
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def params_to_json(params: SampleParams) -> str:
+    """Serialize one sample's parameters exactly (shortest float repr, sorted keys)."""
+    return json.dumps(params.to_dict(), sort_keys=True, separators=(",", ":"))
+
+
+def params_from_json(text: str) -> SampleParams:
+    """Inverse of :func:`params_to_json`.
+
+    Raises:
+        ValueError: the text is empty or not a parameter record (e.g. an imported sample).
+    """
+    if not text:
+        raise ValueError("no rendering parameters recorded for this sample")
+    return SampleParams.from_dict(json.loads(text))
+
+
+def sample_digest(frame: np.ndarray) -> bytes:
+    """sha256 digest (32 bytes) of one sample's array in C order."""
+    return hashlib.sha256(np.ascontiguousarray(frame).tobytes()).digest()
+
+
+def combine_digests(digests: Iterable[bytes]) -> str:
+    """Checksum of an array from its per-sample digests: sha256 of their concatenation (hex)."""
+    h = hashlib.sha256()
+    for d in digests:
+        h.update(bytes(d))
+    return h.hexdigest()
+
+
+def bytes_checksum(values: np.ndarray) -> str:
+    """sha256 (hex) of a small per-sample array: raw little-endian bytes, or the JSON of strings."""
+    values = np.asarray(values)
+    if values.dtype.kind in "OUT":
+        blob = json.dumps([str(v) for v in values.ravel()], separators=(",", ":")).encode()
+    else:
+        blob = np.ascontiguousarray(values.astype(values.dtype.newbyteorder("<"), copy=False)).tobytes()
+    return hashlib.sha256(blob).hexdigest()

@@ -1,0 +1,90 @@
+"""``mmtrain evaluate sets`` and ``mmtrain evaluate run``: render the test sets, score them, write the report."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from mmdata.spec import DatasetSpec
+from mmtrain.evaluate.cases import EvalSpec, check_test_names
+from mmtrain.evaluate.methods import Method, load_network, make_builtin
+from mmtrain.evaluate.report import write_results
+from mmtrain.evaluate.scoring import evaluate_test_sets
+from mmtrain.evaluate.sets import open_test_set, write_test_set
+
+__all__ = ["register"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``evaluate sets`` and ``evaluate run``."""
+    parser = subparsers.add_parser("evaluate", help="the paper's quantitative tests (Fig. 8): test sets, scores, plots")
+    sub = parser.add_subparsers(dest="evaluate_command", metavar="ACTION")
+    sub.required = True
+
+    sets = sub.add_parser("sets", help="render the test sets (one Zarr store per test)")
+    sets.add_argument("--sources", required=True, help="catalogue folder (mmdata sources build)")
+    sets.add_argument("-o", "--out", required=True, help="folder of the test sets")
+    _common(sets)
+    sets.set_defaults(func=_cmd_sets)
+
+    run = sub.add_parser("run", help="score methods on the test sets; write results.csv/json, summary.md, plots")
+    run.add_argument("--sets", required=True, help="folder of the test sets (evaluate sets -o)")
+    run.add_argument("--model", action="append", default=[], metavar="NAME=PATH",
+                     help="a network to score: our checkpoint or the authors' weights.npz (repeatable)")
+    run.add_argument("--methods", nargs="*", help="built-in methods (default evaluate.methods): oracle do_nothing phase_based")
+    run.add_argument("--sources", help="catalogue folder, needed only for test sets stored without clips")
+    run.add_argument("--device", default="cpu", help="torch device of the networks (default cpu)")
+    run.add_argument("--workers", type=int, default=1, help="processes scoring cases in parallel (default 1)")
+    run.add_argument("-o", "--out", required=True, help="results folder")
+    _common(run)
+    run.set_defaults(func=_cmd_run)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", help="YAML config (default: all defaults)")
+    p.add_argument("--size", help="evaluate.sizes entry (default evaluate.size): quick or paper")
+    p.add_argument("--tests", nargs="+", help="tests (default evaluate.tests): subpixel noise magnification input_motion")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _specs(args: argparse.Namespace) -> tuple[dict[str, Any], EvalSpec, DatasetSpec]:
+    from mmdata.config import load_config
+
+    overrides: dict[str, Any] = {}
+    if args.tests:
+        check_test_names(args.tests)
+        overrides["evaluate"] = {"tests": list(args.tests)}
+    cfg = load_config(args.config, overrides=overrides or None)
+    ev = EvalSpec.from_config(cfg, args.size)
+    ds = DatasetSpec.from_config({**cfg, "dataset": {**cfg["dataset"], "image_size": ev.image_size}})
+    return cfg, ev, ds
+
+
+def _cmd_sets(args: argparse.Namespace) -> int:
+    from mmdata.sources import open_catalogue
+
+    _, ev, ds = _specs(args)
+    catalogue = open_catalogue(args.sources)
+    for test in ev.tests:
+        path = write_test_set(args.out, test, ev, ds, catalogue, progress=not args.no_progress)
+        print(path)
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    cfg, ev, ds = _specs(args)
+    methods: list[Method] = [make_builtin(name, ev.phase_based) for name in (args.methods if args.methods is not None else ev.methods)]
+    models = [f"{name}={path}" for name, path in ev.models] + list(args.model)
+    methods += [load_network(spec, args.device) for spec in models]  # fail early on bad weights
+    test_sets = [open_test_set(Path(args.sets) / f"{test}.zarr") for test in ev.tests]
+    catalogue = None
+    if args.sources:
+        from mmdata.sources import open_catalogue
+
+        catalogue = open_catalogue(args.sources)
+    results = evaluate_test_sets(test_sets, methods, border=ev.border, catalogue=catalogue, ds=ds, workers=args.workers,
+                                 progress=not args.no_progress)
+    for path in write_results(results, args.out):
+        print(path)
+    return 0

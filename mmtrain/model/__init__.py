@@ -1,0 +1,54 @@
+"""The network and its weights.
+
+* :mod:`~mmtrain.model.network` — :class:`MagNet` (encoder, manipulator, decoder; Fig. 2) and the
+  ``paper``/``official`` presets of :class:`ModelConfig`;
+* :mod:`~mmtrain.model.official` — the authors' released TensorFlow weights, read without TensorFlow;
+* :mod:`~mmtrain.model.checkpoint` — our checkpoints (plain dicts, atomic, exact resume) and
+  :func:`load_model` for either kind.
+"""
+
+from __future__ import annotations
+
+from mmtrain.model.network import (
+    InputShapeError,
+    ModelConfig,
+    MagNet,
+    make_model,
+    PRESETS,
+)
+from mmtrain.model.official import (
+    official_parameter_names,
+    read_npz_weights,
+    read_tf_checkpoint,
+    resolve_tf_prefix,
+    load_official_state,
+    load_official_weights,
+)
+from mmtrain.model.checkpoint import (
+    FORMAT,
+    VERSION,
+    save_checkpoint,
+    load_checkpoint,
+    load_model,
+    is_official_weights,
+)
+
+__all__ = [
+    "InputShapeError",
+    "ModelConfig",
+    "MagNet",
+    "make_model",
+    "PRESETS",
+    "official_parameter_names",
+    "read_npz_weights",
+    "read_tf_checkpoint",
+    "resolve_tf_prefix",
+    "load_official_state",
+    "load_official_weights",
+    "FORMAT",
+    "VERSION",
+    "save_checkpoint",
+    "load_checkpoint",
+    "load_model",
+    "is_official_weights",
+]

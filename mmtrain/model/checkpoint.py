@@ -1,0 +1,152 @@
+"""One checkpoint format: save and load, atomically.
+
+A checkpoint is a plain dict written with :func:`torch.save`::
+
+    {"format": "motionmag-checkpoint", "version": 1,
+     "model_config": {...},        # ModelConfig.to_dict(): the model is rebuilt from it
+     "model": state_dict,
+     "optimizer": state_dict | None, "scaler": state_dict | None,
+     "step": int,                  # optimizer steps taken
+     "rng": {...} | None,          # torch / numpy generator states for exact resume
+     "manifest_hash": str | None,  # identity of the training dataset
+     "train_config": {...} | None, "extra": {...}}
+
+:func:`load_model` also accepts the authors' weights (``weights.npz`` or a TF checkpoint) and builds
+the ``official`` preset for them.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from mmdata.errors import CheckpointError
+from mmtrain.model.network import MagNet, ModelConfig
+
+__all__ = ["FORMAT", "VERSION", "save_checkpoint", "load_checkpoint", "load_model", "is_official_weights"]
+
+FORMAT = "motionmag-checkpoint"
+VERSION = 1
+
+
+def save_checkpoint(path: str | Path, model: MagNet, *, optimizer: torch.optim.Optimizer | None = None,
+                    scaler: Any = None, step: int = 0, rng: dict[str, Any] | None = None,
+                    manifest_hash: str | None = None, train_config: dict[str, Any] | None = None,
+                    extra: dict[str, Any] | None = None) -> Path:
+    """Write a checkpoint atomically (temporary file in the same folder, then rename).
+
+    Args:
+        path: destination file (parent folders are created).
+        model: the model (a DDP wrapper's ``.module`` should be passed, not the wrapper).
+        optimizer, scaler: optional states to resume training.
+        step: optimizer steps taken so far.
+        rng: random generator states (see :mod:`mmtrain.train.loop`).
+        manifest_hash: the training dataset's manifest hash.
+        train_config: the resolved training settings.
+        extra: anything else JSON-like (metrics, notes).
+
+    Returns:
+        The path written.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "format": FORMAT, "version": VERSION,
+        "model_config": model.config.to_dict(),
+        "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "optimizer": optimizer.state_dict() if optimizer is not None else None,
+        "scaler": scaler.state_dict() if scaler is not None else None,
+        "step": int(step), "rng": rng, "manifest_hash": manifest_hash,
+        "train_config": train_config, "extra": extra or {},
+    }
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(payload, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Read one of our checkpoints.
+
+    Raises:
+        CheckpointError: missing, truncated/corrupt, foreign, or from a newer version.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except (RuntimeError, pickle.UnpicklingError, EOFError, ValueError, zipfile.BadZipFile, OSError,
+            AttributeError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"{path}: not a readable checkpoint ({type(exc).__name__}: "
+                              f"{str(exc).splitlines()[0] if str(exc) else ''})") from exc
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a {FORMAT} file (a foreign torch file?)")
+    if int(payload.get("version", 0)) > VERSION:
+        raise CheckpointError(f"{path}: checkpoint version {payload['version']} is newer than supported ({VERSION})")
+    for key in ("model_config", "model", "step"):
+        if key not in payload:
+            raise CheckpointError(f"{path}: checkpoint lacks the {key!r} entry")
+    return payload
+
+
+def model_from_checkpoint(payload: dict[str, Any], *, source: str | Path = "checkpoint") -> MagNet:
+    """Rebuild the model saved in a loaded checkpoint dict.
+
+    Raises:
+        CheckpointError: an invalid config or weights that do not fit it.
+    """
+    try:
+        model = MagNet(ModelConfig.from_dict(payload["model_config"]))
+        model.load_state_dict(payload["model"])
+    except (ValueError, TypeError, RuntimeError) as exc:
+        raise CheckpointError(f"{source}: weights do not fit the saved model config ({exc})") from exc
+    return model
+
+
+def is_official_weights(path: str | Path) -> bool:
+    """True for a ``.npz`` archive, a TF checkpoint prefix/index/data file, or a folder (TF ``checkpoint`` file)."""
+    path = Path(path)
+    return (path.suffix in (".npz", ".index") or ".data-" in path.name or path.is_dir()
+            or path.with_name(path.name + ".index").is_file())
+
+
+def load_model(path: str | Path, *, device: str | torch.device = "cpu", preset: str | None = None) -> MagNet:
+    """A model in eval mode from our checkpoint, the authors' ``weights.npz``, or a TF checkpoint.
+
+    Args:
+        path: the file (or TF prefix / folder).
+        device: where to put the model.
+        preset: if given, the preset the weights must belong to (the authors' weights are ``official``).
+
+    Raises:
+        CheckpointError: unreadable, foreign or corrupt, or not of the requested preset.
+    """
+    from mmtrain.model.official import load_official_weights
+
+    path = Path(path)
+    if is_official_weights(path):
+        if preset not in (None, "official"):
+            raise CheckpointError(f"{path}: the authors' weights are the 'official' preset, not {preset!r}")
+        model = load_official_weights(MagNet(ModelConfig.preset("official")), path)
+    else:
+        model = model_from_checkpoint(load_checkpoint(path), source=path)
+        if preset is not None and model.config.preset != preset:
+            raise CheckpointError(f"{path}: checkpoint holds a {model.config.preset!r} model, not {preset!r}")
+    return model.to(device).eval()

@@ -1,0 +1,340 @@
+"""The motion-magnification network of Oh et al. (ECCV 2018), Section 3.2 and Fig. 2.
+
+Three parts, all fully convolutional::
+
+    encoder      X -> (V, M)       texture V (B, 32, H/4, W/4), shape M (B, 32, H/2, W/2)
+    manipulator  (M_a, M_b, alpha) -> M_a + h(alpha * g(M_b - M_a))          (paper, Eq. 3)
+                                   -> M_b + h((alpha - 1) * g(M_b - M_a))    (official code)
+    decoder      (V_b, M_mag) -> Y_hat (B, 3, H, W), linear output (no tanh, no clip)
+
+Two presets (:meth:`ModelConfig.preset`): ``paper`` follows the text and Fig. 2 of the paper
+(biased convolutions, zero padding, 3x3 conv in g, a 3x3 conv at the head of the shape branch);
+``official`` is the authors' released network layer by layer (bias-free convolutions, explicit reflect
+padding, TensorFlow 'SAME' zero padding for the two stride-2 convolutions, a 7x7 conv in g, no shape
+conv, the (alpha - 1) manipulator), which loads their trained weights (:mod:`mmtrain.model.official`).
+
+Images are RGB float tensors (B, 3, H, W) in [-1, 1] (uint8 / 127.5 - 1).
+
+Example:
+    >>> model = make_model("paper")
+    >>> x_a = torch.zeros(1, 3, 32, 32); x_b = torch.zeros(1, 3, 32, 32)
+    >>> model(x_a, x_b, 10.0).shape
+    torch.Size([1, 3, 32, 32])
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from mmdata.errors import MotionMagError
+
+__all__ = ["InputShapeError", "ModelConfig", "MagNet", "make_model", "PRESETS"]
+
+PRESETS: tuple[str, ...] = ("paper", "official")
+
+
+class InputShapeError(MotionMagError, ValueError):
+    """An input tensor has the wrong rank, channel count or spatial size."""
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of :class:`MagNet`; every field is plain data (saved in checkpoints)."""
+
+    preset: str = "paper"  # name of the preset this config came from ("paper", "official", or custom)
+    in_channels: int = 3  # image channels (RGB)
+    enc_dim: int = 16  # channels of the first 7x7 encoder conv (paper: Conv16-k7-s1)
+    feat_dim: int = 32  # channels of the common encoder trunk (Conv32-k3-s2 + residual blocks)
+    texture_dim: int = 32  # channels of the texture representation V
+    shape_dim: int = 32  # channels of the shape representation M
+    n_enc_blocks: int = 3  # residual blocks of the common encoder trunk
+    n_texture_blocks: int = 2  # residual blocks of the texture branch
+    n_shape_blocks: int = 2  # residual blocks of the shape branch
+    shape_conv: bool = True  # 3x3 conv + ReLU at the head of the shape branch (Fig. 2; absent in official)
+    g_kernel: int = 3  # kernel size of g's conv in the manipulator (paper 3, official 7)
+    n_manip_blocks: int = 1  # residual blocks of h in the manipulator
+    n_dec_blocks: int = 9  # residual blocks of the decoder (on texture_dim + shape_dim channels)
+    dec_dim: int = 32  # channels of the decoder's conv after the final upsampling
+    bias: bool = True  # convolutions carry a bias (paper) or not (official)
+    padding_mode: Literal["zeros", "reflect"] = "zeros"  # padding of the stride-1 convolutions
+    tf_same_stride: bool = False  # stride-2 convs pad like TensorFlow 'SAME' (0 before, 1 after for even sizes)
+    manipulator: Literal["paper", "official"] = "paper"  # M_a + h(a*g(d)) or M_b + h((a-1)*g(d))
+    init_std: float | None = None  # None: PyTorch's default init; else truncated normal (±2 std) of this std
+
+    def __post_init__(self) -> None:
+        if self.padding_mode not in ("zeros", "reflect"):
+            raise ValueError(f"ModelConfig.padding_mode: expected 'zeros' or 'reflect', got {self.padding_mode!r}")
+        if self.manipulator not in ("paper", "official"):
+            raise ValueError(f"ModelConfig.manipulator: expected 'paper' or 'official', got {self.manipulator!r}")
+        if self.g_kernel % 2 != 1:
+            raise ValueError(f"ModelConfig.g_kernel: expected an odd kernel size, got {self.g_kernel}")
+
+    @classmethod
+    def preset(cls, name: str = "paper", **overrides: Any) -> "ModelConfig":
+        """The named preset, optionally with some fields replaced.
+
+        Args:
+            name: ``"paper"`` or ``"official"``.
+            **overrides: field values replacing the preset's (e.g. a lighter ``n_dec_blocks`` for tests).
+
+        Returns:
+            The configuration.
+
+        Raises:
+            ValueError: unknown preset or field.
+        """
+        if name == "paper":
+            base = cls(preset="paper")
+        elif name == "official":
+            base = cls(preset="official", shape_conv=False, g_kernel=7, bias=False, padding_mode="reflect",
+                       tf_same_stride=True, manipulator="official", init_std=0.02)
+        else:
+            raise ValueError(f"unknown model preset {name!r}; expected one of {PRESETS}")
+        return dataclasses.replace(base, **overrides)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a JSON-compatible dict."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
+        """Rebuild a config saved by :meth:`to_dict`.
+
+        Raises:
+            ValueError: an unknown field.
+        """
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown ModelConfig fields {unknown}")
+        return cls(**data)
+
+
+def tf_same_pads(length: int, kernel: int, stride: int) -> tuple[int, int]:
+    """TensorFlow 'SAME' padding (before, after) along one axis of size ``length``."""
+    out = -(-length // stride)
+    total = max((out - 1) * stride + kernel - length, 0)
+    return total // 2, total - total // 2
+
+
+class Conv(nn.Module):
+    """Explicit padding then a 'valid' convolution, optionally followed by ReLU.
+
+    Args:
+        cin, cout: input / output channels.
+        kernel: square kernel size.
+        stride: 1 or 2.
+        relu: apply ReLU after the convolution.
+        config: supplies ``bias``, ``padding_mode`` and ``tf_same_stride``.
+    """
+
+    def __init__(self, cin: int, cout: int, kernel: int, config: ModelConfig, *, stride: int = 1,
+                 relu: bool = False) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, kernel, stride=stride, padding=0, bias=config.bias)
+        self.kernel, self.stride, self.relu = kernel, stride, relu
+        self.mode = "constant" if (stride > 1 or config.padding_mode == "zeros") else "reflect"
+        self.tf_same = stride > 1 and config.tf_same_stride
+
+    def forward(self, x: Tensor) -> Tensor:  # (B, cin, H, W) -> (B, cout, H/stride, W/stride)
+        if self.tf_same:
+            top, bottom = tf_same_pads(x.shape[-2], self.kernel, self.stride)
+            left, right = tf_same_pads(x.shape[-1], self.kernel, self.stride)
+            pads = (left, right, top, bottom)
+        else:
+            p = self.kernel // 2
+            pads = (p, p, p, p)
+        x = self.conv(F.pad(x, pads, mode=self.mode))
+        return F.relu(x) if self.relu else x
+
+
+class ResBlock(nn.Module):
+    """x + conv3x3(relu(conv3x3(x))); no activation after the sum."""
+
+    def __init__(self, channels: int, config: ModelConfig) -> None:
+        super().__init__()
+        self.c1 = Conv(channels, channels, 3, config, relu=True)
+        self.c2 = Conv(channels, channels, 3, config)
+
+    def forward(self, x: Tensor) -> Tensor:  # (B, C, H, W) -> (B, C, H, W)
+        return x + self.c2(self.c1(x))
+
+
+def _blocks(n: int, channels: int, config: ModelConfig) -> nn.Sequential:
+    return nn.Sequential(*[ResBlock(channels, config) for _ in range(n)])
+
+
+class Encoder(nn.Module):
+    """X (B, 3, H, W) -> texture V (B, Ct, H/4, W/4), shape M (B, Cs, H/2, W/2)."""
+
+    def __init__(self, c: ModelConfig) -> None:
+        super().__init__()
+        self.conv1 = Conv(c.in_channels, c.enc_dim, 7, c, relu=True)
+        self.conv2 = Conv(c.enc_dim, c.feat_dim, 3, c, stride=2, relu=True)
+        self.blocks = _blocks(c.n_enc_blocks, c.feat_dim, c)
+        self.texture_conv = Conv(c.feat_dim, c.texture_dim, 3, c, stride=2, relu=True)
+        self.texture_blocks = _blocks(c.n_texture_blocks, c.texture_dim, c)
+        if c.shape_conv:
+            self.shape_conv: nn.Module = Conv(c.feat_dim, c.shape_dim, 3, c, relu=True)
+        elif c.feat_dim != c.shape_dim:
+            raise ValueError("ModelConfig: without shape_conv, shape_dim must equal feat_dim")
+        else:
+            self.shape_conv = nn.Identity()
+        self.shape_blocks = _blocks(c.n_shape_blocks, c.shape_dim, c)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        trunk = self.blocks(self.conv2(self.conv1(x)))  # (B, feat, H/2, W/2)
+        texture = self.texture_blocks(self.texture_conv(trunk))  # (B, Ct, H/4, W/4)
+        shape = self.shape_blocks(self.shape_conv(trunk))  # (B, Cs, H/2, W/2)
+        return texture, shape
+
+
+class Manipulator(nn.Module):
+    """The added term h(k * g(delta)) of the manipulator; k = alpha (paper) or alpha - 1 (official)."""
+
+    def __init__(self, c: ModelConfig) -> None:
+        super().__init__()
+        self.g = Conv(c.shape_dim, c.shape_dim, c.g_kernel, c, relu=True)
+        self.h_conv = Conv(c.shape_dim, c.shape_dim, 3, c)
+        self.h_blocks = _blocks(c.n_manip_blocks, c.shape_dim, c)
+        self.offset = 1.0 if c.manipulator == "official" else 0.0
+
+    def forward(self, delta: Tensor, alpha: Tensor) -> Tensor:
+        # delta (B, Cs, H/2, W/2); alpha (B, 1, 1, 1)
+        return self.h_blocks(self.h_conv((alpha - self.offset) * self.g(delta)))
+
+
+class Decoder(nn.Module):
+    """(texture (B, Ct, H/4, W/4), shape (B, Cs, H/2, W/2)) -> image (B, 3, H, W), linear output."""
+
+    def __init__(self, c: ModelConfig) -> None:
+        super().__init__()
+        width = c.texture_dim + c.shape_dim
+        self.texture_up = Conv(c.texture_dim, c.texture_dim, 3, c, relu=True)
+        self.blocks = _blocks(c.n_dec_blocks, width, c)
+        self.up_conv = Conv(width, c.dec_dim, 3, c, relu=True)
+        self.pred_conv = Conv(c.dec_dim, c.in_channels, 7, c)
+
+    def forward(self, texture: Tensor, shape: Tensor) -> Tensor:
+        texture = self.texture_up(F.interpolate(texture, scale_factor=2, mode="nearest"))
+        x = self.blocks(torch.cat([texture, shape], dim=1))  # texture first, then shape
+        x = self.up_conv(F.interpolate(x, scale_factor=2, mode="nearest"))
+        return self.pred_conv(x)
+
+
+class MagNet(nn.Module):
+    """Encoder, manipulator and decoder of the motion-magnification network.
+
+    Args:
+        config: the architecture (see :meth:`ModelConfig.preset`).
+
+    Shape:
+        - images: (B, 3, H, W) in [-1, 1]; ``forward`` takes any H, W, the parts need multiples of 4.
+        - texture: (B, texture_dim, H/4, W/4); shape: (B, shape_dim, H/2, W/2).
+    """
+
+    def __init__(self, config: ModelConfig | None = None) -> None:
+        super().__init__()
+        self.config = config if config is not None else ModelConfig.preset("paper")
+        self.encoder = Encoder(self.config)
+        self.manipulator = Manipulator(self.config)
+        self.decoder = Decoder(self.config)
+        if self.config.init_std is not None:  # the authors' initializer: truncated normal, std 0.02
+            std = self.config.init_std
+            for m in self.modules():
+                if isinstance(m, nn.Conv2d):
+                    nn.init.trunc_normal_(m.weight, std=std, a=-2 * std, b=2 * std)
+
+    # -- checks -------------------------------------------------------------------------------
+    def _check_image(self, x: Tensor, name: str, *, multiple: int = 4) -> None:
+        if not isinstance(x, Tensor):
+            raise InputShapeError(f"{name}: expected a torch.Tensor, got {type(x).__name__}")
+        if x.ndim != 4:
+            raise InputShapeError(f"{name}: expected a (B, {self.config.in_channels}, H, W) tensor, "
+                                  f"got rank {x.ndim} with shape {tuple(x.shape)}")
+        if x.shape[1] != self.config.in_channels:
+            raise InputShapeError(f"{name}: expected {self.config.in_channels} channels in dim 1 (B, C, H, W), "
+                                  f"got shape {tuple(x.shape)}")
+        if multiple > 1 and (x.shape[-2] % multiple or x.shape[-1] % multiple):
+            raise InputShapeError(f"{name}: H and W must be multiples of {multiple}, got {tuple(x.shape[-2:])}; "
+                                  "use forward(), which pads and crops")
+
+    def _alpha(self, alpha: float | Tensor, batch: int, like: Tensor) -> Tensor:
+        a = torch.as_tensor(alpha, dtype=like.dtype, device=like.device)
+        if a.ndim == 0:
+            a = a.expand(batch)
+        if a.ndim != 1 or a.shape[0] not in (1, batch):
+            raise InputShapeError(f"alpha: expected a float or a ({batch},) tensor, got shape {tuple(a.shape)}")
+        return a.reshape(-1, 1, 1, 1)
+
+    # -- parts ----------------------------------------------------------------------------------
+    def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Texture (B, Ct, H/4, W/4) and shape (B, Cs, H/2, W/2) of images (B, 3, H, W).
+
+        Raises:
+            InputShapeError: wrong rank/channels, or H, W not multiples of 4.
+        """
+        self._check_image(x, "x")
+        return self.encoder(x)
+
+    def magnify_delta(self, delta: Tensor, alpha: float | Tensor) -> Tensor:
+        """The manipulator's added term: paper h(alpha*g(delta)), official h((alpha-1)*g(delta)).
+
+        Args:
+            delta: a shape difference M_b - M_a or a temporally filtered shape, (B, Cs, h, w).
+            alpha: magnification factor, a float or a (B,) tensor.
+        """
+        return self.manipulator(delta, self._alpha(alpha, delta.shape[0], delta))
+
+    def manipulate(self, shape_a: Tensor, shape_b: Tensor, alpha: float | Tensor) -> Tensor:
+        """Magnified shape: paper M_a + h(alpha g(M_b - M_a)); official M_b + h((alpha - 1) g(M_b - M_a))."""
+        base = shape_b if self.config.manipulator == "official" else shape_a
+        return base + self.magnify_delta(shape_b - shape_a, alpha)
+
+    def decode(self, texture: Tensor, shape: Tensor) -> Tensor:
+        """Image (B, 3, H, W) from texture (B, Ct, H/4, W/4) and shape (B, Cs, H/2, W/2); raw, unclipped."""
+        return self.decoder(texture, shape)
+
+    def forward(self, x_a: Tensor, x_b: Tensor, alpha: float | Tensor) -> Tensor:
+        """Magnify the motion from ``x_a`` to ``x_b`` by ``alpha``; any H, W (reflect-padded to multiples of 4).
+
+        Args:
+            x_a: reference frame (B, 3, H, W) in [-1, 1].
+            x_b: current frame, same shape.
+            alpha: a float or a (B,) tensor.
+
+        Returns:
+            The raw (unclipped) magnified frame (B, 3, H, W).
+
+        Raises:
+            InputShapeError: wrong rank, channels, or mismatched shapes.
+        """
+        self._check_image(x_a, "x_a", multiple=1)
+        self._check_image(x_b, "x_b", multiple=1)
+        if x_a.shape != x_b.shape:
+            raise InputShapeError(f"x_a and x_b must have the same shape, got {tuple(x_a.shape)} and {tuple(x_b.shape)}")
+        h, w = x_a.shape[-2:]
+        ph, pw = (-h) % 4, (-w) % 4
+        if ph or pw:
+            mode = "reflect" if min(h, w) > 3 else "replicate"
+            x_a, x_b = (F.pad(x, (0, pw, 0, ph), mode=mode) for x in (x_a, x_b))
+        texture_a, shape_a = self.encoder(x_a)
+        texture_b, shape_b = self.encoder(x_b)
+        y = self.decode(texture_b, self.manipulate(shape_a, shape_b, alpha))
+        return y[..., :h, :w]
+
+    @torch.no_grad()
+    def magnify(self, x_a: Tensor, x_b: Tensor, alpha: float | Tensor) -> Tensor:
+        """Inference convenience: ``forward`` without gradients, clipped to [-1, 1]."""
+        return self.forward(x_a, x_b, alpha).clamp_(-1.0, 1.0)
+
+
+def make_model(preset: str = "paper", **overrides: Any) -> MagNet:
+    """A freshly initialised :class:`MagNet` of the named preset (``"paper"`` or ``"official"``)."""
+    return MagNet(ModelConfig.preset(preset, **overrides))

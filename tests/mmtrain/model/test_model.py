@@ -1,0 +1,160 @@
+"""Tests of mmtrain.model.network: shapes, padding, the two manipulators, typed errors, gradients."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from fakes import single_thread  # noqa: F401 (autouse fixture)
+
+from mmtrain.model.network import InputShapeError, MagNet, ModelConfig, make_model, tf_same_pads
+
+SMALL = dict(n_enc_blocks=1, n_texture_blocks=1, n_shape_blocks=1, n_dec_blocks=1)
+
+
+def _pair(batch: int = 2, h: int = 32, w: int = 32, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(batch, 3, h, w, generator=g) * 2 - 1, torch.rand(batch, 3, h, w, generator=g) * 2 - 1
+
+
+@pytest.mark.parametrize("preset", ["paper", "official"])
+def test_encode_decode_shapes(preset: str) -> None:
+    torch.manual_seed(0)
+    model = make_model(preset)
+    x_a, x_b = _pair(h=32, w=48)
+    with torch.no_grad():
+        texture, shape = model.encode(x_a)
+        assert texture.shape == (2, 32, 8, 12)
+        assert shape.shape == (2, 32, 16, 24)
+        assert model.decode(texture, shape).shape == (2, 3, 32, 48)
+        assert model(x_a, x_b, 5.0).shape == (2, 3, 32, 48)
+
+
+def test_presets_differ_as_documented() -> None:
+    paper, official = ModelConfig.preset("paper"), ModelConfig.preset("official")
+    assert paper.bias and not official.bias
+    assert (paper.g_kernel, official.g_kernel) == (3, 7)
+    assert paper.shape_conv and not official.shape_conv
+    assert (paper.padding_mode, official.padding_mode) == ("zeros", "reflect")
+    assert all(p.bias is None for p in (m for m in make_model("official").modules() if isinstance(m, torch.nn.Conv2d)))
+    with pytest.raises(ValueError, match="unknown model preset"):
+        ModelConfig.preset("nope")
+
+
+def test_config_round_trip() -> None:
+    config = ModelConfig.preset("official", n_dec_blocks=2)
+    assert ModelConfig.from_dict(config.to_dict()) == config
+    with pytest.raises(ValueError, match="unknown ModelConfig fields"):
+        ModelConfig.from_dict({**config.to_dict(), "bogus": 1})
+
+
+@pytest.mark.parametrize(("length", "expected"), [(8, (0, 1)), (9, (1, 1)), (2, (0, 1)), (1, (1, 1))])
+def test_tf_same_padding_of_stride2_3x3(length: int, expected: tuple[int, int]) -> None:
+    # TF 'SAME': total = max((ceil(L/2) - 1) * 2 + 3 - L, 0), floor half before
+    assert tf_same_pads(length, 3, 2) == expected
+
+
+@pytest.mark.parametrize("size", [(30, 37), (33, 32), (5, 6)])
+def test_forward_any_size_pads_and_crops(size: tuple[int, int]) -> None:
+    torch.manual_seed(1)
+    model = make_model("official", **SMALL)
+    x_a, x_b = _pair(1, *size)
+    with torch.no_grad():
+        y = model(x_a, x_b, 3.0)
+        assert y.shape == (1, 3, *size)
+        # the crop is the top-left of the result for the reflect-padded input
+        h, w = size
+        ph, pw = (-h) % 4, (-w) % 4
+        mode = "reflect" if min(size) > 3 else "replicate"
+        pad = lambda x: torch.nn.functional.pad(x, (0, pw, 0, ph), mode=mode)  # noqa: E731
+        assert torch.allclose(y, model(pad(x_a), pad(x_b), 3.0)[..., :h, :w], atol=1e-6)
+
+
+def test_forward_equals_parts() -> None:
+    torch.manual_seed(2)
+    model = make_model("paper", **SMALL)
+    x_a, x_b = _pair()
+    with torch.no_grad():
+        (t_a, s_a), (t_b, s_b) = model.encode(x_a), model.encode(x_b)
+        expected = model.decode(t_b, s_a + model.magnify_delta(s_b - s_a, 4.0))
+        assert torch.allclose(model(x_a, x_b, 4.0), expected, atol=1e-6)
+
+
+def test_official_manipulator_alpha_one_is_shape_b_and_linear() -> None:
+    torch.manual_seed(3)
+    model = make_model("official", **SMALL)
+    s_a, s_b = torch.randn(2, 32, 8, 8), torch.randn(2, 32, 8, 8)
+    with torch.no_grad():
+        assert torch.equal(model.manipulate(s_a, s_b, 1.0), s_b)
+        # no biases + ReLU: the added term is (alpha - 1) * h(g(delta)) for alpha >= 1
+        d2 = model.magnify_delta(s_b - s_a, 2.0)
+        assert torch.allclose(model.magnify_delta(s_b - s_a, 10.0), 9 * d2, atol=1e-4)
+
+
+def test_paper_manipulator_is_eq3() -> None:
+    torch.manual_seed(4)
+    model = make_model("paper", bias=False, **SMALL)
+    s_a, s_b = torch.randn(1, 32, 8, 8), torch.randn(1, 32, 8, 8)
+    with torch.no_grad():
+        assert torch.equal(model.manipulate(s_a, s_b, 0.0), s_a)  # h(0 * g) = 0 without biases
+        m = model.manipulator
+        expected = s_a + m.h_blocks(m.h_conv(3.0 * m.g(s_b - s_a)))
+        assert torch.allclose(model.manipulate(s_a, s_b, 3.0), expected, atol=1e-6)
+
+
+def test_alpha_per_batch_item() -> None:
+    torch.manual_seed(5)
+    model = make_model("official", **SMALL)
+    x_a, x_b = _pair(2)
+    with torch.no_grad():
+        y = model(x_a, x_b, torch.tensor([2.0, 7.0]))
+        assert torch.allclose(y[1:], model(x_a[1:], x_b[1:], 7.0), atol=1e-5)
+        with pytest.raises(InputShapeError, match="alpha"):
+            model(x_a, x_b, torch.ones(3))
+
+
+def test_input_errors_are_typed() -> None:
+    model = make_model("paper", **SMALL)
+    with pytest.raises(InputShapeError, match="rank 3"):
+        model(torch.zeros(3, 8, 8), torch.zeros(3, 8, 8), 2.0)
+    with pytest.raises(InputShapeError, match="expected 3 channels"):
+        model(torch.zeros(1, 1, 8, 8), torch.zeros(1, 1, 8, 8), 2.0)
+    with pytest.raises(InputShapeError, match="multiples of 4"):
+        model.encode(torch.zeros(1, 3, 10, 8))
+    with pytest.raises(InputShapeError, match="same shape"):
+        model(torch.zeros(1, 3, 8, 8), torch.zeros(1, 3, 12, 8), 2.0)
+    assert issubclass(InputShapeError, ValueError)
+
+
+def test_gradients_reach_every_parameter() -> None:
+    torch.manual_seed(6)
+    model = make_model("paper", **SMALL)
+    x_a, x_b = _pair(1)
+    model(x_a, x_b, 5.0).abs().mean().backward()
+    missing = [n for n, p in model.named_parameters() if p.grad is None or not torch.isfinite(p.grad).all()]
+    assert not missing
+
+
+def test_channels_last_matches_contiguous() -> None:
+    torch.manual_seed(7)
+    model = make_model("official", **SMALL)
+    x_a, x_b = _pair(1)
+    with torch.no_grad():
+        ref = model(x_a, x_b, 4.0)
+        model = model.to(memory_format=torch.channels_last)
+        y = model(x_a.contiguous(memory_format=torch.channels_last), x_b.contiguous(memory_format=torch.channels_last), 4.0)
+    assert torch.allclose(ref, y, atol=1e-5)
+
+
+def test_default_model_is_paper() -> None:
+    assert MagNet().config.preset == "paper"
+    assert make_model().config == ModelConfig.preset("paper")
+
+
+def test_official_init_is_the_authors_truncated_normal() -> None:
+    torch.manual_seed(8)
+    model = make_model("official")
+    weights = torch.cat([m.weight.detach().flatten() for m in model.modules() if isinstance(m, torch.nn.Conv2d)])
+    assert float(weights.abs().max()) <= 0.04  # truncated at 2 std = 0.04
+    # std of a normal truncated at +-2 sigma: sigma * sqrt(1 - 4 phi(2) / (2 Phi(2) - 1)) = 0.8796 sigma
+    assert abs(float(weights.std()) - 0.02 * 0.8796) < 0.0005
