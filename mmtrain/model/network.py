@@ -137,21 +137,25 @@ class Conv(nn.Module):
     def __init__(self, cin: int, cout: int, kernel: int, config: ModelConfig, *, stride: int = 1,
                  relu: bool = False) -> None:
         super().__init__()
-        self.conv = nn.Conv2d(cin, cout, kernel, stride=stride, padding=0, bias=config.bias)
         self.kernel, self.stride, self.relu = kernel, stride, relu
         self.mode = "constant" if (stride > 1 or config.padding_mode == "zeros") else "reflect"
         self.tf_same = stride > 1 and config.tf_same_stride
+        # symmetric zero padding is done inside the convolution (no padded copy of the input)
+        self.native_pad = self.mode == "constant" and not self.tf_same
+        self.conv = nn.Conv2d(cin, cout, kernel, stride=stride, padding=kernel // 2 if self.native_pad else 0,
+                              bias=config.bias)
 
     def forward(self, x: Tensor) -> Tensor:  # (B, cin, H, W) -> (B, cout, H/stride, W/stride)
         if self.tf_same:
             top, bottom = tf_same_pads(x.shape[-2], self.kernel, self.stride)
             left, right = tf_same_pads(x.shape[-1], self.kernel, self.stride)
-            pads = (left, right, top, bottom)
-        else:
+            x = F.pad(x, (left, right, top, bottom))
+        elif not self.native_pad:
             p = self.kernel // 2
-            pads = (p, p, p, p)
-        x = self.conv(F.pad(x, pads, mode=self.mode))
-        return F.relu(x) if self.relu else x
+            x = F.pad(x, (p, p, p, p), mode=self.mode)
+        x = self.conv(x)
+        # in place: a convolution's backward needs its input, not its output
+        return F.relu_(x) if self.relu else x
 
 
 class ResBlock(nn.Module):
@@ -163,7 +167,7 @@ class ResBlock(nn.Module):
         self.c2 = Conv(channels, channels, 3, config)
 
     def forward(self, x: Tensor) -> Tensor:  # (B, C, H, W) -> (B, C, H, W)
-        return x + self.c2(self.c1(x))
+        return self.c2(self.c1(x)).add_(x)  # the sum written into the conv output (not needed by backward)
 
 
 def _blocks(n: int, channels: int, config: ModelConfig) -> nn.Sequential:
