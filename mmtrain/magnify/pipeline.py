@@ -37,6 +37,8 @@ import torch.nn.functional as F
 
 from mmdata.errors import ConfigError
 from mmtrain.magnify.filters import FILTER_KINDS, fir_response, make_streaming_filter, validate_band
+from mmtrain.model.runtime import (PRECISIONS, autocast, check_precision, configure_threads, maybe_compile,
+                                  to_channels_last)
 
 __all__ = ["MODES", "MagnifySettings", "MagnifyResult", "select_device", "frames_to_tensor", "tensor_to_frames",
            "magnify_frames", "magnify_video", "default_slice_path"]
@@ -62,6 +64,13 @@ class MagnifySettings:
             placement); reproduces their outputs.
         fir_taps: FIR tap count; ``None`` = as many as frames (odd: T or T - 1).
         fir_memory_mb: memory budget of the FIR filtering step (tiles are sized from it).
+        call_pixels: pixels per network call: a batch is run in calls of as many whole frames as fit
+            (at least one), since activations of larger calls fall out of the CPU's caches.
+        channels_last: run the network in channels_last memory format (exact; faster on CPU and CUDA).
+        precision: ``fp32``, ``bf16`` (autocast, CPU and CUDA) or ``fp16`` (autocast, CUDA only); see
+            :mod:`mmtrain.model.runtime` for their accuracy.
+        compile: ``torch.compile`` the network's parts (slow first call per frame size).
+        threads: CPU threads of the network; ``None`` = the CPUs this process may use.
     """
 
     alpha: float
@@ -73,7 +82,12 @@ class MagnifySettings:
     batch: int = 4
     official_fir: bool = False
     fir_taps: int | None = None
-    fir_memory_mb: float = 512.0
+    fir_memory_mb: float = 256.0
+    call_pixels: int = 2**18
+    channels_last: bool = True
+    precision: str = "fp32"
+    compile: bool = False
+    threads: int | None = None
 
     def resolve(self, video_fps: float, n_frames: int) -> "MagnifySettings":
         """Check every value against the video and fill in the sampling rate.
@@ -88,6 +102,12 @@ class MagnifySettings:
             raise ConfigError(f"alpha: expected a finite magnification factor, got {self.alpha}")
         if self.batch < 1:
             raise ConfigError(f"batch: expected at least 1 frame per batch, got {self.batch}")
+        if self.call_pixels < 1:
+            raise ConfigError(f"call_pixels: expected a positive pixel count, got {self.call_pixels}")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"precision: expected one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        if self.threads is not None and self.threads < 1:
+            raise ConfigError(f"threads: expected a positive thread count, got {self.threads}")
         if self.mode != "temporal":
             return self
         if self.filter not in FILTER_KINDS:
@@ -162,15 +182,58 @@ def magnify_frames(model: torch.nn.Module, batches: Iterable[np.ndarray], settin
     Returns:
         Iterator of uint8 arrays ``(n, H, W, 3)``, one per input batch (FIR: per ``settings.batch``).
     """
+    net = _Net(model, settings, torch.device(device))
     if settings.mode == "temporal" and settings.filter == "fir":
-        yield from _magnify_fir(model, batches, settings, n_frames=n_frames, device=device,
-                                work_dir=work_dir, progress=progress)
+        yield from _magnify_fir(net, batches, settings, n_frames=n_frames, work_dir=work_dir, progress=progress)
         return
-    step = _make_step(model, settings)
+    step = _make_step(net.model, settings)
     for frames in batches:
-        x = frames_to_tensor(frames, device)
-        texture, shape = model.encode(x)
-        yield tensor_to_frames(model.decode(texture, step(shape)), *frames.shape[1:3])
+        outs = []
+        for chunk in net.chunks(frames):
+            texture, shape = net.encode(chunk)
+            outs.append(net.decode(texture, lambda: step(shape), size=frames.shape[1:3]))
+        yield np.concatenate(outs) if len(outs) > 1 else outs[0]
+
+
+class _Net:
+    """The network as the video modes call it: sized calls, memory format, precision, compilation.
+
+    ``encode`` takes uint8 frames; ``decode`` applies a manipulation to the shape and returns uint8
+    frames. Every network call runs under the settings' autocast; the representations between calls
+    are float32 (the temporal filters and the spill store see full precision).
+    """
+
+    def __init__(self, model: torch.nn.Module, s: MagnifySettings, device: torch.device) -> None:
+        check_precision(s.precision, device)
+        if s.channels_last:
+            model.to(memory_format=torch.channels_last)  # in place: the weights' values are unchanged
+        self.model = maybe_compile(model, s.compile)
+        self.settings, self.device = s, device
+
+    def chunks(self, frames: np.ndarray) -> Iterator[np.ndarray]:
+        """Consecutive runs of ``frames`` of at most ``call_pixels`` pixels each (at least one frame)."""
+        per_call = max(1, self.settings.call_pixels // max(1, frames.shape[1] * frames.shape[2]))
+        for i in range(0, len(frames), per_call):
+            yield frames[i:i + per_call]
+
+    def tensor(self, a: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """A representation read back (numpy or tensor) on the device, in the network's memory format."""
+        x = torch.from_numpy(a) if isinstance(a, np.ndarray) else a
+        x = x.to(self.device)
+        return to_channels_last(x) if self.settings.channels_last else x
+
+    def encode(self, frames: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """Texture and shape (float32) of uint8 frames ``(n, H, W, 3)``."""
+        with autocast(self.device, self.settings.precision):
+            texture, shape = self.model.encode(self.tensor(frames_to_tensor(frames, self.device)))
+        return texture.float(), shape.float()
+
+    def decode(self, texture: torch.Tensor, manipulated: Callable[[], torch.Tensor], *,
+               size: tuple[int, int]) -> np.ndarray:
+        """uint8 frames ``(n, *size, 3)`` decoded from ``texture`` and the shape ``manipulated()`` returns."""
+        with autocast(self.device, self.settings.precision):
+            y = self.model.decode(self.tensor(texture), manipulated())
+        return tensor_to_frames(y.float(), *size)
 
 
 def _make_step(model: torch.nn.Module, s: MagnifySettings) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -193,36 +256,41 @@ def _make_step(model: torch.nn.Module, s: MagnifySettings) -> Callable[[torch.Te
     return step
 
 
-def _magnify_fir(model: torch.nn.Module, batches: Iterable[np.ndarray], s: MagnifySettings, *, n_frames: int,
-                 device: torch.device | str, work_dir: str | os.PathLike[str] | None,
-                 progress: bool) -> Iterator[np.ndarray]:
+def _magnify_fir(net: _Net, batches: Iterable[np.ndarray], s: MagnifySettings, *, n_frames: int,
+                 work_dir: str | os.PathLike[str] | None, progress: bool) -> Iterator[np.ndarray]:
     """FIR temporal mode: encode and spill every frame, filter tile-wise, decode in batches."""
     from tqdm.auto import tqdm
 
     from mmtrain.magnify.spill import RepresentationSpill
 
+    model = net.model
     spill: RepresentationSpill | None = None
     size: tuple[int, int] | None = None
     try:
         for frames in _rebatch(batches, s.batch):
-            texture, shape = model.encode(frames_to_tensor(frames, device))
+            parts = [net.encode(chunk) for chunk in net.chunks(frames)]
+            texture, shape = (np.concatenate([p[k].cpu().numpy() for p in parts]) for k in (0, 1))
             if spill is None:
                 size = frames.shape[1:3]
                 spill = RepresentationSpill(n_frames, tuple(texture.shape[1:]), tuple(shape.shape[1:]),
                                             batch=s.batch, memory_bytes=s.fir_memory_mb * 2**20,
                                             workers=torch.get_num_threads(), work_dir=work_dir)
-            spill.append(texture.cpu().numpy(), shape.cpu().numpy())
+            spill.append(texture, shape)
+            del parts, texture, shape
         if spill is None:
             return
         t = spill.n_frames
         response = fir_response(t, s.band, s.fps, numtaps=s.fir_taps, official=s.official_fir)
         spill.filter(response, progress=progress)
-        last = torch.from_numpy(spill.read(t - 1, t)[1]).to(device)
+        last = net.tensor(spill.read(t - 1, t)[1])
+        per_call = max(1, s.call_pixels // max(1, size[0] * size[1]))
         for start in tqdm(range(0, t, s.batch), desc="FIR decode", unit="batch", disable=not progress):
-            texture, shape, filtered = (torch.from_numpy(a).to(device) for a in spill.read(start, start + s.batch))
-            base = last.expand_as(shape) if s.official_fir else shape
-            y = model.decode(texture, base + model.magnify_delta(filtered, s.alpha))
-            yield tensor_to_frames(y, *size)
+            outs = []
+            for i in range(start, min(start + s.batch, t), per_call):
+                texture, shape, filtered = (net.tensor(a) for a in spill.read(i, min(i + per_call, start + s.batch, t)))
+                base = last.expand_as(shape) if s.official_fir else shape
+                outs.append(net.decode(texture, lambda: base + model.magnify_delta(filtered, s.alpha), size=size))
+            yield np.concatenate(outs) if len(outs) > 1 else outs[0]
     finally:
         if spill is not None:
             spill.close()
@@ -319,6 +387,8 @@ def magnify_video(input: str | os.PathLike[str], output: str | os.PathLike[str],
         slice_at = slice_at or 0
         slice_path = check_writable(slice_output or default_slice_path(output, slice_axis, slice_at))
     dev = select_device(device)
+    if dev.type == "cpu":
+        configure_threads(s.threads)
     width = 2 * info.width if side_by_side else info.width
     with VideoWriter(output, width=width, height=info.height, fps=info.fps, codec=codec) as writer:
         model = load_model(checkpoint, device=dev, preset=model_preset)

@@ -4,7 +4,8 @@
   ``paper``/``official`` presets of :class:`ModelConfig`;
 * :mod:`~mmtrain.model.official` — the authors' released TensorFlow weights, read without TensorFlow;
 * :mod:`~mmtrain.model.checkpoint` — our checkpoints (plain dicts, atomic, exact resume) and
-  :func:`load_model` for either kind.
+  :func:`load_model` for either kind;
+* :mod:`~mmtrain.model.runtime` — how it runs: CPU threads, channels_last, bf16/fp16 autocast, torch.compile.
 """
 
 from __future__ import annotations
@@ -32,6 +33,13 @@ from mmtrain.model.checkpoint import (
     load_model,
     is_official_weights,
 )
+from mmtrain.model.runtime import (
+    PRECISIONS,
+    available_cpus,
+    configure_threads,
+    autocast,
+    maybe_compile,
+)
 
 __all__ = [
     "InputShapeError",
@@ -51,4 +59,9 @@ __all__ = [
     "load_checkpoint",
     "load_model",
     "is_official_weights",
+    "PRECISIONS",
+    "available_cpus",
+    "configure_threads",
+    "autocast",
+    "maybe_compile",
 ]
