@@ -16,7 +16,7 @@ from mmdata.errors import ConfigError
 __all__ = ["register", "run_magnify", "run_make_demo_video"]
 
 _SETTINGS_KEYS = ("alpha", "mode", "filter", "band", "fps", "order", "batch", "official_fir", "fir_taps",
-                  "fir_memory_mb")
+                  "fir_memory_mb", "call_pixels", "channels_last", "precision", "compile", "threads")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -47,6 +47,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--slice-output", help="PNG of the slice (default: OUTPUT_xt-row<AT>.png / _yt-col<AT>.png)")
     p.add_argument("--batch", type=int, help="frames per network call")
     p.add_argument("--device", help="auto (CUDA when available), cpu, cuda, cuda:N")
+    p.add_argument("--threads", type=int, help="CPU threads (default: the CPUs this process may use)")
+    p.add_argument("--precision", choices=("fp32", "bf16", "fp16"), help="network precision (default fp32)")
+    p.add_argument("--compile", action="store_true", default=None, help="torch.compile the network")
     p.add_argument("--official-fir", action="store_true", default=None,
                    help="FIR as the authors' code: last frame's shape as reference, their tap placement")
     p.add_argument("--fir-taps", type=int, help="FIR taps (default: as many as frames)")

@@ -23,6 +23,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--batch-size", type=int, default=None, help="override train.batch_size")
     p.add_argument("--workers", type=int, default=None, help="override train.workers")
     p.add_argument("--device", default=None, help="override train.device (auto, cpu, cuda, cuda:N)")
+    p.add_argument("--threads", type=int, default=None, help="override train.threads (CPU threads)")
+    p.add_argument("--precision", choices=["fp32", "bf16"], default=None, help="override train.precision")
     p.add_argument("--no-resume", action="store_true", help="start from scratch even if OUT/checkpoint.pt exists")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_train)
@@ -41,7 +43,8 @@ def _train(args: argparse.Namespace) -> int:
     from mmtrain.train.loop import TrainConfig, train
 
     overrides = {k: v for k, v in {"preset": args.preset, "steps": args.steps, "batch_size": args.batch_size,
-                                   "workers": args.workers, "device": args.device}.items() if v is not None}
+                                   "workers": args.workers, "device": args.device, "threads": args.threads,
+                                   "precision": args.precision}.items() if v is not None}
     cfg = load_config(args.config, overrides={"train": overrides} if overrides else None)
     result = train(TrainConfig.from_config(cfg["train"]), args.dataset, args.out, resume=not args.no_resume,
                    progress=not args.no_progress)

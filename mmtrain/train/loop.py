@@ -4,7 +4,9 @@
 ``out_dir``: ``checkpoint.pt`` (latest, written atomically every ``checkpoint_interval`` steps, at the end
 and on Ctrl-C) and ``metrics.jsonl`` (one JSON object per logged step: ``split`` "train" or "val").
 
-On CUDA, mixed precision (float16 autocast + GradScaler) and ``channels_last`` are used when enabled.
+``channels_last`` memory format is used on CPU and CUDA (exact: same loss within float tolerance). On
+CUDA, float16 autocast + GradScaler when ``amp``; ``precision: bf16`` autocasts to bfloat16 on CPU or CUDA
+(no scaler needed). CPU threads default to the CPUs this process may use (``threads``).
 Several GPUs: ``torchrun --nproc_per_node=N -m mmtrain.cli train ...``; each process reads its own
 share of the runs, gradients are averaged by DistributedDataParallel, rank 0 writes files.
 """
@@ -28,6 +30,7 @@ from mmtrain.model.checkpoint import load_checkpoint, load_model, model_from_che
 from mmtrain.train.data import StreamConfig, TrainingStream, check_fields, make_loader, validation_batches
 from mmtrain.train.losses import LossConfig, MagnificationLoss, do_nothing_loss
 from mmtrain.model.network import MagNet, ModelConfig
+from mmtrain.model.runtime import autocast, configure_threads, to_channels_last
 
 __all__ = ["TrainConfig", "train", "evaluate_loss", "CHECKPOINT_NAME", "METRICS_NAME"]
 
@@ -66,8 +69,10 @@ class TrainConfig:
     val_interval: int = 1000  # steps between validations (0 = only at the end)
     log_interval: int = 50  # steps between train metric lines
     checkpoint_interval: int = 1000  # steps between checkpoints
-    amp: bool = True  # float16 mixed precision (CUDA only)
-    channels_last: bool = True  # channels_last memory format (CUDA only)
+    amp: bool = True  # float16 mixed precision with a gradient scaler (CUDA only; precision "fp32" only)
+    precision: str = "fp32"  # autocast: "fp32" (off, or fp16 on CUDA when amp), "bf16" (CPU and CUDA, no scaler)
+    channels_last: bool = True  # channels_last memory format of weights and batches (CPU and CUDA)
+    threads: int | None = None  # CPU intra-op threads (None: the CPUs this process may use)
     device: str = "auto"  # "auto" (CUDA if available), "cpu", "cuda", "cuda:1", ...
     init_weights: str | None = None  # start from these weights (our checkpoint or the authors'), not random
     model: dict[str, Any] = field(default_factory=dict)  # ModelConfig fields replacing the preset's
@@ -99,6 +104,10 @@ class TrainConfig:
             config.model_config()
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"train.model: {exc}") from exc
+        if config.precision not in ("fp32", "bf16"):
+            raise ConfigError(f"train.precision: expected 'fp32' or 'bf16' (fp16: amp on CUDA), got {config.precision!r}")
+        if config.threads is not None and config.threads < 1:
+            raise ConfigError(f"train.threads: expected a positive thread count, got {config.threads}")
         if config.crop_size is not None and config.crop_size % 4:
             raise ConfigError(f"train.crop_size: must be a multiple of 4, got {config.crop_size}")
         return config
@@ -216,8 +225,10 @@ class _Run:
         self.main = self.dist.rank == 0
         self.ckpt_path, self.metrics_path = out_dir / CHECKPOINT_NAME, out_dir / METRICS_NAME
         self.model, state = _initial_state(config, self.ckpt_path, resume, ds.manifest_hash)
+        if not self.cuda:
+            configure_threads(config.threads)
         self.model.to(self.device)
-        if self.cuda and config.channels_last:
+        if config.channels_last:
             self.model.to(memory_format=torch.channels_last)
         self.loss = LossConfig.preset(config.preset, reg_weight=config.reg_weight)
         self.crit: torch.nn.Module = MagnificationLoss(self.model, self.loss)
@@ -226,7 +237,8 @@ class _Run:
                 self.crit, device_ids=[self.device.index] if self.cuda else None)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, betas=config.betas,
                                           weight_decay=config.weight_decay)
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.cuda and config.amp)
+        self.fp16 = self.cuda and config.amp and config.precision == "fp32"
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.fp16)
         self.step = 0
         if state is not None:
             self.optimizer.load_state_dict(state["optimizer"])
@@ -244,11 +256,11 @@ class _Run:
         """One optimizer step on the next batch; returns the (detached) loss terms."""
         cfg = self.config
         batch = {k: v.to(self.device, non_blocking=True) for k, v in next(self.loader).items()}
-        if self.cuda and cfg.channels_last:
-            batch = {k: v.contiguous(memory_format=torch.channels_last) if v.ndim == 4 else v for k, v in batch.items()}
+        if cfg.channels_last:
+            batch = {k: to_channels_last(v) for k, v in batch.items()}
         for group in self.optimizer.param_groups:
             group["lr"] = cfg.lr * cfg.lr_decay ** (self.step // cfg.lr_decay_steps)
-        with torch.autocast(device_type="cuda", dtype=torch.float16, enabled=self.cuda and cfg.amp):
+        with autocast(self.device, "fp16" if self.fp16 else cfg.precision):
             total, parts = self.crit(batch)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(total).backward()

@@ -74,24 +74,33 @@ class MagnificationLoss(nn.Module):
         >>> total, parts = crit(batch)   # batch: frames (B, 3, H, W) in [-1, 1], alpha (B,)
     """
 
-    def __init__(self, model: MagNet, config: LossConfig) -> None:
+    def __init__(self, model: MagNet, config: LossConfig, *, joint_encode: bool = False) -> None:
         super().__init__()
         self.model = model
         self.config = config
+        # False: one encoder call per frame kind (B samples each), whose activations stay smaller and
+        # need no concatenated copy; True: one call on all of them (k*B samples). Same values either way.
+        self.joint_encode = joint_encode
+
+    def _encode(self, frames: list[Tensor]) -> list[tuple[Tensor, Tensor]]:
+        """(texture, shape) of each (B, 3, H, W) batch of frames."""
+        if not self.joint_encode:
+            return [self.model.encode(x) for x in frames]
+        n = frames[0].shape[0]
+        texture, shape = self.model.encode(torch.cat(frames, dim=0))  # one pass over (k*B, 3, H, W)
+        return [(texture[i * n:(i + 1) * n], shape[i * n:(i + 1) * n]) for i in range(len(frames))]
 
     def forward(self, batch: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
         """Total loss and its (detached) terms ``recon``, ``tex_ab``, ``tex_by``, ``shape_b``, ``total``."""
         x_a, x_b, xp_b, yp = (batch[k] for k in ("frame_a", "frame_b", "frame_b_perturbed", "frame_y_perturbed"))
-        n = x_a.shape[0]
         frames = [x_a, xp_b, x_b] + ([yp] if self.config.kind == "paper" else [])
-        texture, shape = self.model.encode(torch.cat(frames, dim=0))  # one pass over (k*B, 3, H, W)
-        v_a, vp_b, v_b = texture[:n], texture[n:2 * n], texture[2 * n:3 * n]
-        m_a, mp_b, m_b = shape[:n], shape[n:2 * n], shape[2 * n:3 * n]
+        codes = self._encode(frames)
+        (v_a, m_a), (vp_b, mp_b), (v_b, m_b) = codes[:3]
         y_hat = self.model.decode(vp_b, self.model.manipulate(m_a, mp_b, batch["alpha"]))
         parts = {"recon": l1(yp, y_hat), "tex_ab": l1(v_a, v_b), "shape_b": l1(m_b, mp_b)}
         reg = parts["tex_ab"] + parts["shape_b"]
         if self.config.kind == "paper":
-            parts["tex_by"] = l1(vp_b, texture[3 * n:])
+            parts["tex_by"] = l1(vp_b, codes[3][0])
             reg = reg + parts["tex_by"]
         total = self.config.l1_weight * parts["recon"] + self.config.reg_weight * reg
         parts = {k: v.detach() for k, v in parts.items()}

@@ -70,3 +70,31 @@ def test_do_nothing_baseline_and_presets() -> None:
     assert LossConfig.preset("official").reg_weight == 1.0 and LossConfig.preset("paper").reg_weight == 0.1
     with pytest.raises(ValueError, match="unknown loss preset"):
         LossConfig.preset("gan")
+
+
+def _step(preset: str, *, joint: bool, channels_last: bool) -> tuple[dict[str, float], list[torch.Tensor]]:
+    """Loss terms and gradients of one step (fixed seed) in the given call structure and memory format."""
+    from mmtrain.model.runtime import to_channels_last
+
+    torch.manual_seed(0)
+    model = make_model(preset, **SMALL)
+    batch = _batch(1)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+        batch = {k: to_channels_last(v) for k, v in batch.items()}
+    total, parts = MagnificationLoss(model, LossConfig.preset(preset), joint_encode=joint)(batch)
+    total.backward()
+    return {k: float(v) for k, v in parts.items()}, [p.grad.clone() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("preset", ["paper", "official"])
+@pytest.mark.parametrize("joint, channels_last", [(False, False), (True, True), (False, True)])
+def test_step_is_the_same_in_every_call_structure_and_memory_format(preset: str, joint: bool,
+                                                                    channels_last: bool) -> None:
+    ref_parts, ref_grads = _step(preset, joint=True, channels_last=False)  # the previous release's step
+    parts, grads = _step(preset, joint=joint, channels_last=channels_last)
+    assert parts.keys() == ref_parts.keys()
+    for k, v in parts.items():
+        assert v == pytest.approx(ref_parts[k], rel=1e-5, abs=1e-7), k
+    for g, ref in zip(grads, ref_grads):
+        assert torch.allclose(g, ref, rtol=1e-4, atol=1e-6)
