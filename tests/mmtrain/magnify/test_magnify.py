@@ -12,6 +12,7 @@ from scipy import ndimage, signal
 from skimage import data as skdata
 from skimage.transform import rescale
 
+from mmdata.errors import ConfigError
 from mmdata.render.measure import estimate_shift
 from mmtrain.cli import main
 from mmtrain.magnify.filters import fir_filter, fir_response, iir_lowpass_coefficient
@@ -453,3 +454,28 @@ def test_every_filter_magnifies_only_its_band(official, tmp_path, kind, band, ke
         assert gain_keep / gain_drop > 1.3, (gain_keep, gain_drop)  # measured 1.7 and 1.6
     else:  # measured about 10 in band, 0.6-1.0 out of band
         assert gain_keep > 7.0 and gain_keep / gain_drop > 5.0, (gain_keep, gain_drop)
+
+
+@pytest.mark.parametrize("mode_kwargs", [dict(mode="static"), dict(mode="dynamic"),
+                                         dict(mode="temporal", filter="butter", band=(2.0, 6.0)),
+                                         dict(mode="temporal", filter="fir", band=(2.0, 6.0))])
+def test_sized_calls_and_channels_last_give_the_untuned_output(tmp_path, mode_kwargs):
+    """Calls of one frame each in channels_last equal whole batches in NCHW (up to uint8 rounding ties)."""
+    from mmtrain.model.network import make_model
+
+    torch.manual_seed(0)
+    model = make_model("official", n_enc_blocks=1, n_texture_blocks=1, n_shape_blocks=1, n_dec_blocks=2).eval()
+    clip = np.random.default_rng(0).integers(0, 256, size=(10, 22, 30, 3), dtype=np.uint8)
+    plain = _run(model, clip, MagnifySettings(alpha=8.0, batch=4, channels_last=False, **mode_kwargs),
+                 work_dir=tmp_path)
+    tuned = _run(model, clip, MagnifySettings(alpha=8.0, batch=4, call_pixels=22 * 30, **mode_kwargs),
+                 work_dir=tmp_path)
+    diff = np.abs(plain.astype(int) - tuned.astype(int))
+    assert diff.max() <= 1 and (diff > 0).mean() < 1e-3
+
+
+def test_bad_runtime_settings_are_named():
+    for kwargs, match in [(dict(precision="fp8"), "precision"), (dict(call_pixels=0), "call_pixels"),
+                          (dict(threads=0), "threads")]:
+        with pytest.raises(ConfigError, match=match):
+            MagnifySettings(alpha=2.0, **kwargs).resolve(FPS, 10)
