@@ -61,7 +61,7 @@ def test_docstring_comment_and_schema_description_edits_rerun_nothing(copied: tu
 def test_renderer_code_edit_replans_every_shard(copied: tuple[Path, Path, dict[str, str]]) -> None:
     workdir, packages, env = copied
     composite = packages / "mmdata/render/composite.py"
-    original = _edit(composite, "import math\n", "import math\n\n_EDITED = True\n")
+    original = _edit(composite, "import numpy as np\n", "import numpy as np\n\n_EDITED = True\n")
     try:
         counts = planned_counts(snakemake(workdir, "--dry-run", "dataset", env=env).stdout)
     finally:
