@@ -284,7 +284,7 @@ def _magnify_fir(net: _Net, batches: Iterable[np.ndarray], s: MagnifySettings, *
         spill.filter(response, progress=progress)
         last = net.tensor(spill.read(t - 1, t)[1])
         per_call = max(1, s.call_pixels // max(1, size[0] * size[1]))
-        for start in tqdm(range(0, t, s.batch), desc="FIR decode", unit="batch", disable=not progress):
+        for start in tqdm(range(0, t, s.batch), desc="FIR decode", unit="batch", disable=None if progress else True):
             outs = []
             for i in range(start, min(start + s.batch, t), per_call):
                 texture, shape, filtered = (net.tensor(a) for a in spill.read(i, min(i + per_call, start + s.batch, t)))
@@ -395,7 +395,7 @@ def magnify_video(input: str | os.PathLike[str], output: str | os.PathLike[str],
         log.info("magnifying %s (%dx%d, %d frames, %s fps) on %s: %s", info.path, info.width, info.height,
                  info.n_frames, info.fps, dev, s)
         fir = s.mode == "temporal" and s.filter == "fir"
-        bar = tqdm(total=info.n_frames, unit="frame", desc="FIR encode" if fir else "magnify", disable=not progress)
+        bar = tqdm(total=info.n_frames, unit="frame", desc="FIR encode" if fir else "magnify", disable=None if progress else True)
         batches = _counted(reader.batches(s.batch), bar)
         need_input = side_by_side or slice_axis is not None
         originals = _rebatch(VideoReader(input).batches(s.batch), s.batch) if need_input else None
