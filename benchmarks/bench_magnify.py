@@ -1,15 +1,21 @@
-"""Benchmark video magnification: frames/s per mode and frame size, and FIR peak memory vs clip length.
+"""Benchmark video magnification against the previous release: speed, FIR peak memory, reduced precision.
 
-Usage:
-    python benchmarks/bench_magnify.py                       # both parts, defaults below
-    python benchmarks/bench_magnify.py --speed --sizes 640x480 1280x720 --frames 4
-    python benchmarks/bench_magnify.py --memory --memory-frames 60 600 --memory-size 64
+Usage::
 
-Speed runs the network (official architecture; the weights do not change the speed) on in-memory
-random frames through :func:`mmtrain.magnify.pipeline.magnify_frames`, so video decoding and encoding are not
-counted. Memory runs the whole FIR temporal mode on a synthetic clip in a fresh process per clip length
-and reports that process's peak resident memory, next to the size the shape/texture representations
-would take if they were held in memory instead of spilled to Zarr.
+    python benchmarks/bench_magnify.py --baseline v0.1              # speed + memory, previous = tag v0.1
+    python benchmarks/bench_magnify.py --speed --rounds 3 --frames 3 --sizes 640x352 1280x720
+    python benchmarks/bench_magnify.py --memory --memory-frames 30 120 --memory-size 640x352
+    python benchmarks/bench_magnify.py --accuracy /path/to/data      # bf16 / compile vs fp32, golden cases
+
+Speed: static mode at default settings (``--batch 4``, the CLI's default) through
+:func:`mmtrain.magnify.pipeline.magnify_frames` on in-memory frames (no video coding), seconds and CPU
+seconds per frame after a warm-up batch; the previous release also at batch 1, its best setting.
+Memory: the whole FIR temporal mode at default settings in a fresh process per clip length; peak RSS.
+Every figure is measured for the previous release's code and the current one in alternating rounds of
+child processes (see ``benchmarks/_baseline.py``); ratios are medians of per-round ratios. The machine's
+load averages are printed with each table: on a shared machine, read the ratios, not the seconds.
+``--light`` runs a network of the same widths but one residual block per stage (the same peak
+activations, several times faster) for quick memory runs.
 """
 
 from __future__ import annotations
@@ -17,108 +23,166 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import subprocess
+import statistics
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
-import torch
 
-MODES = {
-    "static": dict(mode="static"),
-    "dynamic": dict(mode="dynamic"),
-    "temporal-fir": dict(mode="temporal", filter="fir", band=(1.0, 4.0)),
-    "temporal-butter": dict(mode="temporal", filter="butter", band=(1.0, 4.0)),
-    "temporal-diff-iir": dict(mode="temporal", filter="diff-iir", band=(1.0, 4.0)),
-}
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _baseline as bl  # noqa: E402
+
+LIGHT = dict(n_enc_blocks=1, n_texture_blocks=1, n_shape_blocks=1, n_dec_blocks=1)
 
 
-def bench_speed(sizes: list[str], n_frames: int, batch: int, device: str) -> list[dict]:
-    from mmtrain.magnify.pipeline import MagnifySettings, magnify_frames, select_device
+def _model(light: bool):
     from mmtrain.model.network import make_model
 
-    dev = select_device(device)
-    model = make_model("official").to(dev).eval()
-    rng = np.random.default_rng(0)
-    rows = []
-    for size in sizes:
-        width, height = (int(v) for v in size.split("x"))
-        frames = rng.integers(0, 256, size=(n_frames, height, width, 3), dtype=np.uint8)
-        for name, kwargs in MODES.items():
-            settings = MagnifySettings(alpha=10.0, batch=batch, **kwargs).resolve(30.0, n_frames)
-            with tempfile.TemporaryDirectory() as tmp:
-                start = time.perf_counter()
-                count = sum(len(b) for b in magnify_frames(
-                    model, (frames[i:i + batch] for i in range(0, n_frames, batch)), settings,
-                    n_frames=n_frames, device=dev, work_dir=tmp))
-                if dev.type == "cuda":
-                    torch.cuda.synchronize()
-                seconds = time.perf_counter() - start
-            row = dict(size=size, mode=name, frames=count, seconds=round(seconds, 2),
-                       fps=round(count / seconds, 3), device=str(dev), threads=torch.get_num_threads())
-            print(json.dumps(row), flush=True)
-            rows.append(row)
-    return rows
+    return make_model("official", **(LIGHT if light else {})).eval()
 
 
-def _fir_child(n_frames: int, size: int, memory_mb: float) -> None:
-    """Run the FIR mode on a synthetic clip; print the peak RSS (MiB) of this process as JSON."""
+def _speed_child(size: str, n_frames: int, batch: int) -> None:
+    import torch
+
     from mmtrain.magnify.pipeline import MagnifySettings, magnify_frames
-    from mmtrain.model.network import make_model
 
-    model = make_model("official").eval()
-    rng = np.random.default_rng(0)
-    base = rng.integers(0, 256, size=(size, size, 3), dtype=np.uint8)
-    settings = MagnifySettings(alpha=10.0, mode="temporal", filter="fir", band=(1.0, 4.0), batch=4,
-                               fir_memory_mb=memory_mb).resolve(30.0, n_frames)
+    width, height = (int(v) for v in size.split("x"))
+    torch.manual_seed(0)
+    model = _model(False)
+    frames = np.random.default_rng(0).integers(0, 256, size=(n_frames + batch, height, width, 3), dtype=np.uint8)
+    settings = MagnifySettings(alpha=10.0, batch=batch).resolve(30.0, len(frames))
+    times = []
+
+    def timed_batches():
+        for i in range(0, len(frames), batch):
+            times.append((time.perf_counter(), time.process_time()))
+            yield frames[i:i + batch]
+
+    for _ in magnify_frames(model, timed_batches(), settings, n_frames=len(frames)):
+        pass
+    end = (time.perf_counter(), time.process_time())
+    wall, cpu = end[0] - times[1][0], end[1] - times[1][1]  # after the first (warm-up) batch
+    print(json.dumps(dict(s_per_frame=wall / n_frames, cpu_s_per_frame=cpu / n_frames,
+                          threads=torch.get_num_threads())))
+
+
+def _memory_child(size: str, n_frames: int, light: bool) -> None:
+    from mmtrain.magnify.pipeline import MagnifySettings, magnify_frames
+
+    width, height = (int(v) for v in size.split("x"))
+    model = _model(light)
+    base = np.random.default_rng(0).integers(0, 256, size=(height, width, 3), dtype=np.uint8)
+    settings = MagnifySettings(alpha=10.0, mode="temporal", filter="fir", band=(1.0, 4.0)).resolve(30.0, n_frames)
 
     def batches():
         for start in range(0, n_frames, 4):
             yield np.stack([np.roll(base, t % 3, axis=1) for t in range(start, min(start + 4, n_frames))])
 
-    start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         count = sum(len(b) for b in magnify_frames(model, batches(), settings, n_frames=n_frames, work_dir=tmp))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    per_frame = 32 * (size // 2) ** 2 * 4 + 32 * (size // 4) ** 2 * 4  # shape + texture, float32
-    print(json.dumps(dict(frames=count, size=size, peak_rss_mib=round(peak, 1),
-                          representations_in_memory_mib=round(count * per_frame / 2**20, 1),
-                          seconds=round(time.perf_counter() - start, 1))))
+    print(json.dumps(dict(frames=count, peak_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)))
 
 
-def bench_memory(frame_counts: list[int], size: int, memory_mb: float) -> list[dict]:
+def bench_speed(args: argparse.Namespace, old: Path) -> None:
+    rows, script = [], __file__
+    per_px: dict[str, float] = {}
+    for size in args.sizes:
+        w, h = (int(v) for v in size.split("x"))
+        runs: dict[str, list[dict]] = {"old1": [], "old": [], "new": []}
+        for _ in range(args.rounds):  # alternating: previous batch 1, previous default, current default
+            runs["old1"].append(bl.child(script, old, "speed", size, args.frames, 1))
+            runs["old"].append(bl.child(script, old, "speed", size, args.frames, args.batch))
+            runs["new"].append(bl.child(script, bl.REPO, "speed", size, args.frames, args.batch))
+        med = {k: statistics.median(r["s_per_frame"] for r in v) for k, v in runs.items()}
+        cpu = {k: statistics.median(r["cpu_s_per_frame"] for r in v) for k, v in runs.items()}
+        new = [r["s_per_frame"] for r in runs["new"]]
+        for tag, key in (("batch 1", "old1"), (f"batch {args.batch}", "old")):
+            old_t = [r["s_per_frame"] for r in runs[key]]
+            rows.append((f"static {size}, s/frame (previous {tag}; current default)", f"{med[key]:.3f}",
+                         f"{med['new']:.3f}", f"{bl.median_ratio(new, old_t):.2f}"))
+        rows.append((f"static {size}, CPU s/frame (previous batch 1)", f"{cpu['old1']:.3f}", f"{cpu['new']:.3f}",
+                     f"{cpu['new'] / cpu['old1']:.2f}"))
+        per_px[size] = (med["old1"] / (w * h) * 1e6, med["new"] / (w * h) * 1e6)
+    if len(per_px) == 2:
+        (small, (o1, n1)), (large, (o2, n2)) = sorted(per_px.items(), key=lambda kv: int(kv[0].split("x")[0]))
+        rows.append((f"µs/pixel {large} / µs/pixel {small}", f"{o2 / o1:.2f}", f"{n2 / n1:.2f}", ""))
+    bl.table(rows, f"Magnify speed, static mode, {args.rounds} rounds x {args.frames} frames")
+
+
+def bench_memory(args: argparse.Namespace, old: Path) -> None:
     rows = []
-    for n in frame_counts:
-        out = subprocess.run([sys.executable, __file__, "--fir-child", str(n), str(size), str(memory_mb)],
-                             check=True, capture_output=True, text=True)
-        row = json.loads(out.stdout.strip().splitlines()[-1])
-        print(json.dumps(row), flush=True)
-        rows.append(row)
-    return rows
+    for n in args.memory_frames:
+        o = bl.child(__file__, old, "memory", args.memory_size, n, int(args.light))
+        c = bl.child(__file__, bl.REPO, "memory", args.memory_size, n, int(args.light))
+        rows.append((f"FIR peak RSS, {args.memory_size}, {n} frames, MiB{' (light net)' if args.light else ''}",
+                     f"{o['peak_mib']:.0f}", f"{c['peak_mib']:.0f}", f"{c['peak_mib'] / o['peak_mib']:.2f}"))
+    bl.table(rows, "FIR temporal mode, default settings")
+
+
+def bench_accuracy(data: Path, compile_too: bool) -> None:
+    """bf16 autocast (and torch.compile) against fp32 on the authors' golden static cases."""
+    import torch
+
+    from mmtrain.model.checkpoint import load_model
+    from mmtrain.model.runtime import autocast, maybe_compile
+
+    model = load_model(data / "official_checkpoint" / "weights.npz").eval()
+    variants = {"fp32": (model, "fp32"), "bf16": (model, "bf16")}
+    if compile_too:
+        variants["compile fp32"] = (maybe_compile(model, True), "fp32")
+    print(f"\nAccuracy against the authors' golden outputs, grey levels of 255 (load {bl.load()})\n")
+    print("| case | variant | max abs error | mean abs error | seconds |")
+    print("|---|---|---|---|---|")
+    for case in ("case_a_baby_static_amp10", "case_b_baby_static_amp1_amp0"):
+        g = np.load(data / "official_golden" / f"{case}.npz")
+        x_a, x_b = (torch.from_numpy(np.ascontiguousarray(g[k])).permute(0, 3, 1, 2) for k in ("input_a", "input_b"))
+        alpha = torch.as_tensor(np.atleast_1d(g["amplification_factor"]), dtype=torch.float32)
+        if alpha.numel() > x_a.shape[0]:
+            x_a, x_b = x_a.repeat(alpha.numel(), 1, 1, 1), x_b.repeat(alpha.numel(), 1, 1, 1)
+        golden = torch.from_numpy(np.ascontiguousarray(g["output_raw"])).permute(0, 3, 1, 2).clamp(-1, 1)
+        for name, (net, precision) in variants.items():
+            start = time.perf_counter()
+            with torch.no_grad(), autocast(torch.device("cpu"), precision):
+                y = net(x_a, x_b, alpha).float().clamp(-1, 1)
+            err = (y - golden).abs() * 127.5
+            print(f"| {case} | {name} | {float(err.max()):.2f} | {float(err.mean()):.3f} | "
+                  f"{time.perf_counter() - start:.1f} |")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--speed", action="store_true", help="only the frames/s part")
-    parser.add_argument("--memory", action="store_true", help="only the FIR peak-memory part")
-    parser.add_argument("--sizes", nargs="+", default=["640x480", "1280x720"])
-    parser.add_argument("--frames", type=int, default=4, help="frames per speed run")
-    parser.add_argument("--batch", type=int, default=2)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--memory-frames", type=int, nargs="+", default=[60, 600])
-    parser.add_argument("--memory-size", type=int, default=64, help="square frame side of the memory runs")
-    parser.add_argument("--fir-memory-mb", type=float, default=64.0)
-    parser.add_argument("--fir-child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--baseline", default="main", help="git ref of the previous release (default: main)")
+    parser.add_argument("--speed", action="store_true", help="only the speed table")
+    parser.add_argument("--memory", action="store_true", help="only the FIR memory table")
+    parser.add_argument("--accuracy", type=Path, metavar="DATA", help="only the accuracy table (shared data folder)")
+    parser.add_argument("--compile", action="store_true", help="accuracy table: also torch.compile (slow start)")
+    parser.add_argument("--sizes", nargs="+", default=["640x352", "1280x704"])
+    parser.add_argument("--frames", type=int, default=2, help="timed frames per child (after a warm-up batch)")
+    parser.add_argument("--batch", type=int, default=4, help="frames per batch (the CLI's default)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--memory-frames", type=int, nargs="+", default=[30, 120])
+    parser.add_argument("--memory-size", default="640x352")
+    parser.add_argument("--light", action="store_true", help="memory: same widths, one block per stage")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.fir_child:
-        _fir_child(int(args.fir_child[0]), int(args.fir_child[1]), float(args.fir_child[2]))
+    if args.child:
+        kind, rest = args.child[0], args.child[1:]
+        if kind == "speed":
+            _speed_child(rest[0], int(rest[1]), int(rest[2]))
+        else:
+            _memory_child(rest[0], int(rest[1]), bool(int(rest[2])))
         return
-    both = not (args.speed or args.memory)
-    if args.speed or both:
-        bench_speed(args.sizes, args.frames, args.batch, args.device)
-    if args.memory or both:
-        bench_memory(args.memory_frames, args.memory_size, args.fir_memory_mb)
+    if args.accuracy:
+        bench_accuracy(args.accuracy, args.compile)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        old = bl.unpack(args.baseline, Path(tmp))
+        if args.speed or not args.memory:
+            bench_speed(args, old)
+        if args.memory or not args.speed:
+            bench_memory(args, old)
 
 
 if __name__ == "__main__":
