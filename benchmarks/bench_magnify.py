@@ -138,10 +138,13 @@ def bench_accuracy(data: Path, compile_too: bool) -> None:
     for case in ("case_a_baby_static_amp10", "case_b_baby_static_amp1_amp0"):
         g = np.load(data / "official_golden" / f"{case}.npz")
         x_a, x_b = (torch.from_numpy(np.ascontiguousarray(g[k])).permute(0, 3, 1, 2) for k in ("input_a", "input_b"))
-        alpha = torch.as_tensor(np.atleast_1d(g["amplification_factor"]), dtype=torch.float32)
-        if alpha.numel() > x_a.shape[0]:
-            x_a, x_b = x_a.repeat(alpha.numel(), 1, 1, 1), x_b.repeat(alpha.numel(), 1, 1, 1)
-        golden = torch.from_numpy(np.ascontiguousarray(g["output_raw"])).permute(0, 3, 1, 2).clamp(-1, 1)
+        if "amplification_factors" in g.files:  # case b: alpha 1 and alpha 0 in one batch
+            alpha = torch.from_numpy(g["amplification_factors"]).float()
+            x_a, x_b = x_a.repeat(2, 1, 1, 1), x_b.repeat(2, 1, 1, 1)
+            out = np.concatenate([g["output_raw_amp1"], g["output_raw_amp0"]])
+        else:
+            alpha, out = torch.tensor([float(g["amplification_factor"])]), g["output_raw"]
+        golden = torch.from_numpy(np.ascontiguousarray(out)).permute(0, 3, 1, 2).clamp(-1, 1)
         for name, (net, precision) in variants.items():
             start = time.perf_counter()
             with torch.no_grad(), autocast(torch.device("cpu"), precision):

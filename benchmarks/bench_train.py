@@ -15,7 +15,8 @@ encoder call). On CUDA the same children run with ``--device cuda``.
 
 bf16: the same short training (``--bf16-steps`` steps, 64² crops of a synthetic textured scene moved by
 whole pixels, paper preset) in float32 and under bfloat16 autocast, from the same initial weights;
-prints both loss curves' start, end and their mean absolute difference.
+prints both loss curves' start, end and their mean absolute difference (``--crop`` sets the crop; 64 when
+left at 384).
 """
 
 from __future__ import annotations
@@ -128,7 +129,7 @@ def _shift_batches(n_steps: int, batch: int, size: int):
         yield {**out, "alpha": torch.tensor(alphas, dtype=torch.float32)}
 
 
-def bench_bf16(n_steps: int) -> None:
+def bench_bf16(n_steps: int, crop: int) -> None:
     """The same short CPU training in fp32 and bf16 autocast; loss curves compared."""
     import torch
 
@@ -143,7 +144,7 @@ def bench_bf16(n_steps: int) -> None:
         crit = MagnificationLoss(model, LossConfig.preset("paper"))
         opt = torch.optim.Adam(model.parameters(), lr=1e-4)
         losses, start = [], time.perf_counter()
-        for batch in _shift_batches(n_steps, 4, 64):
+        for batch in _shift_batches(n_steps, 4, crop):
             with autocast(torch.device("cpu"), precision):
                 total, _ = crit({k: to_channels_last(v) for k, v in batch.items()})
             opt.zero_grad(set_to_none=True)
@@ -160,7 +161,7 @@ def bench_bf16(n_steps: int) -> None:
             ("mean |loss bf16 - loss fp32| per step", "", f"{statistics.mean(abs(a - b) for a, b in zip(f32, b16)):.4f}",
              ""),
             ("seconds (whole run)", f"{t32:.1f}", f"{tb:.1f}", f"{tb / t32:.2f}")]
-    print(f"\nShort CPU training, paper preset, 64² batch 4 (load {bl.load()})\n")
+    print(f"\nShort CPU training, paper preset, {crop}² batch 4 (load {bl.load()})\n")
     print("| figure | fp32 | bf16 autocast | bf16 / fp32 |")
     print("|---|---|---|---|")
     for row in rows:
@@ -184,7 +185,7 @@ def main() -> None:
         _train_child(preset, int(crop), int(batch), int(steps), device)
         return
     if args.bf16_steps:
-        bench_bf16(args.bf16_steps)
+        bench_bf16(args.bf16_steps, args.crop if args.crop != 384 else 64)
         return
     import tempfile
 
