@@ -4,7 +4,8 @@ Each sub-command lives in the module that owns its logic and exposes
 ``register(subparsers) -> None``, adding one or more parsers whose ``func`` default is called with the
 parsed arguments. :func:`run_cli` builds the program from a list of such modules, sets up logging and
 turns every :class:`~mmdata.errors.MotionMagError` (and a missing file) into one clear line on
-stderr with exit status 2.
+stderr with exit status 2. Output piped into a reader that stops early (``mmdata sources show --json
+| head``) ends quietly with the shell's status for SIGPIPE, 141, instead of a BrokenPipeError traceback.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
+import signal
 import sys
 from typing import Sequence
 
@@ -39,6 +42,9 @@ def run_cli(prog: str, description: str, modules: Sequence[str], argv: Sequence[
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:
         status = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows up here rather than at interpreter exit
+    except BrokenPipeError:
+        return _stdout_closed()
     except MotionMagError as exc:
         print(f"{prog} {args.command}: error: {exc}", file=sys.stderr)
         return 2
@@ -49,3 +55,11 @@ def run_cli(prog: str, description: str, modules: Sequence[str], argv: Sequence[
         print(f"{prog} {args.command}: interrupted", file=sys.stderr)
         return 130
     return int(status or 0)
+
+
+def _stdout_closed() -> int:
+    """The reader of stdout went away: silence the rest of the output and exit as SIGPIPE would."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # the interpreter's final flush must not fail again
+    os.close(devnull)
+    return 128 + signal.SIGPIPE
