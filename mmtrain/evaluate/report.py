@@ -4,9 +4,11 @@ Files written into the results folder:
 
 * ``results.csv``: one row per (test, group, level, method) with n, alpha, SSIM mean and std;
 * ``results.json``: the same rows, every per-case score, and the test-set specs and border used;
-* ``summary.md``: one table per test (and noise-test input motion), ``mean +- std`` per method;
+* ``summary.md``: one table per test (and noise-test input motion), ``mean +- std`` per method
+  (``mean (n=1, no spread)`` where a level has a single sample: a spread needs two);
 * ``<test>.png`` / ``noise_<motion>px.png``: SSIM against the level, one curve per method with a
-  band of +-1 standard deviation (the oracle, always 1, is left out of the plots).
+  band of +-1 standard deviation where levels have two samples or more (the oracle, always 1, is
+  left out of the plots).
 """
 
 from __future__ import annotations
@@ -51,6 +53,13 @@ def _atomic_write(path: Path, text: str) -> None:
         raise
 
 
+def _cell(row: dict[str, Any]) -> str:
+    """``mean +- std (n=N)``, or the mean alone where one sample gives no spread."""
+    if row["n"] < 2:
+        return f"{row['ssim_mean']:.4f} (n={row['n']}, no spread)"
+    return f"{row['ssim_mean']:.4f} +- {row['ssim_std']:.4f}"
+
+
 def _panels(rows: list[dict[str, Any]]) -> list[tuple[str, float | None]]:
     seen = {(r["test"], r["group"]) for r in rows}
     return sorted(seen, key=lambda k: (TEST_NAMES.index(k[0]) if k[0] in TEST_NAMES else 99, k[1] or 0.0))
@@ -58,16 +67,18 @@ def _panels(rows: list[dict[str, Any]]) -> list[tuple[str, float | None]]:
 
 def _summary(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     methods = list(dict.fromkeys(r["method"] for r in rows))
+    counts = sorted({r["n"] for r in rows})
+    samples = "/".join(str(n) for n in counts)
     lines = ["# Quantitative evaluation (paper Fig. 8)", "",
-             f"SSIM (mean +- std over the samples of each level) against the ground truth, {meta.get('border')} px "
-             "border cropped. `do_nothing` is the baseline SSIM(input B, ground truth).", ""]
+             f"SSIM (mean +- std over the {samples} sample(s) of each level) against the ground truth, "
+             f"{meta.get('border')} px border cropped. `do_nothing` is the baseline SSIM(input B, ground truth).", ""]
     for test, group in _panels(rows):
         title = _TITLES.get(test, test) + (f", {group_label(test, group)}" if group is not None else "")
         lines += [f"## {title}", "", "| " + LEVEL_LABELS.get(test, "level") + " | " + " | ".join(methods) + " |",
                   "|---" * (len(methods) + 1) + "|"]
         panel = [r for r in rows if r["test"] == test and r["group"] == group]
         for level in sorted({r["level"] for r in panel}):
-            cells = {r["method"]: f"{r['ssim_mean']:.4f} +- {r['ssim_std']:.4f}" for r in panel if r["level"] == level}
+            cells = {r["method"]: _cell(r) for r in panel if r["level"] == level}
             lines.append(f"| {level:g} | " + " | ".join(cells.get(m, "") for m in methods) + " |")
         lines.append("")
     return "\n".join(lines)
@@ -85,12 +96,13 @@ def plot_results(rows: list[dict[str, Any]], out: Path) -> list[Path]:
         panel = [r for r in rows if r["test"] == test and r["group"] == group and r["method"] != "oracle"]
         fig, ax = plt.subplots(figsize=(5, 4))
         for method in dict.fromkeys(r["method"] for r in panel):
-            pts = sorted((r["level"], r["ssim_mean"], r["ssim_std"]) for r in panel if r["method"] == method)
-            x, m, s = (np.array(v) for v in zip(*pts))
+            pts = sorted((r["level"], r["ssim_mean"], r["ssim_std"], r["n"]) for r in panel if r["method"] == method)
+            x, m, s, n = (np.array(v) for v in zip(*pts))
             style = {"linestyle": "--", "color": "gray"} if method == "do_nothing" else {"marker": "o", "markersize": 3}
             label = "baseline (do nothing)" if method == "do_nothing" else method
             line, = ax.plot(x, m, label=label, **style)
-            ax.fill_between(x, m - s, m + s, alpha=0.2, color=line.get_color())
+            if n.min() >= 2:  # one sample has no spread to draw
+                ax.fill_between(x, m - s, m + s, alpha=0.2, color=line.get_color())
         if test in _LOG_X and min(r["level"] for r in panel) > 0:
             ax.set_xscale("log")
         ax.set_xlabel(LEVEL_LABELS.get(test, "level"))
