@@ -110,7 +110,7 @@ def _coarse_shift(a: np.ndarray, b: np.ndarray, mask: np.ndarray, direction: np.
 
 def magnification_ratio(
     frame_a: np.ndarray, output: np.ndarray, mask: np.ndarray, motion: tuple[float, float], alpha: float,
-    *, min_pixels: int = 64,
+    *, min_pixels: int = 64, min_gradient: float = 1.0,
 ) -> float:
     """Measured output motion of one layer over the requested ``alpha * |delta|``, along ``delta``.
 
@@ -122,6 +122,8 @@ def magnification_ratio(
         motion: the layer's input motion delta (dx, dy), px.
         alpha: the magnification factor.
         min_pixels: fewest mask pixels to measure on.
+        min_gradient: least root-mean-square intensity gradient of A inside the mask (levels per px):
+            a flatter region (a black sky) carries no measurable motion.
 
     Returns:
         The ratio (1 = exact), or NaN where it cannot be measured: no motion, too small a mask, a
@@ -133,6 +135,10 @@ def magnification_ratio(
         return math.nan
     a = np.asarray(frame_a, dtype=np.float64).mean(axis=2)
     b = np.asarray(output, dtype=np.float64).mean(axis=2)
+    gy, gx = np.gradient(a)
+    inside = mask > 0
+    if math.sqrt(float(np.mean(gx[inside] ** 2 + gy[inside] ** 2))) < min_gradient:
+        return math.nan
     direction = delta / norm
     reach = abs(alpha) * norm
     guess = _coarse_shift(a, b, mask, direction, reach)

@@ -106,6 +106,8 @@ def test_magnification_ratio_is_one_for_truth_and_the_known_factor_otherwise(
             # do nothing: frame B shows delta, i.e. 1 / alpha of the requested motion (to 0.05 px)
             assert magnification_ratio(frames["frame_a"], frames["frame_b"], *args) == pytest.approx(1 / p.alpha, abs=0.05 / (p.alpha * 0.05))
     assert math.isnan(magnification_ratio(frames["frame_a"], frames["frame_y"], masks[..., 0], (0.0, 0.0), 10.0))
+    flat = np.full_like(frames["frame_a"], 7)  # no texture: no measurable motion
+    assert math.isnan(magnification_ratio(flat, flat, masks[..., 1], p.background.motion, p.alpha))
 
 
 def test_shards_merge_to_the_unsharded_table(tmp_path: Path, textured: InMemoryCatalogue, specs: tuple[EvalSpec, DatasetSpec]) -> None:
