@@ -79,6 +79,13 @@ HOW: dict[str, str] = {
     # Evaluation
     "mmtrain evaluate sets --catalogue resources/sources/builtin -o results/evaluate/sets": "demo",
     "mmtrain evaluate run --sets results/evaluate/sets -o results/evaluate --model ours=results/train/checkpoint.pt --model official=weights.npz": "demo",
+    "mmtrain evaluate sets --protocol reeval --size quick --catalogue resources/sources/builtin -o results/evaluate/reeval-sets": "demo",
+    "mmtrain evaluate run --protocol reeval --size quick --sets results/evaluate/reeval-sets -o results/evaluate/reeval": "demo",
+    "mmtrain evaluate sets --shard 0/2 --catalogue resources/sources/builtin -o results/evaluate/sets-2": "demo",
+    "mmtrain evaluate sets --shard 1/2 --catalogue resources/sources/builtin -o results/evaluate/sets-2": "demo",
+    "mmtrain evaluate run --shard 0/2 --sets results/evaluate/sets-2 -o results/evaluate/part0": "demo",
+    "mmtrain evaluate run --shard 1/2 --sets results/evaluate/sets-2 -o results/evaluate/part1": "demo",
+    "mmtrain evaluate merge results/evaluate/part0 results/evaluate/part1 -o results/evaluate/merged": "demo",
 }
 
 

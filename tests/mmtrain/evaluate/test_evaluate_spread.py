@@ -6,8 +6,9 @@ from mmtrain.evaluate.report import _summary
 
 
 def _row(method: str, level: float, n: int, mean: float, std: float) -> dict:
+    metrics = ("ssim", "ssim_gaussian11", "ssim_uniform7", "psnr", "rmse", "mag_foreground", "mag_background")
     return {"test": "subpixel", "group": None, "level": level, "method": method, "n": n, "alpha": 10.0,
-            "ssim_mean": mean, "ssim_std": std}
+            **{f"{m}_mean": mean for m in metrics}, **{f"{m}_std": std for m in metrics}}
 
 
 def test_one_sample_shows_no_spread():
