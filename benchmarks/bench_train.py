@@ -150,7 +150,7 @@ def bench_bf16(n_steps: int, crop: int) -> None:
             opt.zero_grad(set_to_none=True)
             total.backward()
             opt.step()
-            losses.append(float(total))
+            losses.append(float(total.detach()))
         curves[precision] = (losses, time.perf_counter() - start)
     (f32, t32), (b16, tb) = curves["fp32"], curves["bf16"]
     tail = max(1, n_steps // 4)
