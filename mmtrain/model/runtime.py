@@ -51,13 +51,13 @@ def available_cpus() -> int:
 
 
 def configure_threads(threads: int | None = None) -> int:
-    """Set torch's CPU intra-op threads: ``threads``, or the CPUs of this process's allowance.
+    """Set torch's CPU intra-op threads: ``threads``, or at most the CPUs of this process's allowance.
 
     More threads than CPUs allowed only make OpenMP threads wait for each other (on a loaded
     machine, each late thread stalls all the others at every operation's barrier).
 
     Args:
-        threads: a positive count, or ``None`` for :func:`available_cpus`.
+        threads: a positive count, or ``None``: the current count capped at :func:`available_cpus`.
 
     Returns:
         The thread count now in effect.
@@ -67,7 +67,8 @@ def configure_threads(threads: int | None = None) -> int:
     """
     if threads is not None and threads < 1:
         raise ValueError(f"threads: expected a positive count, got {threads}")
-    n = threads if threads is not None else available_cpus()
+    # None: never more than the allowance, and never more than already set (OMP_NUM_THREADS, a caller)
+    n = threads if threads is not None else min(torch.get_num_threads(), available_cpus())
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
         log.info("torch CPU threads: %d", n)

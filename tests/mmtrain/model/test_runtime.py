@@ -18,8 +18,10 @@ SMALL = dict(n_enc_blocks=1, n_texture_blocks=1, n_shape_blocks=1, n_dec_blocks=
 def test_threads_default_to_the_affinity_mask() -> None:
     before = torch.get_num_threads()
     try:
+        torch.set_num_threads(available_cpus() + 3)
         assert configure_threads(None) == available_cpus() == len(os.sched_getaffinity(0))
         assert configure_threads(1) == 1 == torch.get_num_threads()
+        assert configure_threads(None) == 1  # an explicit lower count is kept
         with pytest.raises(ValueError, match="threads"):
             configure_threads(0)
     finally:
