@@ -62,6 +62,8 @@ class MagnifySettings:
             placement); reproduces their outputs.
         fir_taps: FIR tap count; ``None`` = as many as frames (odd: T or T - 1).
         fir_memory_mb: memory budget of the FIR filtering step (tiles are sized from it).
+        allow_leaky_fir: run an FIR whose DC or stop-band gain exceeds the limits of
+            :mod:`mmtrain.magnify.fircheck` instead of refusing it.
     """
 
     alpha: float
@@ -74,6 +76,7 @@ class MagnifySettings:
     official_fir: bool = False
     fir_taps: int | None = None
     fir_memory_mb: float = 512.0
+    allow_leaky_fir: bool = False
 
     def resolve(self, video_fps: float, n_frames: int) -> "MagnifySettings":
         """Check every value against the video and fill in the sampling rate.
@@ -99,10 +102,26 @@ class MagnifySettings:
         if self.filter == "fir":
             if self.fir_memory_mb <= 0:
                 raise ConfigError(f"fir_memory_mb: expected a positive budget, got {self.fir_memory_mb}")
-            fir_response(n_frames, band, fps, numtaps=self.fir_taps, official=self.official_fir)
+            _check_fir(n_frames, band, fps, self)
         else:
             make_streaming_filter(self.filter, band, fps, order=self.order)
         return replace(self, fps=fps, band=band)
+
+
+def _check_fir(n_frames: int, band: tuple[float, float], fps: float, s: MagnifySettings) -> None:
+    """Refuse (or, with ``allow_leaky_fir``, warn about) an FIR that is no band-pass; log a wide band."""
+    from mmtrain.magnify.fircheck import check_fir, require_fir
+
+    kwargs = dict(numtaps=s.fir_taps, official=s.official_fir)
+    if s.allow_leaky_fir:
+        report = check_fir(n_frames, band, fps, **kwargs)
+        if not report.ok:
+            log.warning("FIR over %d frames: DC gain %.2f, stop-band gain %.2f (run anyway: allow_leaky_fir)",
+                        n_frames, report.dc_gain, report.stop_gain)
+    else:
+        report = require_fir(n_frames, band, fps, **kwargs)
+    if report.wider:
+        log.warning("%s", report.describe())
 
 
 def select_device(name: str | None = "auto") -> torch.device:
