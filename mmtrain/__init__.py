@@ -9,12 +9,18 @@ Subpackages in pipeline order (each ``__init__`` lists what it offers):
 
 ``mmtrain`` builds on :mod:`mmdata` (the base layer: config and its schema, errors, the dataset
 store and the renderer); ``mmdata`` never imports ``mmtrain``.
+
+The one-call API: ``mmtrain.magnify(frames, alpha, mode=..., checkpoint=..., band=..., fps=..., method=...)``
+on a ``(T, H, W, 3)`` uint8 array (:func:`mmtrain.magnify.api.magnify`; note that the name
+``mmtrain.magnify`` is this function, while ``from mmtrain.magnify import ...`` and
+``import mmtrain.magnify.video`` still reach the subpackage).
 """
 
 from __future__ import annotations
 
 from mmdata import CheckpointError, VideoError, __version__
-from mmtrain.magnify import MagnifySettings, magnify_frames, magnify_video
+from mmtrain.magnify import MagnifySettings, magnify_frames, magnify_iter, magnify_video
+from mmtrain.magnify.api import magnify  # the function; the subpackage stays importable as mmtrain.magnify.*
 from mmtrain.model import MagNet, ModelConfig, load_checkpoint, load_model, make_model, save_checkpoint
 from mmtrain.train import TrainConfig, train
 
@@ -30,6 +36,8 @@ __all__ = [
     "save_checkpoint",
     "TrainConfig",
     "train",
+    "magnify",
+    "magnify_iter",
     "MagnifySettings",
     "magnify_frames",
     "magnify_video",

@@ -5,7 +5,13 @@
 * :mod:`~mmtrain.magnify.spill` — the on-disk store that lets the FIR filter run in bounded memory;
 * :mod:`~mmtrain.magnify.slices` — x-t / y-t slice images and side-by-side frames;
 * :mod:`~mmtrain.magnify.presets` — the paper's per-sequence settings (Table A.1);
-* :mod:`~mmtrain.magnify.pipeline` — :func:`magnify_frames` and :func:`magnify_video` (static, dynamic, temporal);
+* :mod:`~mmtrain.magnify.fircheck` — the FIR's actual response: refusal of a leaky filter, effective band;
+* :mod:`~mmtrain.magnify.clip` — frame range, stride, crop and resize applied while decoding;
+* :mod:`~mmtrain.magnify.outputs` — H.264 (lossy), FFV1 (lossless) or PNG-sequence outputs;
+* :mod:`~mmtrain.magnify.pipeline` — :func:`magnify_frames` with the network (static, dynamic, temporal);
+* :mod:`~mmtrain.magnify.phase`, :mod:`~mmtrain.magnify.linear` — the phase-based and linear Eulerian methods;
+* :mod:`~mmtrain.magnify.api` — the one-call :func:`magnify` on an array (and :func:`magnify_iter`);
+* :mod:`~mmtrain.magnify.videofile` — :func:`magnify_video`: a file in, a video / PNGs / slices out;
 * :mod:`~mmtrain.magnify.demo` — a synthetic demo video with a known sub-pixel motion;
 * :mod:`~mmtrain.magnify.cli` — ``mmtrain magnify`` and ``mmtrain make-demo-video``.
 """
@@ -13,6 +19,7 @@
 from __future__ import annotations
 
 from mmtrain.magnify.video import (
+    LOSSLESS_PIX_FMT,
     VideoInfo,
     probe_video,
     VideoReader,
@@ -49,16 +56,47 @@ from mmtrain.magnify.presets import (
     PRESETS,
     get_preset,
 )
+from mmtrain.magnify.fircheck import (
+    MAX_DC_GAIN,
+    MAX_STOP_GAIN,
+    FirReport,
+    fir_dense_response,
+    check_fir,
+    require_fir,
+)
+from mmtrain.magnify.clip import ClipSelection
+from mmtrain.magnify.outputs import (
+    CODECS,
+    is_png_sequence,
+    check_not_input,
+    PngSequenceWriter,
+    open_output,
+)
 from mmtrain.magnify.pipeline import (
     MODES,
+    METHODS,
     MagnifySettings,
-    MagnifyResult,
     select_device,
     frames_to_tensor,
     tensor_to_frames,
     magnify_frames,
-    magnify_video,
+)
+from mmtrain.magnify.phase import (
+    PhaseBasedConfig,
+    phase_based_magnify,
+    PhaseBasedStream,
+    phase_based_frames,
+)
+from mmtrain.magnify.linear import linear_magnify, linear_frames
+from mmtrain.magnify.api import load_for, magnify_batches, magnify, magnify_iter
+from mmtrain.magnify.videofile import (
+    MagnifyResult,
+    SliceSpec,
+    parse_slice,
     default_slice_path,
+    frame_png_path,
+    difference_panel,
+    magnify_video,
 )
 from mmtrain.magnify.demo import (
     DEMO_IMAGES,
@@ -67,6 +105,7 @@ from mmtrain.magnify.demo import (
 )
 
 __all__ = [
+    "LOSSLESS_PIX_FMT",
     "VideoInfo",
     "probe_video",
     "VideoReader",
@@ -94,15 +133,42 @@ __all__ = [
     "SequencePreset",
     "PRESETS",
     "get_preset",
+    "MAX_DC_GAIN",
+    "MAX_STOP_GAIN",
+    "FirReport",
+    "fir_dense_response",
+    "check_fir",
+    "require_fir",
+    "ClipSelection",
+    "CODECS",
+    "is_png_sequence",
+    "check_not_input",
+    "PngSequenceWriter",
+    "open_output",
     "MODES",
+    "METHODS",
     "MagnifySettings",
-    "MagnifyResult",
     "select_device",
     "frames_to_tensor",
     "tensor_to_frames",
     "magnify_frames",
-    "magnify_video",
+    "PhaseBasedConfig",
+    "phase_based_magnify",
+    "PhaseBasedStream",
+    "phase_based_frames",
+    "linear_magnify",
+    "linear_frames",
+    "load_for",
+    "magnify_batches",
+    "magnify",
+    "magnify_iter",
+    "MagnifyResult",
+    "SliceSpec",
+    "parse_slice",
     "default_slice_path",
+    "frame_png_path",
+    "difference_panel",
+    "magnify_video",
     "DEMO_IMAGES",
     "demo_image",
     "SinusoidVideo",
