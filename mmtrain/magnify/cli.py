@@ -90,7 +90,7 @@ def _add_clip_options(p: argparse.ArgumentParser) -> None:
 
 def _add_output_options(p: argparse.ArgumentParser) -> None:
     """Codec, quality, the views (side by side, difference, slices) and exported frames."""
-    p.add_argument("--codec", choices=("h264", "ffv1"), default="h264",
+    p.add_argument("--codec", choices=("h264", "ffv1"),
                    help="h264 (default; lossy 4:2:0) or ffv1 (lossless RGB; .mkv or .avi)")
     p.add_argument("--crf", type=int, default=17, help="H.264 quality: 0 best .. 51 worst (default 17)")
     p.add_argument("--side-by-side", action="store_true", default=None, help="write input | output side by side")
@@ -177,7 +177,7 @@ def run_magnify(args: argparse.Namespace) -> int:
                            selection=selection, side_by_side=bool(values.get("side_by_side")),
                            difference=args.difference, slices=_slices(args, values),
                            frames_png=_frame_indices(args.frames_png), work_dir=values.get("work_dir"),
-                           codec=args.codec, crf=args.crf, progress=not args.quiet)
+                           codec=args.codec or values.get("codec") or "h264", crf=args.crf, progress=not args.quiet)
     print(f"{result.output}: {result.n_frames} frames at {float(result.fps):g} fps in {result.seconds:.1f} s "
           f"({result.n_frames / max(result.seconds, 1e-9):.2f} frames/s)")
     for path in result.slice_images:
