@@ -11,16 +11,15 @@ Subpackages in pipeline order (each ``__init__`` lists what it offers):
 store and the renderer); ``mmdata`` never imports ``mmtrain``.
 
 The one-call API: ``mmtrain.magnify(frames, alpha, mode=..., checkpoint=..., band=..., fps=..., method=...)``
-on a ``(T, H, W, 3)`` uint8 array (:func:`mmtrain.magnify.api.magnify`; note that the name
-``mmtrain.magnify`` is this function, while ``from mmtrain.magnify import ...`` and
-``import mmtrain.magnify.video`` still reach the subpackage).
+on a ``(T, H, W, 3)`` uint8 array (:func:`mmtrain.magnify.api.magnify`; the subpackage
+:mod:`mmtrain.magnify` is callable, so its modules stay reachable as ``mmtrain.magnify.video`` etc.).
 """
 
 from __future__ import annotations
 
 from mmdata import CheckpointError, VideoError, __version__
+from mmtrain import magnify  # the subpackage, callable as mmtrain.magnify(frames, alpha, ...)
 from mmtrain.magnify import MagnifySettings, magnify_frames, magnify_iter, magnify_video
-from mmtrain.magnify.api import magnify  # the function; the subpackage stays importable as mmtrain.magnify.*
 from mmtrain.model import MagNet, ModelConfig, load_checkpoint, load_model, make_model, save_checkpoint
 from mmtrain.train import TrainConfig, train
 

@@ -1,4 +1,8 @@
-"""Magnifying videos with a trained network.
+"""Magnifying videos with a trained network (or the classical phase-based and linear methods).
+
+The package itself is callable: ``mmtrain.magnify(frames, alpha, mode=..., checkpoint=..., band=...,
+fps=..., method=...)`` is :func:`mmtrain.magnify.api.magnify`, while ``mmtrain.magnify.video`` and
+``from mmtrain.magnify import ...`` still reach the modules below.
 
 * :mod:`~mmtrain.magnify.video` — decoding and encoding video files (PyAV);
 * :mod:`~mmtrain.magnify.filters` — the temporal filters of the temporal mode (FIR, Butterworth, difference of IIR);
@@ -17,6 +21,9 @@
 """
 
 from __future__ import annotations
+
+import sys
+import types
 
 from mmtrain.magnify.video import (
     LOSSLESS_PIX_FMT,
@@ -173,3 +180,13 @@ __all__ = [
     "demo_image",
     "SinusoidVideo",
 ]
+
+
+class _CallableModule(types.ModuleType):
+    """This package, callable as :func:`~mmtrain.magnify.api.magnify` (the one-call API)."""
+
+    def __call__(self, *args, **kwargs):
+        return magnify(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
