@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     f"{MAX_STOP_GAIN:g} is refused (exit 2); its effective -3 dB band is reported when wider "
                     "than asked.")
     p.add_argument("input", help="video to magnify (a rotation flag is applied: frames in display orientation)")
-    p.add_argument("-o", "--out", "--output", dest="output", required=True,
+    p.add_argument("-o", "--out", required=True,
                    help="output: a video (.mp4 H.264, lossy; .mkv/.avi with --codec ffv1, lossless), or a "
                         "folder / NAME%%05d.png for a PNG sequence; never the input")
     p.add_argument("--method", choices=METHODS, help="network (default), phase-based (Wadhwa 2013) or linear (Wu 2012)")
@@ -66,7 +66,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "make-demo-video", help="synthesize a video of a built-in photograph moving by a known sinusoid",
         description="Write a demo video: a scikit-image photograph translated by amplitude*sin(2 pi freq t) "
                     "pixels with cubic-spline interpolation (sub-pixel exact), for trying `mmtrain magnify`.")
-    d.add_argument("-o", "--output", required=True, help="video to write")
+    d.add_argument("-o", "--out", required=True, help="video to write")
     d.add_argument("--frames", type=int, help="number of frames")
     d.add_argument("--size", type=int, nargs=2, metavar=("W", "H"), help="frame size in pixels")
     d.add_argument("--amplitude", type=float, help="motion amplitude in pixels")
@@ -172,7 +172,7 @@ def run_magnify(args: argparse.Namespace) -> int:
     selection = ClipSelection(start=args.start, frames=args.frames, stride=args.stride,
                               crop=tuple(args.crop) if args.crop else None,
                               resize=tuple(args.resize) if args.resize else None, scale=args.scale)
-    result = magnify_video(args.input, args.output, settings, checkpoint=values.get("checkpoint"),
+    result = magnify_video(args.input, args.out, settings, checkpoint=values.get("checkpoint"),
                            model_preset=values.get("model_preset"), device=values.get("device", "auto"),
                            selection=selection, side_by_side=bool(values.get("side_by_side")),
                            difference=args.difference, slices=_slices(args, values),
@@ -204,7 +204,7 @@ def run_make_demo_video(args: argparse.Namespace) -> int:
     video = SinusoidVideo(demo_image(demo["image"]), size=(demo["width"], demo["height"]),
                           amplitude=demo["amplitude"], freq=demo["freq"], fps=demo["fps"],
                           direction=tuple(demo["direction"]))
-    n = write_video(Path(args.output), video.frames(demo["frames"]), demo["fps"])
-    print(f"{args.output}: {n} frames, {demo['width']}x{demo['height']} at {demo['fps']:g} fps, "
+    n = write_video(Path(args.out), video.frames(demo["frames"]), demo["fps"])
+    print(f"{args.out}: {n} frames, {demo['width']}x{demo['height']} at {demo['fps']:g} fps, "
           f"{demo['amplitude']:g} px sinusoid at {demo['freq']:g} Hz")
     return 0

@@ -245,7 +245,7 @@ def _magnify_fir(model: torch.nn.Module, batches: Iterable[np.ndarray], s: Magni
         response = fir_response(t, s.band, s.fps, numtaps=s.fir_taps, official=s.official_fir)
         spill.filter(response, progress=progress)
         last = torch.from_numpy(spill.read(t - 1, t)[1]).to(device)
-        for start in tqdm(range(0, t, s.batch), desc="FIR decode", unit="batch", disable=not progress):
+        for start in tqdm(range(0, t, s.batch), desc="FIR decode", unit="batch", disable=None if progress else True):
             texture, shape, filtered = (torch.from_numpy(a).to(device) for a in spill.read(start, start + s.batch))
             base = last.expand_as(shape) if s.official_fir else shape
             y = model.decode(texture, base + model.magnify_delta(filtered, s.alpha))

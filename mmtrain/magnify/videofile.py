@@ -206,7 +206,7 @@ def magnify_video(input: str | os.PathLike[str], output: str | os.PathLike[str],
         model = load_for(s, checkpoint, device=dev, model_preset=model_preset)
         log.info("magnifying %s (%dx%d, %d frames, %s fps) on %s: %s", info.path, info.width, info.height,
                  info.n_frames, info.fps, dev, s)
-        bar = tqdm(total=info.n_frames, unit="frame", desc="magnify", disable=not progress)
+        bar = tqdm(total=info.n_frames, unit="frame", desc="magnify", disable=None if progress else True)
         need_input = side_by_side or difference is not None or bool(slices)
         originals = _rebatch(VideoReader(input, selection).batches(s.batch), s.batch) if need_input else None
         recorders = [(SliceRecorder(sp.axis, sp.at), SliceRecorder(sp.axis, sp.at)) for sp in slices]
