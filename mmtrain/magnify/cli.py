@@ -45,6 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--band", type=float, nargs=2, metavar=("LOW", "HIGH"), help="pass band in Hz")
     p.add_argument("--fps", type=float, help="sampling rate the band refers to (default: the video's / --stride)")
     p.add_argument("--order", type=int, help="Butterworth order (as scipy.signal.butter; default 2)")
+    p.add_argument("--trim", type=int, default=0,
+                   help="magnify but do not write the first N frames (the Butterworth / diff-iir start-up)")
     p.add_argument("--allow-leaky-fir", action="store_true", default=None,
                    help="run an FIR that fails the DC / stop-band check anyway (with a warning)")
     p.add_argument("--preset", help=f"a sequence of the paper's Table A.1: {', '.join(PRESETS)}")
@@ -177,7 +179,7 @@ def run_magnify(args: argparse.Namespace) -> int:
                            selection=selection, side_by_side=bool(values.get("side_by_side")),
                            difference=args.difference, slices=_slices(args, values),
                            frames_png=_frame_indices(args.frames_png), work_dir=values.get("work_dir"),
-                           codec=args.codec or values.get("codec") or "h264", crf=args.crf, progress=not args.quiet)
+                           codec=args.codec or values.get("codec") or "h264", crf=args.crf, trim=args.trim, progress=not args.quiet)
     print(f"{result.output}: {result.n_frames} frames at {float(result.fps):g} fps in {result.seconds:.1f} s "
           f"({result.n_frames / max(result.seconds, 1e-9):.2f} frames/s)")
     for path in result.slice_images:

@@ -10,6 +10,10 @@ display orientation), magnifies them with the network or a classical method
 * any number of x-t / y-t slice images (:mod:`mmtrain.magnify.slices`), input left, output right;
 * chosen frames as PNG (``frames_png``: indices into the selected clip), as they appear in the output.
 
+``trim=N`` magnifies every selected frame but writes none of the first ``N`` (to any output): the
+start-up transient of the causal IIR filters (Butterworth, difference of IIR), which start in the
+steady state of the first frame but still ring on the motion's own onset, is then not shown.
+
 Every check (input readable, selection and settings valid for it, slices inside the frame, outputs
 writable and not the input, device available, checkpoint loadable) runs before any frame is processed.
 """
@@ -158,7 +162,7 @@ def magnify_video(input: str | os.PathLike[str], output: str | os.PathLike[str],
                   slices: Sequence[SliceSpec] = (), frames_png: Sequence[int] = (),
                   slice_axis: str | None = None, slice_at: int | None = None,
                   slice_output: str | os.PathLike[str] | None = None, work_dir: str | os.PathLike[str] | None = None,
-                  codec: str = "h264", crf: int = 17, progress: bool = True) -> MagnifyResult:
+                  codec: str = "h264", crf: int = 17, trim: int = 0, progress: bool = True) -> MagnifyResult:
     """Magnify (a selection of) a video file into another video or a PNG sequence.
 
     Args:
@@ -177,6 +181,7 @@ def magnify_video(input: str | os.PathLike[str], output: str | os.PathLike[str],
         work_dir: folder for the FIR mode's temporary store.
         codec: ``h264`` (lossy, default) or ``ffv1`` (lossless, ``.mkv``/``.avi``).
         crf: H.264 quality (lower is better).
+        trim: magnify but do not write the first ``trim`` frames (an IIR filter's start-up).
         progress: show tqdm progress bars.
 
     Raises:
@@ -196,6 +201,10 @@ def magnify_video(input: str | os.PathLike[str], output: str | os.PathLike[str],
     reader = VideoReader(input, selection)
     info = reader.info
     s = settings.resolve(float(info.fps), info.n_frames)
+    if not 0 <= trim < info.n_frames:
+        raise ConfigError(f"trim: expected 0 <= trim < {info.n_frames} (the selected clip's frames), got {trim}")
+    if any(i < trim for i in frames_png):
+        raise ConfigError(f"frames_png: frames before --trim {trim} are not written")
     slices = list(slices) + ([SliceSpec(slice_axis, slice_at or 0, slice_output)] if slice_axis else [])
     slice_paths, frame_paths = _check_outputs(reader.source.path, output, slices, frames_png, info.n_frames,
                                               info.height, info.width)
@@ -216,6 +225,12 @@ def magnify_video(input: str | os.PathLike[str], output: str | os.PathLike[str],
             for out in magnify_batches(model, _counted(reader.batches(s.batch), bar), s, n_frames=info.n_frames,
                                        device=dev, work_dir=work_dir, progress=progress):
                 original = next(originals) if originals is not None else None
+                if index + len(out) <= trim:
+                    index += len(out)
+                    continue
+                if index < trim:
+                    out, original = out[trim - index:], None if original is None else original[trim - index:]
+                    index = trim
                 for rec_in, rec_out in recorders:
                     rec_in.add(original)
                     rec_out.add(out)

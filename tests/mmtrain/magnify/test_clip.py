@@ -177,3 +177,14 @@ def test_output_equal_to_input_is_refused(tmp_path, capsys, same):
 def test_ffv1_needs_a_container_that_holds_it(tmp_path):
     with pytest.raises(VideoError, match=r"needs a \.mkv or \.avi"):
         open_output(tmp_path / "x.mp4", width=8, height=8, fps=30, codec="ffv1")
+
+
+def test_trim_drops_exactly_the_first_frames_from_every_output(lossless_clip, tmp_path, capsys):
+    path, frames = lossless_clip
+    out = tmp_path / "trim.mkv"
+    rc = main(["-q", "magnify", str(path), "-o", str(out), "--method", "linear", "--alpha", "1", "--codec", "ffv1",
+               "--frames", "9", "--batch", "4", "--trim", "5", "--slice", "x:3", "--frames-png", "6"])
+    assert rc == 0, capsys.readouterr().err
+    assert np.array_equal(np.stack(list(VideoReader(out))), frames[5:9])
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "trim_xt-row3.png"))[:, :W], frames[5:9, 3])
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "trim_frame00006.png")), frames[6])
