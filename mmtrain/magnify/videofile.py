@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
@@ -200,6 +200,9 @@ def magnify_video(input: str | os.PathLike[str], output: str | os.PathLike[str],
     start = time.perf_counter()
     reader = VideoReader(input, selection)
     info = reader.info
+    stride = reader.selection.stride
+    if settings.fps is not None and stride > 1:  # a given rate (--fps, a preset) is the file's capture rate
+        settings = replace(settings, fps=settings.fps / stride)
     s = settings.resolve(float(info.fps), info.n_frames)
     if not 0 <= trim < info.n_frames:
         raise ConfigError(f"trim: expected 0 <= trim < {info.n_frames} (the selected clip's frames), got {trim}")
