@@ -99,3 +99,14 @@ def test_cli_refuses_a_short_fir_clip_in_one_line_before_any_work(tmp_path, caps
     assert err[0].startswith("mmtrain magnify: error: filter: an FIR band-pass over 30 frames")
     assert "--frames" in err[0] and "--filter butter" in err[0]
     assert not out.exists() and hashlib.sha256(video.read_bytes()).hexdigest() == before
+
+
+def test_stride_divides_a_given_capture_rate(tmp_path, capsys):
+    """--fps (or a preset's rate) is the file's capture rate: with --stride 2 the filter samples at half of it."""
+    video = tmp_path / "clip.mp4"
+    write_video(video, [np.full((16, 16, 3), 90 + i, np.uint8) for i in range(30)], 30)
+    rc = main(["magnify", str(video), "-o", str(tmp_path / "out.mp4"), "--alpha", "10", "--mode", "temporal",
+               "--filter", "fir", "--band", "70", "80", "--fps", "600", "--stride", "2",
+               "--checkpoint", str(tmp_path / "no-such-weights.npz")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "over 15 frames cannot isolate 70-80 Hz at 300 fps" in err
