@@ -52,6 +52,8 @@ class FirReport:
         dc_gain: ``|H(0)|``.
         stop_gain: largest ``|H(f)|`` at ``f <= low / 2`` or ``f >= 2 high``.
         effective_band: ``(low, high)`` in Hz where ``|H| >= peak / sqrt(2)``.
+        peak_gain: the largest ``|H(f)|`` (below 1 when the band is narrower than the resolution:
+            the in-band motion is then magnified by ``1 + (alpha - 1) peak`` at most, not ``alpha``).
     """
 
     n_frames: int
@@ -60,6 +62,7 @@ class FirReport:
     dc_gain: float
     stop_gain: float
     effective_band: tuple[float, float]
+    peak_gain: float = 1.0
 
     @property
     def ok(self) -> bool:
@@ -70,13 +73,16 @@ class FirReport:
     def wider(self) -> bool:
         """Whether the effective band extends beyond the requested one (by more than 5 % of its width)."""
         slack = 0.05 * (self.band[1] - self.band[0])
-        return self.effective_band[0] < self.band[0] - slack or self.effective_band[1] > self.band[1] + slack
+        wide = self.effective_band[0] < self.band[0] - slack or self.effective_band[1] > self.band[1] + slack
+        return wide or self.peak_gain < 0.9
 
     def describe(self) -> str:
         """One line: the effective band against the requested one."""
         lo, hi = self.effective_band
+        peak = f", peak gain {self.peak_gain:.2f}" if self.peak_gain < 0.9 else ""
         return (f"the FIR over {self.n_frames} frames passes {lo:.3g}-{hi:.3g} Hz at -3 dB (requested "
-                f"{self.band[0]:g}-{self.band[1]:g} Hz; resolution fps/frames = {self.fps / self.n_frames:.3g} Hz)")
+                f"{self.band[0]:g}-{self.band[1]:g} Hz; resolution fps/frames = {self.fps / self.n_frames:.3g} Hz"
+                f"{peak})")
 
 
 def fir_dense_response(response: np.ndarray, fps: float, *, n_grid: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -108,7 +114,8 @@ def check_fir(n_frames: int, band: tuple[float, float], fps: float, *, numtaps: 
     stop = (f <= low / 2) | (f >= 2 * high)
     passed = f[gain >= gain.max() / math.sqrt(2)]
     return FirReport(n_frames=n_frames, band=(low, high), fps=float(fps), dc_gain=float(abs(response[0])),
-                     stop_gain=float(gain[stop].max()), effective_band=(float(passed.min()), float(passed.max())))
+                     stop_gain=float(gain[stop].max()), effective_band=(float(passed.min()), float(passed.max())),
+                     peak_gain=float(gain.max()))
 
 
 def _frames_needed(n_frames: int, band: tuple[float, float], fps: float, official: bool) -> int | None:

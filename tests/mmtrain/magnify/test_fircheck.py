@@ -101,7 +101,7 @@ def test_cli_refuses_a_short_fir_clip_in_one_line_before_any_work(tmp_path, caps
     assert not out.exists() and hashlib.sha256(video.read_bytes()).hexdigest() == before
 
 
-def test_stride_divides_a_given_capture_rate(tmp_path, capsys):
+def test_stride_divides_a_given_capture_rate(tmp_path, capsys, caplog):
     """--fps (or a preset's rate) is the file's capture rate: with --stride 2 the filter samples at half of it."""
     video = tmp_path / "clip.mp4"
     write_video(video, [np.full((16, 16, 3), 90 + i, np.uint8) for i in range(30)], 30)
@@ -109,4 +109,8 @@ def test_stride_divides_a_given_capture_rate(tmp_path, capsys):
                "--filter", "fir", "--band", "70", "80", "--fps", "600", "--stride", "2",
                "--checkpoint", str(tmp_path / "no-such-weights.npz")])
     err = capsys.readouterr().err
-    assert rc == 2 and "over 15 frames cannot isolate 70-80 Hz at 300 fps" in err
+    # at 300 fps the 15-frame FIR passes the check (at 600 fps it would not) and says its resolution
+    assert check_fir(15, (70, 80), 300).ok and not check_fir(15, (70, 80), 600).ok
+    assert "resolution fps/frames = 20 Hz" in caplog.text  # the warning (stderr when run from a shell)
+    assert rc == 2 and err.strip().splitlines()[-1].endswith("no such weights file")
+
