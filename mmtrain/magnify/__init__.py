@@ -56,6 +56,7 @@ from mmtrain.magnify.slices import (
     SliceRecorder,
     check_slice,
     side_by_side,
+    slice_figure,
     save_png,
 )
 from mmtrain.magnify.presets import (
@@ -136,6 +137,7 @@ __all__ = [
     "SliceRecorder",
     "check_slice",
     "side_by_side",
+    "slice_figure",
     "save_png",
     "SequencePreset",
     "PRESETS",

@@ -33,7 +33,7 @@ import numpy as np
 from mmdata.errors import ConfigError
 
 __all__ = ["MagnifyResult", "SliceSpec", "parse_slice", "default_slice_path", "frame_png_path", "difference_panel",
-           "magnify_video"]
+           "slice_label", "magnify_video"]
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +123,12 @@ def difference_panel(original: np.ndarray, output: np.ndarray, gain: float) -> n
     return lut[np.clip(np.rint(gain * diff), 0, 255).astype(np.uint8)]
 
 
+def slice_label(s: "MagnifySettings") -> str:  # noqa: F821
+    """The output slice's caption: ``output (alpha 10, static)``, with the method when not the network."""
+    method = "" if s.method == "network" else f"{s.method}, "
+    return f"output ({method}alpha {s.alpha:g}, {s.mode})"
+
+
 def _compose(original: np.ndarray | None, out: np.ndarray, side_by_side: bool, difference: float | None) -> np.ndarray:
     from mmtrain.magnify.slices import side_by_side as join
 
@@ -194,7 +200,7 @@ def magnify_video(input: str | os.PathLike[str], output: str | os.PathLike[str],
     from mmtrain.magnify.api import load_for, magnify_batches
     from mmtrain.magnify.outputs import open_output
     from mmtrain.magnify.pipeline import _rebatch, select_device
-    from mmtrain.magnify.slices import SliceRecorder, save_png, side_by_side as join
+    from mmtrain.magnify.slices import SliceRecorder, save_png, slice_figure
     from mmtrain.magnify.video import VideoReader
 
     start = time.perf_counter()
@@ -243,7 +249,7 @@ def magnify_video(input: str | os.PathLike[str], output: str | os.PathLike[str],
                         save_png(wanted[index], frame)
                     index += 1
         for path, (rec_in, rec_out) in zip(slice_paths, recorders):
-            save_png(path, join(rec_in.image(), rec_out.image(), gap=4))
+            save_png(path, slice_figure(rec_in.image(), rec_out.image(), labels=("input", slice_label(s))))
     return MagnifyResult(Path(output), writer.frames_written, info.fps, time.perf_counter() - start,
                          slice_paths[0] if slice_paths else None, tuple(slice_paths), tuple(frame_paths))
 
