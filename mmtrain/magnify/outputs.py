@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mmdata.errors import VideoError
+from mmdata.errors import ConfigError, VideoError
 from mmtrain.magnify.slices import save_png
 from mmtrain.magnify.video import LOSSLESS_PIX_FMT, VideoWriter, check_writable
 
@@ -71,7 +71,8 @@ class PngSequenceWriter:
         text = os.fspath(pattern)
         if Path(text).is_dir() or text.endswith(os.sep):
             folder, name = Path(text), "%05d.png"
-            folder.mkdir(exist_ok=True) if folder.parent.is_dir() else None
+            if folder.parent.is_dir():
+                folder.mkdir(exist_ok=True)
         else:
             folder, name = Path(text).parent, Path(text).name
         try:
@@ -117,6 +118,7 @@ def open_output(path: str | os.PathLike[str], *, width: int, height: int, fps: F
 
     Raises:
         VideoError: unwritable path, unknown codec, FFV1 in a container that cannot hold it.
+        ConfigError: ``crf`` outside 0..51.
     """
     if is_png_sequence(path):
         return PngSequenceWriter(path, width=width, height=height)
@@ -124,5 +126,5 @@ def open_output(path: str | os.PathLike[str], *, width: int, height: int, fps: F
     if encoder in LOSSLESS_PIX_FMT and Path(path).suffix.lower() not in (".mkv", ".avi"):
         raise VideoError(f"{path}: the lossless {codec} codec needs a .mkv or .avi file name")
     if not 0 <= crf <= 51:
-        raise VideoError(f"crf: expected 0 (best) to 51 (worst), got {crf}")
+        raise ConfigError(f"crf: expected 0 (best) to 51 (worst), got {crf}")
     return VideoWriter(path, width=width, height=height, fps=fps, codec=encoder, crf=crf)
