@@ -17,7 +17,15 @@ import numpy as np
 import scipy.sparse as sp
 from scipy import ndimage
 
-__all__ = ["bspline3", "spline_coefficients", "warp_matrix", "apply_separable", "gaussian_decimation"]
+__all__ = [
+    "bspline3",
+    "spline_coefficients",
+    "warp_matrix",
+    "transpose_into",
+    "separable_transposed",
+    "apply_separable",
+    "gaussian_decimation",
+]
 
 
 def bspline3(t: np.ndarray) -> np.ndarray:
@@ -84,20 +92,67 @@ def warp_matrix(u: np.ndarray, n: int, *, outside: str = "mirror") -> sp.csr_mat
     )
 
 
-def apply_separable(wy: sp.csr_matrix, wx: sp.csr_matrix, arr: np.ndarray) -> np.ndarray:
+_TILE = 128  # side of the square tiles a transposed copy is made in (fits a core's L2 cache)
+
+
+def transpose_into(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Copy the 2-D ``src`` (R, K) transposed into ``dst`` (K, R), tile by tile; returns ``dst``.
+
+    A plain ``np.ascontiguousarray(src.T)`` walks one of the two arrays across its rows, a cache
+    miss per element on large images; square tiles keep both sides in cache. Values are copied,
+    never computed, so the result is bit-identical.
+    """
+    view = src.T
+    rows, cols = dst.shape
+    for i in range(0, rows, _TILE):
+        for j in range(0, cols, _TILE):
+            dst[i : i + _TILE, j : j + _TILE] = view[i : i + _TILE, j : j + _TILE]
+    return dst
+
+
+def separable_transposed(wy: sp.csr_matrix, wx: sp.csr_matrix, arr: np.ndarray) -> np.ndarray:
+    """``apply_separable`` without the final transpose: the (mx, my * C) column-major result.
+
+    Row ``x`` holds output column ``x`` of every row and channel, ``[y * C + c]``.
+    """
+    h, c, w = arr.shape
+    my = wy.shape[0]
+    t = (wy @ np.ascontiguousarray(arr).reshape(h, c * w)).reshape(my * c, w)  # rows done
+    return wx @ transpose_into(t, np.empty((w, my * c), dtype=t.dtype))  # columns done, transposed
+
+
+def apply_separable(
+    wy: sp.csr_matrix, wx: sp.csr_matrix, arr: np.ndarray, *, out: np.ndarray | None = None
+) -> np.ndarray:
     """Apply ``wy`` along the rows and ``wx`` along the columns of a row-planar (H, C, W) array.
 
     The row-planar layout (each image row holds its C channel rows one after the other) keeps both
-    passes as sparse products over long contiguous runs, with only 2-D transposes between them.
+    passes as sparse products over long contiguous runs, with only tiled 2-D transposes between
+    them (:func:`transpose_into`). Every value is the float32 sum ``wx @ (wy @ arr)ᵀ`` computes, in
+    the same order.
+
+    Args:
+        wy: (my, H) operator applied along the rows.
+        wx: (mx, W) operator applied along the columns.
+        arr: (H, C, W) float32, row-planar.
+        out: optional (my, C, mx) float32 destination of any strides, e.g. some channels of a canvas.
 
     Returns:
-        (wy.shape[0], C, wx.shape[0]) float32 array, row-planar.
+        (my, C, mx) float32 array, row-planar: ``out`` when given.
     """
-    h, c, w = arr.shape
+    c = arr.shape[1]
     my, mx = wy.shape[0], wx.shape[0]
-    t = (wy @ np.ascontiguousarray(arr).reshape(h, c * w)).reshape(my * c, w)  # rows done
-    o = wx @ t.T  # (mx, my*C): columns done, image transposed
-    return np.ascontiguousarray(o.T).reshape(my, c, mx)
+    o = separable_transposed(wy, wx, arr)  # (mx, my*C)
+    if out is None:
+        out = np.empty((my, c, mx), dtype=o.dtype)
+    if out.shape != (my, c, mx):
+        raise ValueError(f"out: expected shape {(my, c, mx)}, got {out.shape}")
+    if c == 1 or out.flags.c_contiguous:
+        transpose_into(o, out.reshape(my * c, mx))
+    else:
+        for ch in range(c):  # (mx, my) strided view of one channel -> that channel's (my, mx) plane
+            transpose_into(o[:, ch::c], out[:, ch, :])
+    return out
 
 
 @functools.lru_cache(maxsize=16)
