@@ -27,7 +27,14 @@ from scipy import ndimage
 
 from mmdata.render.noise import photon_noise, stochastic_round
 from mmdata.render.params import LayerParams, SampleParams
-from mmdata.render.resample import apply_separable, gaussian_decimation, render_margin, spline_coefficients, warp_matrix
+from mmdata.render.resample import (
+    apply_separable,
+    gaussian_decimation,
+    render_margin,
+    separable_transposed,
+    spline_coefficients,
+    warp_matrix,
+)
 from mmdata.render.sampling import sample_params
 from mmdata.sources.base import Catalogue
 from mmdata.spec import DatasetSpec
@@ -67,9 +74,13 @@ def prefilter_sigma(scale: float, factor: int) -> float:
 
 
 def _background_layer(
-    params: SampleParams, catalogue: Catalogue, grid: _Grid, shifts: list[tuple[float, float]]
-) -> list[np.ndarray]:
-    """The background sampled on the render grid in each frame: list of row-planar (n, 3, n) float32."""
+    params: SampleParams,
+    catalogue: Catalogue,
+    grid: _Grid,
+    shifts: list[tuple[float, float]],
+    canvases: list[np.ndarray],
+) -> None:
+    """Sample the background on the render grid in each frame, into ``canvases[i][:, :3, :]`` (n, C, n)."""
     bg: LayerParams = params.background
     src = catalogue.background(bg.source_id)
     s = bg.scale
@@ -88,12 +99,10 @@ def _background_layer(
     if sigma > 0:
         region = ndimage.gaussian_filter(region, sigma=(sigma, sigma, 0), mode="mirror", truncate=4.0)
     coef = _planar(spline_coefficients(region))
-    out = []
-    for dx, dy in shifts:
+    for (dx, dy), canvas in zip(shifts, canvases):
         wy = warp_matrix(grid.source_positions(s, bg.position[1], dy, y0), coef.shape[0])
         wx = warp_matrix(grid.source_positions(s, bg.position[0], dx, x0), coef.shape[2])
-        out.append(apply_separable(wy, wx, coef))
-    return out
+        apply_separable(wy, wx, coef, out=canvas[:, :3, :])
 
 
 def _object_coefficients(catalogue: Catalogue, layer: LayerParams, factor: int) -> tuple[np.ndarray, int]:
@@ -170,24 +179,27 @@ def render_clean(params: SampleParams, catalogue: Catalogue, spec: DatasetSpec) 
         "b": [tuple(float(v) for v in l.motion) for l in layers],
         "y": [(alpha * l.motion[0], alpha * l.motion[1]) for l in layers],
     }
-    backgrounds = _background_layer(params, catalogue, grid, [shifts[f][0] for f in ("a", "b", "y")])
+    # frame A: RGB; B and Y: RGB + the perturbation's offset image, composited together
+    canvases = [np.empty((grid.n, 3 if frame == "a" else 6, grid.n), dtype=np.float32) for frame in ("a", "b", "y")]
+    _background_layer(params, catalogue, grid, [shifts[f][0] for f in ("a", "b", "y")], canvases)
     coefs = [_object_coefficients(catalogue, obj, spec.supersample) for obj in params.objects]
     dec = gaussian_decimation(spec.image_size, spec.supersample, spec.antialias_sigma, grid.margin)
+    size = spec.image_size
     out: dict[str, np.ndarray] = {}
-    for i, frame in enumerate(("a", "b", "y")):
-        canvas = backgrounds[i]  # (n, 3, n)
-        if frame != "a":  # RGB + the perturbation's offset image, composited together
-            offsets = np.empty_like(canvas)
-            offsets[...] = np.asarray(params.background.color_offset, dtype=np.float32)[None, :, None]
-            canvas = np.concatenate([canvas, offsets], axis=1)
+    for canvas, frame in zip(canvases, ("a", "b", "y")):
+        if frame != "a":
+            canvas[:, 3:, :] = np.asarray(params.background.color_offset, dtype=np.float32)[None, :, None]
         for obj, (coef, pad), shift in zip(params.objects, coefs, shifts[frame][1:]):
             _composite_object(canvas, coef, pad, obj, shift, grid)
-        small = apply_separable(dec, dec, canvas).transpose(0, 2, 1)  # (H, W, C) view
+        # (W, H, C) view of the decimated frame; copied once into (H, W, 3) order
+        small = separable_transposed(dec, dec, canvas).reshape(size, size, canvas.shape[1]).transpose(1, 0, 2)
+        rgb = np.empty((size, size, 3), dtype=np.float32)
+        rgb[...] = small[:, :, :3]
         if frame == "a":
-            out["frame_a"] = np.ascontiguousarray(small)
+            out["frame_a"] = rgb
         else:
-            out[f"frame_{frame}"] = np.ascontiguousarray(small[:, :, :3])
-            out[f"frame_{frame}_perturbed"] = small[:, :, :3] + small[:, :, 3:]
+            out[f"frame_{frame}"] = rgb
+            out[f"frame_{frame}_perturbed"] = np.add(small[:, :, :3], small[:, :, 3:], out=np.empty_like(rgb))
     return {k: out[k] for k in FRAME_FIELDS}
 
 
