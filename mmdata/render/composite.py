@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import scipy.sparse as sp
 from scipy import ndimage
 
 from mmdata.render.noise import photon_noise, stochastic_round
@@ -80,7 +81,7 @@ def _background_layer(
     shifts: list[tuple[float, float]],
     canvases: list[np.ndarray],
 ) -> None:
-    """Sample the background on the render grid in each frame, into ``canvases[i][:, :3, :]`` (n, C, n)."""
+    """Sample the background on the render grid in each frame, into the row-planar (n, 3, n) ``canvases``."""
     bg: LayerParams = params.background
     src = catalogue.background(bg.source_id)
     s = bg.scale
@@ -102,7 +103,7 @@ def _background_layer(
     for (dx, dy), canvas in zip(shifts, canvases):
         wy = warp_matrix(grid.source_positions(s, bg.position[1], dy, y0), coef.shape[0])
         wx = warp_matrix(grid.source_positions(s, bg.position[0], dx, x0), coef.shape[2])
-        apply_separable(wy, wx, coef, out=canvas[:, :3, :])
+        apply_separable(wy, wx, coef, out=canvas)
 
 
 def _object_coefficients(catalogue: Catalogue, layer: LayerParams, factor: int) -> tuple[np.ndarray, int]:
@@ -136,12 +137,18 @@ def _support(u: np.ndarray, n: int) -> tuple[int, int]:
 
 
 def _composite_object(
-    canvas: np.ndarray, coef: np.ndarray, pad: int, layer: LayerParams, shift: tuple[float, float], grid: _Grid
+    canvas: np.ndarray,
+    offsets: np.ndarray | None,
+    coef: np.ndarray,
+    pad: int,
+    layer: LayerParams,
+    shift: tuple[float, float],
+    grid: _Grid,
 ) -> None:
     """Draw one object 'over' the canvas, in place.
 
-    The canvas is row-planar (rows, channels, columns) with 3 channels (RGB) or 6 (RGB, then the
-    colour-offset image of the perturbed twin, composited with the same alpha).
+    The canvas is row-planar RGB (rows, 3, columns); ``offsets``, when given, is the colour-offset
+    image of the perturbed twin in the same layout, composited with the same alpha.
     """
     s = layer.scale
     uy = grid.source_positions(s, layer.position[1], shift[1], -pad)
@@ -155,13 +162,26 @@ def _composite_object(
         warp_matrix(ux[x0:x1], coef.shape[2], outside="zero"),
         coef,
     )  # (h, 4, w): premultiplied RGB, alpha
-    a = np.clip(patch[:, 3:4, :], 0.0, 1.0)  # (h, 1, w)
-    premult = np.minimum(np.maximum(patch[:, :3, :], 0.0), 255.0 * a)
+    a = np.clip(patch[:, 3:4, :], 0.0, 1.0, out=patch[:, 3:4, :])  # (h, 1, w)
+    premult = np.maximum(patch[:, :3, :], 0.0, out=patch[:, :3, :])
+    np.minimum(premult, 255.0 * a, out=premult)
+    keep = 1.0 - a
     view = canvas[y0:y1, :, x0:x1]
-    view *= 1.0 - a
-    view[:, :3, :] += premult
-    if canvas.shape[1] == 6:
-        view[:, 3:, :] += a * np.asarray(layer.color_offset, dtype=np.float32)[None, :, None]
+    view *= keep
+    view += premult
+    if offsets is not None:
+        view = offsets[y0:y1, :, x0:x1]
+        view *= keep
+        view += a * np.asarray(layer.color_offset, dtype=np.float32)[None, :, None]
+
+
+def _decimate(dec: sp.csr_matrix, canvas: np.ndarray) -> np.ndarray:
+    """Anti-alias and decimate a row-planar (n, C, n) canvas to a C-contiguous (H, W, C) frame."""
+    size, c = dec.shape[0], canvas.shape[1]
+    small = separable_transposed(dec, dec, canvas).reshape(size, size, c)  # (W, H, C)
+    frame = np.empty((size, size, c), dtype=np.float32)
+    frame[...] = small.transpose(1, 0, 2)
+    return frame
 
 
 def _frame_rng(params: SampleParams, field: str) -> np.random.Generator:
@@ -179,27 +199,24 @@ def render_clean(params: SampleParams, catalogue: Catalogue, spec: DatasetSpec) 
         "b": [tuple(float(v) for v in l.motion) for l in layers],
         "y": [(alpha * l.motion[0], alpha * l.motion[1]) for l in layers],
     }
-    # frame A: RGB; B and Y: RGB + the perturbation's offset image, composited together
-    canvases = [np.empty((grid.n, 3 if frame == "a" else 6, grid.n), dtype=np.float32) for frame in ("a", "b", "y")]
+    canvases = [np.empty((grid.n, 3, grid.n), dtype=np.float32) for _ in range(3)]  # RGB of A, B, Y
     _background_layer(params, catalogue, grid, [shifts[f][0] for f in ("a", "b", "y")], canvases)
     coefs = [_object_coefficients(catalogue, obj, spec.supersample) for obj in params.objects]
     dec = gaussian_decimation(spec.image_size, spec.supersample, spec.antialias_sigma, grid.margin)
-    size = spec.image_size
     out: dict[str, np.ndarray] = {}
     for canvas, frame in zip(canvases, ("a", "b", "y")):
-        if frame != "a":
-            canvas[:, 3:, :] = np.asarray(params.background.color_offset, dtype=np.float32)[None, :, None]
+        offsets = None
+        if frame != "a":  # the perturbation's offset image, composited alongside the RGB
+            offsets = np.empty_like(canvas)
+            offsets[...] = np.asarray(params.background.color_offset, dtype=np.float32)[None, :, None]
         for obj, (coef, pad), shift in zip(params.objects, coefs, shifts[frame][1:]):
-            _composite_object(canvas, coef, pad, obj, shift, grid)
-        # (W, H, C) view of the decimated frame; copied once into (H, W, 3) order
-        small = separable_transposed(dec, dec, canvas).reshape(size, size, canvas.shape[1]).transpose(1, 0, 2)
-        rgb = np.empty((size, size, 3), dtype=np.float32)
-        rgb[...] = small[:, :, :3]
+            _composite_object(canvas, offsets, coef, pad, obj, shift, grid)
+        rgb = _decimate(dec, canvas)
         if frame == "a":
             out["frame_a"] = rgb
         else:
             out[f"frame_{frame}"] = rgb
-            out[f"frame_{frame}_perturbed"] = np.add(small[:, :, :3], small[:, :, 3:], out=np.empty_like(rgb))
+            out[f"frame_{frame}_perturbed"] = rgb + _decimate(dec, offsets)
     return {k: out[k] for k in FRAME_FIELDS}
 
 
