@@ -99,7 +99,7 @@ def _background_layer(
     region = np.asarray(src[y0:y1, x0:x1], dtype=np.float32)
     if sigma > 0:
         region = ndimage.gaussian_filter(region, sigma=(sigma, sigma, 0), mode="mirror", truncate=4.0)
-    coef = _planar(spline_coefficients(region))
+    coef = spline_coefficients(region, planar=True)
     for (dx, dy), canvas in zip(shifts, canvases):
         wy = warp_matrix(grid.source_positions(s, bg.position[1], dy, y0), coef.shape[0])
         wx = warp_matrix(grid.source_positions(s, bg.position[0], dx, x0), coef.shape[2])
@@ -121,12 +121,7 @@ def _object_coefficients(catalogue: Catalogue, layer: LayerParams, factor: int) 
     rgba[pad:-pad, pad:-pad, 3] = a
     if sigma > 0:
         rgba = ndimage.gaussian_filter(rgba, sigma=(sigma, sigma, 0), mode="constant", truncate=4.0)
-    return _planar(spline_coefficients(rgba, mode="grid-constant")), pad
-
-
-def _planar(img: np.ndarray) -> np.ndarray:
-    """(H, W, C) -> row-planar (H, C, W), the layout every render-grid operation works in."""
-    return np.ascontiguousarray(img.transpose(0, 2, 1))
+    return spline_coefficients(rgba, mode="grid-constant", planar=True), pad
 
 
 def _support(u: np.ndarray, n: int) -> tuple[int, int]:

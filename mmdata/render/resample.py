@@ -36,21 +36,30 @@ def bspline3(t: np.ndarray) -> np.ndarray:
     return np.where(t < 1.0, inner, np.where(t < 2.0, outer, 0.0))
 
 
-def spline_coefficients(img: np.ndarray, mode: str = "mirror") -> np.ndarray:
+def spline_coefficients(img: np.ndarray, mode: str = "mirror", *, planar: bool = False) -> np.ndarray:
     """Cubic B-spline coefficients of an (H, W[, C]) image along its first two axes.
 
     Args:
         img: float image; channels (if any) are processed independently.
         mode: how the image continues beyond its edges: ``"mirror"`` (whole-sample symmetric) or
             ``"grid-constant"`` (zeros, for a zero-padded object).
+        planar: return an (H, W, C) image's coefficients row-planar, (H, C, W), the layout of
+            :func:`apply_separable` (the same values, without a separate transposed copy).
 
     Returns:
-        float32 coefficients of the same shape.
+        float32 coefficients, of the same shape (or (H, C, W) when ``planar``).
     """
-    out = np.asarray(img, dtype=np.float64)
-    for axis in (0, 1):
+    img = np.asarray(img)
+    axes = (0, 1)
+    if planar and img.ndim == 3:
+        out = np.empty((img.shape[0], img.shape[2], img.shape[1]), dtype=np.float64)
+        out[...] = img.transpose(0, 2, 1)
+        axes = (0, 2)
+    else:
+        out = np.array(img, dtype=np.float64)  # a copy this function owns: filtered in place
+    for axis in axes:
         if out.shape[axis] > 1:
-            out = ndimage.spline_filter1d(out, order=3, axis=axis, mode=mode, output=np.float64)
+            ndimage.spline_filter1d(out, order=3, axis=axis, mode=mode, output=out)
     return out.astype(np.float32)
 
 
