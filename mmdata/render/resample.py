@@ -92,12 +92,14 @@ def warp_matrix(u: np.ndarray, n: int, *, outside: str = "mirror") -> sp.csr_mat
     elif outside == "zero":
         valid = (k >= 0) & (k < n)
         w = np.where(valid, w, 0.0)
-        k = np.clip(k, 0, n - 1)
+        k = np.minimum(np.maximum(k, 0), n - 1)
     else:
         raise ValueError(f"outside: expected 'mirror' or 'zero', got {outside!r}")
     m = len(u)
+    # int32 indices (as scipy would choose for any image size) spare scipy a scan of their range
     return sp.csr_matrix(
-        (w.astype(np.float32).ravel(), k.ravel(), np.arange(0, 4 * m + 1, 4)), shape=(m, n)
+        (w.astype(np.float32).ravel(), k.astype(np.int32).ravel(), np.arange(0, 4 * m + 1, 4, dtype=np.int32)),
+        shape=(m, n),
     )
 
 
