@@ -85,7 +85,7 @@ def export_official(root: str | Path, out: str | Path, *, parts: Sequence[int | 
     tmp = _fresh_dir(out)
     factors: list[str] = []
     fields = list(FOLDERS.values())
-    with ThreadPoolExecutor(max(1, workers)) as pool, tqdm(total=len(ds), desc="export", unit="sample", disable=not progress) as bar:
+    with ThreadPoolExecutor(max(1, workers)) as pool, tqdm(total=len(ds), desc="export", unit="sample", disable=None if progress else True) as bar:
         n = 0
         for s, ref in enumerate(ds.shards):
             for lo in range(0, ref.count, 16):
@@ -173,7 +173,7 @@ def import_official(src: str | Path, root: str | Path, *, part: int | str = 1, s
     first = _read_png(src / "frameA" / "000000.png")
     dataset_id = "import:" + hashlib.sha256((src / "train_mf.txt").read_bytes()).hexdigest()
     written = []
-    with ThreadPoolExecutor(max(1, workers)) as pool, tqdm(total=len(alphas), desc="import", unit="sample", disable=not progress) as bar:
+    with ThreadPoolExecutor(max(1, workers)) as pool, tqdm(total=len(alphas), desc="import", unit="sample", disable=None if progress else True) as bar:
         for p, items in sorted(by_part.items()):
             for shard, lo in enumerate(range(0, len(items), shard_size)):
                 chunk = items[lo : lo + shard_size]

@@ -223,7 +223,7 @@ def audit_dataset(
     if samples is not None and samples < len(pairs):
         pairs = [pairs[i] for i in sorted(rng.choice(len(pairs), size=samples, replace=False))]
     catalogues: dict[str, Catalogue | None] = {}
-    for reader, offset in tqdm(pairs, desc="audit", unit="sample", disable=not progress):
+    for reader, offset in tqdm(pairs, desc="audit", unit="sample", disable=None if progress else True):
         key = str(reader.attrs.get("catalogue", {}).get("identity"))
         if key not in catalogues and reader.attrs.get("origin") == "generate":
             try:

@@ -145,12 +145,12 @@ def read_manifest(root: str | Path) -> dict[str, Any]:
     """Load ``ROOT/manifest.json``.
 
     Raises:
-        StoreNotFound: the manifest does not exist (run ``mmdata index ROOT``).
+        StoreNotFound: the manifest does not exist (run ``mmdata index --root ROOT``).
         StoreError: it is not valid JSON.
     """
     path = Path(root) / MANIFEST_NAME
     if not path.is_file():
-        raise StoreNotFound(f"{path}: dataset manifest not found; run `mmdata index {root}` first")
+        raise StoreNotFound(f"{path}: dataset manifest not found; run `mmdata index --root {root}` first")
     try:
         return json.loads(path.read_text())
     except ValueError as exc:
@@ -238,7 +238,7 @@ class Dataset:
 
 
 def open_dataset(root: str | Path, parts: Iterable[int | str] | None = None, *, verify: bool = True) -> Dataset:
-    """Open an indexed dataset (``mmdata index ROOT`` wrote its manifest) as one lazy view.
+    """Open an indexed dataset (``mmdata index --root ROOT`` wrote its manifest) as one lazy view.
 
     Args:
         root: the dataset root.
@@ -269,5 +269,5 @@ def open_dataset(root: str | Path, parts: Iterable[int | str] | None = None, *, 
         for i, ref in enumerate(refs):
             recorded = ds.reader(i).attrs.get("shard_checksum")
             if recorded != ref.checksum:
-                raise IntegrityError(f"{ref.path}: shard checksum {recorded} differs from the manifest's {ref.checksum}; re-run `mmdata index {root}`")
+                raise IntegrityError(f"{ref.path}: shard checksum {recorded} differs from the manifest's {ref.checksum}; re-run `mmdata index --root {root}`")
     return ds
