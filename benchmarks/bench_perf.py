@@ -7,7 +7,10 @@ Figures (part 1, ``fg_bg``; default 384 x 384 frames, every numeric library on o
 * store, bytes per sample on disk (five frames and the small arrays, zarr metadata included);
 * decode: samples per CPU-second reading every frame array back from a finished shard;
 * end to end (``generate_shard``) with 1 worker and with 2 threads, wall-clock samples/s, and the
-  parallel efficiency ``sps(2) / (2 * sps(1))``.
+  parallel efficiency ``sps(2) / (2 * sps(1))``; and the CPU seconds per sample of both runs with
+  their ratio (CPU efficiency: 100 % when the second thread adds no work, which is what a 2-thread
+  run reaches on two free cores; on a machine shared with other work the wall-clock efficiency is
+  bounded by the cores left to this process, the CPU efficiency is not).
 
 With ``--baseline REF`` (a git commit or tag) the same figures are measured for the code of REF
 in the same run: the two are measured in alternating rounds (REF, current, REF, current, ...),
@@ -45,6 +48,9 @@ RECORDED = {
     "e2e_1_sps": 8.40,
     "e2e_2_sps": 12.74,
     "efficiency": 0.76,
+    "e2e_1_cpu": None,
+    "e2e_2_cpu": None,
+    "cpu_efficiency": None,
 }
 ROWS = [
     ("render_sps", "render, samples/s per core", "{:.2f}"),
@@ -53,6 +59,9 @@ ROWS = [
     ("e2e_1_sps", "end to end, 1 worker, samples/s", "{:.2f}"),
     ("e2e_2_sps", "end to end, 2 threads, samples/s", "{:.2f}"),
     ("efficiency", "parallel efficiency at 2 threads", "{:.0%}"),
+    ("e2e_1_cpu", "end to end, 1 worker, CPU s/sample", "{:.3f}"),
+    ("e2e_2_cpu", "end to end, 2 threads, CPU s/sample", "{:.3f}"),
+    ("cpu_efficiency", "CPU efficiency at 2 threads", "{:.0%}"),
 ]
 
 
@@ -85,20 +94,22 @@ def measure(catalogue_dir: str, samples: int, size: int, work: Path) -> dict[str
     generate_shard(warm, catalogue, work / "warm", 1, 0, workers=2, catalogue_path=catalogue_dir)  # first-use costs
     for label, workers in (("e2e_1_sps", 1), ("e2e_2_sps", 2)):
         root = work / label
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), _cpu()
         path = generate_shard(config, catalogue, root, 1, 0, workers=workers, catalogue_path=catalogue_dir)
         out[label] = samples / (time.perf_counter() - t)
+        out[label.replace("_sps", "_cpu")] = (_cpu() - cpu) / samples
         out["bytes_per_sample"] = dir_bytes(path) / samples
         if workers == 1:
             group = zarr.open_group(str(path), mode="r")
-            fields = [name for name in group.array_keys() if name.startswith("frame_")]
+            arrays = [group[name] for name in group.array_keys() if name.startswith("frame_")]
             cpu = _cpu()
-            for name in fields:
-                for i in range(samples):
-                    group[name][i]
+            for i in range(samples):  # per-sample reads, as a training loader does
+                for array in arrays:
+                    array[i]
             out["decode_sps"] = samples / (_cpu() - cpu)
         shutil.rmtree(root)
     out["efficiency"] = out["e2e_2_sps"] / (2 * out["e2e_1_sps"])
+    out["cpu_efficiency"] = out["e2e_1_cpu"] / out["e2e_2_cpu"]
     return out
 
 
