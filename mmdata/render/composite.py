@@ -34,6 +34,7 @@ from mmdata.render.resample import (
     render_margin,
     separable_transposed,
     spline_coefficients,
+    transpose_into,
     warp_matrix,
 )
 from mmdata.render.sampling import sample_params
@@ -178,9 +179,10 @@ def _composite_object(
 def _decimate(dec: sp.csr_matrix, canvas: np.ndarray) -> np.ndarray:
     """Anti-alias and decimate a row-planar (n, C, n) canvas to a C-contiguous (H, W, C) frame."""
     size, c = dec.shape[0], canvas.shape[1]
-    small = separable_transposed(dec, dec, canvas).reshape(size, size, c)  # (W, H, C)
+    small = separable_transposed(dec, dec, canvas)  # (W, H * C)
     frame = np.empty((size, size, c), dtype=np.float32)
-    frame[...] = small.transpose(1, 0, 2)
+    pixel = np.dtype((np.void, 4 * c))  # one pixel's C floats as one record: a 2-D transpose of pixels
+    transpose_into(small.view(pixel).reshape(size, size), frame.reshape(size, size * c).view(pixel))
     return frame
 
 
