@@ -1,5 +1,6 @@
 """The Zarr v3 dataset store: the only code that touches zarr for datasets.
 
+* :mod:`mmdata.store.codec` — the lossless image codec of the frame arrays (zarr codec ``mmdata_image``);
 * :mod:`mmdata.store.layout` — settings, paths, the arrays of a shard store and per-sample records;
 * :mod:`mmdata.store.writer` — exclusive, resumable, atomic writing of one shard store;
 * :mod:`mmdata.store.reader` — reading one shard, or an indexed dataset as one lazy view;
@@ -11,6 +12,7 @@
 * :mod:`mmdata.store.cli` — ``mmdata generate``, ``index``, ``audit``, ``explain``, ``export-official``, ``import-official``.
 """
 
+from mmdata.store.codec import CODEC_NAME, IMAGE_FORMATS, ImageCodec
 from mmdata.store.layout import (
     STORE_FORMAT,
     SampleRecord,
@@ -37,6 +39,9 @@ from mmdata.store.audit import AuditReport, audit_dataset, explain_sample, locat
 from mmdata.store.card import write_card
 
 __all__ = [
+    "CODEC_NAME",
+    "IMAGE_FORMATS",
+    "ImageCodec",
     "STORE_FORMAT",
     "MANIFEST_NAME",
     "SampleRecord",
