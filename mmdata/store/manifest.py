@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 from pathlib import Path
 from typing import Any
 
 from mmdata.errors import StoreError, StoreNotFound
+from mmdata.fsutil import atomic_write_text
 from mmdata.render.params import PART_NAMES, part_name
 from mmdata.store.provenance import utc_now
 from mmdata.store.layout import STORE_FORMAT
@@ -154,8 +154,6 @@ def _missing(root: Path, part: int, present: list[tuple[int, int, int, int]], ex
 def write_manifest(root: str | Path, manifest: dict[str, Any]) -> Path:
     """Write ``ROOT/manifest.json`` atomically (temporary name, then rename)."""
     path = Path(root) / MANIFEST_NAME
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     log.info("%s: %d shards, %d samples", path, len(manifest["shards"]), sum(s["count"] for s in manifest["shards"]))
     return path
