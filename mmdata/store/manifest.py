@@ -103,6 +103,7 @@ def build_manifest(root: str | Path) -> dict[str, Any]:
                 "start": int(a["start"]),
                 "count": reader.count,
                 "checksum": a["shard_checksum"],
+                "attrs_sha256": a.get("attrs_sha256"),
                 "bytes": dir_bytes(path),
             }
         )
@@ -113,7 +114,7 @@ def build_manifest(root: str | Path) -> dict[str, Any]:
         info["present"].append((int(a["start"]), reader.count, shard, int(a.get("shard_size", reader.count))))
     for part, info in parts.items():
         info["missing"] = _missing(root, int(part), info.pop("present"), info["expected"])
-    _add_absent_parts(parts, ShardReader(found[0][2]).attrs.get("config"))
+    _add_absent_parts(parts, ShardReader(found[0][2], verify=False).attrs.get("config"))
     manifest = {
         "format": STORE_FORMAT,
         "created": utc_now(),
