@@ -2,9 +2,14 @@
 
 Each sub-command lives in the module that owns its logic and exposes
 ``register(subparsers) -> None``, adding one or more parsers whose ``func`` default is called with the
-parsed arguments. :func:`run_cli` builds the program from a list of such modules, sets up logging and
-turns every :class:`~mmdata.errors.MotionMagError` (and a missing file) into one clear line on
-stderr with exit status 2.
+parsed arguments. :func:`run_cli` builds the program from a list of such modules and sets up logging.
+
+Exit status, the same in both programs: 0 success; 1 a runtime failure (a check that failed, such
+as a FAILED audit, which the command reports by returning 1; an unexpected exception, with its
+traceback); 2 a usage or input error (argparse's usage errors, every
+:class:`~mmdata.errors.MotionMagError` and every ``OSError`` — a missing or unreadable file, a full
+disk, a read-only folder — as one line on stderr naming the file or key); 130 an interrupt.
+The global ``-q`` silences logging below warnings and every progress bar (``args.quiet``).
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ def run_cli(prog: str, description: str, modules: Sequence[ModuleType], argv: Se
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors, no progress bars")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
     for module in modules:
@@ -39,11 +44,9 @@ def run_cli(prog: str, description: str, modules: Sequence[ModuleType], argv: Se
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:
         status = args.func(args)
-    except MotionMagError as exc:
-        print(f"{prog} {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    except FileNotFoundError as exc:
-        print(f"{prog} {args.command}: error: {exc}", file=sys.stderr)
+    except (MotionMagError, OSError) as exc:
+        message = " ".join(str(exc).split())  # one line, whatever the exception's text holds
+        print(f"{prog} {args.command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{prog} {args.command}: interrupted", file=sys.stderr)

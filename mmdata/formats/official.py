@@ -97,7 +97,7 @@ def _export_into(ds: Dataset, tmp: Path, *, progress: bool, workers: int) -> int
     """Write every sample of ``ds`` into the (fresh) folder ``tmp``; returns the count."""
     factors: list[str] = []
     fields = list(FOLDERS.values())
-    with ThreadPoolExecutor(max(1, workers)) as pool, tqdm(total=len(ds), desc="export", unit="sample", disable=not progress) as bar:
+    with ThreadPoolExecutor(max(1, workers)) as pool, tqdm(total=len(ds), desc="export", unit="sample", disable=None if progress else True) as bar:
         n = 0
         for s, ref in enumerate(ds.shards):
             for lo in range(0, ref.count, 16):
@@ -181,7 +181,7 @@ def import_official(src: str | Path, root: str | Path, *, part: int | str = 1, s
     first = _read_png(src / "frameA" / "000000.png")
     dataset_id = "import:" + hashlib.sha256((src / "train_mf.txt").read_bytes()).hexdigest()
     written = []
-    with ThreadPoolExecutor(max(1, workers)) as pool, tqdm(total=len(alphas), desc="import", unit="sample", disable=not progress) as bar:
+    with ThreadPoolExecutor(max(1, workers)) as pool, tqdm(total=len(alphas), desc="import", unit="sample", disable=None if progress else True) as bar:
         for p, items in sorted(by_part.items()):
             for shard, lo in enumerate(range(0, len(items), shard_size)):
                 chunk = items[lo : lo + shard_size]

@@ -98,7 +98,7 @@ def ordered_map(fn: Callable[[Any], Any], tasks: Iterable[Any], workers: int, ah
             yield result
 
 
-def _run_plans(plans: list[SourcePlan], bank: ObjectBankWriter, workers: int) -> dict[str, Any]:
+def _run_plans(plans: list[SourcePlan], bank: ObjectBankWriter, workers: int, progress: bool = True) -> dict[str, Any]:
     backgrounds: list[dict[str, Any]] = []
     objects: list[dict[str, Any]] = []
     skipped: list[SkipRecord] = []
@@ -108,7 +108,7 @@ def _run_plans(plans: list[SourcePlan], bank: ObjectBankWriter, workers: int) ->
         jobs = ((plan.worker, t) for t in plan.tasks)
         results = ordered_map(_star_guarded, jobs, workers)
         n_before, n_skipped = len(backgrounds), len(skipped)
-        for records in tqdm(results, total=len(plan.tasks), desc=f"sources {plan.name}", unit="img", disable=None):
+        for records in tqdm(results, total=len(plan.tasks), desc=f"sources {plan.name}", unit="img", disable=None if progress else True):
             for rec in records:
                 if isinstance(rec, SkipRecord):
                     skipped.append(rec)
@@ -150,7 +150,7 @@ def _object_entry(rec: CutoutRecord, index: int) -> dict[str, Any]:
     }
 
 
-def build_catalogue(sources_cfg: dict[str, Any], out_dir: str | Path, *, workers: int = 1) -> Path:
+def build_catalogue(sources_cfg: dict[str, Any], out_dir: str | Path, *, workers: int = 1, progress: bool = True) -> Path:
     """Build a catalogue folder (``catalogue.json`` + ``objects.zarr``) from a ``sources`` config.
 
     Args:
@@ -177,7 +177,7 @@ def build_catalogue(sources_cfg: dict[str, Any], out_dir: str | Path, *, workers
     try:
         tmp.mkdir()
         bank = ObjectBankWriter(tmp / BANK_DIR)
-        found = _run_plans(plans, bank, max(1, int(workers)))
+        found = _run_plans(plans, bank, max(1, int(workers)), progress)
         bank.close()
         doc = _document(cfg, plans, found)
         with open(tmp / CATALOGUE_FILE, "w", encoding="utf-8") as fh:

@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     build.set_defaults(func=_build)
 
     show = sub.add_parser("show", help="print a catalogue's counts; optionally write a PNG contact sheet")
-    show.add_argument("catalogue", help="catalogue folder")
+    show.add_argument("--catalogue", required=True, help="catalogue folder (mmdata sources build -o)")
     show.add_argument("--sheet", help="write a contact sheet of random backgrounds and objects to this PNG")
     show.add_argument("--seed", type=int, default=0, help="seed choosing the items of the sheet (default 0)")
     show.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -63,7 +63,7 @@ def _sources_config(args: argparse.Namespace) -> dict[str, Any]:
 def _build(args: argparse.Namespace) -> int:
     from mmdata.sources import build_catalogue, open_catalogue
 
-    out = build_catalogue(_sources_config(args), args.out, workers=args.workers)
+    out = build_catalogue(_sources_config(args), args.out, workers=args.workers, progress=not args.quiet)
     cat = open_catalogue(out)
     counts = cat.summary["counts"]
     print(

@@ -249,7 +249,7 @@ def _shard_list(root: Path, report: AuditReport) -> tuple[list[tuple[Path, Shard
     try:
         manifest = read_manifest(root)
     except StoreNotFound:
-        report.notes.append(f"{manifest_path}: no manifest; auditing the shards found on disk (run `mmdata index {root}`)")
+        report.notes.append(f"{manifest_path}: no manifest; auditing the shards found on disk (run `mmdata index --root {root}`)")
         return [(path, None, part, shard) for part, shard, path in on_disk], manifest_path
     except StoreError as exc:
         report.problems.append(AuditProblem(None, None, None, str(manifest_path), str(exc).removeprefix(f"{manifest_path}: ")))
@@ -258,7 +258,7 @@ def _shard_list(root: Path, report: AuditReport) -> tuple[list[tuple[Path, Shard
     listed = {p for p, *_ in out}
     for part, shard, path in on_disk:
         if path.resolve() not in listed:
-            report.problems.append(AuditProblem(part, shard, None, str(path), "shard on disk is not in the manifest (re-run `mmdata index`)"))
+            report.problems.append(AuditProblem(part, shard, None, str(path), "shard on disk is not in the manifest (re-run `mmdata index --root ROOT`)"))
     return out, manifest_path
 
 
@@ -306,7 +306,7 @@ def audit_dataset(
     report = AuditReport()
     readers: list[ShardReader] = []
     shard_list, manifest_path = _shard_list(root, report)
-    for path, entry, part, shard in tqdm(shard_list, desc="audit bytes", unit="shard", disable=not progress):
+    for path, entry, part, shard in tqdm(shard_list, desc="audit bytes", unit="shard", disable=None if progress else True):
         reader = _open(path, part, shard, report)
         if reader is None:
             continue
@@ -332,7 +332,7 @@ def _rerender(readers: list[ShardReader], samples: int | None, catalogue: str | 
     if samples is not None and samples < len(pairs):
         pairs = [pairs[i] for i in sorted(rng.choice(len(pairs), size=samples, replace=False))]
     catalogues: dict[str, Catalogue | None] = {}
-    for reader, offset in tqdm(pairs, desc="audit re-render", unit="sample", disable=not progress):
+    for reader, offset in tqdm(pairs, desc="audit re-render", unit="sample", disable=None if progress else True):
         key = str(reader.attrs.get("catalogue", {}).get("identity"))
         if key not in catalogues:
             try:

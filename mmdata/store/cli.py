@@ -94,8 +94,8 @@ def _explain(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from mmdata.formats.official import export_official
 
-    n = export_official(args.root, args.output, parts=args.parts, workers=args.workers, progress=not args.quiet)
-    print(f"{args.output}: {n} samples")
+    n = export_official(args.root, args.out, parts=args.parts, workers=args.workers, progress=not args.quiet)
+    print(f"{args.out}: {n} samples")
     return 0
 
 
@@ -106,7 +106,7 @@ def _import(args: argparse.Namespace) -> int:
 
     settings = StoreSettings.from_config(load_config(args.config))
     paths = import_official(args.src, args.root, part=args.part, shard_size=args.shard_size, settings=settings, workers=args.workers, progress=not args.quiet)
-    print(f"{args.root}: {len(paths)} shard(s); run `mmdata index {args.root}` next")
+    print(f"{args.root}: {len(paths)} shard(s); run `mmdata index --root {args.root}` next")
     return 0
 
 
@@ -123,18 +123,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_generate)
 
     p = subparsers.add_parser("index", help="write ROOT/manifest.json and the dataset card ROOT/card/")
-    p.add_argument("root", type=Path)
+    p.add_argument("--root", type=Path, required=True, help="dataset root")
     p.set_defaults(func=_index)
 
     p = subparsers.add_parser("audit", help="re-render samples from their provenance and check bytes and checksums")
-    p.add_argument("root", type=Path)
+    p.add_argument("--root", type=Path, required=True, help="dataset root")
     p.add_argument("--samples", type=int, default=None, help="random samples to re-render (default: all); every sample's bytes are hashed regardless")
     p.add_argument("--catalogue", type=Path, default=None, help="catalogue folder (default: the recorded one)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random choice of samples")
     p.set_defaults(func=_audit)
 
     p = subparsers.add_parser("explain", help="where one sample came from, in plain terms")
-    p.add_argument("root", type=Path)
+    p.add_argument("--root", type=Path, required=True, help="dataset root")
     p.add_argument("--part", required=True, help="part number 1-5 or name")
     p.add_argument("--index", type=int, required=True, help="sample index within the part")
     p.add_argument("--catalogue", type=Path, default=None, help="catalogue folder (default: the recorded one)")
@@ -142,8 +142,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_explain)
 
     p = subparsers.add_parser("export-official", help="write the authors' layout (frameA/B/C, amplified, meta, train_mf.txt)")
-    p.add_argument("root", type=Path)
-    p.add_argument("-o", "--output", type=Path, required=True)
+    p.add_argument("--root", type=Path, required=True, help="dataset root")
+    p.add_argument("-o", "--out", type=Path, required=True, help="folder to write the authors' layout into")
     p.add_argument("--parts", nargs="*", default=None, help="parts to export (default all)")
     p.add_argument("--workers", type=int, default=1, help="threads encoding PNGs")
     p.set_defaults(func=_export)

@@ -149,7 +149,7 @@ def _connect(scheduler: str) -> Any:
 def _run(spec: DatasetSpec, plan: ShardPlan, layout: ShardLayout, catalogue: Catalogue, target: ShardTarget, workers: int, pool: str, client: Any, progress: bool) -> None:
     """Build the graph of the pending blocks and compute it on the chosen executor, with a progress bar."""
     n = sum(layout.block_range(b)[1] - layout.block_range(b)[0] for b in target.pending_blocks)
-    bar = tqdm(total=n, desc="render", unit="sample", disable=not progress)
+    bar = tqdm(total=n, desc="render", unit="sample", disable=None if progress else True)
     try:
         if client is not None:
             from distributed import as_completed

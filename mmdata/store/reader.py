@@ -186,12 +186,12 @@ def read_manifest(root: str | Path) -> dict[str, Any]:
     """Load ``ROOT/manifest.json``.
 
     Raises:
-        StoreNotFound: the manifest does not exist (run ``mmdata index ROOT``).
+        StoreNotFound: the manifest does not exist (run ``mmdata index --root ROOT``).
         StoreError: it is not valid JSON.
     """
     path = Path(root) / MANIFEST_NAME
     if not path.is_file():
-        raise StoreNotFound(f"{path}: dataset manifest not found; run `mmdata index {root}` first")
+        raise StoreNotFound(f"{path}: dataset manifest not found; run `mmdata index --root {root}` first")
     try:
         manifest = json.loads(path.read_text())
     except (ValueError, UnicodeDecodeError) as exc:
@@ -315,7 +315,7 @@ def check_manifest_hash(manifest: dict[str, Any], manifest_path: Path) -> None:
     """
     recorded = manifest.get("manifest_hash")
     if recorded is not None and recorded != manifest_digest(manifest):
-        raise IntegrityError(f"{manifest_path}: content does not match its manifest_hash (edited after `mmdata index`); re-run `mmdata index`")
+        raise IntegrityError(f"{manifest_path}: content does not match its manifest_hash (edited after `mmdata index`); re-run `mmdata index --root {manifest_path.parent}`")
 
 
 def check_shard_against_entry(reader: ShardReader, ref: ShardRef, manifest_path: Path) -> None:
@@ -334,11 +334,11 @@ def check_shard_against_entry(reader: ShardReader, ref: ShardRef, manifest_path:
         problems.append(f"holds part {reader.part} samples [{reader.start}, {reader.start + reader.count}), the manifest says "
                         f"part {ref.part} [{ref.start}, {ref.start + ref.count})")
     if problems:
-        raise IntegrityError(f"{ref.path}: {'; '.join(problems)} ({manifest_path}); re-run `mmdata index`")
+        raise IntegrityError(f"{ref.path}: {'; '.join(problems)} ({manifest_path}); re-run `mmdata index --root {manifest_path.parent}`")
 
 
 def open_dataset(root: str | Path, parts: Iterable[int | str] | None = None, *, verify: bool = True) -> Dataset:
-    """Open an indexed dataset (``mmdata index ROOT`` wrote its manifest) as one lazy view.
+    """Open an indexed dataset (``mmdata index --root ROOT`` wrote its manifest) as one lazy view.
 
     Args:
         root: the dataset root.

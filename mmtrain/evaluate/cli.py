@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub.required = True
 
     sets = sub.add_parser("sets", help="render the test sets (one Zarr store per test)")
-    sets.add_argument("--sources", required=True, help="catalogue folder (mmdata sources build)")
+    sets.add_argument("--catalogue", required=True, help="catalogue folder (mmdata sources build)")
     sets.add_argument("-o", "--out", required=True, help="folder of the test sets")
     _common(sets)
     sets.set_defaults(func=_cmd_sets)
@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--model", action="append", default=[], metavar="NAME=PATH",
                      help="a network to score: our checkpoint or the authors' weights.npz (repeatable)")
     run.add_argument("--methods", nargs="*", help="built-in methods (default evaluate.methods): oracle do_nothing phase_based")
-    run.add_argument("--sources", help="catalogue folder, needed only for test sets stored without clips")
+    run.add_argument("--catalogue", help="catalogue folder, needed only for test sets stored without clips")
     run.add_argument("--device", default="cpu", help="torch device of the networks (default cpu)")
     run.add_argument("--workers", type=int, default=1, help="processes scoring cases in parallel (default 1)")
     run.add_argument("-o", "--out", required=True, help="results folder")
@@ -45,7 +45,6 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", help="YAML config (default: all defaults)")
     p.add_argument("--size", help="evaluate.sizes entry (default evaluate.size): quick or paper")
     p.add_argument("--tests", nargs="+", help="tests (default evaluate.tests): subpixel noise magnification input_motion")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def _specs(args: argparse.Namespace) -> tuple[dict[str, Any], EvalSpec, DatasetSpec]:
@@ -65,9 +64,9 @@ def _cmd_sets(args: argparse.Namespace) -> int:
     from mmdata.sources import open_catalogue
 
     _, ev, ds = _specs(args)
-    catalogue = open_catalogue(args.sources)
+    catalogue = open_catalogue(args.catalogue)
     for test in ev.tests:
-        path = write_test_set(args.out, test, ev, ds, catalogue, progress=not args.no_progress)
+        path = write_test_set(args.out, test, ev, ds, catalogue, progress=not args.quiet)
         print(path)
     return 0
 
@@ -79,12 +78,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     methods += [load_network(spec, args.device) for spec in models]  # fail early on bad weights
     test_sets = [open_test_set(Path(args.sets) / f"{test}.zarr") for test in ev.tests]
     catalogue = None
-    if args.sources:
+    if args.catalogue:
         from mmdata.sources import open_catalogue
 
-        catalogue = open_catalogue(args.sources)
+        catalogue = open_catalogue(args.catalogue)
     results = evaluate_test_sets(test_sets, methods, border=ev.border, catalogue=catalogue, ds=ds, workers=args.workers,
-                                 progress=not args.no_progress)
+                                 progress=not args.quiet)
     for path in write_results(results, args.out):
         print(path)
     return 0

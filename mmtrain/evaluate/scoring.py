@@ -162,7 +162,7 @@ def evaluate_test_sets(
                             "specs": {ts.test: ts.info["spec"] for ts in test_sets}})
     chunk = 4  # cases per task
     tasks = [(ts, list(range(lo, min(lo + chunk, ts.count)))) for ts in test_sets for lo in range(0, ts.count, chunk)]
-    bar = tqdm(total=sum(ts.count for ts in test_sets), desc="evaluate", unit="case", disable=not progress)
+    bar = tqdm(total=sum(ts.count for ts in test_sets), desc="evaluate", unit="case", disable=None if progress else True)
     if workers == 1:
         for ts, idx in tasks:
             results.scores += _score_cases(ts, idx, methods, border, catalogue, ds)

@@ -148,7 +148,7 @@ def write_test_set(
         if target.complete:
             return final
         bar = tqdm(total=sum(layout.block_range(b)[1] - layout.block_range(b)[0] for b in target.pending_blocks),
-                   desc=f"test set {test}", unit="case", disable=not progress)
+                   desc=f"test set {test}", unit="case", disable=None if progress else True)
         for block in target.pending_blocks:
             lo, hi = layout.block_range(block)
             records = []

@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "dynamic: against the previous frame; temporal: a band-pass of the shape representation "
                     "(paper Eq. 4). Unset options come from --preset, then --config's magnify section.")
     p.add_argument("input", help="video to magnify")
-    p.add_argument("-o", "--output", required=True, help="magnified video to write (.mp4, .mkv, .avi, .mov)")
+    p.add_argument("-o", "--out", required=True, help="magnified video to write (.mp4, .mkv, .avi, .mov)")
     p.add_argument("--alpha", type=float, help="magnification factor")
     p.add_argument("--mode", choices=MODES, help="static | dynamic | temporal")
     p.add_argument("--filter", choices=FILTER_KINDS, help="temporal filter")
@@ -59,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "make-demo-video", help="synthesize a video of a built-in photograph moving by a known sinusoid",
         description="Write a demo video: a scikit-image photograph translated by amplitude*sin(2 pi freq t) "
                     "pixels with cubic-spline interpolation (sub-pixel exact), for trying `mmtrain magnify`.")
-    d.add_argument("-o", "--output", required=True, help="video to write")
+    d.add_argument("-o", "--out", required=True, help="video to write")
     d.add_argument("--frames", type=int, help="number of frames")
     d.add_argument("--size", type=int, nargs=2, metavar=("W", "H"), help="frame size in pixels")
     d.add_argument("--amplitude", type=float, help="motion amplitude in pixels")
@@ -108,7 +108,7 @@ def run_magnify(args: argparse.Namespace) -> int:
     band = values.get("band")
     settings = MagnifySettings(**{k: values[k] for k in _SETTINGS_KEYS if values.get(k) is not None}
                                | {"band": tuple(band) if band is not None else None})
-    result = magnify_video(args.input, args.output, settings, checkpoint=values["checkpoint"],
+    result = magnify_video(args.input, args.out, settings, checkpoint=values["checkpoint"],
                            model_preset=values.get("model_preset"), device=values.get("device", "auto"),
                            side_by_side=bool(values.get("side_by_side")), slice_axis=axis, slice_at=at,
                            slice_output=args.slice_output, work_dir=values.get("work_dir"),
@@ -137,7 +137,7 @@ def run_make_demo_video(args: argparse.Namespace) -> int:
     video = SinusoidVideo(demo_image(demo["image"]), size=(demo["width"], demo["height"]),
                           amplitude=demo["amplitude"], freq=demo["freq"], fps=demo["fps"],
                           direction=tuple(demo["direction"]))
-    n = write_video(Path(args.output), video.frames(demo["frames"]), demo["fps"])
-    print(f"{args.output}: {n} frames, {demo['width']}x{demo['height']} at {demo['fps']:g} fps, "
+    n = write_video(Path(args.out), video.frames(demo["frames"]), demo["fps"])
+    print(f"{args.out}: {n} frames, {demo['width']}x{demo['height']} at {demo['fps']:g} fps, "
           f"{demo['amplitude']:g} px sinusoid at {demo['freq']:g} Hz")
     return 0

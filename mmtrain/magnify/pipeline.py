@@ -218,7 +218,7 @@ def _magnify_fir(model: torch.nn.Module, batches: Iterable[np.ndarray], s: Magni
         response = fir_response(t, s.band, s.fps, numtaps=s.fir_taps, official=s.official_fir)
         spill.filter(response, progress=progress)
         last = torch.from_numpy(spill.read(t - 1, t)[1]).to(device)
-        for start in tqdm(range(0, t, s.batch), desc="FIR decode", unit="batch", disable=not progress):
+        for start in tqdm(range(0, t, s.batch), desc="FIR decode", unit="batch", disable=None if progress else True):
             texture, shape, filtered = (torch.from_numpy(a).to(device) for a in spill.read(start, start + s.batch))
             base = last.expand_as(shape) if s.official_fir else shape
             y = model.decode(texture, base + model.magnify_delta(filtered, s.alpha))
@@ -325,7 +325,7 @@ def magnify_video(input: str | os.PathLike[str], output: str | os.PathLike[str],
         log.info("magnifying %s (%dx%d, %d frames, %s fps) on %s: %s", info.path, info.width, info.height,
                  info.n_frames, info.fps, dev, s)
         fir = s.mode == "temporal" and s.filter == "fir"
-        bar = tqdm(total=info.n_frames, unit="frame", desc="FIR encode" if fir else "magnify", disable=not progress)
+        bar = tqdm(total=info.n_frames, unit="frame", desc="FIR encode" if fir else "magnify", disable=None if progress else True)
         batches = _counted(reader.batches(s.batch), bar)
         need_input = side_by_side or slice_axis is not None
         originals = _rebatch(VideoReader(input).batches(s.batch), s.batch) if need_input else None

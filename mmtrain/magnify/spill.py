@@ -135,7 +135,7 @@ class RepresentationSpill:
             shards=(math.ceil(t / self.batch) * self.batch, c, s, s),
             dtype="float32", compressors=None, fill_value=0.0)
         src = da.from_array(self.shape, chunks=(t, c, s, s), asarray=True, lock=False, name="spill-shape")
-        with tqdm(total=src.npartitions, desc="FIR filter (tiles)", unit="tile", disable=not progress) as bar, \
+        with tqdm(total=src.npartitions, desc="FIR filter (tiles)", unit="tile", disable=None if progress else True) as bar, \
                 dask.config.set(scheduler="threads", num_workers=self.workers):
             out = src.map_blocks(functools.partial(_filter_tile, response=response, bar=bar), dtype=np.float32,
                                  meta=np.empty((0, 0, 0, 0), np.float32), name="fir-tiles")

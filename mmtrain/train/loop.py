@@ -325,7 +325,7 @@ def train(config: TrainConfig, dataset: Any, out_dir: str | Path, *, resume: boo
     target = config.steps if stop_after is None else min(config.steps, run.step + stop_after)
     last_train: dict[str, float] = {}
     last_val = run.validate() if run.step == 0 else {}
-    bar = tqdm(total=config.steps, initial=run.step, desc="train", disable=not (progress and run.main), unit="step")
+    bar = tqdm(total=config.steps, initial=run.step, desc="train", disable=None if (progress and run.main) else True, unit="step")
     t0, since = time.perf_counter(), 0
     try:
         while run.step < target:

@@ -52,7 +52,7 @@ def test_dataset_stage_builds_an_audited_dataset(tiny_run: Path) -> None:
     assert not (tiny_run / "results/dataset/part2").exists()  # a part of 0 samples has no shards
     # the user's own check of the result: every sample re-rendered byte for byte
     root, catalogue = tiny_run / "results/dataset", tiny_run / "results/sources/catalogue"
-    assert mmdata_main(["-q", "audit", str(root), "--catalogue", str(catalogue)]) == 0
+    assert mmdata_main(["-q", "audit", "--root", str(root), "--catalogue", str(catalogue)]) == 0
 
 
 def test_second_run_has_nothing_to_do(tiny_run: Path) -> None:
@@ -177,4 +177,4 @@ def test_killed_run_restarts_to_an_audited_dataset(tmp_path: Path) -> None:
     manifest = json.loads((root / "manifest.json").read_text())
     assert {i["name"]: i["count"] for i in manifest["parts"].values() if i["count"]} == {"fg_bg": 4, "blur_bg": 4}
     catalogue = workdir / "results/sources/catalogue"
-    assert mmdata_main(["-q", "audit", str(root), "--catalogue", str(catalogue)]) == 0  # every sample
+    assert mmdata_main(["-q", "audit", "--root", str(root), "--catalogue", str(catalogue)]) == 0  # every sample

@@ -57,7 +57,7 @@ rule index:
     benchmark:
         "logs/benchmarks/index/index.tsv"
     shell:
-        "mmdata index results/dataset > {log} 2>&1"
+        "mmdata index --root results/dataset > {log} 2>&1"
 
 
 rule audit:
@@ -81,7 +81,7 @@ rule audit:
     benchmark:
         "logs/benchmarks/audit/audit.tsv"
     shell:
-        "mmdata audit results/dataset --samples {params.samples} --catalogue {input.catalogue}"
+        "mmdata audit --root results/dataset --samples {params.samples} --catalogue {input.catalogue}"
         " > {output} 2> {log}"
 
 

@@ -20,8 +20,8 @@ rule evaluation_sets:
     benchmark:
         "logs/benchmarks/evaluation_sets/evaluation_sets.tsv"
     shell:
-        "mmtrain evaluate sets --sources {input.catalogue} -o {output} --config {params.config}"
-        " --no-progress > {log} 2>&1"
+        "mmtrain evaluate sets --catalogue {input.catalogue} -o {output} --config {params.config}"
+        " > {log} 2>&1"
 
 
 rule evaluate:
@@ -51,4 +51,4 @@ rule evaluate:
         "logs/benchmarks/evaluate/evaluate.tsv"
     shell:
         "OMP_NUM_THREADS=1 mmtrain evaluate run --sets {input.sets} --model ours={input.checkpoint}"
-        " -o {output} --workers {threads} --config {params.config} --no-progress > {log} 2>&1"
+        " -o {output} --workers {threads} --config {params.config} > {log} 2>&1"

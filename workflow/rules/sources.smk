@@ -40,4 +40,4 @@ rule source_sheet:
     benchmark:
         "logs/benchmarks/source_sheet/source_sheet.tsv"
     shell:
-        "mmdata sources show {input} --sheet {output} > {log} 2>&1"
+        "mmdata sources show --catalogue {input} --sheet {output} > {log} 2>&1"

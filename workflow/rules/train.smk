@@ -26,5 +26,5 @@ rule train_model:
     benchmark:
         "logs/benchmarks/train_model/train_model.tsv"
     shell:
-        "OMP_NUM_THREADS={threads} mmtrain train --dataset results/dataset --out results/train"
-        " --config {params.config} --no-progress > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} mmtrain train --root results/dataset --out results/train"
+        " --config {params.config} > {log} 2>&1"

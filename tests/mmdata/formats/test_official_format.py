@@ -23,13 +23,13 @@ def dataset(tmp_path_factory: pytest.TempPathFactory, catalogue) -> Path:
     root = tmp_path_factory.mktemp("official") / "ds"
     for part, shard in ((1, 0), (1, 1), (2, 0)):
         generate_shard(CONFIG, catalogue, root, part, shard)
-    assert main(["-q", "index", str(root)]) == 0
+    assert main(["-q", "index", "--root", str(root)]) == 0
     return root
 
 
 def test_export_writes_the_authors_layout(dataset, tmp_path):
     out = tmp_path / "official"
-    assert main(["-q", "export-official", str(dataset), "-o", str(out)]) == 0
+    assert main(["-q", "export-official", "--root", str(dataset), "-o", str(out)]) == 0
     ds = open_dataset(dataset)
     fields = ds.fields
     for n in range(7):
@@ -45,23 +45,23 @@ def test_export_writes_the_authors_layout(dataset, tmp_path):
 
 def test_export_import_round_trip_is_exact(dataset, tmp_path):
     out, root = tmp_path / "official", tmp_path / "imported"
-    assert main(["-q", "export-official", str(dataset), "-o", str(out)]) == 0
+    assert main(["-q", "export-official", "--root", str(dataset), "-o", str(out)]) == 0
     assert main(["-q", "import-official", str(out), "--root", str(root), "--shard-size", "2"]) == 0
-    assert main(["-q", "index", str(root)]) == 0
+    assert main(["-q", "index", "--root", str(root)]) == 0
     before, after = open_dataset(dataset), open_dataset(root)
     assert len(after) == len(before) == 7
     for name in ("frame_a", "frame_b", "frame_b_perturbed", "frame_y_perturbed", "alpha", "part", "index"):
         np.testing.assert_array_equal(after.fields[name].compute(), before.fields[name].compute(), err_msg=name)
     assert "frame_y" not in after.fields  # the authors' layout has no unperturbed target
-    assert main(["-q", "audit", str(root)]) == 0  # checksums of imported samples
+    assert main(["-q", "audit", "--root", str(root)]) == 0  # checksums of imported samples
 
 
 def test_import_without_meta_goes_to_one_part_in_file_order(dataset, tmp_path):
     out, root = tmp_path / "official", tmp_path / "imported"
-    assert main(["-q", "export-official", str(dataset), "-o", str(out)]) == 0
+    assert main(["-q", "export-official", "--root", str(dataset), "-o", str(out)]) == 0
     shutil.rmtree(out / "meta")
     assert main(["-q", "import-official", str(out), "--root", str(root), "--part", "3"]) == 0
-    assert main(["-q", "index", str(root)]) == 0
+    assert main(["-q", "index", "--root", str(root)]) == 0
     ds = open_dataset(root)
     assert [s.part for s in ds.shards] == [3] and list(ds.fields["index"].compute()) == list(range(7))
     np.testing.assert_array_equal(ds.fields["frame_a"].compute(), open_dataset(dataset).fields["frame_a"].compute())
@@ -71,7 +71,7 @@ def test_bad_inputs(dataset, tmp_path, capsys):
     busy = tmp_path / "busy"
     busy.mkdir()
     (busy / "keep.txt").write_text("mine")
-    assert main(["-q", "export-official", str(dataset), "-o", str(busy)]) == 2
+    assert main(["-q", "export-official", "--root", str(dataset), "-o", str(busy)]) == 2
     assert f"{busy}: exists and is not empty" in capsys.readouterr().err
     assert tree_snapshot(busy) == {"keep.txt": b"mine"}
     assert main(["-q", "import-official", str(tmp_path / "nothing"), "--root", str(tmp_path / "r")]) == 2

@@ -62,7 +62,7 @@ def test_build_reads_the_sources_section_of_a_config(shared_data, tmp_path):
 
 def test_show_prints_counts_and_writes_a_contact_sheet(builtin_catalogue, tmp_path, capsys):
     sheet = tmp_path / "sheet.png"
-    assert main(["sources", "show", str(builtin_catalogue), "--sheet", str(sheet), "--seed", "3"]) == 0
+    assert main(["sources", "show", "--catalogue", str(builtin_catalogue), "--sheet", str(sheet), "--seed", "3"]) == 0
     printed = capsys.readouterr().out
     cat = open_catalogue(builtin_catalogue)
     assert f"backgrounds: {len(cat.background_ids)}" in printed and f"objects:     {len(cat.object_ids)}" in printed
@@ -70,10 +70,10 @@ def test_show_prints_counts_and_writes_a_contact_sheet(builtin_catalogue, tmp_pa
     assert img.shape[1] == 8 * 128 and img.shape[0] == 5 * (128 + 14)  # 8 backgrounds + 32 objects, 8 a row
     assert img.std() > 20  # real pictures, not a blank page
     again = tmp_path / "again.png"
-    assert main(["sources", "show", str(builtin_catalogue), "--sheet", str(again), "--seed", "3"]) == 0
+    assert main(["sources", "show", "--catalogue", str(builtin_catalogue), "--sheet", str(again), "--seed", "3"]) == 0
     assert again.read_bytes() == sheet.read_bytes()
     capsys.readouterr()
-    assert main(["sources", "show", str(builtin_catalogue), "--json"]) == 0
+    assert main(["sources", "show", "--catalogue", str(builtin_catalogue), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["identity"] == cat.identity
 
 
@@ -93,5 +93,5 @@ def test_bad_paths_exit_2_with_the_path_named(tmp_path, capsys, argv_tail, fragm
     err = capsys.readouterr().err
     assert "error" in err and fragment in err and str(tmp_path / "missing") in err
     assert not (tmp_path / "out").exists()
-    assert main(["sources", "show", str(tmp_path / "missing")]) == 2
+    assert main(["sources", "show", "--catalogue", str(tmp_path / "missing")]) == 2
     assert "catalogue not found" in capsys.readouterr().err

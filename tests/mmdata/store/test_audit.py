@@ -36,15 +36,15 @@ def dataset(tmp_path_factory: pytest.TempPathFactory, catalogue_dir: Path) -> Pa
     root = base / "ds"
     for part, shard in ((1, 0), (1, 1), (2, 0)):
         _generate(cfg_path, catalogue_dir, root, part, shard)
-    assert main(["-q", "index", str(root)]) == 0
+    assert main(["-q", "index", "--root", str(root)]) == 0
     return root
 
 
 def test_audit_passes_on_a_fresh_dataset(dataset, capsys):
-    assert main(["-q", "audit", str(dataset)]) == 0
+    assert main(["-q", "audit", "--root", str(dataset)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("audit PASSED: 3 shards, 12 samples checked, 12 re-rendered, 0 problem(s)")
-    assert main(["-q", "audit", str(dataset), "--samples", "3", "--seed", "5"]) == 0
+    assert main(["-q", "audit", "--root", str(dataset), "--samples", "3", "--seed", "5"]) == 0
     assert "12 samples checked, 3 re-rendered" in capsys.readouterr().out  # every sample's bytes, always
 
 
@@ -54,7 +54,7 @@ def test_audit_names_the_sample_whose_frame_lost_one_byte(dataset, tmp_path, cap
     frame_b = zarr.open_group(str(shard_path(root, 1, 1)), mode="r+")["frame_b"]
     value = int(frame_b[1, 5, 7, 2])
     frame_b[1, 5, 7, 2] = (value + 1) % 256  # one byte of one frame of sample 5 (shard 1, offset 1)
-    assert main(["-q", "audit", str(root)]) == 1
+    assert main(["-q", "audit", "--root", str(root)]) == 1
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("audit FAILED")
     problems = [line for line in lines[1:] if not line.strip().startswith("note:")]
@@ -68,13 +68,13 @@ def test_audit_reports_a_missing_shard(dataset, tmp_path, capsys):
     shutil.copytree(dataset, root)
     gone = shard_path(root, 2, 0)
     shutil.rmtree(gone)
-    assert main(["-q", "audit", str(root), "--samples", "1"]) == 1
+    assert main(["-q", "audit", "--root", str(root), "--samples", "1"]) == 1
     out = capsys.readouterr().out
     assert f"part 2 (bg_only) shard 0000 [{gone}]: shard store not found" in out
     # re-indexed without it, the config still asks for the part: the shard is reported missing
-    assert main(["-q", "index", str(root)]) == 0
+    assert main(["-q", "index", "--root", str(root)]) == 0
     assert json.loads((root / "card" / "card.json").read_text())["parts"]["2"]["samples"] == 0
-    assert main(["-q", "audit", str(root), "--samples", "1"]) == 1
+    assert main(["-q", "audit", "--root", str(root), "--samples", "1"]) == 1
     assert f"part 2 (bg_only) shard 0000 [{root / 'part2'}]: shard missing (the config asks for it)" in capsys.readouterr().out
 
 
@@ -96,23 +96,23 @@ def test_explain_names_the_sources_the_test_chose(tmp_path, catalogue_dir, monke
     root = tmp_path / "ds"
     _generate(cfg_path, catalogue_dir, root, 1, 1)
     capsys.readouterr()
-    assert main(["-q", "explain", str(root), "--part", "fg_bg", "--index", "6"]) == 0
+    assert main(["-q", "explain", "--root", str(root), "--part", "fg_bg", "--index", "6"]) == 0
     text = capsys.readouterr().out
     assert text.startswith("sample 6 of part 1 (fg_bg)")
     for source_id in (bg_id, *obj_ids):
         assert source_id in text
         assert Path(catalogue.describe(source_id)["file"]).name in text  # the source file, in human terms
     assert "git commit" in text and "SeedSequence([3, 1, 6])" in text
-    assert main(["-q", "explain", str(root), "--part", "1", "--index", "6", "--json"]) == 0
+    assert main(["-q", "explain", "--root", str(root), "--part", "1", "--index", "6", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["background"]["source_id"] == bg_id and [o["source_id"] for o in doc["objects"]] == obj_ids
     assert doc["background"]["source"]["file"] == catalogue.describe(bg_id)["file"]
     # the audit notices that these parameters are not what the seed draws
     monkeypatch.setattr(mmdata.render.composite, "sample_params", draw)
-    assert main(["-q", "index", str(root)]) == 0
-    assert main(["-q", "audit", str(root), "--samples", "1"]) == 1
+    assert main(["-q", "index", "--root", str(root)]) == 0
+    assert main(["-q", "audit", "--root", str(root), "--samples", "1"]) == 1
     assert "recorded parameters differ from a fresh draw" in capsys.readouterr().out
-    assert main(["-q", "explain", str(root), "--part", "1", "--index", "99"]) == 2
+    assert main(["-q", "explain", "--root", str(root), "--part", "1", "--index", "99"]) == 2
     assert "no shard holds index 99" in capsys.readouterr().err
 
 

@@ -82,7 +82,7 @@ def test_sigkill_leaves_no_complete_store_and_rerun_completes_it(tmp_path, catal
     assert json.loads((partial_path(final) / "zarr.json").read_text())["attributes"]["complete"] is False
     with pytest.raises(StoreNotFound, match=str(final)):
         open_shard(final)
-    assert main(["-q", "index", str(root)]) == 2  # nothing that looks like a shard
+    assert main(["-q", "index", "--root", str(root)]) == 2  # nothing that looks like a shard
     assert main(["-q", "generate", "--config", str(cfg_path), "--catalogue", str(catalogue_dir), "--part", "1", "--shard", "0", "--root", str(root)]) == 0
     assert not partial_path(final).exists()
     assert_same(shard_arrays(final), stored_reference, 0, 8)

@@ -34,7 +34,7 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for shard in (0, 1):
         args = ["-q", "generate", "--config", str(cfg), "--catalogue", str(catalogue_dir), "--part", "1", "--shard", str(shard), "--root", str(root)]
         assert main(args) == 0
-    assert main(["-q", "index", str(root)]) == 0
+    assert main(["-q", "index", "--root", str(root)]) == 0
     return root
 
 
@@ -72,7 +72,7 @@ def _edit_attrs(store: Path, edit) -> None:
 
 def _audit(root: Path, capsys, *extra: str) -> tuple[int, list[str]]:
     capsys.readouterr()
-    status = main(["-q", "audit", str(root), "--samples", "1", *extra])
+    status = main(["-q", "audit", "--root", str(root), "--samples", "1", *extra])
     return status, capsys.readouterr().out.splitlines()
 
 
@@ -162,10 +162,10 @@ def test_edited_provenance_attributes_are_caught(root, capsys, key, edit):
 def test_explain_refuses_a_shard_whose_start_was_edited(root, capsys):
     _edit_attrs(shard_path(root, 1, 0), lambda a: a.update(start=100))
     capsys.readouterr()
-    assert main(["-q", "explain", str(root), "--part", "1", "--index", "101"]) == 2
+    assert main(["-q", "explain", "--root", str(root), "--part", "1", "--index", "101"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "attrs_sha256" in err and str(shard_path(root, 1, 0)) in err
-    assert main(["-q", "explain", str(root), "--part", "1", "--index", "5"]) == 0  # the other shard is fine
+    assert main(["-q", "explain", "--root", str(root), "--part", "1", "--index", "5"]) == 0  # the other shard is fine
 
 
 @pytest.mark.parametrize("where", ["absolute", "dotdot"])
@@ -223,7 +223,7 @@ def test_an_empty_or_interrupted_root_fails_the_audit(tmp_path, root, capsys):
 def test_a_shard_written_before_attrs_sha256_still_reads_and_audits(root, capsys):
     for shard in (0, 1):
         _edit_attrs(shard_path(root, 1, shard), lambda a: a.pop("attrs_sha256"))
-    assert main(["-q", "index", str(root)]) == 0
+    assert main(["-q", "index", "--root", str(root)]) == 0
     _read_all(root)
     assert open_shard(shard_path(root, 1, 0)).note.endswith("attribute hash not recorded by this shard's writer (written before attrs_sha256 existed)")
     status, lines = _audit(root, capsys, "--samples", "0")
@@ -233,6 +233,6 @@ def test_a_shard_written_before_attrs_sha256_still_reads_and_audits(root, capsys
 
 def test_a_negative_sample_count_is_one_line_and_exit_2(root, capsys):
     capsys.readouterr()
-    assert main(["-q", "audit", str(root), "--samples", "-1"]) == 2
+    assert main(["-q", "audit", "--root", str(root), "--samples", "-1"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "samples" in err

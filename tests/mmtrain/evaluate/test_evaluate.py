@@ -196,11 +196,11 @@ def test_cli_sets_and_run(tmp_path: Path, catalogue: InMemoryCatalogue, monkeypa
 
     monkeypatch.setattr(mmdata.sources, "open_catalogue", lambda path: catalogue)
     cfg = str(_config_file(tmp_path))
-    assert main(["evaluate", "sets", "--config", cfg, "--size", "tiny", "--tests", "subpixel", "--sources", "cat",
-                 "-o", str(tmp_path / "sets"), "--no-progress"]) == 0
+    assert main(["evaluate", "sets", "--config", cfg, "--size", "tiny", "--tests", "subpixel", "--catalogue", "cat",
+                 "-o", str(tmp_path / "sets")]) == 0
     out = tmp_path / "results"
     assert main(["evaluate", "run", "--config", cfg, "--size", "tiny", "--tests", "subpixel", "--sets", str(tmp_path / "sets"),
-                 "--methods", "oracle", "do_nothing", "-o", str(out), "--no-progress"]) == 0
+                 "--methods", "oracle", "do_nothing", "-o", str(out)]) == 0
     doc = json.loads((out / "results.json").read_text())
     assert {(r["method"], r["level"]) for r in doc["rows"]} == {(m, v) for m in ("oracle", "do_nothing") for v in (0.05, 1.0)}
     assert len(doc["scores"]) == 2 * 4 and doc["meta"]["border"] == 6

@@ -89,13 +89,13 @@ def test_corrupt_foreign_and_missing_files_are_named(tmp_path: Path) -> None:
 def test_convert_weights_cli_gives_the_official_model(shared_data: Path, tmp_path: Path, capsys) -> None:
     ckpt = shared_data / "official_checkpoint"
     out = tmp_path / "official.pt"
-    assert main(["-q", "convert-weights", str(ckpt), str(out)]) == 0
+    assert main(["-q", "convert-weights", str(ckpt), "-o", str(out)]) == 0
     assert "918928 weights, step 259002" in capsys.readouterr().out
     converted, reference = load_model(out, preset="official"), load_model(ckpt / "weights.npz")
     assert load_checkpoint(out)["step"] == 259002
     for (name, a), b in zip(converted.state_dict().items(), reference.state_dict().values()):
         assert torch.equal(a, b), name
-    assert main(["-q", "convert-weights", str(tmp_path / "nothing"), str(tmp_path / "x.pt")]) == 2
+    assert main(["-q", "convert-weights", str(tmp_path / "nothing"), "-o", str(tmp_path / "x.pt")]) == 2
     assert "no TF checkpoint index" in capsys.readouterr().err
 
 

@@ -47,7 +47,7 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (src / "train_mf.txt").write_text("".join(f"{a}\n" for a in samples["alpha"]))
     root = base / "store"
     assert mmdata_main(["-q", "import-official", str(src), "--root", str(root), "--shard-size", "16"]) == 0
-    assert mmdata_main(["-q", "index", str(root)]) == 0
+    assert mmdata_main(["-q", "index", "--root", str(root)]) == 0
     return root
 
 
@@ -60,7 +60,7 @@ def test_cli_training_beats_its_start_and_the_do_nothing_baseline(dataset: Path,
     cfg = tmp_path / "config.yaml"
     cfg.write_text(yaml.safe_dump({"train": _settings(steps=300)}))
     out = tmp_path / "run"
-    assert main(["-q", "train", "--dataset", str(dataset), "--out", str(out), "--config", str(cfg), "--no-progress"]) == 0
+    assert main(["-q", "train", "--root", str(dataset), "--out", str(out), "--config", str(cfg)]) == 0
     assert json.loads(capsys.readouterr().out)["step"] == 300
     val = _val_lines(out)
     start, end = val[0], val[-1]
@@ -104,13 +104,13 @@ def test_bad_inputs_give_clear_errors(dataset: Path, tmp_path: Path, capsys) -> 
     samples = make_samples(16, 32, np.random.default_rng(2))
     with pytest.raises(StoreError, match="missing \\['frame_y_perturbed'\\]"):
         train(TrainConfig.from_config(_settings(steps=1)), FakeDataset(samples, 8, drop=["frame_y_perturbed"]), tmp_path)
-    assert main(["-q", "train", "--dataset", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")]) == 2
+    assert main(["-q", "train", "--root", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")]) == 2
     assert "nowhere" in capsys.readouterr().err
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "checkpoint.pt").write_bytes(b"garbage")
     cfg = tmp_path / "c.yaml"
     cfg.write_text(yaml.safe_dump({"train": _settings(steps=1)}))
-    assert main(["-q", "train", "--dataset", str(dataset), "--out", str(tmp_path / "run"), "--config", str(cfg)]) == 2
+    assert main(["-q", "train", "--root", str(dataset), "--out", str(tmp_path / "run"), "--config", str(cfg)]) == 2
     assert "checkpoint.pt: not a readable checkpoint" in capsys.readouterr().err
     with pytest.raises(ConfigError, match="train.model"):
         TrainConfig.from_config(_settings(model={"g_kernel": 4}))
@@ -137,7 +137,7 @@ def test_distributed_data_parallel_on_cpu_with_torchrun(dataset: Path, tmp_path:
     cfg.write_text(yaml.safe_dump({"train": _settings(steps=4, log_interval=1)}))
     out = tmp_path / "ddp"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29561", "-m", "mmtrain.cli",
-           "-q", "train", "--dataset", str(dataset), "--out", str(out), "--config", str(cfg), "--device", "cpu", "--no-progress"]
+           "-q", "train", "--root", str(dataset), "--out", str(out), "--config", str(cfg), "--device", "cpu"]
     proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.count('"step": 4') == 2  # each rank reports its result
