@@ -48,6 +48,8 @@ def find_shards(root: str | Path) -> list[tuple[int, int, Path]]:
         StoreNotFound: the root does not exist.
     """
     root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise StoreError(f"{root}: is a file, expected a dataset root folder")
     if not root.is_dir():
         raise StoreNotFound(f"{root}: dataset root not found")
     found = []

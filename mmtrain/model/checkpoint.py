@@ -80,9 +80,13 @@ def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
+    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive; anything else is not ours
+        raise CheckpointError(f"{path}: not a readable checkpoint (not the zip archive torch.save writes; truncated or foreign)")
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
-    except (RuntimeError, pickle.UnpicklingError, EOFError, ValueError, zipfile.BadZipFile, OSError,
+    except pickle.UnpicklingError as exc:  # torch's text advises weights_only=False: never for a foreign file
+        raise CheckpointError(f"{path}: not a readable checkpoint (it holds objects other than tensors and plain data; not written by mmtrain)") from exc
+    except (RuntimeError, EOFError, ValueError, zipfile.BadZipFile, OSError,
             AttributeError, KeyError, TypeError) as exc:
         raise CheckpointError(f"{path}: not a readable checkpoint ({type(exc).__name__}: "
                               f"{str(exc).splitlines()[0] if str(exc) else ''})") from exc
