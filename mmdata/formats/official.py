@@ -29,7 +29,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from mmdata.errors import SourceError, SourceNotFound, StoreError
+from mmdata.errors import ConfigError, SourceError, SourceNotFound, StoreError
 from mmdata.render.params import part_name, part_number
 from mmdata.store.provenance import code_version, utc_now
 from mmdata.fsutil import remove_stale, replace_dir, tmp_name
@@ -81,6 +81,8 @@ def export_official(root: str | Path, out: str | Path, *, parts: Sequence[int | 
         StoreNotFound/StoreError: the dataset is not indexed, or ``out`` holds something already.
     """
     out = Path(out)
+    if int(workers) < 1:
+        raise ConfigError(f"workers: expected at least 1 thread, got {workers}")
     ds = open_dataset(root, parts=parts)
     tmp = _fresh_dir(out)
     try:

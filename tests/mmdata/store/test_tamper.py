@@ -236,3 +236,38 @@ def test_a_negative_sample_count_is_one_line_and_exit_2(root, capsys):
     assert main(["-q", "audit", "--root", str(root), "--samples", "-1"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "samples" in err
+
+
+def test_bad_command_lines_are_one_line_and_exit_2_leaving_nothing(root, tmp_path, capsys):
+    a_file = tmp_path / "not-a-root"
+    a_file.write_text("x")
+    cfg = write_config(tmp_path / "c.yaml", CONFIG)
+    out = tmp_path / "new-root"
+    for argv, words in (
+        (["audit", "--root", str(a_file)], "is a file, expected a dataset root folder"),
+        (["index", "--root", str(a_file)], "is a file, expected a dataset root folder"),
+        (["generate", "--config", str(cfg), "--catalogue", str(open_shard(shard_path(root, 1, 0)).attrs["catalogue"]["path"]),
+          "--part", "1", "--shard", "0", "--root", str(out), "--workers", "0"], "workers: expected at least 1"),
+    ):
+        capsys.readouterr()
+        assert main(["-q", *argv]) == 2, argv
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and words in err, err
+    assert not out.exists()
+
+
+def test_a_full_disk_while_indexing_is_one_line_and_keeps_the_old_manifest(root, capsys, monkeypatch):
+    import os
+
+    before = (root / MANIFEST_NAME).read_bytes()
+
+    def no_space(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", no_space)
+    capsys.readouterr()
+    assert main(["-q", "index", "--root", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "No space left on device" in err
+    assert (root / MANIFEST_NAME).read_bytes() == before
+    assert not [p for p in root.rglob(".*tmp-*")]
