@@ -26,6 +26,10 @@ include: "workflow/rules/magnify.smk"
 include: "workflow/rules/evaluate.smk"
 
 
+onstart:
+    write_config_views()  # the config files jobs read; never written by a dry run or --lint
+
+
 rule all:
     default_target: True
     input:

@@ -6,8 +6,14 @@ is the same file). Every key has a default in the schema, so a partial config (o
 completed with the documented defaults before it is used. Validation errors name the offending key
 as a dotted path, e.g. ``dataset.alpha.max: -1 is less than or equal to the minimum of 0``.
 
-Parse once at the edge: CLIs and the Snakefile call :func:`load_config` and then build the typed
-objects each stage needs (e.g. :class:`mmdata.spec.DatasetSpec`).
+Parse once at the edge: CLIs and the Snakefile call :func:`load_config` (or :func:`validate_config`)
+once and then build the frozen typed objects each stage needs from its section
+(:class:`mmdata.spec.DatasetSpec`, :class:`mmdata.store.StoreSettings`,
+:class:`mmtrain.train.TrainConfig`, :class:`mmtrain.evaluate.EvalSpec`, ...); libraries take those
+objects or plain arguments. A resolved config is a :class:`ResolvedConfig` (a plain ``dict`` that
+says it has been validated), so handing it on never validates it again. Every relation between keys
+that JSON Schema cannot express is checked in one place, :func:`_check_cross_field`. Defaults live in
+the schema only (:func:`section_defaults` gives them to the typed objects).
 """
 
 from __future__ import annotations
@@ -26,9 +32,20 @@ import yaml
 
 from mmdata.errors import ConfigError
 
-__all__ = ["SCHEMA_PATH", "load_schema", "load_config", "validate_config", "config_hash"]
+__all__ = ["SCHEMA_PATH", "ResolvedConfig", "load_schema", "load_config", "validate_config", "section_defaults", "config_hash"]
 
 SCHEMA_PATH = Path(str(resources.files("mmdata") / "schema" / "config.schema.yaml"))
+
+
+class ResolvedConfig(dict):
+    """A configuration completed with the schema's defaults and validated (by :func:`validate_config`).
+
+    A plain ``dict`` otherwise (JSON, YAML and pickle see a mapping); treat it as read-only: a
+    changed copy is a plain dict again and is validated when it is used.
+    """
+
+
+yaml.SafeDumper.add_representer(ResolvedConfig, yaml.representer.SafeRepresenter.represent_dict)
 
 
 @functools.lru_cache(maxsize=1)
@@ -78,12 +95,19 @@ def _key_path(error: jsonschema.ValidationError) -> str:
     return ".".join(parts) or "<root>"
 
 
-def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
-    """Fill in defaults and validate; return the resolved config.
+def section_defaults(section: str) -> dict[str, Any]:
+    """The schema's defaults of one top-level section, e.g. ``section_defaults("train")``."""
+    return _defaults(_parsed_schema()["properties"][section])
+
+
+def validate_config(config: Mapping[str, Any]) -> ResolvedConfig:
+    """Fill in defaults and validate; return the resolved config (a resolved one is returned as is).
 
     Raises:
         ConfigError: naming the first offending key (dotted path) and the reason.
     """
+    if isinstance(config, ResolvedConfig):
+        return config
     if not isinstance(config, Mapping):
         raise ConfigError(f"<root>: the configuration must be a mapping, got {type(config).__name__}")
     schema = _parsed_schema()
@@ -95,7 +119,7 @@ def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
         err = errors[0]
         raise ConfigError(f"{_key_path(err)}: {err.message}")
     _check_cross_field(resolved)
-    return resolved
+    return ResolvedConfig(resolved)
 
 
 def _check_finite(value: Any, key: str) -> None:
@@ -111,21 +135,28 @@ def _check_finite(value: Any, key: str) -> None:
 
 
 def _check_cross_field(cfg: Mapping[str, Any]) -> None:
-    """Constraints JSON Schema cannot express (relations between keys)."""
+    """Every constraint JSON Schema cannot express (relations between keys), in one place."""
     ds = cfg.get("dataset", {})
+    pairs = [
+        ("dataset.motion.min", ds.get("motion", {}).get("min"), "dataset.motion.max", ds.get("motion", {}).get("max")),
+        ("dataset.alpha.min", ds.get("alpha", {}).get("min"), "dataset.alpha.max", ds.get("alpha", {}).get("max")),
+        ("dataset.objects.count_min", ds.get("objects", {}).get("count_min"), "dataset.objects.count_max", ds.get("objects", {}).get("count_max")),
+        ("dataset.objects.scale_min", ds.get("objects", {}).get("scale_min"), "dataset.objects.scale_max", ds.get("objects", {}).get("scale_max")),
+        ("dataset.background.scale_min", ds.get("background", {}).get("scale_min"), "dataset.background.scale_max", ds.get("background", {}).get("scale_max")),
+        ("dataset.blur.sigma_min", ds.get("blur", {}).get("sigma_min"), "dataset.blur.sigma_max", ds.get("blur", {}).get("sigma_max")),
+    ]
+    for lo_key, lo, hi_key, hi in pairs:
+        if lo is not None and hi is not None and lo > hi:
+            raise ConfigError(f"{lo_key}: {lo} exceeds {hi_key} ({hi})")
     motion, alpha = ds.get("motion", {}), ds.get("alpha", {})
-    if motion and motion.get("min", 0) > motion.get("max", 0):
-        raise ConfigError(f"dataset.motion.min: {motion['min']} exceeds dataset.motion.max ({motion['max']})")
-    if alpha and alpha.get("min", 0) > alpha.get("max", 0):
-        raise ConfigError(f"dataset.alpha.min: {alpha['min']} exceeds dataset.alpha.max ({alpha['max']})")
-    objects = ds.get("objects", {})
-    if objects and objects.get("count_min", 0) > objects.get("count_max", 0):
+    if motion and alpha and alpha["min"] * motion["min"] > motion["max_magnified"]:
         raise ConfigError(
-            f"dataset.objects.count_min: {objects['count_min']} exceeds dataset.objects.count_max ({objects['count_max']})"
+            f"dataset.motion.max_magnified: {motion['max_magnified']} is below dataset.alpha.min * "
+            f"dataset.motion.min = {alpha['min'] * motion['min']}; no sample could satisfy the cap"
         )
 
 
-def load_config(path: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def load_config(path: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> ResolvedConfig:
     """Read a YAML config (or none: all defaults), apply ``overrides`` and validate.
 
     Raises:

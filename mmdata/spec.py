@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from mmdata.config import validate_config
-from mmdata.errors import ConfigError
 from mmdata.render.params import PART_NAMES
 
 __all__ = ["Range", "MotionSpec", "ObjectSpec", "NoiseSpec", "DatasetSpec"]
@@ -75,9 +74,7 @@ class DatasetSpec:
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> "DatasetSpec":
-        """Build the spec from a (resolved or partial) configuration.
-
-        The config is validated first (defaults filled in), so a hand-written partial dict works too.
+        """Build the spec from a resolved configuration (or a partial dict, which is validated first).
 
         Args:
             cfg: the configuration; only ``seed`` and ``dataset`` are read.
@@ -115,24 +112,7 @@ class DatasetSpec:
             noise=NoiseSpec(float(ds["noise"]["photon_std_max"]), bool(ds["noise"]["noisy_target"])),
             blur=Range(float(ds["blur"]["sigma_min"]), float(ds["blur"]["sigma_max"])),
         )
-        spec._check()
         return spec
-
-    def _check(self) -> None:
-        """Relations between keys that the schema cannot express."""
-        pairs = [
-            ("dataset.objects.scale_min", self.objects.scale_min, "dataset.objects.scale_max", self.objects.scale_max),
-            ("dataset.background.scale_min", self.background_scale.min, "dataset.background.scale_max", self.background_scale.max),
-            ("dataset.blur.sigma_min", self.blur.min, "dataset.blur.sigma_max", self.blur.max),
-        ]
-        for lo_key, lo, hi_key, hi in pairs:
-            if lo > hi:
-                raise ConfigError(f"{lo_key}: {lo} exceeds {hi_key} ({hi})")
-        if self.alpha.min * self.motion.min > self.motion.max_magnified:
-            raise ConfigError(
-                f"dataset.motion.max_magnified: {self.motion.max_magnified} is below dataset.alpha.min * "
-                f"dataset.motion.min = {self.alpha.min * self.motion.min}; no sample could satisfy the cap"
-            )
 
     def part_size(self, part: str) -> int:
         """Number of samples of a part, by name."""

@@ -70,19 +70,22 @@ def _create_arrays(path: Path, layout: ShardLayout, settings: StoreSettings, att
     comp = zarr.codecs.BloscCodec(cname=settings.codec, clevel=settings.compression_level, shuffle="noshuffle")
     group = zarr.open_group(str(path), mode="w-", attributes=attrs)
     n, (h, w), b = layout.count, layout.image_shape, layout.block
+    # Named dimensions (zarr v3 ``dimension_names``), so xarray.open_zarr reads a shard as a Dataset.
     for name in layout.frame_fields:
         group.create_array(
-            name, shape=(n, h, w, 3), chunks=(1, h, w, 3), shards=(b, h, w, 3), dtype="uint8", compressors=comp, fill_value=0
+            name, shape=(n, h, w, 3), chunks=(1, h, w, 3), shards=(b, h, w, 3), dtype="uint8", compressors=comp, fill_value=0,
+            dimension_names=("sample", "y", "x", "channel"),
         )
     for name, dtype in SMALL_FIELDS.items():
         if name == "motion":
-            group.create_array(name, shape=(n, layout.max_layers, 2), chunks=(b, layout.max_layers, 2), dtype=dtype, compressors=comp)
-        elif dtype == "str":
-            group.create_array(name, shape=(n,), chunks=(b,), dtype=str, compressors=comp)
+            group.create_array(name, shape=(n, layout.max_layers, 2), chunks=(b, layout.max_layers, 2), dtype=dtype, compressors=comp,
+                               dimension_names=("sample", "layer", "axis"))
         else:
-            group.create_array(name, shape=(n,), chunks=(b,), dtype=dtype, compressors=comp)
-    group.create_array("digest", shape=(n, len(layout.frame_fields), 32), chunks=(b, len(layout.frame_fields), 32), dtype="uint8", compressors=comp)
-    group.create_array("blocks_done", shape=(layout.n_blocks,), chunks=(1,), dtype="uint8", fill_value=0)
+            group.create_array(name, shape=(n,), chunks=(b,), dtype=str if dtype == "str" else dtype, compressors=comp,
+                               dimension_names=("sample",))
+    group.create_array("digest", shape=(n, len(layout.frame_fields), 32), chunks=(b, len(layout.frame_fields), 32), dtype="uint8",
+                       compressors=comp, dimension_names=("sample", "field", "byte"))
+    group.create_array("blocks_done", shape=(layout.n_blocks,), chunks=(1,), dtype="uint8", fill_value=0, dimension_names=("block",))
 
 
 def write_block(path: str | Path, layout: ShardLayout, block_index: int, records: Sequence[SampleRecord]) -> int:

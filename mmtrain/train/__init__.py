@@ -1,6 +1,7 @@
 """Training the network on dataset shards.
 
 * :mod:`~mmtrain.train.data` — the shuffled, deterministic training stream read through :func:`mmdata.open_dataset`;
+* :mod:`~mmtrain.train.dataset` — :class:`SampleDataset`, a map-style torch dataset for trainers of your own;
 * :mod:`~mmtrain.train.losses` — the paper's and the authors' losses;
 * :mod:`~mmtrain.train.loop` — :class:`TrainConfig` and :func:`train` (resumable, CPU/CUDA, DDP);
 * :mod:`~mmtrain.train.cli` — ``mmtrain train`` and ``mmtrain convert-weights``.
@@ -18,6 +19,9 @@ from mmtrain.train.data import (
     validation_batches,
     epoch_runs,
 )
+from mmtrain.train.dataset import (
+    SampleDataset,
+)
 from mmtrain.train.losses import (
     LossConfig,
     l1,
@@ -34,6 +38,7 @@ from mmtrain.train.loop import (
 )
 
 __all__ = [
+    "SampleDataset",
     "StreamConfig",
     "TrainingStream",
     "check_fields",

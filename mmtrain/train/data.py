@@ -30,6 +30,7 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from mmdata.errors import StoreError
+from mmdata.render.noise import photon_noise
 
 __all__ = ["StreamConfig", "TrainingStream", "FRAME_FIELDS", "check_fields", "make_loader", "to_model_range",
            "add_poisson_noise", "validation_batches", "epoch_runs"]
@@ -130,10 +131,10 @@ def to_model_range(frames: np.ndarray) -> torch.Tensor:
 
 
 def add_poisson_noise(frames: np.ndarray, strength: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Photon (Poisson) noise whose std is ``strength`` (0-255 scale) at mid-gray 127.5.
+    """Photon (Poisson) noise whose std is ``strength`` (0-255 scale) at mid-gray 127.5, per sample.
 
-    A value v becomes Poisson(v * k) / k with k = 127.5 / strength**2 photons per gray level, so its std is
-    ``strength * sqrt(v / 127.5)`` and its mean is v.
+    The renderer's noise model (:func:`mmdata.render.photon_noise`) applied sample by sample: a
+    value v gets variance ``strength**2 * v / 127.5`` and keeps its mean.
 
     Args:
         frames: (N, H, W, 3) values on the 0-255 scale.
@@ -146,8 +147,7 @@ def add_poisson_noise(frames: np.ndarray, strength: np.ndarray, rng: np.random.G
     out = frames.astype(np.float32)
     for i, s in enumerate(np.asarray(strength, dtype=np.float64)):
         if s > 0:
-            k = 127.5 / s**2
-            out[i] = rng.poisson(np.clip(out[i], 0, None) * k) / k
+            out[i] = photon_noise(out[i], float(s), rng)
     return out
 
 

@@ -23,6 +23,7 @@ from typing import Any, Mapping
 import torch
 from tqdm import tqdm
 
+from mmdata.config import section_defaults
 from mmdata.errors import CheckpointError, ConfigError
 from mmdata.fsutil import atomic_write_text
 from mmtrain.model.checkpoint import load_checkpoint, load_model, model_from_checkpoint, save_checkpoint
@@ -36,59 +37,62 @@ log = logging.getLogger(__name__)
 
 CHECKPOINT_NAME = "checkpoint.pt"
 METRICS_NAME = "metrics.jsonl"
-# preset -> defaults of the keys left null in the config (official: the authors' training code defaults)
-PRESET_DEFAULTS: dict[str, dict[str, Any]] = {
-    "paper": {"lr": 1e-4, "batch_size": 4, "lr_decay": 1.0, "reg_weight": 0.1},
-    "official": {"lr": 2e-4, "batch_size": 8, "lr_decay": 0.97, "reg_weight": 1.0},
-}
+#: The schema's defaults of the ``train`` section: the only source of the defaults below.
+_DEFAULTS: dict[str, Any] = section_defaults("train")
+#: preset -> the values of the keys left null (schema key ``train.preset_defaults``).
+PRESET_DEFAULTS: dict[str, dict[str, Any]] = _DEFAULTS["preset_defaults"]
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Resolved training settings (the ``train`` section of the config)."""
+    """Resolved training settings (the ``train`` section of the config); defaults are the schema's."""
 
-    preset: str = "paper"  # model and loss preset: "paper" or "official"
-    steps: int = 260000  # optimizer steps in total (the official checkpoint: 259,002)
-    batch_size: int = 4  # samples per step (per process under DDP)
-    lr: float = 1e-4  # Adam learning rate
-    betas: tuple[float, float] = (0.9, 0.999)  # Adam betas
-    weight_decay: float = 0.0  # Adam weight decay (the paper: none)
-    lr_decay: float = 1.0  # lr multiplied by this every lr_decay_steps (staircase)
-    lr_decay_steps: int = 3000  # steps per lr decay
-    reg_weight: float = 0.1  # λ on the regularizers
-    crop_size: int | None = 384  # random square training crop (multiple of 4); None = whole frames
-    run_length: int = 16  # contiguous samples read from a shard at once
-    shuffle_buffer: int = 256  # in-memory shuffle buffer, samples
-    poisson_noise: float = 0.0  # on-the-fly Poisson noise: max std at mid-gray (0-255); 0 = off
-    workers: int = 2  # DataLoader worker processes
-    seed: int = 0  # model initialization and data order
+    preset: str = _DEFAULTS["preset"]  # model and loss preset: "paper" or "official"
+    steps: int = _DEFAULTS["steps"]  # optimizer steps in total (the official checkpoint: 259,002)
+    batch_size: int = PRESET_DEFAULTS["paper"]["batch_size"]  # samples per step (per process under DDP)
+    lr: float = PRESET_DEFAULTS["paper"]["lr"]  # Adam learning rate
+    betas: tuple[float, float] = tuple(_DEFAULTS["betas"])  # Adam betas
+    weight_decay: float = _DEFAULTS["weight_decay"]  # Adam weight decay (the paper: none)
+    lr_decay: float = PRESET_DEFAULTS["paper"]["lr_decay"]  # lr multiplied by this every lr_decay_steps (staircase)
+    lr_decay_steps: int = _DEFAULTS["lr_decay_steps"]  # steps per lr decay
+    reg_weight: float = PRESET_DEFAULTS["paper"]["reg_weight"]  # λ on the regularizers
+    crop_size: int | None = _DEFAULTS["crop_size"]  # random square training crop (multiple of 4); None = whole frames
+    run_length: int = _DEFAULTS["run_length"]  # contiguous samples read from a shard at once
+    shuffle_buffer: int = _DEFAULTS["shuffle_buffer"]  # in-memory shuffle buffer, samples
+    poisson_noise: float = _DEFAULTS["poisson_noise"]  # on-the-fly Poisson noise: max std at mid-gray (0-255); 0 = off
+    workers: int = _DEFAULTS["workers"]  # DataLoader worker processes
+    seed: int = _DEFAULTS["seed"]  # model initialization and data order
     parts: tuple[int, ...] | None = None  # dataset parts to train on (None = all)
-    val_samples: int = 16  # samples held out from the end of the dataset for validation
-    val_interval: int = 1000  # steps between validations (0 = only at the end)
-    log_interval: int = 50  # steps between train metric lines
-    checkpoint_interval: int = 1000  # steps between checkpoints
-    amp: bool = True  # float16 mixed precision (CUDA only)
-    channels_last: bool = True  # channels_last memory format (CUDA only)
-    device: str = "auto"  # "auto" (CUDA if available), "cpu", "cuda", "cuda:1", ...
+    val_samples: int = _DEFAULTS["val_samples"]  # samples held out from the end of the dataset for validation
+    val_interval: int = _DEFAULTS["val_interval"]  # steps between validations (0 = only at the end)
+    log_interval: int = _DEFAULTS["log_interval"]  # steps between train metric lines
+    checkpoint_interval: int = _DEFAULTS["checkpoint_interval"]  # steps between checkpoints
+    amp: bool = _DEFAULTS["amp"]  # float16 mixed precision (CUDA only)
+    channels_last: bool = _DEFAULTS["channels_last"]  # channels_last memory format (CUDA only)
+    device: str = _DEFAULTS["device"]  # "auto" (CUDA if available), "cpu", "cuda", "cuda:1", ...
     init_weights: str | None = None  # start from these weights (our checkpoint or the authors'), not random
     model: dict[str, Any] = field(default_factory=dict)  # ModelConfig fields replacing the preset's
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any] | None = None, **overrides: Any) -> "TrainConfig":
-        """Build from the config's ``train`` section; null values take the preset's defaults.
+        """Build from the resolved config's ``train`` section; null values take the preset's defaults.
+
+        Keys absent from ``section`` take the schema's defaults, so a partial section works too;
+        values are not validated again (the config was validated where it was loaded).
 
         Raises:
             ConfigError: an unknown preset or key, or invalid model overrides (the key is named).
         """
         values = {**dict(section or {}), **{k: v for k, v in overrides.items() if v is not None}}
+        presets = values.pop("preset_defaults", None) or PRESET_DEFAULTS
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
             raise ConfigError(f"train.{unknown[0]}: unknown training setting")
-        preset = values.get("preset", "paper")
-        if preset not in PRESET_DEFAULTS:
-            raise ConfigError(f"train.preset: expected 'paper' or 'official', got {preset!r}")
-        for key, default in PRESET_DEFAULTS[preset].items():
+        preset = values.get("preset", _DEFAULTS["preset"])
+        if preset not in presets:
+            raise ConfigError(f"train.preset: expected one of {', '.join(sorted(presets))}, got {preset!r}")
+        for key, default in presets[preset].items():
             if values.get(key) is None:
                 values[key] = default
         values = {k: v for k, v in values.items() if v is not None or k in ("crop_size", "parts", "init_weights")}
@@ -100,8 +104,6 @@ class TrainConfig:
             config.model_config()
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"train.model: {exc}") from exc
-        if config.crop_size is not None and config.crop_size % 4:
-            raise ConfigError(f"train.crop_size: must be a multiple of 4, got {config.crop_size}")
         return config
 
     def model_config(self) -> ModelConfig:

@@ -46,13 +46,15 @@ def make_workdir(path: Path, config: dict[str, Any] | None = None) -> Path:
 
 
 def snakemake(
-    workdir: Path, *args: str, overrides: dict[str, Any] | None = None, check: bool = True, timeout: float = 600
+    workdir: Path, *args: str, overrides: dict[str, Any] | None = None, check: bool = True, timeout: float = 600,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``snakemake ARGS`` in ``workdir`` (with config/test.yaml when it exists); return the result.
 
     ``overrides`` go to a further config file given after config/test.yaml (``--config`` on the
     command line would pass nested values as strings).
-    The package's CLIs (``mmdata``, ``mmtrain``) are found beside the running Python. Snakemake's
+    The package's CLIs (``mmdata``, ``mmtrain``) are found beside the running Python; ``env`` adds
+    environment variables (e.g. ``PYTHONPATH`` of a modified copy of the packages). Snakemake's
     messages (job blocks, errors) are all in ``result.stdout`` (stderr is merged into it).
     """
     configs = ["config/test.yaml"] if (workdir / "config" / "test.yaml").is_file() else []
@@ -60,7 +62,7 @@ def snakemake(
         (workdir / "config" / "override.yaml").write_text(yaml.safe_dump(overrides), encoding="utf-8")
         configs.append("config/override.yaml")
     extra = ["--configfile", *configs] if configs else []
-    env = {**os.environ, "PATH": f"{BIN_DIR}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = {**os.environ, "PATH": f"{BIN_DIR}{os.pathsep}{os.environ.get('PATH', '')}", **(env or {})}
     result = subprocess.run(
         [sys.executable, "-m", "snakemake", *args, *extra],
         cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout,

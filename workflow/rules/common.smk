@@ -8,22 +8,37 @@ from pathlib import Path
 
 import yaml
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
 
-from mmdata.config import SCHEMA_PATH, validate_config
+from mmdata.config import validate_config
 from mmdata.errors import ConfigError
 from mmdata.render.params import PART_NAMES, part_number
 from mmdata.store.provenance import RENDER_CONFIG_KEYS, package_code_hash, render_code_hash
 
 
-# ---- configuration: defaults filled in and validated before anything runs --------------------
+# ---- configuration: defaults filled in and validated (once) before anything runs ---------------
 try:
     _resolved = validate_config(config)
 except ConfigError as exc:
     raise WorkflowError(f"invalid configuration: {exc}") from None
 config.clear()
 config.update(_resolved)
-validate(config, str(SCHEMA_PATH))
+
+# Config files the jobs read, path -> text. Parsing the workflow only names them (paths are content
+# hashes, so a job's parameters say what it reads); they are written by write_config_views(), which
+# the Snakefile's onstart handler calls: a dry run (-n), --lint or --list-changes writes nothing.
+CONFIG_VIEWS: dict[str, str] = {}
+
+
+def write_config_views() -> None:
+    """Write every config file a job reads (atomically; unchanged files are left alone)."""
+    for name, text in CONFIG_VIEWS.items():
+        path = Path(name)
+        if path.is_file() and path.read_text(encoding="utf-8") == text:
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
 
 
 def config_view(*sections: str) -> str:
@@ -32,17 +47,13 @@ def config_view(*sections: str) -> str:
     A rule's CLI reads exactly the sections it depends on (the rest take their defaults), from
     results/config/<hash>.yaml named by their content. The path is a rule parameter, so a job
     re-runs when, and only when, the configuration it reads changes; files are never rewritten,
-    so a dry run with other settings cannot change what a running job reads.
+    and nothing is written until the workflow runs (write_config_views).
     """
     view = {name: config[name] for name in sections}
     text = yaml.safe_dump(view, sort_keys=True)
-    path = Path("results/config") / f"{hashlib.sha256(text.encode()).hexdigest()[:16]}.yaml"
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-    return str(path)
+    path = f"results/config/{hashlib.sha256(text.encode()).hexdigest()[:16]}.yaml"
+    CONFIG_VIEWS[path] = text
+    return path
 
 
 DATASET = config["dataset"]
@@ -105,13 +116,9 @@ def shard_config_file() -> str:
     layout_free = {k: v for k, v in DATASET.items() if k != "parts"}
     key = yaml.safe_dump({"seed": config["seed"], "dataset": layout_free, "store": config["store"]}, sort_keys=True)
     text = yaml.safe_dump({k: config[k] for k in (*RENDER_CONFIG_KEYS, "store")}, sort_keys=True)
-    path = Path("results/config") / f"shards-{hashlib.sha256(key.encode()).hexdigest()[:16]}.yaml"
-    if not path.is_file() or path.read_text(encoding="utf-8") != text:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-    return str(path)
+    path = f"results/config/shards-{hashlib.sha256(key.encode()).hexdigest()[:16]}.yaml"
+    CONFIG_VIEWS[path] = text
+    return path
 
 
 SHARD_CONFIG = shard_config_file()

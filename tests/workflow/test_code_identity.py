@@ -1,0 +1,80 @@
+"""Code identity follows pixels: only code that can change a sample's bytes re-renders shards.
+
+The packages are copied to a scratch folder that the workflow's jobs import (``PYTHONPATH``); the
+test edits the copy as a developer would and asks Snakemake what it would re-run.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from wf_helpers import BIN_DIR, REPO_ROOT, TINY_CONFIG, make_workdir, planned_counts, snakemake
+
+RUN = ("--cores", "2", "--set-threads", "shard=1")
+
+
+@pytest.fixture(scope="module")
+def copied(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, str]]:
+    """(workflow folder with a finished dataset stage, the copied packages, the jobs' environment)."""
+    base = tmp_path_factory.mktemp("codeid")
+    packages = base / "packages"
+    for name in ("mmdata", "mmtrain"):
+        shutil.copytree(REPO_ROOT / name, packages / name, ignore=shutil.ignore_patterns("__pycache__"))
+    env = {"PYTHONPATH": str(packages)}
+    workdir = make_workdir(base / "wf", TINY_CONFIG)
+    snakemake(workdir, "dataset", *RUN, env=env)
+    return workdir, packages, env
+
+
+def _edit(path: Path, old: str, new: str) -> str:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{path}: {old!r} not found"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return text
+
+
+def _audit(workdir: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN_DIR / "mmdata"), "-q", "audit", "--root", "results/dataset", "--catalogue", "results/sources/catalogue"],
+        cwd=workdir, env={**__import__("os").environ, **env}, capture_output=True, text=True, timeout=600,
+    )
+
+
+def test_docstring_comment_and_schema_description_edits_rerun_nothing(copied: tuple[Path, Path, dict[str, str]]) -> None:
+    workdir, packages, env = copied
+    _edit(packages / "mmdata/store/audit.py", '"""', '"""Edited docstring of a non-rendering module. ')
+    _edit(packages / "mmdata/render/composite.py", "import math\n", "import math  # an edited comment\n")
+    _edit(packages / "mmdata/render/noise.py", '"""', '"""An edited docstring of the renderer itself. ')
+    _edit(packages / "mmdata/schema/config.schema.yaml", "description: ", "description: Reworded. ")
+    result = snakemake(workdir, "--dry-run", "dataset", env=env)
+    assert planned_counts(result.stdout) == {}, result.stdout
+    assert "Nothing to be done" in result.stdout
+    audit = _audit(workdir, env)
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+    assert "PASSED" in audit.stdout
+
+
+def test_renderer_code_edit_replans_every_shard(copied: tuple[Path, Path, dict[str, str]]) -> None:
+    workdir, packages, env = copied
+    composite = packages / "mmdata/render/composite.py"
+    original = _edit(composite, "import numpy as np\n", "import numpy as np\n\n_EDITED = True\n")
+    try:
+        counts = planned_counts(snakemake(workdir, "--dry-run", "dataset", env=env).stdout)
+    finally:
+        composite.write_text(original, encoding="utf-8")
+    assert counts == {"shard": 2, "index": 1, "audit": 1, "dataset": 1}
+
+
+def test_store_code_edit_keeps_every_shard(copied: tuple[Path, Path, dict[str, str]]) -> None:
+    workdir, packages, env = copied
+    card = packages / "mmdata/store/card.py"
+    original = _edit(card, "import json\n", "import json\n\n_EDITED = True\n")
+    try:
+        counts = planned_counts(snakemake(workdir, "--dry-run", "dataset", env=env).stdout)
+    finally:
+        card.write_text(original, encoding="utf-8")
+    assert counts == {"index": 1, "audit": 1, "dataset": 1}
