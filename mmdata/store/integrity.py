@@ -48,13 +48,18 @@ class Where:
         self.path = Path(path)
         self.part, self.shard, self.start = attrs.get("part"), attrs.get("shard"), attrs.get("start", 0)
 
+    @property
+    def label(self) -> str:
+        """``part P shard K`` (what the store records of the two)."""
+        return " ".join(f"{k} {v}" for k, v in (("part", self.part), ("shard", self.shard)) if v is not None) or "store"
+
     def sample(self, offset: int) -> str:
         """``part P shard K sample index I (offset O)``; the index is within the part."""
         try:
             index = int(self.start) + offset
         except (TypeError, ValueError):
             index = offset
-        return f"part {self.part} shard {self.shard} sample index {index} (offset {offset})"
+        return f"{self.label} sample index {index} (offset {offset})"
 
 
 def check_attributes(attrs: Mapping[str, Any], where: Where) -> str | None:
@@ -71,7 +76,7 @@ def check_attributes(attrs: Mapping[str, Any], where: Where) -> str | None:
         return f"{where.path}: attribute hash not recorded by this shard's writer (written before {ATTRS_KEY} existed)"
     if attrs_digest(attrs) != recorded:
         raise IntegrityError(
-            f"{where.path / 'zarr.json'}: part {where.part} shard {where.shard}: attributes do not match their recorded "
+            f"{where.path / 'zarr.json'}: {where.label}: attributes do not match their recorded "
             f"{ATTRS_KEY} (provenance edited after writing)"
         )
     return None
@@ -125,10 +130,10 @@ def check_small_arrays(group: zarr.Group, root: Path, where: Where, recorded: Ma
         try:
             arr = group[name]
         except KeyError as exc:
-            raise StoreError(f"{root / name}: array missing from part {where.part} shard {where.shard}") from exc
+            raise StoreError(f"{root / name}: array missing from {where.label}") from exc
         values = read_checked(arr, root, where, 0, count)
         if name in recorded and bytes_checksum(values) != recorded[name]:
-            raise IntegrityError(f"{root / name}: part {where.part} shard {where.shard}: array {name!r} does not match its recorded checksum")
+            raise IntegrityError(f"{root / name}: {where.label}: array {name!r} does not match its recorded checksum")
         out[name] = values
     return out
 
