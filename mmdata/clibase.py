@@ -8,7 +8,9 @@ Exit status, the same in both programs: 0 success; 1 a runtime failure (a check 
 as a FAILED audit, which the command reports by returning 1; an unexpected exception, with its
 traceback); 2 a usage or input error (argparse's usage errors, every
 :class:`~mmdata.errors.MotionMagError` and every ``OSError`` — a missing or unreadable file, a full
-disk, a read-only folder — as one line on stderr naming the file or key); 130 an interrupt.
+disk, a read-only folder — as one line on stderr naming the file or key); 130 an interrupt; 141
+(the shell's status for SIGPIPE) when the reader of the output stops early (``mmdata sources show
+--json | head``), quietly, with no BrokenPipeError traceback.
 The global ``-q`` silences logging below warnings and every progress bar (``args.quiet``).
 """
 
@@ -16,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import signal
 import sys
 from types import ModuleType
 from typing import Sequence
@@ -44,6 +48,9 @@ def run_cli(prog: str, description: str, modules: Sequence[ModuleType], argv: Se
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:
         status = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows up here rather than at interpreter exit
+    except BrokenPipeError:
+        return _stdout_closed()
     except (MotionMagError, OSError) as exc:
         message = " ".join(str(exc).split())  # one line, whatever the exception's text holds
         print(f"{prog} {args.command}: error: {message}", file=sys.stderr)
@@ -52,3 +59,11 @@ def run_cli(prog: str, description: str, modules: Sequence[ModuleType], argv: Se
         print(f"{prog} {args.command}: interrupted", file=sys.stderr)
         return 130
     return int(status or 0)
+
+
+def _stdout_closed() -> int:
+    """The reader of stdout went away: silence the rest of the output and exit as SIGPIPE would."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # the interpreter's final flush must not fail again
+    os.close(devnull)
+    return 128 + signal.SIGPIPE

@@ -7,7 +7,9 @@ Method: an integer-plus-coarse estimate from phase correlation (scikit-image's
 ``phase_cross_correlation``), refined by Gauss-Newton least squares on the brightness-constancy
 residual: ``b`` is resampled at ``x + d`` with a quintic spline and compared with ``a`` over the
 interior (a border wider than the shift is ignored, so content entering the frame is not scored),
-until the update falls below 1e-6 px.
+until the update falls below 1e-6 px. With ``mask`` (weights over ``a``'s pixels) the least squares
+are restricted to a region, e.g. one layer of a composited scene; a ``guess`` is then required, since
+phase correlation sees the whole frame.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ def estimate_shift(
     border: int = 4,
     max_iter: int = 30,
     tol: float = 1e-6,
+    mask: np.ndarray | None = None,
 ) -> tuple[float, float]:
     """Displacement (dx, dy), in pixels, of the content of ``a`` in ``b``.
 
@@ -49,16 +52,23 @@ def estimate_shift(
         border: pixels ignored on each side in addition to the current shift.
         max_iter: Gauss-Newton iterations at most.
         tol: stop when the update is smaller than this (pixels).
+        mask: optional (H, W) weights >= 0 over ``a``'s pixels: only where brightness constancy holds
+            (one layer's support) counts. Needs ``guess``.
 
     Returns:
         (dx, dy) with +dx meaning the content moved right and +dy down.
 
     Raises:
-        ValueError: the shapes differ, the images are too small for the shift, or flat.
+        ValueError: the shapes differ, the images are too small for the shift, or flat; a mask
+            without a guess or of another shape.
     """
     a, b = _gray(a), _gray(b)
     if a.shape != b.shape:
         raise ValueError(f"image: shapes differ, {a.shape} vs {b.shape}")
+    if mask is not None:
+        mask = np.asarray(mask, dtype=np.float64)
+        if mask.shape != a.shape or guess is None:
+            raise ValueError(f"mask: expected shape {a.shape} and a guess, got shape {mask.shape}, guess {guess}")
     if guess is None:
         shift, _, _ = phase_cross_correlation(a, b, upsample_factor=10, normalization=None)
         d = np.array([-shift[1], -shift[0]], dtype=np.float64)  # (dx, dy) of a's content in b
@@ -77,6 +87,9 @@ def estimate_shift(
         )
         r = warped - a[sl]  # ~ grad(a) . (d - d_true)
         jx, jy = gx[sl].ravel(), gy[sl].ravel()
+        if mask is not None:
+            w = np.sqrt(mask[sl].ravel())
+            r, jx, jy = r.ravel() * w, jx * w, jy * w
         mat = np.array([[jx @ jx, jx @ jy], [jx @ jy, jy @ jy]])
         if np.linalg.cond(mat) > 1e8:
             raise ValueError("image: too little texture to measure a shift")

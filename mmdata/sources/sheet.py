@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -10,7 +11,9 @@ from PIL import Image, ImageDraw
 from mmdata.sources.base import Catalogue
 from mmdata.fsutil import atomic_path
 
-__all__ = ["contact_sheet"]
+__all__ = ["contact_sheet", "fit_label"]
+
+ELLIPSIS = "..."  # ASCII: Pillow's default bitmap font has no glyph for U+2026
 
 
 def _thumb(rgb: np.ndarray, alpha: np.ndarray | None, cell: int) -> np.ndarray:
@@ -27,6 +30,34 @@ def _thumb(rgb: np.ndarray, alpha: np.ndarray | None, cell: int) -> np.ndarray:
     y0, x0 = (cell - img.height) // 2, (cell - img.width) // 2
     tile[y0 : y0 + img.height, x0 : x0 + img.width] = np.asarray(img)
     return tile
+
+
+def fit_label(text: str, width: float, measure: Callable[[str], float]) -> str:
+    """``text`` if it fits in ``width``, else its start and end around an ellipsis, as long as fits.
+
+    An id's start (its source, ``voc:``/``coco:``) and its end (image and instance) both identify it,
+    so the middle is what is dropped; the split keeps one more character at the start than at the end.
+
+    Args:
+        text: the label.
+        width: the room in pixels.
+        measure: width in pixels of a string (e.g. ``ImageDraw.textlength``).
+
+    Returns:
+        The label, whole or shortened in the middle.
+
+    Example:
+        >>> fit_label("voc:2007_000063:12", 10 * 6, lambda s: 6 * len(s))
+        'voc:...:12'
+    """
+    if measure(text) <= width:
+        return text
+    for keep in range(len(text) - 1, 0, -1):
+        head, tail = text[: (keep + 1) // 2], text[len(text) - keep // 2 :]
+        short = f"{head}{ELLIPSIS}{tail}"
+        if measure(short) <= width:
+            return short
+    return ELLIPSIS
 
 
 def contact_sheet(
@@ -70,7 +101,7 @@ def contact_sheet(
     for k, (tile, item_id) in enumerate(tiles):
         x, y = (k % columns) * cell, (k // columns) * (cell + label_h)
         sheet.paste(Image.fromarray(tile), (x, y))
-        draw.text((x + 2, y + cell), item_id[-(cell // 6) :], fill="black")
+        draw.text((x + 2, y + cell), fit_label(item_id, cell - 4, draw.textlength), fill="black")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(out) as tmp:

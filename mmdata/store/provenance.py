@@ -153,17 +153,13 @@ def render_code_hash() -> str:
 
 @functools.lru_cache(maxsize=1)
 def source_hash() -> str:
-    """sha256 over the relative paths and bytes of every ``.py``/``.yaml`` file of ``mmdata``.
+    """:func:`package_code_hash` of the whole ``mmdata`` package (recorded for the record).
 
     Returns:
-        The hex digest; it changes whenever the dataset code changes (committed or not).
+        The hex digest; it changes whenever any code of the package changes (not its comments or
+        docstrings).
     """
-    h = hashlib.sha256()
-    for path in sorted(_PACKAGE_DIR.rglob("*")):
-        if path.suffix in (".py", ".yaml") and "__pycache__" not in path.parts:
-            h.update(str(path.relative_to(_PACKAGE_DIR)).encode())
-            h.update(path.read_bytes())
-    return h.hexdigest()
+    return package_code_hash("mmdata")
 
 
 @functools.lru_cache(maxsize=1)
@@ -174,7 +170,7 @@ def code_version() -> dict[str, Any]:
         ``{"package": "motionmag", "version", "git_commit", "git_dirty", "source_hash",
         "render_code_hash", "numpy", "scipy"}``. ``git_dirty`` is true when tracked files of the
         package differ from the commit; ``git_commit``/``git_dirty`` are None outside a git checkout.
-        ``source_hash`` covers every file of ``mmdata`` byte for byte (for the record);
+        ``source_hash`` covers the code of every module of ``mmdata`` (for the record);
         ``render_code_hash`` only the code that decides pixels.
     """
     from mmdata import __version__

@@ -10,16 +10,19 @@ noise           noise factor 0.01-100 delta fixed per group (0.05, 0.5 px),   th
                                       alpha = M / delta
 magnification   alpha, 1-1000         delta = min(cap, M / alpha)             0               moves
 input_motion    delta, 1-10 px        alpha = min(cap, M / delta)             0               moves
+alpha_sweep     alpha, 5-100          delta fixed (``sweep_motion``)          0               moves
 ==============  ====================  ======================================  ==============  ==========
 
 ``M`` is the magnified motion (10 px). Every foreground object of a case moves by the same ``delta``
 in one random direction; where the background moves, it moves by ``|delta|`` too, in a direction at
 least 60 degrees away, so that no method can score well by replicating the background.
 
-Noise factor (the paper's definition): a noise image whose variance equals each pixel's value (0-255
-units) is scaled by the factor ``f`` and added, i.e. photon noise of variance ``f**2 * I``. In the
-renderer's terms (:mod:`mmdata.render.noise`, std given at mid-gray 127.5) that is
-``noise_std = f * sqrt(127.5)``; it is added to the input frames only (the ground truth is clean).
+Noise factor (the paper's definition): a noise image whose variance equals each pixel's value is
+scaled by the factor ``f`` and added. The paper does not say on which scale pixel values are, so the
+scale is a setting (:data:`NOISE_SCALES`, :func:`noise_std_of_factor`): ``photon_255`` (pixels in
+0-255: photon noise of variance ``f**2 * I``, std ``f * sqrt(127.5)`` = 11.3 f at mid-gray; default)
+or ``photon_unit`` (pixels in 0-1: std ``255 f sqrt(I / 255)`` = 180 f at mid-gray). It is added to
+the input frames only (the ground truth is clean).
 
 The scene (background, objects, placements, directions) of sample ``i`` of a test is the same at
 every level and group, so the curves compare levels on the same scenes; noise draws differ per case.
@@ -46,24 +49,40 @@ __all__ = [
     "VideoSpec",
     "EvalSpec",
     "Case",
+    "NOISE_SCALES",
     "noise_std_of_factor",
     "build_cases",
 ]
 
 #: The tests, in report order; the number is part of every case's seed.
-TEST_NAMES: tuple[str, ...] = ("subpixel", "noise", "magnification", "input_motion")
+TEST_NAMES: tuple[str, ...] = ("subpixel", "noise", "magnification", "input_motion", "alpha_sweep")
+#: How the paper's noise factor maps to a noise strength (see the module docstring).
+NOISE_SCALES: tuple[str, ...] = ("photon_255", "photon_unit")
 #: Label of each test's x axis.
 LEVEL_LABELS: dict[str, str] = {
     "subpixel": "input motion (px)",
     "noise": "noise factor",
     "magnification": "magnification factor",
     "input_motion": "input motion (px)",
+    "alpha_sweep": "magnification factor",
 }
 
 
-def noise_std_of_factor(factor: float) -> float:
-    """The renderer's photon-noise std at mid-gray for the paper's noise factor (variance f**2 * I)."""
-    return float(factor) * math.sqrt(MID_GRAY)
+def noise_std_of_factor(factor: float, scale: str = "photon_255") -> float:
+    """The renderer's photon-noise std at mid-gray (0-255 units) for the paper's noise factor.
+
+    Args:
+        factor: the noise factor f.
+        scale: ``photon_255`` (variance f**2 * I, I in 0-255) or ``photon_unit`` (I in 0-1).
+
+    Raises:
+        ConfigError: unknown scale.
+    """
+    if scale == "photon_255":
+        return float(factor) * math.sqrt(MID_GRAY)
+    if scale == "photon_unit":
+        return float(factor) * 255.0 * math.sqrt(MID_GRAY / 255.0)
+    raise ConfigError(f"evaluate.noise_scale: unknown scale {scale!r}; expected one of {', '.join(NOISE_SCALES)}")
 
 
 @dataclass(frozen=True)
@@ -104,44 +123,63 @@ class EvalSpec:
     models: tuple[tuple[str, str], ...]  # (name, weights path) of networks to score
     video: VideoSpec = field(default_factory=VideoSpec)
     phase_based: PhaseBasedConfig = field(default_factory=PhaseBasedConfig)
+    sweep_alphas: tuple[float, ...] = (5.0, 10.0, 20.0, 50.0, 100.0)  # levels of the alpha sweep
+    sweep_motion: float = 0.1  # input motion of the alpha sweep (px)
+    noise_scale: str = "photon_255"  # how the noise factor maps to a strength (NOISE_SCALES)
+    ssim_variant: str = "gaussian11"  # the SSIM reported as `ssim` (metrics.SSIM_VARIANTS)
+    protocol: str | None = None  # the evaluate.protocols entry these levels come from, if any
 
     @classmethod
-    def from_config(cls, cfg: Mapping[str, Any], size: str | None = None) -> "EvalSpec":
+    def from_config(cls, cfg: Mapping[str, Any], size: str | None = None, protocol: str | None = None) -> "EvalSpec":
         """Build from a resolved configuration (its ``evaluate`` section).
+
+        Without a protocol, the levels and scale come from the size (``evaluate.sizes``) and the other
+        settings from the section. A protocol (``evaluate.protocols``) fixes the tests, levels, sample
+        count, image size, SSIM variant, border, noise motions and noise scale; a size given together
+        with it only changes the image size, sample count and clip storage (its levels are ignored).
 
         Args:
             cfg: the resolved config (:func:`mmdata.config.load_config`).
-            size: ``quick`` or ``paper``; default ``evaluate.size``.
+            size: a ``evaluate.sizes`` entry; default ``evaluate.size``.
+            protocol: a ``evaluate.protocols`` entry; default ``evaluate.protocol`` (none).
 
         Raises:
-            ConfigError: unknown size or test name, or inconsistent values.
+            ConfigError: unknown size, protocol or test name, or inconsistent values.
         """
         ev = cfg["evaluate"]
+        protocol = protocol or ev.get("protocol")
+        explicit_size = size is not None
         size = size or ev["size"]
         if size not in ev["sizes"]:
             raise ConfigError(f"evaluate.size: unknown size {size!r}; expected one of {', '.join(ev['sizes'])}")
-        sz = ev["sizes"][size]
-        tests = tuple(ev["tests"])
+        merged: dict[str, Any] = {**ev, **ev["sizes"][size]}
+        if protocol:
+            if protocol not in ev["protocols"]:
+                raise ConfigError(f"evaluate.protocol: unknown protocol {protocol!r}; expected one of {', '.join(ev['protocols'])}")
+            merged.update({k: v for k, v in ev["protocols"][protocol].items() if k != "description"})
+            if explicit_size:
+                merged.update({k: ev["sizes"][size][k] for k in ("image_size", "samples", "store_videos")})
+        tests = tuple(merged["tests"])
         check_test_names(tests)
         pb = ev["phase_based"]
         video = VideoSpec(frames=int(ev["video"]["frames"]), fps=float(ev["video"]["fps"]), frequency_hz=float(ev["video"]["frequency_hz"]))
         spec = cls(
             size=size,
             tests=tests,
-            image_size=int(sz["image_size"]),
-            samples=int(sz["samples"]),
+            image_size=int(merged["image_size"]),
+            samples=int(merged["samples"]),
             seed=int(ev["seed"]),
-            border=int(ev["border"]),
+            border=int(merged["border"]),
             magnified_motion=float(ev["magnified_motion"]),
             objects=(int(ev["objects"]["count_min"]), int(ev["objects"]["count_max"])),
-            subpixel_motions=tuple(float(v) for v in sz["subpixel_motions"]),
-            noise_factors=tuple(float(v) for v in sz["noise_factors"]),
-            noise_motions=tuple(float(v) for v in ev["noise_motions"]),
-            magnification_alphas=tuple(float(v) for v in sz["magnification_alphas"]),
+            subpixel_motions=tuple(float(v) for v in merged["subpixel_motions"]),
+            noise_factors=tuple(float(v) for v in merged["noise_factors"]),
+            noise_motions=tuple(float(v) for v in merged["noise_motions"]),
+            magnification_alphas=tuple(float(v) for v in merged["magnification_alphas"]),
             magnification_motion_cap=float(ev["magnification_motion_cap"]),
-            input_motions=tuple(float(v) for v in sz["input_motions"]),
+            input_motions=tuple(float(v) for v in merged["input_motions"]),
             input_motion_alpha_cap=float(ev["input_motion_alpha_cap"]),
-            store_videos=bool(sz["store_videos"]),
+            store_videos=bool(merged["store_videos"]),
             methods=tuple(ev["methods"]),
             models=tuple((str(k), str(v)) for k, v in ev["models"].items()),
             video=video,
@@ -149,7 +187,13 @@ class EvalSpec:
                 fps=video.fps, low_hz=float(pb["low_hz"]), high_hz=float(pb["high_hz"]), taps=int(pb["taps"]),
                 orientations=int(pb["orientations"]), sigma=float(pb["sigma"]),
             ),
+            sweep_alphas=tuple(float(v) for v in merged["sweep_alphas"]),
+            sweep_motion=float(ev["sweep_motion"]),
+            noise_scale=str(merged["noise_scale"]),
+            ssim_variant=str(merged["ssim"]),
+            protocol=protocol or None,
         )
+        noise_std_of_factor(1.0, spec.noise_scale)  # a bad scale fails here, not mid-run
         if spec.objects[0] > spec.objects[1]:
             raise ConfigError(f"evaluate.objects.count_min: {spec.objects[0]} exceeds evaluate.objects.count_max ({spec.objects[1]})")
         if 2 * spec.border + 8 > spec.image_size:
@@ -163,6 +207,7 @@ class EvalSpec:
             "noise": self.noise_factors,
             "magnification": self.magnification_alphas,
             "input_motion": self.input_motions,
+            "alpha_sweep": self.sweep_alphas,
         }[test]
 
     def groups(self, test: str) -> tuple[float | None, ...]:
@@ -182,6 +227,8 @@ class EvalSpec:
             return level, delta, True, 0.0
         if test == "input_motion":
             return min(self.input_motion_alpha_cap, m / level), level, True, 0.0
+        if test == "alpha_sweep":
+            return level, self.sweep_motion, True, 0.0
         raise ConfigError(f"evaluate.tests: unknown test {test!r}; expected one of {', '.join(TEST_NAMES)}")
 
     def reach(self, test: str) -> float:
@@ -206,6 +253,7 @@ class EvalSpec:
             "magnified_motion": self.magnified_motion, "objects": self.objects, "levels": self.levels(test),
             "groups": self.groups(test), "magnification_motion_cap": self.magnification_motion_cap,
             "input_motion_alpha_cap": self.input_motion_alpha_cap, "store_videos": self.store_videos,
+            "noise_scale": self.noise_scale, "sweep_motion": self.sweep_motion,
             "video": {"frames": self.video.frames, "fps": self.video.fps, "frequency_hz": self.video.frequency_hz},
         })
 
@@ -274,7 +322,8 @@ def _draw_scene(rng: np.random.Generator, ev: EvalSpec, ds: DatasetSpec, catalog
     return _Scene(background, tuple(objects), fg_angle, bg_angle)
 
 
-def _case_params(scene: _Scene, seed: tuple[int, ...], index: int, alpha: float, delta: float, bg_moves: bool, noise: float) -> SampleParams:
+def _case_params(scene: _Scene, seed: tuple[int, ...], index: int, alpha: float, delta: float, bg_moves: bool, noise: float,
+                 noise_scale: str) -> SampleParams:
     fg = (delta * math.cos(scene.fg_angle), delta * math.sin(scene.fg_angle))
     bg = (delta * math.cos(scene.bg_angle), delta * math.sin(scene.bg_angle)) if bg_moves else (0.0, 0.0)
     return SampleParams(
@@ -282,7 +331,7 @@ def _case_params(scene: _Scene, seed: tuple[int, ...], index: int, alpha: float,
         index=index,
         seed=seed,
         alpha=float(alpha),
-        noise_std=noise_std_of_factor(noise),
+        noise_std=noise_std_of_factor(noise, noise_scale),
         background_blur=0.0,
         background=LayerParams(scene.background.source_id, scene.background.scale, scene.background.position, bg, (0.0, 0.0, 0.0)),
         objects=tuple(LayerParams(o.source_id, o.scale, o.position, fg, (0.0, 0.0, 0.0)) for o in scene.objects),
@@ -317,6 +366,6 @@ def build_cases(test: str, ev: EvalSpec, ds: DatasetSpec, catalogue: Catalogue) 
         for j, level in enumerate(ev.levels(test)):
             alpha, delta, bg_moves, noise = ev.case_motion(test, level, group)
             for i, scene in enumerate(scenes):
-                params = _case_params(scene, (ev.seed, code, g, j, i), len(cases), alpha, delta, bg_moves, noise)
+                params = _case_params(scene, (ev.seed, code, g, j, i), len(cases), alpha, delta, bg_moves, noise, ev.noise_scale)
                 cases.append(Case(test, group, float(level), i, params))
     return cases

@@ -2,11 +2,17 @@
 
 Files written into the results folder:
 
-* ``results.csv``: one row per (test, group, level, method) with n, alpha, SSIM mean and std;
-* ``results.json``: the same rows, every per-case score, and the test-set specs and border used;
-* ``summary.md``: one table per test (and noise-test input motion), ``mean +- std`` per method;
-* ``<test>.png`` / ``noise_<motion>px.png``: SSIM against the level, one curve per method with a
-  band of +-1 standard deviation (the oracle, always 1, is left out of the plots).
+* ``results.csv``: one row per (test, group, level, method) with n, alpha, and mean and std of every
+  metric (``ssim`` — the protocol's variant —, ``ssim_gaussian11``, ``ssim_uniform7``, ``psnr``,
+  ``rmse``, ``mag_foreground``, ``mag_background``; the ratios also with the count measured);
+* ``results.json``: the same rows, every per-case score, the test-set specs and border used, and the
+  paper's claims decided (:mod:`mmtrain.evaluate.claims`); non-finite values are written as
+  ``NaN``/``Infinity`` (Python's ``json`` reads them back);
+* ``summary.md``: the paper's claims (holds / does not hold, where), then per test (and noise-test
+  input motion) one table per metric, ``mean +- std`` per method;
+* ``<test>.png`` / ``<test>_<motion>px.png``: four panels against the level — SSIM, PSNR, RMSE and
+  the magnification ratio (foreground solid, background dashed; 1 is exact) — one curve per method
+  with a band of +-1 standard deviation (the oracle is left out of the image-metric panels).
 """
 
 from __future__ import annotations
@@ -20,15 +26,20 @@ from typing import Any
 import numpy as np
 
 from mmdata.fsutil import atomic_path, atomic_write_text
-from mmtrain.evaluate.scoring import Results
 from mmtrain.evaluate.cases import LEVEL_LABELS, TEST_NAMES
+from mmtrain.evaluate.claims import check_claims
+from mmtrain.evaluate.scoring import METRICS, Results
 
 __all__ = ["write_results", "plot_results", "group_label"]
 
-_COLUMNS = ("test", "group", "level", "method", "n", "alpha", "ssim_mean", "ssim_std")
+_COLUMNS = ("test", "group", "level", "method", "n", "alpha") + tuple(
+    col for m in METRICS for col in ((f"{m}_mean", f"{m}_std") + ((f"{m}_n",) if m.startswith("mag_") else ())))
 _TITLES = {"subpixel": "Subpixel test", "noise": "Noise test", "magnification": "Magnification-factor test",
-           "input_motion": "Input-motion test"}
-_LOG_X = {"subpixel", "noise", "magnification"}
+           "input_motion": "Input-motion test", "alpha_sweep": "Magnification-factor sweep"}
+_LOG_X = {"subpixel", "noise", "magnification", "alpha_sweep"}
+_METRIC_LABELS = {"ssim": "SSIM", "ssim_gaussian11": "SSIM (Gaussian 11-tap)", "ssim_uniform7": "SSIM (uniform 7x7)",
+                  "psnr": "PSNR (dB)", "rmse": "RMSE (0-255)", "mag_foreground": "magnification ratio, foreground",
+                  "mag_background": "magnification ratio, background"}
 
 
 def group_label(test: str, group: float | None) -> str:
@@ -45,25 +56,56 @@ def _panels(rows: list[dict[str, Any]]) -> list[tuple[str, float | None]]:
     return sorted(seen, key=lambda k: (TEST_NAMES.index(k[0]) if k[0] in TEST_NAMES else 99, k[1] or 0.0))
 
 
+def _cell(row: dict[str, Any], metric: str) -> str:
+    """``mean +- std``, or the mean alone where one sample gives no spread (``n=1, no spread``)."""
+    mean, std = row[f"{metric}_mean"], row[f"{metric}_std"]
+    if not np.isfinite(mean):
+        return "inf" if mean == np.inf else "-"
+    digits = 2 if metric == "psnr" else 4
+    if row["n"] < 2:
+        return f"{mean:.{digits}f} (n={row['n']}, no spread)"
+    return f"{mean:.{digits}f} +- {std:.{digits}f}"
+
+
 def _summary(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     methods = list(dict.fromkeys(r["method"] for r in rows))
+    counts = sorted({r["n"] for r in rows})
+    samples = "/".join(str(n) for n in counts)
     lines = ["# Quantitative evaluation (paper Fig. 8)", "",
-             f"SSIM (mean +- std over the samples of each level) against the ground truth, {meta.get('border')} px "
-             "border cropped. `do_nothing` is the baseline SSIM(input B, ground truth).", ""]
+             f"Mean +- std over the {samples} sample(s) of each level, against the ground truth, {meta.get('border')} px border "
+             f"cropped; `ssim` is the `{meta.get('ssim_variant', 'gaussian11')}` variant. `do_nothing` is the "
+             "baseline (input B). Magnification ratio: measured / requested magnified motion (1 exact; "
+             "do-nothing 1/alpha).", "", "## The paper's claims", "", "| claim | method | status | where |", "|---|---|---|---|"]
+    for c in check_claims(rows):
+        lines.append(f"| {c.statement} | {c.method} | **{c.status}** | {c.detail} |")
+    lines.append("")
     for test, group in _panels(rows):
         title = _TITLES.get(test, test) + (f", {group_label(test, group)}" if group is not None else "")
-        lines += [f"## {title}", "", "| " + LEVEL_LABELS.get(test, "level") + " | " + " | ".join(methods) + " |",
-                  "|---" * (len(methods) + 1) + "|"]
+        lines += [f"## {title}", ""]
         panel = [r for r in rows if r["test"] == test and r["group"] == group]
-        for level in sorted({r["level"] for r in panel}):
-            cells = {r["method"]: f"{r['ssim_mean']:.4f} +- {r['ssim_std']:.4f}" for r in panel if r["level"] == level}
-            lines.append(f"| {level:g} | " + " | ".join(cells.get(m, "") for m in methods) + " |")
-        lines.append("")
+        for metric in METRICS:
+            lines += [f"**{_METRIC_LABELS[metric]}**", "", "| " + LEVEL_LABELS.get(test, "level") + " | " + " | ".join(methods) + " |",
+                      "|---" * (len(methods) + 1) + "|"]
+            for level in sorted({r["level"] for r in panel}):
+                cells = {r["method"]: _cell(r, metric) for r in panel if r["level"] == level}
+                lines.append(f"| {level:g} | " + " | ".join(cells.get(m, "") for m in methods) + " |")
+            lines.append("")
     return "\n".join(lines)
 
 
+def _curve(ax: Any, panel: list[dict[str, Any]], method: str, metric: str, **style: Any) -> None:
+    pts = sorted((r["level"], r[f"{metric}_mean"], r[f"{metric}_std"], r["n"]) for r in panel
+                 if r["method"] == method and np.isfinite(r[f"{metric}_mean"]))
+    if not pts:
+        return
+    x, m, s, n = (np.array(v) for v in zip(*pts))
+    line, = ax.plot(x, m, **style)
+    if n.min() >= 2:  # one sample has no spread to draw
+        ax.fill_between(x, m - s, m + s, alpha=0.15, color=line.get_color())
+
+
 def plot_results(rows: list[dict[str, Any]], out: Path) -> list[Path]:
-    """One PNG per test (and noise-test motion): SSIM vs level, a curve and +-std band per method."""
+    """One PNG per test (and noise-test motion): SSIM, PSNR, RMSE and magnification ratio against the level."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -71,25 +113,37 @@ def plot_results(rows: list[dict[str, Any]], out: Path) -> list[Path]:
 
     paths = []
     for test, group in _panels(rows):
-        panel = [r for r in rows if r["test"] == test and r["group"] == group and r["method"] != "oracle"]
-        fig, ax = plt.subplots(figsize=(5, 4))
-        for method in dict.fromkeys(r["method"] for r in panel):
-            pts = sorted((r["level"], r["ssim_mean"], r["ssim_std"]) for r in panel if r["method"] == method)
-            x, m, s = (np.array(v) for v in zip(*pts))
-            style = {"linestyle": "--", "color": "gray"} if method == "do_nothing" else {"marker": "o", "markersize": 3}
-            label = "baseline (do nothing)" if method == "do_nothing" else method
-            line, = ax.plot(x, m, label=label, **style)
-            ax.fill_between(x, m - s, m + s, alpha=0.2, color=line.get_color())
-        if test in _LOG_X and min(r["level"] for r in panel) > 0:
-            ax.set_xscale("log")
-        ax.set_xlabel(LEVEL_LABELS.get(test, "level"))
-        ax.set_ylabel("SSIM")
-        ax.set_title(_TITLES.get(test, test) + (f"\n{group_label(test, group)}" if group is not None else ""))
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(loc="lower left", fontsize=8)
+        panel = [r for r in rows if r["test"] == test and r["group"] == group]
+        methods = list(dict.fromkeys(r["method"] for r in panel))
+        fig, axes = plt.subplots(2, 2, figsize=(9, 7))
+        colors = {m: f"C{i}" for i, m in enumerate(methods)}
+        for ax, metric in zip(axes.flat[:3], ("ssim", "psnr", "rmse")):
+            for method in methods:
+                if method == "oracle":
+                    continue
+                style = ({"linestyle": "--", "color": "gray", "label": "baseline (do nothing)"} if method == "do_nothing"
+                         else {"marker": "o", "markersize": 3, "color": colors[method], "label": method})
+                _curve(ax, panel, method, metric, **style)
+            ax.set_ylabel(_METRIC_LABELS[metric])
+        ax = axes.flat[3]
+        for method in methods:
+            if method == "do_nothing":
+                continue
+            _curve(ax, panel, method, "mag_foreground", marker="o", markersize=3, color=colors[method], label=method)
+            _curve(ax, panel, method, "mag_background", linestyle="--", color=colors[method])
+        ax.axhline(1.0, color="black", linewidth=0.8)
+        ax.set_ylabel("magnification ratio (1 = exact)")
+        for ax in axes.flat:
+            if test in _LOG_X and min(r["level"] for r in panel) > 0:
+                ax.set_xscale("log")
+            ax.set_xlabel(LEVEL_LABELS.get(test, "level"))
+            ax.grid(True, which="both", alpha=0.3)
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(fontsize=7)
+        fig.suptitle(_TITLES.get(test, test) + (f", {group_label(test, group)}" if group is not None else ""))
         fig.tight_layout()
         path = out / (f"{test}.png" if group is None else f"{test}_{group:g}px.png")
-        fig.savefig(path, dpi=120)
+        fig.savefig(path, dpi=110)
         plt.close(fig)
         paths.append(path)
     return paths
@@ -110,7 +164,8 @@ def write_results(results: Results, out: str | Path) -> list[Path]:
             writer.writeheader()
             for r in rows:
                 writer.writerow({k: ("" if r[k] is None else r[k]) for k in _COLUMNS})
-    doc = {"meta": results.meta, "rows": rows, "scores": [dataclasses.asdict(s) for s in results.scores]}
+    doc = {"meta": results.meta, "rows": rows, "claims": [dataclasses.asdict(c) for c in check_claims(rows)],
+           "scores": [dataclasses.asdict(s) for s in results.scores]}
     _atomic_write(out / "results.json", json.dumps(doc, indent=1))
     _atomic_write(out / "summary.md", _summary(rows, results.meta))
     return [out / "results.csv", out / "results.json", out / "summary.md", *plot_results(rows, out)]

@@ -1,8 +1,9 @@
 """Test sets of the quantitative evaluation: rendering the cases and storing them with ground truth.
 
 A test set is one store written through :mod:`mmdata.store` (``OUT/<test>.zarr``). Per case it holds
-``frame_a``, ``frame_b`` (inputs, with the case's photon noise) and ``frame_y`` (clean ground truth:
-every layer displaced by ``alpha * delta``), the case's exact :class:`~mmdata.render.params.SampleParams`, and,
+``frame_a``, ``frame_b`` (inputs, with the case's photon noise), ``frame_y`` (clean ground truth:
+every layer displaced by ``alpha * delta``), ``layer_mask`` (where each layer's magnified motion can be
+measured, :func:`mmtrain.evaluate.layers.layer_masks`: red the foreground, green the background), the case's exact :class:`~mmdata.render.params.SampleParams`, and,
 unless the size says otherwise, the clip the temporal-filter methods see as frame fields
 ``video_00 .. video_29``: the same scene with every layer displaced by ``delta * cos(2 pi 3 t / 30)``
 (3 Hz at 30 fps, the paper's footnote 4), independent photon noise per frame. Frame 0 of the clip is
@@ -35,15 +36,18 @@ from mmdata.sources.base import Catalogue
 from mmdata.spec import DatasetSpec
 from mmdata.store import SampleRecord, ShardLayout, ShardReader, ShardTarget, StoreSettings, open_shard, write_block
 from mmtrain.evaluate.cases import Case, EvalSpec, VideoSpec, build_cases
+from mmtrain.evaluate.layers import layer_masks
 
-__all__ = ["TESTSET_FORMAT", "PAIR_FIELDS", "video_fields", "render_video", "write_test_set", "open_test_set", "OpenedTestSet"]
+__all__ = ["TESTSET_FORMAT", "PAIR_FIELDS", "MASK_FIELD", "shard_name", "shard_cases", "video_fields", "render_video", "write_test_set", "open_test_set", "OpenedTestSet"]
 
 log = logging.getLogger(__name__)
 
 #: Version of the test-set layout; bumped on incompatible changes.
-TESTSET_FORMAT = 1
+TESTSET_FORMAT = 2
 #: The two-frame fields of a test set.
 PAIR_FIELDS: tuple[str, ...] = ("frame_a", "frame_b", "frame_y")
+#: The field holding the layer masks (channel 0 foreground, 1 background; 0 or 255).
+MASK_FIELD = "layer_mask"
 _BLOCK = 16  # cases per zarr shard inside a test-set store
 
 
@@ -93,16 +97,39 @@ def render_video(params: SampleParams, catalogue: Catalogue, spec: DatasetSpec, 
 def _render_case(case: Case, catalogue: Catalogue, spec: DatasetSpec, ev: EvalSpec) -> SampleRecord:
     frames = render_sample(case.params, catalogue, spec)
     out = {k: frames[k] for k in PAIR_FIELDS}
+    out[MASK_FIELD] = layer_masks(case.params, catalogue, spec)
     if ev.store_videos:
         clip = render_video(case.params, catalogue, spec, ev.video)
         out.update(zip(video_fields(ev.video.frames), clip))
     return SampleRecord(part=case.params.part, index=case.params.index, frames=out, alpha=case.params.alpha, params=case.params)
 
 
+def shard_name(test: str, shard: tuple[int, int] = (0, 1)) -> str:
+    """File name of a test set's store: ``<test>.zarr``, or ``<test>-shard<k>of<n>.zarr`` for shard k of n."""
+    k, n = shard
+    return f"{test}.zarr" if n == 1 else f"{test}-shard{k}of{n}.zarr"
+
+
+def shard_cases(cases: list[Case], shard: tuple[int, int]) -> list[Case]:
+    """Cases ``k, k + n, k + 2n, ...`` of shard ``k`` of ``n`` (interleaved, so shards cost alike).
+
+    Raises:
+        ConfigError: not ``0 <= k < n``.
+    """
+    k, n = shard
+    if not 0 <= k < n:
+        raise ConfigError(f"--shard: expected K/N with 0 <= K < N, got {k}/{n}")
+    return cases[k::n]
+
+
 def write_test_set(
-    out: str | Path, test: str, ev: EvalSpec, ds: DatasetSpec, catalogue: Catalogue, *, progress: bool = True
+    out: str | Path, test: str, ev: EvalSpec, ds: DatasetSpec, catalogue: Catalogue, *, progress: bool = True,
+    shard: tuple[int, int] = (0, 1),
 ) -> Path:
-    """Render every case of a test and store it (atomically) as ``out/<test>.zarr``.
+    """Render every case of a test (or of one shard of it) and store it atomically as ``out/<test>.zarr``.
+
+    A shard ``(k, n)`` holds cases ``k, k + n, ...`` in ``out/<test>-shard<k>of<n>.zarr``; every case
+    keeps its number, scene and noise draws, so the shards together hold exactly the unsharded set.
 
     Args:
         out: folder of the test sets.
@@ -111,6 +138,7 @@ def write_test_set(
         ds: renderer settings; its ``image_size`` must equal ``ev.image_size``.
         catalogue: the sources.
         progress: show a progress bar.
+        shard: (k, n), this job's shard of n; (0, 1) is the whole test.
 
     Returns:
         The store's path (left as is when it already exists with the same identity).
@@ -121,8 +149,8 @@ def write_test_set(
     """
     if ds.image_size != ev.image_size:
         raise ConfigError(f"dataset.image_size: the renderer's {ds.image_size} px differs from the evaluation size's {ev.image_size} px")
-    cases = build_cases(test, ev, ds, catalogue)
-    fields = PAIR_FIELDS + (video_fields(ev.video.frames) if ev.store_videos else ())
+    cases = shard_cases(build_cases(test, ev, ds, catalogue), shard)
+    fields = PAIR_FIELDS + (MASK_FIELD,) + (video_fields(ev.video.frames) if ev.store_videos else ())
     layout = ShardLayout(
         count=len(cases),
         image_shape=(ev.image_size, ev.image_size),
@@ -137,13 +165,14 @@ def write_test_set(
         "spec": ev.set_description(test),
         "renderer": {"supersample": ds.supersample, "antialias_sigma": ds.antialias_sigma},
         "catalogue": catalogue.identity,
+        "shard": list(shard),
     }
     attrs = {
         "part": 1,
         "start": 0,
         "evaluation": {**info, "groups": [c.group for c in cases], "levels": [c.level for c in cases], "samples": [c.sample for c in cases]},
     }
-    final = Path(out) / f"{test}.zarr"
+    final = Path(out) / shard_name(test, shard)
     with ShardTarget(final, layout, identity=info, attrs=attrs, settings=StoreSettings()) as target:
         if target.complete:
             return final
@@ -193,8 +222,8 @@ class OpenedTestSet:
                     int(self.info["samples"][i]), params_from_json(self.reader.params_json(i)))
 
     def pair(self, i: int) -> dict[str, np.ndarray]:
-        """``frame_a``, ``frame_b``, ``frame_y`` of case ``i`` (uint8 (H, W, 3))."""
-        data = self.reader.read(i, i + 1, PAIR_FIELDS)
+        """``frame_a``, ``frame_b``, ``frame_y`` and ``layer_mask`` of case ``i`` (uint8 (H, W, 3))."""
+        data = self.reader.read(i, i + 1, PAIR_FIELDS + (MASK_FIELD,))
         return {k: v[0] for k, v in data.items()}
 
     def clip(self, i: int) -> np.ndarray:

@@ -42,6 +42,7 @@ from mmtrain.magnify.slices import (
     SliceRecorder,
     check_slice,
     side_by_side,
+    slice_figure,
     save_png,
 )
 from mmtrain.magnify.presets import (
@@ -90,6 +91,7 @@ __all__ = [
     "SliceRecorder",
     "check_slice",
     "side_by_side",
+    "slice_figure",
     "save_png",
     "SequencePreset",
     "PRESETS",

@@ -313,7 +313,7 @@ def magnify_video(input: str | os.PathLike[str], output: str | os.PathLike[str],
     from tqdm.auto import tqdm
 
     from mmtrain.model.checkpoint import load_model
-    from mmtrain.magnify.slices import SliceRecorder, check_slice, save_png, side_by_side as join
+    from mmtrain.magnify.slices import SliceRecorder, check_slice, save_png, side_by_side as join, slice_figure
     from mmtrain.magnify.video import VideoReader, VideoWriter, check_writable
 
     start = time.perf_counter()
@@ -349,7 +349,7 @@ def magnify_video(input: str | os.PathLike[str], output: str | os.PathLike[str],
                     writer.write(frame)
         if slice_path is not None:
             a, b = (r.image() for r in recorders)
-            save_png(slice_path, join(a, b, gap=4))
+            save_png(slice_path, slice_figure(a, b, labels=("input", f"output (alpha {s.alpha:g}, {s.mode})")))
     return MagnifyResult(Path(output), writer.frames_written, info.fps, time.perf_counter() - start, slice_path)
 
 

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 from mmdata.errors import ConfigError, VideoError
 from mmdata.fsutil import atomic_path
 
-__all__ = ["SliceRecorder", "check_slice", "side_by_side", "save_png"]
+__all__ = ["SliceRecorder", "check_slice", "side_by_side", "slice_figure", "save_png"]
 
 SliceAxis = Literal["x", "y"]
 
@@ -88,6 +88,54 @@ def side_by_side(left: np.ndarray, right: np.ndarray, *, gap: int = 0) -> np.nda
         parts.append(np.full(left.shape[:-2] + (gap, left.shape[-1]), 255, dtype=left.dtype))
     parts.append(right)
     return np.concatenate(parts, axis=-2)
+
+
+def _upscale_factor(image: np.ndarray, min_side: int, max_factor: int) -> int:
+    """The integer factor that brings the image's shorter side to ``min_side`` (1 for large images)."""
+    return int(min(max_factor, max(1, -(-min_side // min(image.shape[:2])))))
+
+
+def slice_figure(input_slice: np.ndarray, output_slice: np.ndarray, *, labels: tuple[str, str] = ("input", "output"),
+                 min_side: int = 192, max_factor: int = 8, gap: int = 8) -> np.ndarray:
+    """The input's and the output's slice side by side, enlarged so that they can be read, and labelled.
+
+    A slice of a short, small video (30 frames of 96 px: 30 x 96 px) is a thumbnail; it is enlarged
+    by the integer factor that brings its shorter side to ``min_side`` (at most ``max_factor``) with
+    nearest-neighbour sampling, so every pixel stays a sharp square and no motion is invented. A white
+    band above each slice holds its label.
+
+    Args:
+        input_slice: ``(T, W, 3)`` or ``(H, T, 3)`` uint8 slice of the input.
+        output_slice: the output's slice, the same shape.
+        labels: the two captions, left and right.
+        min_side: target of the shorter side after enlarging, in pixels.
+        max_factor: the largest enlargement.
+        gap: white columns between the two slices.
+
+    Returns:
+        ``(h, w, 3)`` uint8 image.
+
+    Raises:
+        ValueError: the slices differ in shape.
+
+    Example:
+        >>> a = np.zeros((30, 96, 3), np.uint8)
+        >>> slice_figure(a, a).shape
+        (233, 1352, 3)
+    """
+    if input_slice.shape != output_slice.shape:
+        raise ValueError(f"slice_figure: shapes {input_slice.shape} and {output_slice.shape} differ")
+    k = _upscale_factor(input_slice, min_side, max_factor)
+    big = [np.repeat(np.repeat(s, k, axis=0), k, axis=1) for s in (input_slice, output_slice)]
+    font = ImageFont.load_default(size=16)
+    band = 23
+    panels = []
+    for image, label in zip(big, labels):
+        canvas = Image.new("RGB", (image.shape[1], image.shape[0] + band), "white")
+        canvas.paste(Image.fromarray(np.ascontiguousarray(image)), (0, band))
+        ImageDraw.Draw(canvas).text((4, 3), label, fill="black", font=font)
+        panels.append(np.asarray(canvas))
+    return side_by_side(panels[0], panels[1], gap=gap)
 
 
 def save_png(path: str | os.PathLike[str], image: np.ndarray) -> Path:

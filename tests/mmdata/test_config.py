@@ -93,3 +93,31 @@ def test_nan_and_absurd_values_are_one_line_naming_the_key(tmp_path, capsys, tex
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and key in err
     assert not out.exists()
+
+
+def test_a_resolved_config_is_validated_once(monkeypatch) -> None:
+    import jsonschema
+
+    from mmdata.config import ResolvedConfig, load_config, validate_config
+    from mmdata.spec import DatasetSpec
+
+    cfg = load_config(overrides={"dataset": {"image_size": 96}})
+    assert isinstance(cfg, ResolvedConfig)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("validated a second time")
+
+    monkeypatch.setattr(jsonschema, "Draft202012Validator", refuse)
+    assert validate_config(cfg) is cfg
+    assert DatasetSpec.from_config(cfg).image_size == 96
+    with pytest.raises(AssertionError, match="second time"):
+        validate_config(dict(cfg))  # a plain (possibly edited) copy is validated again
+
+
+def test_cross_field_relations_are_checked_where_the_config_is_loaded() -> None:
+    from mmdata.config import validate_config
+
+    with pytest.raises(ConfigError, match=r"^dataset.blur.sigma_min: 3.0 exceeds dataset.blur.sigma_max"):
+        validate_config({"dataset": {"blur": {"sigma_min": 3.0, "sigma_max": 1.0}}})
+    with pytest.raises(ConfigError, match=r"^dataset.motion.max_magnified"):
+        validate_config({"dataset": {"alpha": {"min": 50, "max": 100}, "motion": {"min": 1.0, "max_magnified": 10}}})

@@ -58,23 +58,30 @@ def test_docstring_comment_and_schema_description_edits_rerun_nothing(copied: tu
     assert "PASSED" in audit.stdout
 
 
-def test_renderer_code_edit_replans_every_shard(copied: tuple[Path, Path, dict[str, str]]) -> None:
+def _planned_after_edit(copied: tuple[Path, Path, dict[str, str]], module: str, anchor: str) -> dict[str, int]:
+    """What `snakemake -n dataset` plans after a line of code is added to ``module`` (then undone)."""
     workdir, packages, env = copied
-    composite = packages / "mmdata/render/composite.py"
-    original = _edit(composite, "import numpy as np\n", "import numpy as np\n\n_EDITED = True\n")
+    path = packages / module
+    original = _edit(path, anchor, anchor + "\n_EDITED = True\n")
     try:
-        counts = planned_counts(snakemake(workdir, "--dry-run", "dataset", env=env).stdout)
+        return dict(planned_counts(snakemake(workdir, "--dry-run", "dataset", env=env).stdout))
     finally:
-        composite.write_text(original, encoding="utf-8")
+        path.write_text(original, encoding="utf-8")
+
+
+def test_renderer_code_edit_replans_every_shard(copied: tuple[Path, Path, dict[str, str]]) -> None:
+    counts = _planned_after_edit(copied, "mmdata/render/composite.py", "import numpy as np\n")
     assert counts == {"shard": 2, "index": 1, "audit": 1, "dataset": 1}
 
 
 def test_store_code_edit_keeps_every_shard(copied: tuple[Path, Path, dict[str, str]]) -> None:
-    workdir, packages, env = copied
-    card = packages / "mmdata/store/card.py"
-    original = _edit(card, "import json\n", "import json\n\n_EDITED = True\n")
-    try:
-        counts = planned_counts(snakemake(workdir, "--dry-run", "dataset", env=env).stdout)
-    finally:
-        card.write_text(original, encoding="utf-8")
+    counts = _planned_after_edit(copied, "mmdata/store/card.py", "import json\n")
     assert counts == {"index": 1, "audit": 1, "dataset": 1}
+
+
+def test_dry_run_and_lint_write_nothing(tmp_path: Path) -> None:
+    workdir = make_workdir(tmp_path / "wf", TINY_CONFIG)
+    before = sorted(p.name for p in workdir.iterdir())
+    snakemake(workdir, "--dry-run", "all")
+    snakemake(workdir, "--lint")
+    assert sorted(p.name for p in workdir.iterdir() if p.name != ".snakemake") == before

@@ -128,6 +128,12 @@ MAGNIFY_CONFIG = config_view("magnify")
 EVALUATE_CONFIG = config_view(*RENDER_CONFIG_KEYS, "evaluate")
 
 
+def evaluation_shards() -> list[str]:
+    """Shard names K-of-N of the evaluation (evaluate.shards jobs; one when unsharded)."""
+    n = config["evaluate"]["shards"]
+    return [f"{k}of{n}" for k in range(n)]
+
+
 def shard_mem_mb(wildcards, threads) -> int:
     """Memory of one shard job: a base plus the supersampled float working set of each worker."""
     grid = DATASET["image_size"] * DATASET["supersample"]

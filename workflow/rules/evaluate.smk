@@ -1,11 +1,13 @@
 # Stage 5: the paper's quantitative evaluation (section 4.1, Fig. 8) of the trained network.
+# Test sets and their scoring are split into evaluate.shards independent jobs (cases k, k + n, ...);
+# `evaluate merge` puts the shards' scores back into one table, identical to an unsharded run's.
 
 
 rule evaluation_sets:
     input:
         catalogue="results/sources/catalogue",
     output:
-        directory("results/evaluate/sets"),
+        directory("results/evaluate/sets/shard-{k}of{n}"),
     params:
         code=MMTRAIN_CODE,
         config=EVALUATE_CONFIG,
@@ -16,25 +18,21 @@ rule evaluation_sets:
     conda:
         "../envs/motionmag.yaml"
     log:
-        "logs/evaluation_sets/evaluation_sets.log",
+        "logs/evaluation_sets/shard-{k}of{n}.log",
     benchmark:
-        "logs/benchmarks/evaluation_sets/evaluation_sets.tsv"
+        "logs/benchmarks/evaluation_sets/shard-{k}of{n}.tsv"
     shell:
-        "mmtrain evaluate sets --catalogue {input.catalogue} -o {output} --config {params.config}"
-        " > {log} 2>&1"
+        "mmtrain -q evaluate sets --catalogue {input.catalogue} -o {output} --config {params.config}"
+        " --shard {wildcards.k}/{wildcards.n} > {log} 2>&1"
 
 
-rule evaluate:
+rule evaluate_shard:
     input:
-        sets="results/evaluate/sets",
+        sets="results/evaluate/sets/shard-{k}of{n}",
+        catalogue="results/sources/catalogue",
         checkpoint="results/train/checkpoint.pt",
     output:
-        report(
-            directory("results/evaluate/scores"),
-            patterns=["{name}.png", "{name}.md", "{name}.csv"],
-            caption="../report/evaluate.rst",
-            category="5. Evaluation",
-        ),
+        directory("results/evaluate/shards/{k}of{n}"),
     params:
         code=MMTRAIN_CODE,
         config=EVALUATE_CONFIG,
@@ -46,9 +44,36 @@ rule evaluate:
     conda:
         "../envs/motionmag.yaml"
     log:
+        "logs/evaluate_shard/{k}of{n}.log",
+    benchmark:
+        "logs/benchmarks/evaluate_shard/{k}of{n}.tsv"
+    shell:
+        "OMP_NUM_THREADS=1 mmtrain -q evaluate run --sets {input.sets} --catalogue {input.catalogue}"
+        " --model ours={input.checkpoint} --shard {wildcards.k}/{wildcards.n} -o {output}"
+        " --workers {threads} --config {params.config} > {log} 2>&1"
+
+
+rule evaluate:
+    input:
+        shards=expand("results/evaluate/shards/{shard}", shard=evaluation_shards()),
+    output:
+        report(
+            directory("results/evaluate/scores"),
+            patterns=["{name}.png", "{name}.md", "{name}.csv"],
+            caption="../report/evaluate.rst",
+            category="5. Evaluation",
+        ),
+    params:
+        code=MMTRAIN_CODE,
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/motionmag.yaml"
+    log:
         "logs/evaluate/evaluate.log",
     benchmark:
         "logs/benchmarks/evaluate/evaluate.tsv"
     shell:
-        "OMP_NUM_THREADS=1 mmtrain evaluate run --sets {input.sets} --model ours={input.checkpoint}"
-        " -o {output} --workers {threads} --config {params.config} > {log} 2>&1"
+        "mmtrain -q evaluate merge {input.shards} -o {output} > {log} 2>&1"

@@ -1,0 +1,224 @@
+"""Every shell command of README.md, exactly as written, is run by a test.
+
+The fenced ``bash`` blocks of the README are parsed into commands (continuation lines joined,
+trailing comments dropped) and each one must appear in :data:`HOW` with the way it is exercised:
+
+* ``ci``: the two set-up commands of "Quick start"; ``.ci/run`` runs the first one as written in a
+  fresh virtual environment and a fresh copy of the repository, and is itself the second one;
+* ``dry``: paper-scale and cluster commands, run as written plus ``-n`` (a dry run builds the whole
+  job graph, with every rule's threads and resources, without running a job);
+* ``fast``: run as written in a scratch folder that holds the inputs the command names (small
+  stand-ins at the same relative paths: ``in.mp4``, ``guitar.mp4``, the authors' ``weights.npz``,
+  ``coco/``, ``VOCdevkit/``); in the default test run (the sources and the demo video);
+* ``loop``: the cluster loop of ``mmdata generate --scheduler``, which needs a running Dask
+  scheduler: its options are checked against ``mmdata generate --help``;
+* ``demo``: the demo workflow and the commands on its results (and the network commands), run in
+  README order in one scratch folder, together with the ``fast`` ones, in one slow test
+  (``python -m pytest -m slow tests/test_readme.py``; about half an hour on 2 loaded cores). After the
+  README's regeneration examples it checks what the README says: ``snakemake all`` then has nothing
+  to do.
+
+A README command missing from :data:`HOW` (or a stale entry of it) fails
+:func:`test_every_readme_command_is_known`, so the documentation and its tests cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+README = REPO_ROOT / "README.md"
+BIN_DIR = Path(sys.executable).parent
+SHARED = REPO_ROOT.parent / "shared" / "data"
+
+HOW: dict[str, str] = {
+    # Quick start
+    "python3 -m venv .venv && . .venv/bin/activate && pip install torch==2.13.0 && pip install -e . && snakemake --cores 2 all --report results/report.html --report-after-run": "ci",
+    "python3 -m venv .venv && . .venv/bin/activate && pip install torch==2.13.0 && pip install -e '.[test]' && python -m pytest": "ci",
+    # Running the workflow
+    "snakemake --cores 8 all": "demo",
+    "snakemake --cores 8 all --configfile config/paper.yaml": "dry",
+    "snakemake --cores 8 dataset --config seed=3": "dry",
+    "snakemake --report results/report.html": "demo",
+    "snakemake --workflow-profile workflow/profiles/local all": "demo",
+    "snakemake --cores 8 results/dataset/part1/shard-0001.zarr": "demo",
+    "snakemake --cores 8 shards --config 'workflow={parts: [3]}'": "demo",
+    "snakemake --cores 8 shards --config 'workflow={parts: [1, fg_only]}'": "demo",
+    "snakemake --cores 8 dataset --forcerun results/dataset/part1/shard-0001.zarr": "demo",
+    "snakemake --cores 8 dataset --forcerun results/dataset/part1/shard-*.zarr": "demo",
+    "snakemake --cores 8 dataset --forcerun shard": "dry",
+    # Running on a cluster
+    "snakemake all --workflow-profile workflow/profiles/slurm --configfile config/paper.yaml": "dry",
+    "snakemake all --workflow-profile workflow/profiles/slurm --default-resources slurm_partition=cpu slurm_account=myproject --set-threads shard=16 --set-resources shard:mem_mb=16000 shard:runtime=240 train_model:slurm_partition=gpu train_model:gpu=2": "dry",
+    "timeout -k 10 600 snakemake dataset --workflow-profile workflow/profiles/slurm --set-threads catalogue=2 shard=1 audit=1 --slurm-status-command squeue --slurm-init-seconds-before-status-checks 2 --slurm-keep-successful-logs": "dry",
+    # Sources
+    "mmdata sources build --kind builtin -o resources/sources/builtin": "fast",
+    "mmdata sources build --coco-json coco/annotations/instances_train2017.json --coco-images coco/train2017 --voc-root VOCdevkit/VOC2012 -o resources/sources/coco_voc --workers 8": "fast",
+    "mmdata sources show --catalogue resources/sources/coco_voc --sheet sheet.png --seed 0": "fast",
+    # Rendering
+    "mmdata preview -o results/preview --samples 4": "demo",
+    "mmdata preview -o results/preview --catalogue results/sources/catalogue --parts fg_bg static --size 128": "demo",
+    # Dataset store
+    "mmdata generate --config config/config.yaml --catalogue resources/sources/builtin --part 1 --shard 1 --root results/dataset --workers 8": "demo",
+    "mmdata index --root results/dataset": "demo",
+    "mmdata audit --root results/dataset --samples 100 --seed 0": "demo",
+    "mmdata explain --root results/dataset --part 1 --index 40": "demo",
+    "for k in $(seq 0 199); do mmdata generate --config config/paper.yaml --catalogue resources/sources/coco_voc --part 1 --shard $k --root results/dataset --scheduler tcp://10.0.0.5:8786; done": "loop",  # needs a scheduler
+    # Magnifying videos
+    "mmtrain magnify in.mp4 -o out.mp4 --alpha 10 --mode static --checkpoint weights.npz": "demo",
+    "mmtrain magnify in.mp4 -o out.mp4 --alpha 8 --mode dynamic --checkpoint results/train/checkpoint.pt": "demo",
+    "mmtrain magnify in.mp4 -o out.mp4 --alpha 20 --mode temporal --filter fir --band 0.4 3 --checkpoint weights.npz": "demo",
+    "mmtrain magnify guitar.mp4 -o out.mp4 --preset guitar --checkpoint weights.npz --side-by-side --slice y --at 200": "demo",
+    "mmtrain make-demo-video -o demo.mp4 --frames 60 --size 128 128 --amplitude 0.5 --freq 2 --fps 30": "fast",
+    # Evaluation
+    "mmtrain evaluate sets --catalogue resources/sources/builtin -o results/evaluate/sets": "demo",
+    "mmtrain evaluate run --sets results/evaluate/sets -o results/evaluate --model ours=results/train/checkpoint.pt --model official=weights.npz": "demo",
+    "mmtrain evaluate sets --protocol reeval --size quick --catalogue resources/sources/builtin -o results/evaluate/reeval-sets": "demo",
+    "mmtrain evaluate run --protocol reeval --size quick --sets results/evaluate/reeval-sets -o results/evaluate/reeval": "demo",
+    "mmtrain evaluate sets --shard 0/2 --catalogue resources/sources/builtin -o results/evaluate/sets-2": "demo",
+    "mmtrain evaluate sets --shard 1/2 --catalogue resources/sources/builtin -o results/evaluate/sets-2": "demo",
+    "mmtrain evaluate run --shard 0/2 --sets results/evaluate/sets-2 -o results/evaluate/part0": "demo",
+    "mmtrain evaluate run --shard 1/2 --sets results/evaluate/sets-2 -o results/evaluate/part1": "demo",
+    "mmtrain evaluate merge results/evaluate/part0 results/evaluate/part1 -o results/evaluate/merged": "demo",
+}
+
+
+def readme_commands(text: str) -> list[str]:
+    """The commands of the fenced ``bash`` blocks, in order: continuations joined, comments dropped.
+
+    A ``for ... done`` block is one command (its lines joined with ``; `` where needed).
+    """
+    commands = []
+    for block in re.findall(r"^```bash\n(.*?)^```", text, re.S | re.M):
+        lines = []
+        for line in block.replace("\\\n", " ").splitlines():
+            line = re.sub(r"(^|\s+)#\s.*$", "", line).strip()  # a comment: '#' after blank space
+            if line:
+                lines.append(" ".join(line.split()))
+        if lines and lines[0].startswith("for "):
+            head, *body, done = lines
+            lines = [" ".join([head, "; ".join(body) + ";", done])]
+        commands += lines
+    return commands
+
+
+def _env() -> dict[str, str]:
+    """The test's Python first on PATH (its mmdata, mmtrain, snakemake), this checkout importable."""
+    path = f"{BIN_DIR}{os.pathsep}{os.environ.get('PATH', '')}"
+    pythonpath = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PATH": path, "PYTHONPATH": pythonpath}
+
+
+def run_command(command: str, cwd: Path, *, dry: bool = False, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    """Run a README command with bash in ``cwd`` (with ``-n`` appended for a dry run); fail on exit != 0."""
+    result = subprocess.run(["bash", "-c", command + (" -n" if dry else "")], cwd=cwd, env=_env(), text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
+    if result.returncode != 0:
+        raise AssertionError(f"README command exited {result.returncode} in {cwd}:\n  {command}\n{result.stdout[-6000:]}")
+    return result
+
+
+def make_checkout(path: Path) -> Path:
+    """A scratch folder that looks like the checkout to the README's commands (links to its files)."""
+    path.mkdir(parents=True, exist_ok=True)
+    for name in ("Snakefile", "workflow", "config"):
+        (path / name).symlink_to(REPO_ROOT / name)
+    return path
+
+
+def add_inputs(path: Path) -> None:
+    """The inputs the README's commands name, at the paths they name them: small stand-ins."""
+    official = SHARED / "official_checkpoint" / "weights.npz"
+    if not official.is_file():
+        pytest.skip(f"{official}: the authors' weights are not available")
+    (path / "weights.npz").symlink_to(official)
+    (path / "coco" / "annotations").mkdir(parents=True)
+    (path / "coco" / "annotations" / "instances_train2017.json").symlink_to(
+        SHARED / "coco_clarifai" / "annotations" / "instances_val2017_subset.json")
+    (path / "coco" / "train2017").symlink_to(SHARED / "coco_clarifai" / "images")
+    (path / "VOCdevkit").mkdir()
+    (path / "VOCdevkit" / "VOC2012").symlink_to(SHARED / "voc_icevision")
+    # videos: a short clip for in.mp4; a wide one for guitar.mp4, whose slice column is 200
+    run_command("mmtrain make-demo-video -o in.mp4 --frames 8 --size 64 64", path)
+    run_command("mmtrain make-demo-video -o guitar.mp4 --frames 8 --size 208 48", path)
+
+
+def commands_of(kind: str) -> list[str]:
+    return [c for c in readme_commands(README.read_text(encoding="utf-8")) if HOW.get(c) == kind]
+
+
+# ---- the inventory ----------------------------------------------------------------------------------
+def test_every_readme_command_is_known() -> None:
+    commands = readme_commands(README.read_text(encoding="utf-8"))
+    unknown = [c for c in commands if c not in HOW]
+    stale = [c for c in HOW if c not in commands]
+    assert not unknown, "README commands no test runs (add them to tests/test_readme.py HOW):\n" + "\n".join(unknown)
+    assert not stale, "HOW names commands the README no longer has:\n" + "\n".join(stale)
+
+
+def test_quick_start_has_exactly_two_commands_and_ci_runs_the_first_as_written() -> None:
+    setup = commands_of("ci")
+    assert len(setup) == 2
+    ci = (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "\n.ci/first-contact\n" in ci  # runs the first command verbatim, from README.md itself:
+    first_line_of_first_block = README.read_text(encoding="utf-8").split("```bash\n", 1)[1].splitlines()[0]
+    assert first_line_of_first_block == setup[0]
+    assert "python -m pytest" in ci and "pip install -q -e '.[test]'" in ci  # CI is the second
+
+
+def test_the_cluster_loop_is_a_valid_generate_command_per_shard() -> None:
+    """The loop needs a running Dask scheduler; check its shape and that generate takes its options."""
+    (loop,) = commands_of("loop")
+    assert loop.startswith("for k in $(seq 0 199); do mmdata generate ") and loop.endswith("; done")
+    body = loop.split("; do ", 1)[1].rsplit("; done", 1)[0]
+    usage = subprocess.run(["mmdata", "generate", "--help"], env=_env(), capture_output=True, text=True, timeout=120)
+    assert usage.returncode == 0
+    for option in re.findall(r"(?<!\S)--[a-z-]+", body):
+        assert option in usage.stdout, f"mmdata generate has no {option}"
+
+
+# ---- dry runs: paper scale and cluster ----------------------------------------------------------
+@pytest.mark.parametrize("command", commands_of("dry"))
+def test_dry_run(command: str, tmp_path: Path) -> None:
+    result = run_command(command, make_checkout(tmp_path), dry=True, timeout=600)
+    assert "Job stats:" in result.stdout or "Nothing to be done" in result.stdout
+
+
+# ---- fast commands ------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = make_checkout(tmp_path_factory.mktemp("readme") / "checkout")
+    add_inputs(path)
+    return path
+
+
+def test_fast_commands_in_readme_order(scratch: Path) -> None:
+    """In order, in one folder: a later command may read what an earlier one wrote (build, then show)."""
+    for command in dict.fromkeys(commands_of("fast")):
+        run_command(command, scratch)
+
+
+# ---- the demo workflow and everything run on its results (slow) --------------------------------
+def _planned_jobs(output: str) -> list[str]:
+    return re.findall(r"^\s*(?:local)?rule (\w+):$", output, re.M)
+
+
+@pytest.mark.slow
+def test_demo_and_fast_commands_in_readme_order(tmp_path: Path) -> None:
+    path = make_checkout(tmp_path / "checkout")
+    add_inputs(path)
+    for command in readme_commands(README.read_text(encoding="utf-8")):
+        if HOW[command] not in ("demo", "fast"):
+            continue
+        run_command(command, path, timeout=3600)
+        if command == "snakemake --cores 8 dataset --forcerun results/dataset/part1/shard-*.zarr":
+            # the README: a regenerated (byte-identical) shard re-runs index and audit, and nothing after
+            again = run_command("snakemake --cores 8 all", path, dry=True)
+            assert _planned_jobs(again.stdout) == [], again.stdout
+    assert (path / "results" / "report.html").stat().st_size > 0
