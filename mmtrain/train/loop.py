@@ -63,7 +63,7 @@ class TrainConfig:
     workers: int = _DEFAULTS["workers"]  # DataLoader worker processes
     seed: int = _DEFAULTS["seed"]  # model initialization and data order
     parts: tuple[int, ...] | None = None  # dataset parts to train on (None = all)
-    val_samples: int = _DEFAULTS["val_samples"]  # samples held out from the end of the dataset for validation
+    val_samples: int = _DEFAULTS["val_samples"]  # samples held out for validation (the last ones of every part)
     val_interval: int = _DEFAULTS["val_interval"]  # steps between validations (0 = only at the end)
     log_interval: int = _DEFAULTS["log_interval"]  # steps between train metric lines
     checkpoint_interval: int = _DEFAULTS["checkpoint_interval"]  # steps between checkpoints
