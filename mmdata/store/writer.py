@@ -26,6 +26,7 @@ import zarr.codecs
 
 from mmdata.errors import StoreError
 from mmdata.store.codec import IMAGE_FORMATS, ImageCodec
+from mmdata.store.integrity import ATTRS_KEY, attrs_digest
 from mmdata.store.provenance import bytes_checksum, combine_digests, sample_digest, utc_now
 from mmdata.store.layout import (
     SMALL_FIELDS,
@@ -280,7 +281,10 @@ class ShardTarget:
         if not done.all():
             raise StoreError(f"{self.partial}: blocks {np.flatnonzero(done == 0).tolist()} were not written")
         checksums = _checksums(group, self.layout)
-        group.attrs.update({"complete": True, "completed": utc_now(), "checksums": checksums, "shard_checksum": shard_checksum(checksums)})
+        final = {"complete": True, "completed": utc_now(), "checksums": checksums, "shard_checksum": shard_checksum(checksums)}
+        attrs = json.loads(json.dumps({**group.attrs.asdict(), **final}))  # as a reader will see them
+        final[ATTRS_KEY] = attrs_digest(attrs)
+        group.attrs.update(final)
         try:
             os.rename(self.partial, self.final)
         except OSError as exc:

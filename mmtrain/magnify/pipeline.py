@@ -35,7 +35,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from mmdata.errors import ConfigError
+from mmdata.errors import ConfigError, VideoError
 from mmtrain.magnify.filters import FILTER_KINDS, fir_response, make_streaming_filter, validate_band
 
 __all__ = ["MODES", "MagnifySettings", "MagnifyResult", "select_device", "frames_to_tensor", "tensor_to_frames",
@@ -270,6 +270,13 @@ def default_slice_path(output: str | os.PathLike[str], axis: str, at: int) -> Pa
     return output.with_name(f"{output.stem}_{tag}.png")
 
 
+def _refuse_same_file(input: str | os.PathLike[str], output: str | os.PathLike[str]) -> None:
+    """The output replaces its path at the end: writing over the input would destroy it."""
+    src, dst = Path(input), Path(output)
+    if src.resolve() == dst.resolve() or (src.exists() and dst.exists() and os.path.samefile(src, dst)):
+        raise VideoError(f"{dst}: the output is the input video; choose another -o/--out")
+
+
 def magnify_video(input: str | os.PathLike[str], output: str | os.PathLike[str], settings: MagnifySettings, *,
                   checkpoint: str | os.PathLike[str], model_preset: str | None = None, device: str | None = "auto",
                   side_by_side: bool = False, slice_axis: str | None = None, slice_at: int | None = None,
@@ -310,6 +317,7 @@ def magnify_video(input: str | os.PathLike[str], output: str | os.PathLike[str],
     from mmtrain.magnify.video import VideoReader, VideoWriter, check_writable
 
     start = time.perf_counter()
+    _refuse_same_file(input, output)
     reader = VideoReader(input)
     info = reader.info
     s = settings.resolve(float(info.fps), info.n_frames)

@@ -63,7 +63,7 @@ class StreamConfig:
     buffer_size: int = 256  # in-memory shuffle buffer (samples)
     poisson_noise: float = 0.0  # max noise std at mid-gray, 0-255 scale (paper: 3); 0 = off
     seed: int = 0  # the only source of randomness
-    val_samples: int = 0  # samples held out at the end of the dataset for validation
+    val_samples: int = 0  # samples held out for validation: the last ones of every part, evenly
 
 
 def check_fields(dataset: DatasetLike, *, source: Any = "dataset") -> None:
@@ -82,18 +82,30 @@ def check_fields(dataset: DatasetLike, *, source: Any = "dataset") -> None:
 
 
 def _usable_counts(dataset: DatasetLike, val_samples: int) -> tuple[list[int], list[tuple[int, int, int]]]:
-    """Per-shard sample counts left for training, and the held-out (shard, start, stop) validation runs."""
+    """Per-shard sample counts left for training, and the held-out (shard, start, stop) validation runs.
+
+    The held-out samples are the last ones of every part, as evenly as the parts allow (a part
+    with fewer samples than its share passes the rest on), so validation covers each kind of scene
+    the model trains on, not only the last part's.
+    """
     counts = [int(s.count) for s in dataset.shards]
+    by_part: dict[int, list[int]] = {}
+    for i, shard in enumerate(dataset.shards):
+        by_part.setdefault(int(getattr(shard, "part", 0)), []).append(i)
     held: list[tuple[int, int, int]] = []
     remaining = val_samples
-    for i in range(len(counts) - 1, -1, -1):
-        if remaining <= 0:
-            break
-        take = min(remaining, counts[i])
-        held.append((i, counts[i] - take, counts[i]))
-        counts[i] -= take
-        remaining -= take
-    return counts, held[::-1]
+    parts = sorted(by_part, key=lambda part: sum(counts[i] for i in by_part[part]))  # small parts first
+    for n, part in enumerate(parts):
+        want = -(-remaining // (len(parts) - n))  # this part's share of what is left, rounded up
+        for i in reversed(by_part[part]):
+            if want <= 0:
+                break
+            take = min(want, counts[i])
+            held.append((i, counts[i] - take, counts[i]))
+            counts[i] -= take
+            want -= take
+            remaining -= take
+    return counts, sorted(held)
 
 
 def epoch_runs(counts: Sequence[int], run_length: int, seed: int, epoch: int) -> list[tuple[int, int, int]]:

@@ -330,7 +330,7 @@ def test_cli_every_mode_keeps_size_fps_and_frame_count(demo_video, weights, tmp_
         pngs = list(tmp_path.glob("out_*t-*.png"))
         assert len(pngs) == 1
         image = np.asarray(Image.open(pngs[0]))
-        from mmtrain.slices import slice_figure
+        from mmtrain.magnify.slices import slice_figure
 
         line = np.zeros((8, 38, 3) if axis == "x" else (30, 8, 3), np.uint8)  # (T, W) or (H, T)
         assert image.shape == slice_figure(line, line).shape  # input | output, enlarged and labelled
@@ -455,3 +455,18 @@ def test_every_filter_magnifies_only_its_band(official, tmp_path, kind, band, ke
         assert gain_keep / gain_drop > 1.3, (gain_keep, gain_drop)  # measured 1.7 and 1.6
     else:  # measured about 10 in band, 0.6-1.0 out of band
         assert gain_keep > 7.0 and gain_keep / gain_drop > 5.0, (gain_keep, gain_drop)
+
+
+def test_cli_refuses_to_write_over_its_input(demo_video, weights, tmp_path, capsys):
+    import os
+
+    video = tmp_path / "in.mp4"
+    video.write_bytes(demo_video.read_bytes())
+    os.link(video, tmp_path / "hardlink.mp4")
+    before = video.read_bytes()
+    for out in (video, tmp_path / "." / "in.mp4", tmp_path / "hardlink.mp4"):
+        capsys.readouterr()
+        assert main(["magnify", str(video), "-o", str(out), "--alpha", "5", "--checkpoint", str(weights)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "the output is the input video" in err
+    assert video.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["hardlink.mp4", "in.mp4"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -120,3 +122,13 @@ def test_missing_fields_and_bad_sizes_are_clear_errors(samples) -> None:
         TrainingStream(FakeDataset(samples, 10), StreamConfig(batch_size=64))
     with pytest.raises(StoreError, match="crop_size 32 exceeds"):
         _take(TrainingStream(FakeDataset(samples, 10), StreamConfig(batch_size=2, crop_size=32)), 1)
+
+
+def test_validation_holds_out_the_last_samples_of_every_part(samples) -> None:
+    ds = FakeDataset(samples, shard_size=10)  # 40 samples in 4 shards; make shards 0-1 part 1, 2-3 part 2
+    ds.shards = [dataclasses.replace(s, part=1 if i < 2 else 2) for i, s in enumerate(ds.shards)]
+    stream = TrainingStream(ds, StreamConfig(batch_size=4, crop_size=None, run_length=4, buffer_size=8, seed=0, val_samples=7))
+    val_ids = [i for b in validation_batches(ds, stream.val_runs, batch_size=3, crop_size=None) for i in _ids(b)]
+    assert sorted(val_ids) == [16, 17, 18, 19, 37, 38, 39]  # the last samples of each part, 4 + 3
+    seen = [i for b in _take(stream, stream.batches_per_epoch) for i in _ids(b)]
+    assert not set(seen) & set(val_ids)
