@@ -51,7 +51,7 @@ def check_not_input(output: str | os.PathLike[str], input: str | os.PathLike[str
     out, src = Path(output), Path(input)
     same = out.resolve() == src.resolve() or (out.exists() and src.exists() and os.path.samefile(out, src))
     if same:
-        raise VideoError(f"{output}: is the input video {input}; choose another output name (-o/--out)")
+        raise VideoError(f"{output}: the output is the input video {input}; choose another -o/--out")
 
 
 class PngSequenceWriter:

@@ -458,3 +458,18 @@ def test_every_filter_magnifies_only_its_band(official, tmp_path, kind, band, ke
         assert gain_keep / gain_drop > 1.3, (gain_keep, gain_drop)  # measured 1.7 and 1.6
     else:  # measured about 10 in band, 0.6-1.0 out of band
         assert gain_keep > 7.0 and gain_keep / gain_drop > 5.0, (gain_keep, gain_drop)
+
+
+def test_cli_refuses_to_write_over_its_input(demo_video, weights, tmp_path, capsys):
+    import os
+
+    video = tmp_path / "in.mp4"
+    video.write_bytes(demo_video.read_bytes())
+    os.link(video, tmp_path / "hardlink.mp4")
+    before = video.read_bytes()
+    for out in (video, tmp_path / "." / "in.mp4", tmp_path / "hardlink.mp4"):
+        capsys.readouterr()
+        assert main(["magnify", str(video), "-o", str(out), "--alpha", "5", "--checkpoint", str(weights)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "the output is the input video" in err
+    assert video.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["hardlink.mp4", "in.mp4"]
