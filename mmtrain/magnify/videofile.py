@@ -26,11 +26,15 @@ import time
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from mmdata.errors import ConfigError
+
+if TYPE_CHECKING:  # annotations only
+    from mmtrain.magnify.clip import ClipSelection
+    from mmtrain.magnify.pipeline import MagnifySettings
 
 __all__ = ["MagnifyResult", "SliceSpec", "parse_slice", "default_slice_path", "frame_png_path", "difference_panel",
            "slice_label", "magnify_video"]
