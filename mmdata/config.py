@@ -22,6 +22,7 @@ import copy
 import functools
 import hashlib
 import json
+import math
 from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
@@ -113,11 +114,24 @@ def validate_config(config: Mapping[str, Any]) -> ResolvedConfig:
     resolved = _merge(_defaults(schema), dict(config))
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(resolved), key=lambda e: (len(list(e.absolute_path)), str(e.absolute_path)))
+    _check_finite(resolved, "")
     if errors:
         err = errors[0]
         raise ConfigError(f"{_key_path(err)}: {err.message}")
     _check_cross_field(resolved)
     return ResolvedConfig(resolved)
+
+
+def _check_finite(value: Any, key: str) -> None:
+    """NaN and infinities pass JSON Schema's bounds (every comparison with NaN is false): refuse them."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{key or '<root>'}: {value} is not a finite number")
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            _check_finite(v, f"{key}.{k}" if key else str(k))
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _check_finite(v, f"{key}[{i}]")
 
 
 def _check_cross_field(cfg: Mapping[str, Any]) -> None:

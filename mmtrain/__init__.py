@@ -9,12 +9,17 @@ Subpackages in pipeline order (each ``__init__`` lists what it offers):
 
 ``mmtrain`` builds on :mod:`mmdata` (the base layer: config and its schema, errors, the dataset
 store and the renderer); ``mmdata`` never imports ``mmtrain``.
+
+The one-call API: ``mmtrain.magnify(frames, alpha, mode=..., checkpoint=..., band=..., fps=..., method=...)``
+on a ``(T, H, W, 3)`` uint8 array (:func:`mmtrain.magnify.api.magnify`; the subpackage
+:mod:`mmtrain.magnify` is callable, so its modules stay reachable as ``mmtrain.magnify.video`` etc.).
 """
 
 from __future__ import annotations
 
 from mmdata import CheckpointError, VideoError, __version__
-from mmtrain.magnify import MagnifySettings, magnify_frames, magnify_video
+from mmtrain import magnify  # the subpackage, callable as mmtrain.magnify(frames, alpha, ...)
+from mmtrain.magnify import MagnifySettings, magnify_frames, magnify_iter, magnify_video
 from mmtrain.model import MagNet, ModelConfig, load_checkpoint, load_model, make_model, save_checkpoint
 from mmtrain.train import TrainConfig, train
 
@@ -30,6 +35,8 @@ __all__ = [
     "save_checkpoint",
     "TrainConfig",
     "train",
+    "magnify",
+    "magnify_iter",
     "MagnifySettings",
     "magnify_frames",
     "magnify_video",

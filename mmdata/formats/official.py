@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -30,10 +29,11 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from mmdata.errors import SourceError, SourceNotFound, StoreError
+from mmdata.errors import ConfigError, SourceError, SourceNotFound, StoreError
 from mmdata.render.params import part_name, part_number
 from mmdata.store.provenance import code_version, utc_now
-from mmdata.store import SampleRecord, ShardLayout, ShardTarget, StoreSettings, open_dataset, shard_path, write_block
+from mmdata.fsutil import remove_stale, replace_dir, tmp_name
+from mmdata.store import Dataset, SampleRecord, ShardLayout, ShardTarget, StoreSettings, open_dataset, shard_path, write_block
 
 __all__ = ["FOLDERS", "export_official", "import_official"]
 
@@ -52,9 +52,9 @@ def _fresh_dir(out: Path) -> Path:
     """A temporary sibling of ``out`` to write into; refuses when ``out`` exists and is not empty."""
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise StoreError(f"{out}: exists and is not empty; choose a new output folder")
-    tmp = out.with_name(f".{out.name}.partial")
-    if tmp.exists():
-        shutil.rmtree(tmp)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale(out.parent, out.name)  # left by an export that was killed
+    tmp = tmp_name(out)
     for sub in (*FOLDERS, "meta"):
         (tmp / sub).mkdir(parents=True)
     return tmp
@@ -81,8 +81,22 @@ def export_official(root: str | Path, out: str | Path, *, parts: Sequence[int | 
         StoreNotFound/StoreError: the dataset is not indexed, or ``out`` holds something already.
     """
     out = Path(out)
+    if int(workers) < 1:
+        raise ConfigError(f"workers: expected at least 1 thread, got {workers}")
     ds = open_dataset(root, parts=parts)
     tmp = _fresh_dir(out)
+    try:
+        n = _export_into(ds, tmp, progress=progress, workers=workers)
+        replace_dir(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    log.info("%s: exported %d samples", out, n)
+    return n
+
+
+def _export_into(ds: Dataset, tmp: Path, *, progress: bool, workers: int) -> int:
+    """Write every sample of ``ds`` into the (fresh) folder ``tmp``; returns the count."""
     factors: list[str] = []
     fields = list(FOLDERS.values())
     with ThreadPoolExecutor(max(1, workers)) as pool, tqdm(total=len(ds), desc="export", unit="sample", disable=None if progress else True) as bar:
@@ -104,10 +118,6 @@ def export_official(root: str | Path, out: str | Path, *, parts: Sequence[int | 
                     job.result()
                 bar.update(len(run["alpha"]))
     (tmp / "train_mf.txt").write_text("".join(f"{a}\n" for a in factors))
-    if out.exists():
-        out.rmdir()
-    os.rename(tmp, out)
-    log.info("%s: exported %d samples", out, n)
     return n
 
 

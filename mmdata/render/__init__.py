@@ -34,6 +34,8 @@ from mmdata.render.resample import (
     bspline3,
     spline_coefficients,
     warp_matrix,
+    transpose_into,
+    separable_transposed,
     apply_separable,
     gaussian_decimation,
 )
@@ -72,6 +74,8 @@ __all__ = [
     "bspline3",
     "spline_coefficients",
     "warp_matrix",
+    "transpose_into",
+    "separable_transposed",
     "apply_separable",
     "gaussian_decimation",
     "FRAME_FIELDS",

@@ -23,11 +23,20 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import scipy.sparse as sp
 from scipy import ndimage
 
 from mmdata.render.noise import photon_noise, stochastic_round
 from mmdata.render.params import LayerParams, SampleParams
-from mmdata.render.resample import apply_separable, gaussian_decimation, render_margin, spline_coefficients, warp_matrix
+from mmdata.render.resample import (
+    apply_separable,
+    gaussian_decimation,
+    render_margin,
+    separable_transposed,
+    spline_coefficients,
+    transpose_into,
+    warp_matrix,
+)
 from mmdata.render.sampling import sample_params
 from mmdata.sources.base import Catalogue
 from mmdata.spec import DatasetSpec
@@ -67,9 +76,13 @@ def prefilter_sigma(scale: float, factor: int) -> float:
 
 
 def _background_layer(
-    params: SampleParams, catalogue: Catalogue, grid: _Grid, shifts: list[tuple[float, float]]
-) -> list[np.ndarray]:
-    """The background sampled on the render grid in each frame: list of row-planar (n, 3, n) float32."""
+    params: SampleParams,
+    catalogue: Catalogue,
+    grid: _Grid,
+    shifts: list[tuple[float, float]],
+    canvases: list[np.ndarray],
+) -> None:
+    """Sample the background on the render grid in each frame, into the row-planar (n, 3, n) ``canvases``."""
     bg: LayerParams = params.background
     src = catalogue.background(bg.source_id)
     s = bg.scale
@@ -87,13 +100,16 @@ def _background_layer(
     region = np.asarray(src[y0:y1, x0:x1], dtype=np.float32)
     if sigma > 0:
         region = ndimage.gaussian_filter(region, sigma=(sigma, sigma, 0), mode="mirror", truncate=4.0)
-    coef = _planar(spline_coefficients(region))
-    out = []
-    for dx, dy in shifts:
+    coef = spline_coefficients(region, planar=True)
+    done: dict[tuple[float, float], np.ndarray] = {}
+    for (dx, dy), canvas in zip(shifts, canvases):
+        if (dx, dy) in done:  # a still background (parts 4, 5): the same operators give the same values
+            np.copyto(canvas, done[dx, dy])
+            continue
+        done[dx, dy] = canvas
         wy = warp_matrix(grid.source_positions(s, bg.position[1], dy, y0), coef.shape[0])
         wx = warp_matrix(grid.source_positions(s, bg.position[0], dx, x0), coef.shape[2])
-        out.append(apply_separable(wy, wx, coef))
-    return out
+        apply_separable(wy, wx, coef, out=canvas)
 
 
 def _object_coefficients(catalogue: Catalogue, layer: LayerParams, factor: int) -> tuple[np.ndarray, int]:
@@ -111,12 +127,7 @@ def _object_coefficients(catalogue: Catalogue, layer: LayerParams, factor: int) 
     rgba[pad:-pad, pad:-pad, 3] = a
     if sigma > 0:
         rgba = ndimage.gaussian_filter(rgba, sigma=(sigma, sigma, 0), mode="constant", truncate=4.0)
-    return _planar(spline_coefficients(rgba, mode="grid-constant")), pad
-
-
-def _planar(img: np.ndarray) -> np.ndarray:
-    """(H, W, C) -> row-planar (H, C, W), the layout every render-grid operation works in."""
-    return np.ascontiguousarray(img.transpose(0, 2, 1))
+    return spline_coefficients(rgba, mode="grid-constant", planar=True), pad
 
 
 def _support(u: np.ndarray, n: int) -> tuple[int, int]:
@@ -127,12 +138,18 @@ def _support(u: np.ndarray, n: int) -> tuple[int, int]:
 
 
 def _composite_object(
-    canvas: np.ndarray, coef: np.ndarray, pad: int, layer: LayerParams, shift: tuple[float, float], grid: _Grid
+    canvas: np.ndarray,
+    offsets: np.ndarray | None,
+    coef: np.ndarray,
+    pad: int,
+    layer: LayerParams,
+    shift: tuple[float, float],
+    grid: _Grid,
 ) -> None:
     """Draw one object 'over' the canvas, in place.
 
-    The canvas is row-planar (rows, channels, columns) with 3 channels (RGB) or 6 (RGB, then the
-    colour-offset image of the perturbed twin, composited with the same alpha).
+    The canvas is row-planar RGB (rows, 3, columns); ``offsets``, when given, is the colour-offset
+    image of the perturbed twin in the same layout, composited with the same alpha.
     """
     s = layer.scale
     uy = grid.source_positions(s, layer.position[1], shift[1], -pad)
@@ -146,13 +163,27 @@ def _composite_object(
         warp_matrix(ux[x0:x1], coef.shape[2], outside="zero"),
         coef,
     )  # (h, 4, w): premultiplied RGB, alpha
-    a = np.clip(patch[:, 3:4, :], 0.0, 1.0)  # (h, 1, w)
-    premult = np.minimum(np.maximum(patch[:, :3, :], 0.0), 255.0 * a)
+    a = np.clip(patch[:, 3:4, :], 0.0, 1.0, out=patch[:, 3:4, :])  # (h, 1, w)
+    premult = np.maximum(patch[:, :3, :], 0.0, out=patch[:, :3, :])
+    np.minimum(premult, 255.0 * a, out=premult)
+    keep = 1.0 - a
     view = canvas[y0:y1, :, x0:x1]
-    view *= 1.0 - a
-    view[:, :3, :] += premult
-    if canvas.shape[1] == 6:
-        view[:, 3:, :] += a * np.asarray(layer.color_offset, dtype=np.float32)[None, :, None]
+    view *= keep
+    view += premult
+    if offsets is not None:
+        view = offsets[y0:y1, :, x0:x1]
+        view *= keep
+        view += a * np.asarray(layer.color_offset, dtype=np.float32)[None, :, None]
+
+
+def _decimate(dec: sp.csr_matrix, canvas: np.ndarray) -> np.ndarray:
+    """Anti-alias and decimate a row-planar (n, C, n) canvas to a C-contiguous (H, W, C) frame."""
+    size, c = dec.shape[0], canvas.shape[1]
+    small = separable_transposed(dec, dec, canvas)  # (W, H * C)
+    frame = np.empty((size, size, c), dtype=np.float32)
+    pixel = np.dtype((np.void, 4 * c))  # one pixel's C floats as one record: a 2-D transpose of pixels
+    transpose_into(small.view(pixel).reshape(size, size), frame.reshape(size, size * c).view(pixel))
+    return frame
 
 
 def _frame_rng(params: SampleParams, field: str) -> np.random.Generator:
@@ -170,24 +201,24 @@ def render_clean(params: SampleParams, catalogue: Catalogue, spec: DatasetSpec) 
         "b": [tuple(float(v) for v in l.motion) for l in layers],
         "y": [(alpha * l.motion[0], alpha * l.motion[1]) for l in layers],
     }
-    backgrounds = _background_layer(params, catalogue, grid, [shifts[f][0] for f in ("a", "b", "y")])
+    canvases = [np.empty((grid.n, 3, grid.n), dtype=np.float32) for _ in range(3)]  # RGB of A, B, Y
+    _background_layer(params, catalogue, grid, [shifts[f][0] for f in ("a", "b", "y")], canvases)
     coefs = [_object_coefficients(catalogue, obj, spec.supersample) for obj in params.objects]
     dec = gaussian_decimation(spec.image_size, spec.supersample, spec.antialias_sigma, grid.margin)
     out: dict[str, np.ndarray] = {}
-    for i, frame in enumerate(("a", "b", "y")):
-        canvas = backgrounds[i]  # (n, 3, n)
-        if frame != "a":  # RGB + the perturbation's offset image, composited together
+    for canvas, frame in zip(canvases, ("a", "b", "y")):
+        offsets = None
+        if frame != "a":  # the perturbation's offset image, composited alongside the RGB
             offsets = np.empty_like(canvas)
             offsets[...] = np.asarray(params.background.color_offset, dtype=np.float32)[None, :, None]
-            canvas = np.concatenate([canvas, offsets], axis=1)
         for obj, (coef, pad), shift in zip(params.objects, coefs, shifts[frame][1:]):
-            _composite_object(canvas, coef, pad, obj, shift, grid)
-        small = apply_separable(dec, dec, canvas).transpose(0, 2, 1)  # (H, W, C) view
+            _composite_object(canvas, offsets, coef, pad, obj, shift, grid)
+        rgb = _decimate(dec, canvas)
         if frame == "a":
-            out["frame_a"] = np.ascontiguousarray(small)
+            out["frame_a"] = rgb
         else:
-            out[f"frame_{frame}"] = np.ascontiguousarray(small[:, :, :3])
-            out[f"frame_{frame}_perturbed"] = small[:, :, :3] + small[:, :, 3:]
+            out[f"frame_{frame}"] = rgb
+            out[f"frame_{frame}_perturbed"] = rgb + _decimate(dec, offsets)
     return {k: out[k] for k in FRAME_FIELDS}
 
 

@@ -46,7 +46,8 @@ def photon_noise(img: np.ndarray, std_mid: float, rng: np.random.Generator) -> n
     k = std_mid * std_mid / MID_GRAY
     x = np.maximum(img, 0.0)
     out = rng.standard_normal(x.shape, dtype=np.float32)  # normal law: mean I, variance k * I
-    out *= np.sqrt(k * x)
+    scale = np.multiply(x, k)  # float32 k * I, as the product of a weak Python float
+    out *= np.sqrt(scale, out=scale)
     out += x
     few = np.flatnonzero(x < NORMAL_ABOVE * k)  # exact Poisson counts where photons are few
     if few.size:

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import tempfile
-import uuid
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -19,6 +17,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from mmdata.config import load_config
+from mmdata.fsutil import atomic_path
 from mmdata.render.params import PART_NAMES, SampleParams, part_name
 from mmdata.render.composite import render
 from mmdata.sources.base import Catalogue
@@ -64,14 +63,8 @@ def contact_sheet(rows: Sequence[tuple[SampleParams, dict[str, np.ndarray]]], ga
 
 def _save_png(img: Image.Image, path: Path) -> None:
     """Write a PNG under a temporary name in the same folder, then rename it into place."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            img.save(fh, format="PNG")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        img.save(tmp, format="PNG")
 
 
 def write_previews(

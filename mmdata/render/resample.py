@@ -17,7 +17,15 @@ import numpy as np
 import scipy.sparse as sp
 from scipy import ndimage
 
-__all__ = ["bspline3", "spline_coefficients", "warp_matrix", "apply_separable", "gaussian_decimation"]
+__all__ = [
+    "bspline3",
+    "spline_coefficients",
+    "warp_matrix",
+    "transpose_into",
+    "separable_transposed",
+    "apply_separable",
+    "gaussian_decimation",
+]
 
 
 def bspline3(t: np.ndarray) -> np.ndarray:
@@ -28,21 +36,30 @@ def bspline3(t: np.ndarray) -> np.ndarray:
     return np.where(t < 1.0, inner, np.where(t < 2.0, outer, 0.0))
 
 
-def spline_coefficients(img: np.ndarray, mode: str = "mirror") -> np.ndarray:
+def spline_coefficients(img: np.ndarray, mode: str = "mirror", *, planar: bool = False) -> np.ndarray:
     """Cubic B-spline coefficients of an (H, W[, C]) image along its first two axes.
 
     Args:
         img: float image; channels (if any) are processed independently.
         mode: how the image continues beyond its edges: ``"mirror"`` (whole-sample symmetric) or
             ``"grid-constant"`` (zeros, for a zero-padded object).
+        planar: return an (H, W, C) image's coefficients row-planar, (H, C, W), the layout of
+            :func:`apply_separable` (the same values, without a separate transposed copy).
 
     Returns:
-        float32 coefficients of the same shape.
+        float32 coefficients, of the same shape (or (H, C, W) when ``planar``).
     """
-    out = np.asarray(img, dtype=np.float64)
-    for axis in (0, 1):
+    img = np.asarray(img)
+    axes = (0, 1)
+    if planar and img.ndim == 3:
+        out = np.empty((img.shape[0], img.shape[2], img.shape[1]), dtype=np.float64)
+        out[...] = img.transpose(0, 2, 1)
+        axes = (0, 2)
+    else:
+        out = np.array(img, dtype=np.float64)  # a copy this function owns: filtered in place
+    for axis in axes:
         if out.shape[axis] > 1:
-            out = ndimage.spline_filter1d(out, order=3, axis=axis, mode=mode, output=np.float64)
+            ndimage.spline_filter1d(out, order=3, axis=axis, mode=mode, output=out)
     return out.astype(np.float32)
 
 
@@ -75,29 +92,79 @@ def warp_matrix(u: np.ndarray, n: int, *, outside: str = "mirror") -> sp.csr_mat
     elif outside == "zero":
         valid = (k >= 0) & (k < n)
         w = np.where(valid, w, 0.0)
-        k = np.clip(k, 0, n - 1)
+        k = np.minimum(np.maximum(k, 0), n - 1)
     else:
         raise ValueError(f"outside: expected 'mirror' or 'zero', got {outside!r}")
     m = len(u)
+    # int32 indices (as scipy would choose for any image size) spare scipy a scan of their range
     return sp.csr_matrix(
-        (w.astype(np.float32).ravel(), k.ravel(), np.arange(0, 4 * m + 1, 4)), shape=(m, n)
+        (w.astype(np.float32).ravel(), k.astype(np.int32).ravel(), np.arange(0, 4 * m + 1, 4, dtype=np.int32)),
+        shape=(m, n),
     )
 
 
-def apply_separable(wy: sp.csr_matrix, wx: sp.csr_matrix, arr: np.ndarray) -> np.ndarray:
+_TILE = (128, 512)  # (rows, columns) of the destination tiles a transposed copy is made in (measured best)
+
+
+def transpose_into(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Copy the 2-D ``src`` (R, K) transposed into ``dst`` (K, R), tile by tile; returns ``dst``.
+
+    A plain ``np.ascontiguousarray(src.T)`` walks one of the two arrays across its rows, a cache
+    miss per element on large images; tiles keep both sides in cache. Values are copied, never
+    computed, so the result is bit-identical.
+    """
+    view = src.T
+    rows, cols = dst.shape
+    ti, tj = _TILE
+    for i in range(0, rows, ti):
+        for j in range(0, cols, tj):
+            dst[i : i + ti, j : j + tj] = view[i : i + ti, j : j + tj]
+    return dst
+
+
+def separable_transposed(wy: sp.csr_matrix, wx: sp.csr_matrix, arr: np.ndarray) -> np.ndarray:
+    """``apply_separable`` without the final transpose: the (mx, my * C) column-major result.
+
+    Row ``x`` holds output column ``x`` of every row and channel, ``[y * C + c]``.
+    """
+    h, c, w = arr.shape
+    my = wy.shape[0]
+    t = (wy @ np.ascontiguousarray(arr).reshape(h, c * w)).reshape(my * c, w)  # rows done
+    return wx @ transpose_into(t, np.empty((w, my * c), dtype=t.dtype))  # columns done, transposed
+
+
+def apply_separable(
+    wy: sp.csr_matrix, wx: sp.csr_matrix, arr: np.ndarray, *, out: np.ndarray | None = None
+) -> np.ndarray:
     """Apply ``wy`` along the rows and ``wx`` along the columns of a row-planar (H, C, W) array.
 
     The row-planar layout (each image row holds its C channel rows one after the other) keeps both
-    passes as sparse products over long contiguous runs, with only 2-D transposes between them.
+    passes as sparse products over long contiguous runs, with only tiled 2-D transposes between
+    them (:func:`transpose_into`). Every value is the float32 sum ``wx @ (wy @ arr)ᵀ`` computes, in
+    the same order.
+
+    Args:
+        wy: (my, H) operator applied along the rows.
+        wx: (mx, W) operator applied along the columns.
+        arr: (H, C, W) float32, row-planar.
+        out: optional (my, C, mx) float32 destination of any strides, e.g. some channels of a canvas.
 
     Returns:
-        (wy.shape[0], C, wx.shape[0]) float32 array, row-planar.
+        (my, C, mx) float32 array, row-planar: ``out`` when given.
     """
-    h, c, w = arr.shape
+    c = arr.shape[1]
     my, mx = wy.shape[0], wx.shape[0]
-    t = (wy @ np.ascontiguousarray(arr).reshape(h, c * w)).reshape(my * c, w)  # rows done
-    o = wx @ t.T  # (mx, my*C): columns done, image transposed
-    return np.ascontiguousarray(o.T).reshape(my, c, mx)
+    o = separable_transposed(wy, wx, arr)  # (mx, my*C)
+    if out is None:
+        out = np.empty((my, c, mx), dtype=o.dtype)
+    if out.shape != (my, c, mx):
+        raise ValueError(f"out: expected shape {(my, c, mx)}, got {out.shape}")
+    if c == 1 or out.flags.c_contiguous:
+        transpose_into(o, out.reshape(my * c, mx))
+    else:
+        for ch in range(c):  # (mx, my) strided view of one channel -> that channel's (my, mx) plane
+            transpose_into(o[:, ch::c], out[:, ch, :])
+    return out
 
 
 @functools.lru_cache(maxsize=16)

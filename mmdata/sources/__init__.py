@@ -8,6 +8,7 @@ the :class:`Catalogue` protocol.
 from mmdata.sources.base import Catalogue, InMemoryCatalogue, background_shape, object_shape
 from mmdata.sources.build import build_catalogue, resolve_sources_config
 from mmdata.sources.catalogue import StoredCatalogue, open_catalogue
+from mmdata.sources.paths import contained_file
 
 __all__ = [
     "Catalogue",
@@ -15,6 +16,7 @@ __all__ = [
     "StoredCatalogue",
     "background_shape",
     "build_catalogue",
+    "contained_file",
     "object_shape",
     "open_catalogue",
     "resolve_sources_config",

@@ -20,7 +20,6 @@ import json
 import logging
 import multiprocessing
 import shutil
-import uuid
 from collections import Counter, deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
@@ -30,6 +29,7 @@ from tqdm import tqdm
 
 from mmdata.config import validate_config
 from mmdata.errors import SourceError
+from mmdata.fsutil import replace_dir, tmp_name
 from mmdata.sources.bank import ObjectBankWriter
 from mmdata.sources.catalogue import BANK_DIR, CATALOGUE_FILE, FORMAT, VERSION, compute_identity, rgba_sha256
 from mmdata.sources.images import BackgroundRecord, CutoutRecord, SkipRecord
@@ -173,7 +173,7 @@ def build_catalogue(sources_cfg: dict[str, Any], out_dir: str | Path, *, workers
     _check_target(out_dir)
     plans = _plans(cfg)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir.parent / f".{out_dir.name}.tmp-{uuid.uuid4().hex[:8]}"
+    tmp = tmp_name(out_dir)
     try:
         tmp.mkdir()
         bank = ObjectBankWriter(tmp / BANK_DIR)
@@ -248,10 +248,4 @@ def _check_target(out_dir: Path) -> None:
 
 def _replace(tmp: Path, out_dir: Path) -> None:
     """Move the finished ``tmp`` folder to ``out_dir``, replacing an old catalogue or empty folder."""
-    old = None
-    if out_dir.exists():
-        old = out_dir.parent / f".{out_dir.name}.old-{uuid.uuid4().hex[:8]}"
-        out_dir.rename(old)
-    tmp.rename(out_dir)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    replace_dir(tmp, out_dir)

@@ -27,6 +27,7 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
 from mmdata.errors import SourceError, SourceNotFound
+from mmdata.sources.paths import contained_file
 from mmdata.sources.plan import SourcePlan
 from mmdata.sources.images import BackgroundRecord, CutoutRecord, SkipRecord, cutout, read_image
 
@@ -161,9 +162,14 @@ def plan(cfg: dict[str, Any]) -> SourcePlan:
             for a in coco.imgToAnns.get(image_id, [])
         ]
         entry = {k: img.get(k) for k in ("id", "file_name", "width", "height")}
-        tasks.append(
-            {"ref": img["file_name"], "path": str(img_dir / img["file_name"]), "image": entry, "anns": anns, **params}
-        )
+        try:
+            path = contained_file(img_dir, img["file_name"], int(cfg["max_file_bytes"]))
+        except SourceNotFound:
+            path = img_dir / str(img["file_name"])  # reported as a missing file by the worker, as before
+        except SourceError as exc:
+            skipped.append(SkipRecord("background", f"coco:{image_id}", f"file not used: {exc}"))
+            continue
+        tasks.append({"ref": img["file_name"], "path": str(path), "image": entry, "anns": anns, **params})
     classes = {str(k): v for k, v in sorted(names.items(), key=lambda kv: str(kv[0]))}
     return SourcePlan(
         name="coco",

@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from mmdata.sources.base import Catalogue
+from mmdata.fsutil import atomic_path
 
 __all__ = ["contact_sheet", "fit_label"]
 
@@ -103,7 +104,6 @@ def contact_sheet(
         draw.text((x + 2, y + cell), fit_label(item_id, cell - 4, draw.textlength), fill="black")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    sheet.save(tmp, format="PNG")
-    tmp.replace(out)
+    with atomic_path(out) as tmp:
+        sheet.save(tmp, format="PNG")
     return out

@@ -23,6 +23,7 @@ from PIL import Image
 
 from mmdata.errors import SourceError, SourceNotFound
 from mmdata.sources.plan import SourcePlan
+from mmdata.sources.paths import contained_file
 from mmdata.sources.images import CutoutRecord, SkipRecord, cutout, read_image, sha256_bytes
 
 __all__ = ["VOC_CLASSES", "ROOT_NAME", "plan", "process", "read_label_png"]
@@ -76,18 +77,24 @@ def plan(cfg: dict[str, Any]) -> SourcePlan:
         log.warning("%s: no SegmentationClass folder; VOC objects will have no class", cls_dir)
     names = _class_names(root)
     params = {"min_object_area": cfg["min_object_area"], "min_object_size": cfg["min_object_size"], "names": names}
-    tasks = [
-        {
-            "ref": stem,
-            "stem": stem,
-            "jpg": str(jpg_dir / f"{stem}.jpg"),
-            "obj": str(obj_dir / f"{stem}.png"),
-            "cls": str(cls_dir / f"{stem}.png") if cls_dir.is_dir() else None,
-            **params,
-        }
-        for stem in _stems(root, obj_dir, cfg["voc"].get("image_set"))
-    ]
-    return SourcePlan(name="voc", tasks=tasks, worker=process, roots={ROOT_NAME: str(root)}, classes=names)
+    tasks, skipped = [], []
+    for stem in _stems(root, obj_dir, cfg["voc"].get("image_set")):
+        try:
+            files = [_listed(d, f"{stem}{ext}", int(cfg["max_file_bytes"])) for d, ext in ((jpg_dir, ".jpg"), (obj_dir, ".png"))]
+            cls = _listed(cls_dir, f"{stem}.png", int(cfg["max_file_bytes"])) if cls_dir.is_dir() else None
+        except SourceError as exc:
+            skipped.append(SkipRecord("image", stem, f"file not used: {exc}"))
+            continue
+        tasks.append({"ref": stem, "stem": stem, "jpg": str(files[0]), "obj": str(files[1]), "cls": None if cls is None else str(cls), **params})
+    return SourcePlan(name="voc", tasks=tasks, worker=process, roots={ROOT_NAME: str(root)}, classes=names, skipped=skipped)
+
+
+def _listed(folder: Path, name: str, max_bytes: int) -> Path:
+    """A listed file, contained in ``folder`` (see :func:`contained_file`); a missing one is left to the worker."""
+    try:
+        return contained_file(folder, name, max_bytes)
+    except SourceNotFound:
+        return folder / name
 
 
 def read_label_png(path: str | Path) -> tuple[np.ndarray, str]:

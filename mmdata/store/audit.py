@@ -1,15 +1,19 @@
-"""Audit a dataset against its provenance, and explain where one sample came from.
+"""Audit a dataset against its provenance.
 
-:func:`audit_dataset` checks, for a dataset root:
+:func:`audit_dataset` checks, for a dataset root, always (sampled or not):
 
-* every shard the manifest lists (or the config asks for) exists and still has the indexed checksum;
-* every shard's arrays match the checksums recorded when it was written;
-* for K random samples (or all): the stored frame bytes match their recorded sha256, the recorded
-  parameters equal a fresh draw from the sample's seed, and re-rendering from the recorded
-  parameters reproduces every frame byte for byte.
+* the manifest: its hash is recomputed, every shard path lies inside the root, the part counts agree
+  with its entries, and every shard it lists (or the config asks for) exists and is the one indexed
+  (checksum, attribute hash, part and range); shards on disk that it does not list are problems;
+* every shard: its attributes against the ``attrs_sha256`` recorded at write time, its small arrays
+  against their recorded checksums, and the sha256 of **every frame of every sample** against the
+  recorded digests (hashing is cheap);
+* then, for K random samples (``--samples``, default all): the recorded parameters equal a fresh draw
+  from the sample's seed, and re-rendering them reproduces every frame byte for byte.
 
-Each problem names the part, shard, sample index and path. :func:`explain_sample` turns one sample's
-recorded provenance into a readable account (sources via ``catalogue.describe``).
+Damaged data never raises: each problem is one line of the report, naming the part, shard, sample
+index and path. A root without a complete shard fails. :func:`explain_sample` (re-exported from
+:mod:`mmdata.store.explain`) turns one sample's recorded provenance into a readable account.
 """
 
 from __future__ import annotations
@@ -23,13 +27,16 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from mmdata.errors import MotionMagError, StoreError, StoreNotFound
-from mmdata.render.params import part_name, part_number
-from mmdata.store.provenance import bytes_checksum, combine_digests, params_from_json, render_code_hash, sample_digest
+from mmdata.errors import ConfigError, IntegrityError, MotionMagError, StoreError, StoreNotFound
+from mmdata.render.params import part_name
+from mmdata.store.provenance import combine_digests, params_from_json, render_code_hash, sample_digest
 from mmdata.sources.base import Catalogue
 from mmdata.spec import DatasetSpec
-from mmdata.store import ShardReader, find_shards, read_manifest
+from mmdata.store import MANIFEST_NAME, ShardReader, ShardRef, find_shards, read_manifest
+from mmdata.store.integrity import ATTRS_KEY, check_attributes, check_small_arrays, chunk_file, read_checked
+from mmdata.store.reader import check_manifest_hash, check_shard_against_entry, shard_entry_path
 from mmdata.store.writer import shard_checksum
+from mmdata.store.explain import explain_sample, locate_sample, open_recorded_catalogue
 
 __all__ = ["AuditProblem", "AuditReport", "audit_dataset", "open_recorded_catalogue", "locate_sample", "explain_sample"]
 
@@ -79,25 +86,6 @@ class AuditReport:
         return "\n".join([head, *(f"  {p}" for p in self.problems), *(f"  note: {n}" for n in self.notes)])
 
 
-def open_recorded_catalogue(reader: ShardReader, override: str | Path | None = None) -> Catalogue:
-    """Open the catalogue a shard was rendered from (``override`` or its recorded path) and check it.
-
-    Raises:
-        StoreError: no catalogue given or recorded, or its identity differs from the recorded one.
-        SourceError/SourceNotFound: the folder is not a catalogue.
-    """
-    from mmdata.sources import open_catalogue
-
-    recorded = reader.attrs.get("catalogue", {})
-    path = override or recorded.get("path")
-    if not path:
-        raise StoreError(f"{reader.path}: no catalogue path recorded; pass --catalogue DIR")
-    cat = open_catalogue(path)
-    if cat.identity != recorded.get("identity"):
-        raise StoreError(f"{path}: catalogue identity {cat.identity[:12]} differs from the one {reader.path} was rendered from ({str(recorded.get('identity'))[:12]})")
-    return cat
-
-
 @functools.lru_cache(maxsize=8)
 def _spec_from_json(config_json: str) -> DatasetSpec:
     import json
@@ -111,37 +99,97 @@ def _spec(reader: ShardReader) -> DatasetSpec:
     return _spec_from_json(json.dumps(reader.attrs["config"], sort_keys=True))
 
 
-def _check_shard_arrays(reader: ShardReader, expected: str | None, report: AuditReport) -> None:
-    """Recorded per-array checksums vs. the stored bytes (small arrays) and digests (frames)."""
-    a, where = reader.attrs, dict(part=reader.part, shard=int(reader.attrs["shard"]), index=None, path=str(reader.path))
-    if expected is not None and a.get("shard_checksum") != expected:
-        report.problems.append(AuditProblem(**where, what="shard checksum differs from the manifest (changed since `mmdata index`)"))
+def _where(reader: ShardReader, index: int | None = None, path: str | None = None) -> dict[str, Any]:
+    return dict(part=reader.part, shard=_int(reader.attrs.get("shard")), index=index, path=path or str(reader.path))
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _check_shard_records(reader: ShardReader, entry: ShardRef | None, manifest_path: Path, report: AuditReport) -> np.ndarray | None:
+    """Attribute hash, manifest entry, recorded checksums and small arrays of one shard.
+
+    Returns:
+        The recorded frame digests ``(N, F, 32)``, or None when they cannot be read (a problem is recorded).
+    """
+    a, where = reader.attrs, _where(reader)
+    try:
+        note = check_attributes(a, reader.where)
+        if note and note.removeprefix(f"{reader.path}: ") not in " ".join(report.notes):
+            report.notes.append(f"{note.removeprefix(f'{reader.path}: ')} (e.g. {reader.path})")
+    except IntegrityError as exc:
+        report.problems.append(AuditProblem(**where, what=f"attributes do not match their recorded {ATTRS_KEY} (provenance edited after writing)"))
+        log.debug("%s", exc)
+    if entry is not None:
+        try:
+            check_shard_against_entry(reader, entry, manifest_path)
+        except IntegrityError as exc:
+            report.problems.append(AuditProblem(**where, what=str(exc).removeprefix(f"{reader.path}: ")))
     recorded = a.get("checksums", {})
     if shard_checksum(recorded) != a.get("shard_checksum"):
         report.problems.append(AuditProblem(**where, what="recorded array checksums do not match the recorded shard checksum"))
-    digest = np.asarray(reader.array("digest")[:])
-    actual = {f: combine_digests(row.tobytes() for row in digest[:, i]) for i, f in enumerate(reader.layout.frame_fields)}
-    for name in recorded:
-        if name not in actual:
-            actual[name] = bytes_checksum(np.asarray(reader.array(name)[:]))
-        if actual[name] != recorded[name]:
+    try:
+        small = check_small_arrays(reader.group, reader.path, reader.where, recorded, reader.count)
+    except MotionMagError as exc:
+        report.problems.append(AuditProblem(**where, what=str(exc)))
+        return None
+    digest = small["digest"]
+    expected_index = reader.start + np.arange(reader.count)
+    if not np.array_equal(small["index"], expected_index) or not np.all(small["part"] == reader.part):
+        report.problems.append(AuditProblem(**where, what=f"stored part/index arrays do not match the recorded part {reader.part} start {reader.start}"))
+    for f, name in enumerate(reader.layout.frame_fields):
+        if name in recorded and combine_digests(row.tobytes() for row in digest[:, f]) != recorded[name]:
             report.problems.append(AuditProblem(**where, what=f"array {name!r} does not match its recorded checksum"))
+    return digest
 
 
-def _check_sample(reader: ShardReader, offset: int, catalogue: Catalogue | None, report: AuditReport) -> None:
-    """Digest and re-render check of one sample."""
+def _hash_frames(reader: ShardReader, digest: np.ndarray, report: AuditReport) -> None:
+    """Hash every frame of every sample of a shard against its recorded sha256 (one problem per bad frame)."""
+    layout = reader.layout
+    for f, name in enumerate(layout.frame_fields):
+        try:
+            arr = reader.array(name)
+        except MotionMagError as exc:
+            report.problems.append(AuditProblem(**_where(reader), what=str(exc)))
+            continue
+        for block in range(layout.n_blocks):
+            lo, hi = layout.block_range(block)
+            try:
+                frames = [read_checked(arr, reader.path, reader.where, lo, hi)[i] for i in range(hi - lo)]
+            except StoreError:  # read the block sample by sample to name each one that cannot be decoded
+                frames = []
+                for o in range(lo, hi):
+                    try:
+                        frames.append(read_checked(arr, reader.path, reader.where, o, o + 1)[0])
+                    except StoreError as exc:
+                        frames.append(None)
+                        what = f"{name}: cannot be decoded ({str(exc).split(': cannot decode ', 1)[-1]})"
+                        report.problems.append(AuditProblem(**_where(reader, reader.start + o, str(chunk_file(arr, reader.path, o))), what=what))
+            for i, frame in enumerate(frames):
+                o = lo + i
+                if frame is not None and sample_digest(frame) != digest[o, f].tobytes():
+                    path = chunk_file(arr, reader.path, o)
+                    gone = "" if path.exists() else " (its chunk file is missing)"
+                    report.problems.append(AuditProblem(**_where(reader, reader.start + o, f"{reader.path}[{o}]"), what=f"{name}: stored bytes do not match the recorded sha256{gone}"))
+
+
+def _check_render(reader: ShardReader, offset: int, catalogue: Catalogue, report: AuditReport) -> None:
+    """Re-render one sample from its recorded parameters and compare every frame byte for byte."""
     from mmdata.render.composite import render_sample
     from mmdata.render.sampling import sample_params
 
-    data = reader.read(offset, offset + 1)
-    index = int(data["index"][0])
-    where = dict(part=reader.part, shard=int(reader.attrs["shard"]), index=index, path=f"{reader.path}[{offset}]")
-    report.samples_checked += 1
-    for i, name in enumerate(reader.layout.frame_fields):
-        if sample_digest(data[name][0]) != data["digest"][0, i].tobytes():
-            report.problems.append(AuditProblem(**where, what=f"{name}: stored bytes do not match the recorded sha256"))
+    index = reader.start + offset
+    where = _where(reader, index, f"{reader.path}[{offset}]")
+    try:
+        data = reader.read(offset, offset + 1, [*reader.layout.frame_fields, "params_json"])
+    except MotionMagError:
+        return  # already reported by the byte check
     text = str(data["params_json"][0])
-    if not text or catalogue is None:
+    if not text:
         return
     params = params_from_json(text)
     spec = _spec(reader)
@@ -160,24 +208,68 @@ def _check_sample(reader: ShardReader, offset: int, catalogue: Catalogue | None,
             )
 
 
-def _shard_list(root: Path, report: AuditReport) -> list[tuple[Path, str | None, int, int]]:
-    """(path, manifest checksum, part, shard) of every shard to audit; missing ones become problems."""
+def _manifest_shards(root: Path, manifest: dict[str, Any], report: AuditReport) -> list[tuple[Path, ShardRef | None, int | None, int | None]]:
+    """The shards a manifest lists; entries that leave the root or are malformed become problems."""
+    manifest_path = root / MANIFEST_NAME
+    try:
+        check_manifest_hash(manifest, manifest_path)
+    except IntegrityError as exc:
+        report.problems.append(AuditProblem(None, None, None, str(manifest_path), str(exc).removeprefix(f"{manifest_path}: ")))
+    entries = manifest.get("shards")
+    if not isinstance(entries, list):
+        report.problems.append(AuditProblem(None, None, None, str(manifest_path), "'shards' is not a list"))
+        return []
+    out = []
+    for entry in entries:
+        part, shard = (_int(entry.get("part")), _int(entry.get("shard"))) if isinstance(entry, dict) else (None, None)
+        try:
+            path = shard_entry_path(root, entry, manifest_path)
+            ref = ShardRef(path, int(entry["part"]), int(entry["shard"]), int(entry["start"]), int(entry["count"]), str(entry["checksum"]), entry.get("attrs_sha256"))
+        except (MotionMagError, KeyError, TypeError, ValueError) as exc:
+            report.problems.append(AuditProblem(part, shard, None, str(manifest_path), f"bad shard entry, not followed: {str(exc).removeprefix(f'{manifest_path}: ')}"))
+            continue
+        out.append((path, ref, part, shard))
+    for key, info in (manifest.get("parts") or {}).items():
+        listed = [r for _, r, _, _ in out if r is not None and str(r.part) == str(key)]
+        if isinstance(info, dict) and (info.get("count"), info.get("shards")) != (sum(r.count for r in listed), len(listed)):
+            report.problems.append(AuditProblem(_int(key), None, None, str(manifest_path),
+                                                f"part counts {info.get('count')} samples in {info.get('shards')} shards, but its entries list {sum(r.count for r in listed)} in {len(listed)}"))
+        for shard in (info.get("missing", []) if isinstance(info, dict) else []):
+            report.problems.append(AuditProblem(_int(key), _int(shard), None, str(root / f"part{key}"), "shard missing (the config asks for it)"))
+    return out
+
+
+def _shard_list(root: Path, report: AuditReport) -> tuple[list[tuple[Path, ShardRef | None, int | None, int | None]], Path]:
+    """(path, manifest entry, part, shard) of every shard to audit; missing ones become problems."""
+    manifest_path = root / MANIFEST_NAME
+    on_disk = find_shards(root)
+    partial = sorted(p for p in root.glob("part*/.shard-*.zarr.partial"))
+    if partial:
+        report.notes.append(f"{len(partial)} partial shard(s) whose writer did not finish, e.g. {partial[0]}")
     try:
         manifest = read_manifest(root)
     except StoreNotFound:
-        log.warning("%s: no manifest; auditing the shards found on disk", root)
-        return [(path, None, part, shard) for part, shard, path in find_shards(root)]
-    out = []
-    for entry in manifest.get("shards", []):
-        out.append((root / entry["path"], entry["checksum"], int(entry["part"]), int(entry["shard"])))
-    for part, info in manifest.get("parts", {}).items():
-        for shard in info.get("missing", []):
-            report.problems.append(AuditProblem(int(part), int(shard), None, str(root / f"part{part}"), "shard missing (the config asks for it)"))
-    listed = {p.resolve() for p, *_ in out}
-    for part, shard, path in find_shards(root):
+        report.notes.append(f"{manifest_path}: no manifest; auditing the shards found on disk (run `mmdata index --root {root}`)")
+        return [(path, None, part, shard) for part, shard, path in on_disk], manifest_path
+    except StoreError as exc:
+        report.problems.append(AuditProblem(None, None, None, str(manifest_path), str(exc).removeprefix(f"{manifest_path}: ")))
+        return [(path, None, part, shard) for part, shard, path in on_disk], manifest_path
+    out = _manifest_shards(root, manifest, report)
+    listed = {p for p, *_ in out}
+    for part, shard, path in on_disk:
         if path.resolve() not in listed:
-            report.problems.append(AuditProblem(part, shard, None, str(path), "shard on disk is not in the manifest (re-run `mmdata index`)"))
-    return out
+            report.problems.append(AuditProblem(part, shard, None, str(path), "shard on disk is not in the manifest (re-run `mmdata index --root ROOT`)"))
+    return out, manifest_path
+
+
+def _open(path: Path, part: int | None, shard: int | None, report: AuditReport) -> ShardReader | None:
+    try:
+        return ShardReader(path, verify=False)
+    except MotionMagError as exc:
+        report.problems.append(AuditProblem(part, shard, None, str(path), str(exc).removeprefix(f"{path}: ")))
+    except (OSError, KeyError, TypeError, ValueError) as exc:
+        report.problems.append(AuditProblem(part, shard, None, str(path), f"cannot be opened as a shard store ({type(exc).__name__}: {exc})"))
+    return None
 
 
 def audit_dataset(
@@ -190,9 +282,13 @@ def audit_dataset(
 ) -> AuditReport:
     """Audit a dataset root (see the module docstring).
 
+    Every audit hashes every frame of every shard and checks every recorded hash; ``samples`` only
+    limits how many samples are re-rendered. Damaged data never raises: each finding is a line of the
+    report. A root without any complete shard fails.
+
     Args:
         root: the dataset root.
-        samples: how many random samples to re-render (None: all).
+        samples: how many random samples to re-render (None: all; 0: none).
         catalogue: catalogue folder (default: the one each shard recorded).
         rng: draws the random samples.
         progress: show a tqdm progress bar.
@@ -202,118 +298,50 @@ def audit_dataset(
 
     Raises:
         StoreNotFound: the root does not exist.
+        ConfigError: ``samples`` is negative.
     """
     root = Path(root)
+    if samples is not None and samples < 0:
+        raise ConfigError(f"samples: expected a count >= 0, got {samples}")
     report = AuditReport()
     readers: list[ShardReader] = []
-    for path, expected, part, shard in _shard_list(root, report):
-        try:
-            reader = ShardReader(path)
-        except MotionMagError as exc:
-            report.problems.append(AuditProblem(part, shard, None, str(path), str(exc).removeprefix(f"{path}: ")))
+    shard_list, manifest_path = _shard_list(root, report)
+    for path, entry, part, shard in tqdm(shard_list, desc="audit bytes", unit="shard", disable=None if progress else True):
+        reader = _open(path, part, shard, report)
+        if reader is None:
             continue
         readers.append(reader)
-        _check_shard_arrays(reader, expected, report)
+        digest = _check_shard_records(reader, entry, manifest_path, report)
+        if digest is not None:
+            _hash_frames(reader, digest, report)
+        report.samples_checked += reader.count
         recorded = (reader.attrs.get("code_version") or {}).get("render_code_hash")
         note = f"shards were written by rendering code with hash {str(recorded)[:12]}, not the current {render_code_hash()[:12]}; re-render differences may come from code changes"
         if reader.attrs.get("origin") == "generate" and recorded != render_code_hash() and note not in report.notes:
             report.notes.append(note)
     report.shards = len(readers)
-    pairs = [(r, o) for r in readers for o in range(r.count)]
+    if not readers:
+        report.problems.append(AuditProblem(None, None, None, str(root), "no complete shard store to audit (empty or interrupted root)"))
+    _rerender(readers, samples, catalogue, rng, report, progress)
+    return report
+
+
+def _rerender(readers: list[ShardReader], samples: int | None, catalogue: str | Path | None, rng: np.random.Generator,
+              report: AuditReport, progress: bool) -> None:
+    pairs = [(r, o) for r in readers if r.attrs.get("origin") == "generate" for o in range(r.count)]
     if samples is not None and samples < len(pairs):
         pairs = [pairs[i] for i in sorted(rng.choice(len(pairs), size=samples, replace=False))]
     catalogues: dict[str, Catalogue | None] = {}
-    for reader, offset in tqdm(pairs, desc="audit", unit="sample", disable=None if progress else True):
+    for reader, offset in tqdm(pairs, desc="audit re-render", unit="sample", disable=None if progress else True):
         key = str(reader.attrs.get("catalogue", {}).get("identity"))
-        if key not in catalogues and reader.attrs.get("origin") == "generate":
+        if key not in catalogues:
             try:
                 catalogues[key] = open_recorded_catalogue(reader, catalogue)
             except MotionMagError as exc:
                 catalogues[key] = None
                 report.problems.append(AuditProblem(reader.part, None, None, str(reader.path), f"cannot re-render: {exc}"))
-        _check_sample(reader, offset, catalogues.get(key), report)
-    return report
-
-
-def locate_sample(root: str | Path, part: int | str, index: int) -> tuple[ShardReader, int]:
-    """The shard holding sample ``index`` of ``part`` and the sample's offset in it.
-
-    Raises:
-        StoreNotFound: no shard of that part holds the index.
-    """
-    p = part_number(part)
-    for q, _, path in find_shards(root):
-        if q != p:
-            continue
-        reader = ShardReader(path)
-        if reader.start <= index < reader.start + reader.count:
-            return reader, index - reader.start
-    raise StoreNotFound(f"{Path(root) / f'part{p}'}: no shard holds index {index} of part {p} ({part_name(p)})")
-
-
-def _describe(catalogue: Catalogue | None, source_id: str) -> dict[str, Any]:
-    if catalogue is None:
-        return {"id": source_id}
-    try:
-        return dict(catalogue.describe(source_id))
-    except MotionMagError as exc:
-        return {"id": source_id, "error": str(exc)}
-
-
-def _layer(catalogue: Catalogue | None, layer: Any, alpha: float) -> dict[str, Any]:
-    d = layer.to_dict()
-    dx, dy = layer.motion
-    d["motion_px"] = float(np.hypot(dx, dy))
-    d["magnified_motion_px"] = float(alpha * np.hypot(dx, dy))
-    d["source"] = _describe(catalogue, layer.source_id)
-    return d
-
-
-def explain_sample(root: str | Path, part: int | str, index: int, catalogue: str | Path | None = None) -> dict[str, Any]:
-    """The provenance of one sample in plain terms.
-
-    Args:
-        root: dataset root.
-        part: part number or name.
-        index: sample index within the part.
-        catalogue: catalogue folder for source descriptions (default: the recorded one; without a
-            usable catalogue, only ids are given).
-
-    Returns:
-        A JSON-able dict: part, index, shard path, seed, alpha, noise, blur, background and objects
-        (ids, source descriptions, scale, position, motion, colour offset), code version, config hash,
-        catalogue identity, creation time.
-
-    Raises:
-        StoreNotFound: no shard holds the sample.
-        StoreError: the sample was imported and carries no rendering parameters.
-    """
-    reader, offset = locate_sample(root, part, index)
-    text = reader.params_json(offset)
-    if not text:
-        raise StoreError(f"{reader.path}[{offset}]: sample {index} was imported ({reader.attrs.get('origin')}) and has no rendering parameters")
-    params = params_from_json(text)
-    try:
-        cat: Catalogue | None = open_recorded_catalogue(reader, catalogue)
-    except MotionMagError as exc:
-        log.warning("source descriptions unavailable: %s", exc)
-        cat = None
-    a = reader.attrs
-    return {
-        "part": params.part,
-        "part_name": part_name(params.part),
-        "index": params.index,
-        "shard": str(reader.path),
-        "offset_in_shard": offset,
-        "seed": list(params.seed),
-        "alpha": params.alpha,
-        "noise_std": params.noise_std,
-        "background_blur": params.background_blur,
-        "background": _layer(cat, params.background, params.alpha),
-        "objects": [_layer(cat, o, params.alpha) for o in params.objects],
-        "code_version": a.get("code_version"),
-        "config_hash": a.get("config_hash"),
-        "render_config_hash": a.get("render_config_hash"),
-        "catalogue": a.get("catalogue"),
-        "created": a.get("created"),
-    }
+        if catalogues[key] is not None:
+            try:
+                _check_render(reader, offset, catalogues[key], report)
+            except (MotionMagError, KeyError, TypeError, ValueError) as exc:
+                report.problems.append(AuditProblem(**_where(reader, reader.start + offset), what=f"cannot re-render: {exc}"))

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
-import os
+import shutil
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 
 from mmdata.render.params import part_name
+from mmdata.fsutil import remove_stale, replace_dir, tmp_name
 from mmdata.store import open_dataset
 
 __all__ = ["CARD_DIR", "card_statistics", "write_card"]
@@ -167,17 +168,18 @@ def write_card(root: str | Path, manifest: Mapping[str, Any]) -> Path:
     """
     root = Path(root)
     out = root / CARD_DIR
-    tmp = root / f".{CARD_DIR}.tmp-{os.getpid()}"
-    tmp.mkdir(parents=True, exist_ok=True)
-    doc, arrays = card_statistics(root, manifest)
-    images = _histograms(tmp, doc, arrays)
-    doc["images"] = images
-    (tmp / "card.json").write_text(json.dumps(doc, indent=1) + "\n")
-    (tmp / "card.md").write_text(_markdown(doc, images))
-    if out.exists():
-        import shutil
-
-        shutil.rmtree(out)
-    os.rename(tmp, out)
+    remove_stale(root, CARD_DIR)
+    tmp = tmp_name(out)
+    tmp.mkdir(parents=True)
+    try:
+        doc, arrays = card_statistics(root, manifest)
+        images = _histograms(tmp, doc, arrays)
+        doc["images"] = images
+        (tmp / "card.json").write_text(json.dumps(doc, indent=1) + "\n")
+        (tmp / "card.md").write_text(_markdown(doc, images))
+        replace_dir(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     log.info("%s: dataset card written", out)
     return out

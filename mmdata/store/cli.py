@@ -128,7 +128,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser("audit", help="re-render samples from their provenance and check bytes and checksums")
     p.add_argument("--root", type=Path, required=True, help="dataset root")
-    p.add_argument("--samples", type=int, default=None, help="random samples to re-render (default: all)")
+    p.add_argument("--samples", type=int, default=None, help="random samples to re-render (default: all); every sample's bytes are hashed regardless")
     p.add_argument("--catalogue", type=Path, default=None, help="catalogue folder (default: the recorded one)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random choice of samples")
     p.set_defaults(func=_audit)

@@ -227,9 +227,11 @@ def generate_shard(
         The path of the complete shard store.
 
     Raises:
-        ConfigError: the config does not validate, or the shard is beyond the part.
+        ConfigError: the config does not validate, the shard is beyond the part, or ``workers`` < 1.
         StoreError: the output path holds foreign or different content, or another run holds it.
     """
+    if int(workers) < 1:
+        raise ConfigError(f"workers: expected at least 1 worker, got {workers}")
     resolved = validate_config(config)
     spec = DatasetSpec.from_config(resolved)
     settings = StoreSettings.from_config(resolved)

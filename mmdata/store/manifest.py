@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 from pathlib import Path
 from typing import Any
 
 from mmdata.errors import StoreError, StoreNotFound
+from mmdata.fsutil import atomic_write_text
 from mmdata.render.params import PART_NAMES, part_name
 from mmdata.store.provenance import utc_now
 from mmdata.store.layout import STORE_FORMAT
@@ -53,6 +53,8 @@ def find_shards(root: str | Path) -> list[tuple[int, int, Path]]:
         StoreNotFound: the root does not exist.
     """
     root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise StoreError(f"{root}: is a file, expected a dataset root folder")
     if not root.is_dir():
         raise StoreNotFound(f"{root}: dataset root not found")
     found = []
@@ -108,6 +110,7 @@ def build_manifest(root: str | Path) -> dict[str, Any]:
                 "start": int(a["start"]),
                 "count": reader.count,
                 "checksum": a["shard_checksum"],
+                "attrs_sha256": a.get("attrs_sha256"),
                 "bytes": dir_bytes(path),
             }
         )
@@ -118,7 +121,7 @@ def build_manifest(root: str | Path) -> dict[str, Any]:
         info["present"].append((int(a["start"]), reader.count, shard, int(a.get("shard_size", reader.count))))
     for part, info in parts.items():
         info["missing"] = _missing(root, int(part), info.pop("present"), info["expected"])
-    _add_absent_parts(parts, ShardReader(found[0][2]).attrs.get("config"))
+    _add_absent_parts(parts, ShardReader(found[0][2], verify=False).attrs.get("config"))
     manifest = {
         "format": STORE_FORMAT,
         "created": utc_now(),
@@ -162,9 +165,7 @@ def write_manifest(root: str | Path, manifest: dict[str, Any]) -> Path:
     previous = _read_previous(path)
     if previous.get("manifest_hash") == manifest["manifest_hash"] and "created" in previous:
         manifest = {**manifest, "created": previous["created"]}  # same content: same file
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     log.info("%s: %d shards, %d samples", path, len(manifest["shards"]), sum(s["count"] for s in manifest["shards"]))
     return path
 

@@ -233,8 +233,9 @@ def params_from_json(text: str) -> SampleParams:
 
 
 def sample_digest(frame: np.ndarray) -> bytes:
-    """sha256 digest (32 bytes) of one sample's array in C order."""
-    return hashlib.sha256(np.ascontiguousarray(frame).tobytes()).digest()
+    """sha256 digest (32 bytes) of one sample's array in C order (hashed in place, without a copy)."""
+    arr = np.ascontiguousarray(frame)
+    return hashlib.sha256(arr.reshape(-1).view(np.uint8) if arr.size else b"").digest()
 
 
 def combine_digests(digests: Iterable[bytes]) -> str:

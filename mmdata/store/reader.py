@@ -21,24 +21,38 @@ import zarr
 
 from mmdata.errors import IntegrityError, StoreError, StoreNotFound
 from mmdata.render.params import part_number
+from mmdata.store.integrity import Where, check_attributes, check_small_arrays, read_checked, verify_frames
 from mmdata.store.layout import SMALL_FIELDS, ShardLayout
 from mmdata.store.writer import read_marker
 
-__all__ = ["ShardReader", "ShardRef", "Dataset", "open_dataset", "open_shard", "MANIFEST_NAME", "read_manifest", "manifest_digest"]
+__all__ = [
+    "ShardReader",
+    "ShardRef",
+    "Dataset",
+    "open_dataset",
+    "open_shard",
+    "MANIFEST_NAME",
+    "read_manifest",
+    "manifest_digest",
+    "check_manifest_hash",
+    "check_shard_against_entry",
+    "shard_entry_path",
+]
 
 log = logging.getLogger(__name__)
 
 MANIFEST_NAME = "manifest.json"
 
 
-def open_shard(path: str | Path) -> "ShardReader":
-    """Open a complete shard store for reading.
+def open_shard(path: str | Path, *, verify: bool = True) -> "ShardReader":
+    """Open a complete shard store for reading (see :class:`ShardReader`).
 
     Raises:
         StoreNotFound: the path does not exist.
         StoreError: it is not a complete shard store written by mmdata.
+        IntegrityError: (``verify``) its attributes or small arrays differ from their recorded hashes.
     """
-    return ShardReader(Path(path))
+    return ShardReader(Path(path), verify=verify)
 
 
 class ShardReader:
@@ -46,13 +60,17 @@ class ShardReader:
 
     Args:
         path: ``ROOT/part{P}/shard-{K:04d}.zarr``.
+        verify: check the attributes and the small arrays against their recorded hashes now, and every
+            frame read by :meth:`read` against its recorded sha256 (see :mod:`mmdata.store.integrity`).
+            ``verify=False`` reads whatever is on disk; only for people who know why.
 
     Raises:
         StoreNotFound: the path does not exist.
-        StoreError: it is not a complete shard store written by mmdata.
+        StoreError: it is not a complete shard store written by mmdata, or a small array cannot be decoded.
+        IntegrityError: (``verify``) its attributes or small arrays differ from their recorded hashes.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, verify: bool = True) -> None:
         self.path = Path(path)
         if not self.path.exists():
             raise StoreNotFound(f"{self.path}: shard store not found")
@@ -66,6 +84,14 @@ class ShardReader:
         self._group: zarr.Group | None = None
         self._arrays: dict[str, zarr.Array] = {}  # opened once, reused by every read
         self._fields: list[str] | None = None
+        self.verify = verify
+        self.where = Where(self.path, attrs)
+        self._digest: np.ndarray | None = None
+        self.note: str | None = None  # why a check could not be made (e.g. an old shard's missing record)
+        if verify:
+            self.note = check_attributes(attrs, self.where)
+            small = check_small_arrays(self.group, self.path, self.where, attrs.get("checksums", {}), self.count)
+            self._digest = small["digest"]
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_group": None, "_arrays": {}}
@@ -117,12 +143,26 @@ class ShardReader:
         """Read samples [start, stop) (offsets within the shard) of some or all fields.
 
         Raises:
-            StoreError: a field is missing or the range is outside the shard.
+            StoreError: a field is missing, the range is outside the shard, or a chunk cannot be decoded
+                (the sample and the file are named).
+            IntegrityError: (``verify``) a frame differs from its recorded sha256.
         """
         if not 0 <= start <= stop <= self.count:
             raise StoreError(f"{self.path}: run [{start}, {stop}) outside the shard's {self.count} samples")
         names = list(fields) if fields is not None else self.fields
-        return {name: np.asarray(self.array(name)[start:stop]) for name in names}
+        out = {name: read_checked(self.array(name), self.path, self.where, start, stop) for name in names}
+        if self.verify:
+            for name in names:
+                if name in self.layout.frame_fields:
+                    f = self.layout.frame_fields.index(name)
+                    verify_frames(name, out[name], self.digests()[start:stop, f], self.array(name), self.path, self.where, start)
+        return out
+
+    def digests(self) -> np.ndarray:
+        """The recorded sha256 of every frame, ``(N, F, 32)`` uint8 (read once)."""
+        if self._digest is None:
+            self._digest = read_checked(self.array("digest"), self.path, self.where, 0, self.count)
+        return self._digest
 
     def params_json(self, offset: int) -> str:
         """The recorded SampleParams JSON of one sample ("" for imported samples)."""
@@ -139,6 +179,7 @@ class ShardRef:
     start: int  # index (within the part) of the shard's first sample
     count: int  # samples in the shard
     checksum: str  # shard checksum recorded at indexing time
+    attrs_sha256: str | None = None  # the shard's attribute hash at indexing time (None: not indexed)
 
 
 def read_manifest(root: str | Path) -> dict[str, Any]:
@@ -152,9 +193,12 @@ def read_manifest(root: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise StoreNotFound(f"{path}: dataset manifest not found; run `mmdata index --root {root}` first")
     try:
-        return json.loads(path.read_text())
-    except ValueError as exc:
+        manifest = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
         raise StoreError(f"{path}: not valid JSON ({exc})") from exc
+    if not isinstance(manifest, dict):
+        raise StoreError(f"{path}: expected a JSON object, found {type(manifest).__name__}")
+    return manifest
 
 
 def manifest_digest(manifest: dict[str, Any]) -> str:
@@ -166,11 +210,12 @@ def manifest_digest(manifest: dict[str, Any]) -> str:
 class Dataset:
     """A lazy view over the shards of chosen parts of an indexed dataset (see :func:`open_dataset`)."""
 
-    def __init__(self, root: Path, manifest: dict[str, Any], shards: Sequence[ShardRef]) -> None:
+    def __init__(self, root: Path, manifest: dict[str, Any], shards: Sequence[ShardRef], *, verify: bool = True) -> None:
         self.root = root
         self.manifest = manifest
-        self.manifest_hash: str = manifest.get("manifest_hash") or manifest_digest(manifest)
+        self.manifest_hash: str = manifest_digest(manifest)  # recomputed, never trusted
         self.shards: list[ShardRef] = list(shards)
+        self.verify = verify
         self._readers: dict[int, ShardReader] = {}
         offsets = np.cumsum([0] + [s.count for s in self.shards])
         self._offsets = offsets
@@ -188,7 +233,7 @@ class Dataset:
         """The (cached) reader of one shard of this view."""
         if shard_index not in self._readers:
             ref = self.shards[shard_index]
-            self._readers[shard_index] = ShardReader(ref.path)
+            self._readers[shard_index] = ShardReader(ref.path, verify=self.verify)
         return self._readers[shard_index]
 
     def locate(self, i: int) -> tuple[int, int]:
@@ -237,37 +282,92 @@ class Dataset:
         return out
 
 
+def shard_entry_path(root: Path, entry: Any, manifest_path: Path) -> Path:
+    """The store a manifest entry names, resolved; it must be a relative path inside ``root``.
+
+    Raises:
+        StoreError: the entry is malformed, absolute, or resolves outside the root (``..``, a link).
+    """
+    if not isinstance(entry, dict) or not isinstance(entry.get("path"), str) or not entry["path"]:
+        raise StoreError(f"{manifest_path}: shard entry {entry!r} has no path")
+    rel = entry["path"]
+    path = (root / rel).resolve()
+    if Path(rel).is_absolute() or not path.is_relative_to(root.resolve()):
+        raise StoreError(f"{manifest_path}: shard path {rel!r} is outside the dataset root {root}; expected part{{P}}/shard-{{K}}.zarr")
+    return path
+
+
+def _ref(root: Path, entry: dict[str, Any], manifest_path: Path) -> ShardRef:
+    path = shard_entry_path(root, entry, manifest_path)
+    if not path.exists():
+        raise StoreNotFound(f"{path}: shard listed in {manifest_path} is missing")
+    try:
+        return ShardRef(path, int(entry["part"]), int(entry["shard"]), int(entry["start"]), int(entry["count"]), str(entry["checksum"]), entry.get("attrs_sha256"))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise StoreError(f"{manifest_path}: shard entry {entry.get('path')!r} lacks a valid part/shard/start/count/checksum ({exc})") from exc
+
+
+def check_manifest_hash(manifest: dict[str, Any], manifest_path: Path) -> None:
+    """Recompute the manifest's hash.
+
+    Raises:
+        IntegrityError: it differs from the recorded ``manifest_hash`` (the manifest was edited).
+    """
+    recorded = manifest.get("manifest_hash")
+    if recorded is not None and recorded != manifest_digest(manifest):
+        raise IntegrityError(f"{manifest_path}: content does not match its manifest_hash (edited after `mmdata index`); re-run `mmdata index --root {manifest_path.parent}`")
+
+
+def check_shard_against_entry(reader: ShardReader, ref: ShardRef, manifest_path: Path) -> None:
+    """The shard on disk is the one the manifest indexed (checksum, attribute hash, part, range).
+
+    Raises:
+        IntegrityError: they differ.
+    """
+    a = reader.attrs
+    problems = []
+    if a.get("shard_checksum") != ref.checksum:
+        problems.append(f"shard checksum {a.get('shard_checksum')} differs from the manifest's {ref.checksum}")
+    if ref.attrs_sha256 is not None and a.get("attrs_sha256") != ref.attrs_sha256:
+        problems.append("attribute hash differs from the manifest's")
+    if (reader.part, reader.start, reader.count) != (ref.part, ref.start, ref.count):
+        problems.append(f"holds part {reader.part} samples [{reader.start}, {reader.start + reader.count}), the manifest says "
+                        f"part {ref.part} [{ref.start}, {ref.start + ref.count})")
+    if problems:
+        raise IntegrityError(f"{ref.path}: {'; '.join(problems)} ({manifest_path}); re-run `mmdata index --root {manifest_path.parent}`")
+
+
 def open_dataset(root: str | Path, parts: Iterable[int | str] | None = None, *, verify: bool = True) -> Dataset:
     """Open an indexed dataset (``mmdata index --root ROOT`` wrote its manifest) as one lazy view.
 
     Args:
         root: the dataset root.
         parts: part numbers or names to include (default: every part in the manifest).
-        verify: compare each shard's recorded checksum with the manifest (reads only attributes).
+        verify: recompute the manifest hash, check every chosen shard against its manifest entry and
+            its own recorded hashes, and every frame read against its sha256
+            (see :class:`ShardReader`). Shard paths must lie inside ``root`` whatever ``verify`` is.
 
     Returns:
         The :class:`Dataset`.
 
     Raises:
         StoreNotFound: the manifest or a listed shard is missing (the path is named).
-        IntegrityError: a shard changed since it was indexed.
+        StoreError: a shard path leaves the root, or an entry is malformed.
+        IntegrityError: the manifest or a shard changed since it was indexed.
         ConfigError: an unknown part.
     """
     root = Path(root)
     manifest = read_manifest(root)
+    manifest_path = root / MANIFEST_NAME
+    if verify:
+        check_manifest_hash(manifest, manifest_path)
     wanted = None if parts is None else {part_number(p) for p in parts}
-    refs = []
-    for entry in manifest.get("shards", []):
-        if wanted is not None and int(entry["part"]) not in wanted:
-            continue
-        path = (root / entry["path"]).resolve()
-        if not path.exists():
-            raise StoreNotFound(f"{path}: shard listed in {root / MANIFEST_NAME} is missing")
-        refs.append(ShardRef(path, int(entry["part"]), int(entry["shard"]), int(entry["start"]), int(entry["count"]), entry["checksum"]))
-    ds = Dataset(root, manifest, refs)
+    entries = manifest.get("shards", [])
+    if not isinstance(entries, list):
+        raise StoreError(f"{manifest_path}: 'shards' is not a list")
+    refs = [_ref(root, e, manifest_path) for e in entries if wanted is None or (isinstance(e, dict) and int(e.get("part", 0)) in wanted)]
+    ds = Dataset(root, manifest, refs, verify=verify)
     if verify:
         for i, ref in enumerate(refs):
-            recorded = ds.reader(i).attrs.get("shard_checksum")
-            if recorded != ref.checksum:
-                raise IntegrityError(f"{ref.path}: shard checksum {recorded} differs from the manifest's {ref.checksum}; re-run `mmdata index --root {root}`")
+            check_shard_against_entry(ds.reader(i), ref, manifest_path)
     return ds

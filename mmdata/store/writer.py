@@ -25,6 +25,8 @@ import zarr
 import zarr.codecs
 
 from mmdata.errors import StoreError
+from mmdata.store.codec import IMAGE_FORMATS, ImageCodec
+from mmdata.store.integrity import ATTRS_KEY, attrs_digest
 from mmdata.store.provenance import bytes_checksum, combine_digests, sample_digest, utc_now
 from mmdata.store.layout import (
     SMALL_FIELDS,
@@ -66,14 +68,19 @@ def read_marker(path: Path) -> dict[str, Any] | None:
 
 def _create_arrays(path: Path, layout: ShardLayout, settings: StoreSettings, attrs: dict[str, Any]) -> None:
     """Create the (empty) partial store with every array of ``layout``."""
-    comp = zarr.codecs.BloscCodec(cname=settings.codec, clevel=settings.compression_level, shuffle="noshuffle")
+    image = settings.codec in IMAGE_FORMATS
+    blosc = "zstd" if image else settings.codec  # the small arrays always get Blosc
+    comp = zarr.codecs.BloscCodec(cname=blosc, clevel=1 if image else settings.compression_level, shuffle="noshuffle")
+    frames: dict[str, Any] = {"compressors": comp}
+    if image:
+        frames = {"serializer": ImageCodec(format=settings.codec, level=max(1, settings.compression_level)), "compressors": None}
     group = zarr.open_group(str(path), mode="w-", attributes=attrs)
     n, (h, w), b = layout.count, layout.image_shape, layout.block
     # Named dimensions (zarr v3 ``dimension_names``), so xarray.open_zarr reads a shard as a Dataset.
     for name in layout.frame_fields:
         group.create_array(
-            name, shape=(n, h, w, 3), chunks=(1, h, w, 3), shards=(b, h, w, 3), dtype="uint8", compressors=comp, fill_value=0,
-            dimension_names=("sample", "y", "x", "channel"),
+            name, shape=(n, h, w, 3), chunks=(1, h, w, 3), shards=(b, h, w, 3), dtype="uint8", fill_value=0,
+            dimension_names=("sample", "y", "x", "channel"), **frames,
         )
     for name, dtype in SMALL_FIELDS.items():
         if name == "motion":
@@ -274,7 +281,10 @@ class ShardTarget:
         if not done.all():
             raise StoreError(f"{self.partial}: blocks {np.flatnonzero(done == 0).tolist()} were not written")
         checksums = _checksums(group, self.layout)
-        group.attrs.update({"complete": True, "completed": utc_now(), "checksums": checksums, "shard_checksum": shard_checksum(checksums)})
+        final = {"complete": True, "completed": utc_now(), "checksums": checksums, "shard_checksum": shard_checksum(checksums)}
+        attrs = json.loads(json.dumps({**group.attrs.asdict(), **final}))  # as a reader will see them
+        final[ATTRS_KEY] = attrs_digest(attrs)
+        group.attrs.update(final)
         try:
             os.rename(self.partial, self.final)
         except OSError as exc:

@@ -20,13 +20,12 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from mmdata.fsutil import atomic_path, atomic_write_text
 from mmtrain.evaluate.cases import LEVEL_LABELS, TEST_NAMES
 from mmtrain.evaluate.claims import check_claims
 from mmtrain.evaluate.scoring import METRICS, Results
@@ -49,17 +48,7 @@ def group_label(test: str, group: float | None) -> str:
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    umask = os.umask(0)
-    os.umask(umask)
-    os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, text)
 
 
 def _panels(rows: list[dict[str, Any]]) -> list[tuple[str, float | None]]:
@@ -169,14 +158,12 @@ def write_results(results: Results, out: str | Path) -> list[Path]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rows = results.table()
-    with tempfile.TemporaryDirectory(dir=out) as tmp:
-        csv_tmp = Path(tmp) / "results.csv"
+    with atomic_path(out / "results.csv") as csv_tmp:
         with open(csv_tmp, "w", newline="", encoding="utf-8") as fh:
             writer = csv.DictWriter(fh, fieldnames=_COLUMNS)
             writer.writeheader()
             for r in rows:
                 writer.writerow({k: ("" if r[k] is None else r[k]) for k in _COLUMNS})
-        os.replace(csv_tmp, out / "results.csv")
     doc = {"meta": results.meta, "rows": rows, "claims": [dataclasses.asdict(c) for c in check_claims(rows)],
            "scores": [dataclasses.asdict(s) for s in results.scores]}
     _atomic_write(out / "results.json", json.dumps(doc, indent=1))

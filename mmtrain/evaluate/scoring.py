@@ -27,7 +27,7 @@ from mmdata.spec import DatasetSpec
 from mmtrain.evaluate.cases import TEST_NAMES, Case
 from mmtrain.evaluate.layers import LAYERS
 from mmtrain.evaluate.methods import Method
-from mmtrain.evaluate.metrics import IMAGE_METRICS, SSIM_VARIANTS, image_metrics, magnification_ratio
+from mmtrain.evaluate.metrics import IMAGE_METRICS, SSIM_VARIANTS, image_metrics, magnification_ratio, ssim_gaussian11
 from mmtrain.evaluate.sets import MASK_FIELD, OpenedTestSet, open_test_set, render_video
 
 __all__ = ["ssim", "METRICS", "CaseScore", "Results", "score_case", "evaluate_test_sets"]

@@ -1,18 +1,32 @@
-"""Magnifying videos with a trained network.
+"""Magnifying videos with a trained network (or the classical phase-based and linear methods).
+
+The package itself is callable: ``mmtrain.magnify(frames, alpha, mode=..., checkpoint=..., band=...,
+fps=..., method=...)`` is :func:`mmtrain.magnify.api.magnify`, while ``mmtrain.magnify.video`` and
+``from mmtrain.magnify import ...`` still reach the modules below.
 
 * :mod:`~mmtrain.magnify.video` — decoding and encoding video files (PyAV);
 * :mod:`~mmtrain.magnify.filters` — the temporal filters of the temporal mode (FIR, Butterworth, difference of IIR);
 * :mod:`~mmtrain.magnify.spill` — the on-disk store that lets the FIR filter run in bounded memory;
 * :mod:`~mmtrain.magnify.slices` — x-t / y-t slice images and side-by-side frames;
 * :mod:`~mmtrain.magnify.presets` — the paper's per-sequence settings (Table A.1);
-* :mod:`~mmtrain.magnify.pipeline` — :func:`magnify_frames` and :func:`magnify_video` (static, dynamic, temporal);
+* :mod:`~mmtrain.magnify.fircheck` — the FIR's actual response: refusal of a leaky filter, effective band;
+* :mod:`~mmtrain.magnify.clip` — frame range, stride, crop and resize applied while decoding;
+* :mod:`~mmtrain.magnify.outputs` — H.264 (lossy), FFV1 (lossless) or PNG-sequence outputs;
+* :mod:`~mmtrain.magnify.pipeline` — :func:`magnify_frames` with the network (static, dynamic, temporal);
+* :mod:`~mmtrain.magnify.phase`, :mod:`~mmtrain.magnify.linear` — the phase-based and linear Eulerian methods;
+* :mod:`~mmtrain.magnify.api` — the one-call :func:`magnify` on an array (and :func:`magnify_iter`);
+* :mod:`~mmtrain.magnify.videofile` — :func:`magnify_video`: a file in, a video / PNGs / slices out;
 * :mod:`~mmtrain.magnify.demo` — a synthetic demo video with a known sub-pixel motion;
 * :mod:`~mmtrain.magnify.cli` — ``mmtrain magnify`` and ``mmtrain make-demo-video``.
 """
 
 from __future__ import annotations
 
+import sys
+import types
+
 from mmtrain.magnify.video import (
+    LOSSLESS_PIX_FMT,
     VideoInfo,
     probe_video,
     VideoReader,
@@ -50,16 +64,47 @@ from mmtrain.magnify.presets import (
     PRESETS,
     get_preset,
 )
+from mmtrain.magnify.fircheck import (
+    MAX_DC_GAIN,
+    MAX_STOP_GAIN,
+    FirReport,
+    fir_dense_response,
+    check_fir,
+    require_fir,
+)
+from mmtrain.magnify.clip import ClipSelection
+from mmtrain.magnify.outputs import (
+    CODECS,
+    is_png_sequence,
+    check_not_input,
+    PngSequenceWriter,
+    open_output,
+)
 from mmtrain.magnify.pipeline import (
     MODES,
+    METHODS,
     MagnifySettings,
-    MagnifyResult,
     select_device,
     frames_to_tensor,
     tensor_to_frames,
     magnify_frames,
-    magnify_video,
+)
+from mmtrain.magnify.phase import (
+    PhaseBasedConfig,
+    phase_based_magnify,
+    PhaseBasedStream,
+    phase_based_frames,
+)
+from mmtrain.magnify.linear import linear_magnify, linear_frames
+from mmtrain.magnify.api import load_for, magnify_batches, magnify, magnify_iter
+from mmtrain.magnify.videofile import (
+    MagnifyResult,
+    SliceSpec,
+    parse_slice,
     default_slice_path,
+    frame_png_path,
+    difference_panel,
+    magnify_video,
 )
 from mmtrain.magnify.demo import (
     DEMO_IMAGES,
@@ -68,6 +113,7 @@ from mmtrain.magnify.demo import (
 )
 
 __all__ = [
+    "LOSSLESS_PIX_FMT",
     "VideoInfo",
     "probe_video",
     "VideoReader",
@@ -96,16 +142,53 @@ __all__ = [
     "SequencePreset",
     "PRESETS",
     "get_preset",
+    "MAX_DC_GAIN",
+    "MAX_STOP_GAIN",
+    "FirReport",
+    "fir_dense_response",
+    "check_fir",
+    "require_fir",
+    "ClipSelection",
+    "CODECS",
+    "is_png_sequence",
+    "check_not_input",
+    "PngSequenceWriter",
+    "open_output",
     "MODES",
+    "METHODS",
     "MagnifySettings",
-    "MagnifyResult",
     "select_device",
     "frames_to_tensor",
     "tensor_to_frames",
     "magnify_frames",
-    "magnify_video",
+    "PhaseBasedConfig",
+    "phase_based_magnify",
+    "PhaseBasedStream",
+    "phase_based_frames",
+    "linear_magnify",
+    "linear_frames",
+    "load_for",
+    "magnify_batches",
+    "magnify",
+    "magnify_iter",
+    "MagnifyResult",
+    "SliceSpec",
+    "parse_slice",
     "default_slice_path",
+    "frame_png_path",
+    "difference_panel",
+    "magnify_video",
     "DEMO_IMAGES",
     "demo_image",
     "SinusoidVideo",
 ]
+
+
+class _CallableModule(types.ModuleType):
+    """This package, callable as :func:`~mmtrain.magnify.api.magnify` (the one-call API)."""
+
+    def __call__(self, *args, **kwargs):
+        return magnify(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -15,36 +15,46 @@ from mmdata.errors import ConfigError
 
 __all__ = ["register", "run_magnify", "run_make_demo_video"]
 
-_SETTINGS_KEYS = ("alpha", "mode", "filter", "band", "fps", "order", "batch", "official_fir", "fir_taps",
-                  "fir_memory_mb", "call_pixels", "channels_last", "precision", "compile", "threads")
+_SETTINGS_KEYS = ("method", "alpha", "mode", "filter", "band", "fps", "order", "batch", "official_fir", "fir_taps",
+                  "fir_memory_mb", "allow_leaky_fir", "call_pixels", "channels_last", "precision", "compile",
+                  "threads")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``magnify`` and ``make-demo-video`` sub-commands."""
     from mmtrain.magnify.filters import FILTER_KINDS
-    from mmtrain.magnify.pipeline import MODES
+    from mmtrain.magnify.fircheck import MAX_DC_GAIN, MAX_STOP_GAIN
+    from mmtrain.magnify.pipeline import METHODS, MODES
     from mmtrain.magnify.presets import PRESETS
 
     p = subparsers.add_parser(
-        "magnify", help="magnify the motion in a video (static, dynamic or temporal-filter mode)",
-        description="Magnify the motion in a video with a trained network. Static: against the first frame; "
-                    "dynamic: against the previous frame; temporal: a band-pass of the shape representation "
-                    "(paper Eq. 4). Unset options come from --preset, then --config's magnify section.")
-    p.add_argument("input", help="video to magnify")
-    p.add_argument("-o", "--out", required=True, help="magnified video to write (.mp4, .mkv, .avi, .mov)")
+        "magnify", help="magnify the motion in a video (network, phase-based or linear; static, dynamic, temporal)",
+        description="Magnify the motion in a video. Static: against the first frame; dynamic: against the "
+                    "previous frame; temporal: a band-pass of the shape representation (paper Eq. 4). Unset "
+                    "options come from --preset, then --config's magnify section. An FIR band-pass whose DC "
+                    f"gain exceeds {MAX_DC_GAIN:g} or whose gain an octave outside the band exceeds "
+                    f"{MAX_STOP_GAIN:g} is refused (exit 2); its effective -3 dB band is reported when wider "
+                    "than asked.")
+    p.add_argument("input", help="video to magnify (a rotation flag is applied: frames in display orientation)")
+    p.add_argument("-o", "--out", required=True,
+                   help="output: a video (.mp4 H.264, lossy; .mkv/.avi with --codec ffv1, lossless), or a "
+                        "folder / NAME%%05d.png for a PNG sequence; never the input")
+    p.add_argument("--method", choices=METHODS, help="network (default), phase-based (Wadhwa 2013) or linear (Wu 2012)")
     p.add_argument("--alpha", type=float, help="magnification factor")
     p.add_argument("--mode", choices=MODES, help="static | dynamic | temporal")
     p.add_argument("--filter", choices=FILTER_KINDS, help="temporal filter")
     p.add_argument("--band", type=float, nargs=2, metavar=("LOW", "HIGH"), help="pass band in Hz")
-    p.add_argument("--fps", type=float, help="sampling rate the band refers to (default: the video's)")
+    p.add_argument("--fps", type=float, help="sampling rate the band refers to (default: the video's / --stride)")
     p.add_argument("--order", type=int, help="Butterworth order (as scipy.signal.butter; default 2)")
+    p.add_argument("--trim", type=int, default=0,
+                   help="magnify but do not write the first N frames (the Butterworth / diff-iir start-up)")
+    p.add_argument("--allow-leaky-fir", action="store_true", default=None,
+                   help="run an FIR that fails the DC / stop-band check anyway (with a warning)")
     p.add_argument("--preset", help=f"a sequence of the paper's Table A.1: {', '.join(PRESETS)}")
     p.add_argument("--checkpoint", help="our checkpoint, the authors' weights.npz, or a TF checkpoint prefix")
     p.add_argument("--model-preset", choices=("paper", "official"), help="architecture the checkpoint must hold")
-    p.add_argument("--side-by-side", action="store_true", default=None, help="write input | output side by side")
-    p.add_argument("--slice", choices=("x", "y"), help="also write an x-t (along row AT) or y-t (along column AT) slice PNG")
-    p.add_argument("--at", type=int, help="row (x-t) or column (y-t) of the slice")
-    p.add_argument("--slice-output", help="PNG of the slice (default: OUTPUT_xt-row<AT>.png / _yt-col<AT>.png)")
+    _add_clip_options(p)
+    _add_output_options(p)
     p.add_argument("--batch", type=int, help="frames per network call")
     p.add_argument("--device", help="auto (CUDA when available), cpu, cuda, cuda:N")
     p.add_argument("--threads", type=int, help="CPU threads (default: the CPUs this process may use)")
@@ -74,6 +84,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     d.set_defaults(func=run_make_demo_video)
 
 
+def _add_clip_options(p: argparse.ArgumentParser) -> None:
+    """Frame range, stride, crop and resize (applied while decoding, in display orientation)."""
+    p.add_argument("--start", type=int, default=0, help="first frame to magnify (0-based; default 0)")
+    p.add_argument("--frames", type=int, help="number of frames to magnify (after --stride; default: to the end)")
+    p.add_argument("--stride", type=int, default=1, help="keep every N-th frame (the frame rate becomes fps/N)")
+    p.add_argument("--crop", type=int, nargs=4, metavar=("X", "Y", "W", "H"), help="magnify only this rectangle")
+    p.add_argument("--resize", type=int, nargs=2, metavar=("W", "H"), help="resize (after --crop) to W x H")
+    p.add_argument("--scale", type=float, help="resize (after --crop) by this factor")
+
+
+def _add_output_options(p: argparse.ArgumentParser) -> None:
+    """Codec, quality, the views (side by side, difference, slices) and exported frames."""
+    p.add_argument("--codec", choices=("h264", "ffv1"),
+                   help="h264 (default; lossy 4:2:0) or ffv1 (lossless RGB; .mkv or .avi)")
+    p.add_argument("--crf", type=int, default=17, help="H.264 quality: 0 best .. 51 worst (default 17)")
+    p.add_argument("--side-by-side", action="store_true", default=None, help="write input | output side by side")
+    p.add_argument("--difference", type=float, metavar="GAIN",
+                   help="add a heat-map panel of GAIN x |output - input| (mean over RGB)")
+    p.add_argument("--slice", action="append", metavar="x:ROW|y:COL",
+                   help="write an x-t (along ROW) or y-t (along COL) slice PNG; repeat for several; "
+                        "'x' or 'y' alone takes the line from --at")
+    p.add_argument("--at", type=int, help="row (x-t) or column (y-t) of a lone 'x'/'y' --slice")
+    p.add_argument("--slice-output", help="PNG of the slice, one --slice only (default: OUT_xt-row<ROW>.png ...)")
+    p.add_argument("--frames-png", metavar="I,J,...",
+                   help="also write these output frames (indices into the selected clip) as OUT_frameNNNNN.png")
+
+
 def _section(args: argparse.Namespace) -> dict[str, Any]:
     """The ``magnify`` section of ``--config`` (or of the defaults), validated."""
     cfg = load_config(args.config) if args.config else validate_config({})
@@ -96,30 +133,63 @@ def _merge_magnify(args: argparse.Namespace) -> dict[str, Any]:
     return values
 
 
+def _slices(args: argparse.Namespace, values: dict[str, Any]) -> list:
+    """The slice specs of ``--slice`` (several) or of the config's ``magnify.slice``."""
+    from mmtrain.magnify.videofile import SliceSpec, parse_slice
+
+    slice_cfg = values.get("slice") or {}
+    if args.slice:
+        specs = [parse_slice(text, args.at) for text in args.slice]
+    elif slice_cfg.get("axis"):
+        specs = [parse_slice(slice_cfg["axis"], args.at if args.at is not None else slice_cfg.get("at"))]
+    else:
+        specs = []
+    if args.slice_output:
+        if len(specs) != 1:
+            raise ConfigError("slice_output: --slice-output names one PNG; give exactly one --slice")
+        specs = [SliceSpec(specs[0].axis, specs[0].at, args.slice_output)]
+    return specs
+
+
+def _frame_indices(text: str | None) -> list[int]:
+    if not text:
+        return []
+    try:
+        return sorted({int(part) for part in text.split(",") if part.strip()})
+    except ValueError:
+        raise ConfigError(f"frames_png: expected frame indices like 0,10,20, got {text!r}") from None
+
+
 def run_magnify(args: argparse.Namespace) -> int:
     """Run ``mmtrain magnify``; prints the output path(s) and the speed."""
-    from mmtrain.magnify.pipeline import MagnifySettings, magnify_video
+    from mmtrain.magnify.clip import ClipSelection
+    from mmtrain.magnify.pipeline import MagnifySettings
+    from mmtrain.magnify.videofile import magnify_video
 
     values = _merge_magnify(args)
-    slice_cfg = values.get("slice") or {}
-    axis = args.slice or slice_cfg.get("axis")
-    at = args.at if args.at is not None else slice_cfg.get("at")
-    if values.get("checkpoint") is None:
-        raise ConfigError("checkpoint: no checkpoint given (--checkpoint PATH or magnify.checkpoint in --config)")
+    if values.get("checkpoint") is None and values.get("method", "network") == "network":
+        raise ConfigError("checkpoint: no checkpoint given (--checkpoint PATH or magnify.checkpoint in --config; "
+                          "or --method phase-based / linear)")
     if values.get("alpha") is None:
         raise ConfigError("alpha: no magnification factor given (--alpha or --preset)")
     band = values.get("band")
     settings = MagnifySettings(**{k: values[k] for k in _SETTINGS_KEYS if values.get(k) is not None}
                                | {"band": tuple(band) if band is not None else None})
-    result = magnify_video(args.input, args.out, settings, checkpoint=values["checkpoint"],
+    selection = ClipSelection(start=args.start, frames=args.frames, stride=args.stride,
+                              crop=tuple(args.crop) if args.crop else None,
+                              resize=tuple(args.resize) if args.resize else None, scale=args.scale)
+    result = magnify_video(args.input, args.out, settings, checkpoint=values.get("checkpoint"),
                            model_preset=values.get("model_preset"), device=values.get("device", "auto"),
-                           side_by_side=bool(values.get("side_by_side")), slice_axis=axis, slice_at=at,
-                           slice_output=args.slice_output, work_dir=values.get("work_dir"),
-                           codec=values.get("codec", "libx264"), progress=not args.quiet)
+                           selection=selection, side_by_side=bool(values.get("side_by_side")),
+                           difference=args.difference, slices=_slices(args, values),
+                           frames_png=_frame_indices(args.frames_png), work_dir=values.get("work_dir"),
+                           codec=args.codec or values.get("codec") or "h264", crf=args.crf, trim=args.trim, progress=not args.quiet)
     print(f"{result.output}: {result.n_frames} frames at {float(result.fps):g} fps in {result.seconds:.1f} s "
           f"({result.n_frames / max(result.seconds, 1e-9):.2f} frames/s)")
-    if result.slice_image is not None:
-        print(f"{result.slice_image}: slice image")
+    for path in result.slice_images:
+        print(f"{path}: slice image")
+    for path in result.frame_images:
+        print(f"{path}: frame")
     return 0
 
 

@@ -17,6 +17,8 @@ H(F_t))``, not ``M_t``, and places the FIR taps with ``fft(ifftshift(taps), n=T)
 phase when there are fewer taps than frames. Their IIR paths (Butterworth, difference of IIR) use
 ``M_t`` as Eq. 4 does.
 
+Writing a magnified video file is :func:`mmtrain.magnify.videofile.magnify_video`.
+
 Frames of any size are reflect-padded to multiples of 4 and cropped back; the output is the network's
 output clipped to [-1, 1] and rounded to uint8 (the authors truncate).
 """
@@ -25,10 +27,7 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from dataclasses import dataclass, replace
-from fractions import Fraction
-from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
@@ -40,12 +39,14 @@ from mmtrain.magnify.filters import FILTER_KINDS, fir_response, make_streaming_f
 from mmtrain.model.runtime import (PRECISIONS, autocast, check_precision, configure_threads, maybe_compile,
                                   to_channels_last)
 
-__all__ = ["MODES", "MagnifySettings", "MagnifyResult", "select_device", "frames_to_tensor", "tensor_to_frames",
-           "magnify_frames", "magnify_video", "default_slice_path"]
+__all__ = ["MODES", "METHODS", "MagnifySettings", "select_device", "frames_to_tensor", "tensor_to_frames",
+           "magnify_frames"]
 
 log = logging.getLogger(__name__)
 
 MODES: tuple[str, ...] = ("static", "dynamic", "temporal")
+#: The network, and the classical methods (:mod:`mmtrain.magnify.phase`, :mod:`mmtrain.magnify.linear`).
+METHODS: tuple[str, ...] = ("network", "phase-based", "linear")
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class MagnifySettings:
 
     Attributes:
         alpha: magnification factor.
+        method: ``network``, ``phase-based`` (Wadhwa et al. 2013) or ``linear`` (Wu et al. 2012).
         mode: ``static``, ``dynamic`` or ``temporal``.
         filter: temporal mode only: ``fir``, ``butter`` or ``diff-iir``.
         band: temporal mode only: ``(low, high)`` pass band in Hz.
@@ -71,9 +73,12 @@ class MagnifySettings:
             :mod:`mmtrain.model.runtime` for their accuracy.
         compile: ``torch.compile`` the network's parts (slow first call per frame size).
         threads: CPU threads of the network; ``None`` = the CPUs this process may use.
+        allow_leaky_fir: run an FIR whose DC or stop-band gain exceeds the limits of
+            :mod:`mmtrain.magnify.fircheck` instead of refusing it.
     """
 
     alpha: float
+    method: str = "network"
     mode: str = "static"
     filter: str = "fir"
     band: tuple[float, float] | None = None
@@ -88,6 +93,7 @@ class MagnifySettings:
     precision: str = "fp32"
     compile: bool = False
     threads: int | None = None
+    allow_leaky_fir: bool = False
 
     def resolve(self, video_fps: float, n_frames: int) -> "MagnifySettings":
         """Check every value against the video and fill in the sampling rate.
@@ -96,6 +102,8 @@ class MagnifySettings:
             ConfigError: naming the offending option (unknown mode or filter, missing band, band
                 above Nyquist or inverted, bad alpha/batch/taps, too few frames for FIR).
         """
+        if self.method not in METHODS:
+            raise ConfigError(f"method: expected one of {', '.join(METHODS)}, got {self.method!r}")
         if self.mode not in MODES:
             raise ConfigError(f"mode: expected one of {', '.join(MODES)}, got {self.mode!r}")
         if not np.isfinite(self.alpha):
@@ -116,13 +124,32 @@ class MagnifySettings:
             raise ConfigError("band: the temporal mode needs a pass band LOW HIGH in Hz")
         fps = float(self.fps if self.fps is not None else video_fps)
         band = validate_band(self.band, fps)
+        if self.filter == "fir" and self.method != "network":
+            raise ConfigError(f"filter: the {self.method} method streams with --filter butter or diff-iir; "
+                              "an FIR over the whole clip would hold every frame's pyramid in memory")
         if self.filter == "fir":
             if self.fir_memory_mb <= 0:
                 raise ConfigError(f"fir_memory_mb: expected a positive budget, got {self.fir_memory_mb}")
-            fir_response(n_frames, band, fps, numtaps=self.fir_taps, official=self.official_fir)
+            _check_fir(n_frames, band, fps, self)
         else:
             make_streaming_filter(self.filter, band, fps, order=self.order)
         return replace(self, fps=fps, band=band)
+
+
+def _check_fir(n_frames: int, band: tuple[float, float], fps: float, s: MagnifySettings) -> None:
+    """Refuse (or, with ``allow_leaky_fir``, warn about) an FIR that is no band-pass; log a wide band."""
+    from mmtrain.magnify.fircheck import check_fir, require_fir
+
+    kwargs = dict(numtaps=s.fir_taps, official=s.official_fir)
+    if s.allow_leaky_fir:
+        report = check_fir(n_frames, band, fps, **kwargs)
+        if not report.ok:
+            log.warning("FIR over %d frames: DC gain %.2f, stop-band gain %.2f (run anyway: allow_leaky_fir)",
+                        n_frames, report.dc_gain, report.stop_gain)
+    else:
+        report = require_fir(n_frames, band, fps, **kwargs)
+    if report.wider:
+        log.warning("%s", report.describe())
 
 
 def select_device(name: str | None = "auto") -> torch.device:
@@ -310,113 +337,3 @@ def _rebatch(batches: Iterable[np.ndarray], size: int) -> Iterator[np.ndarray]:
             buf, count = ([rest] if len(rest) else []), len(rest)
     if count:
         yield np.concatenate(buf)
-
-
-@dataclass(frozen=True)
-class MagnifyResult:
-    """What :func:`magnify_video` wrote.
-
-    Attributes:
-        output: the magnified video.
-        n_frames: frames written.
-        fps: its frame rate (the input's).
-        seconds: wall time of the run.
-        slice_image: the slice PNG, if one was asked for.
-    """
-
-    output: Path
-    n_frames: int
-    fps: Fraction
-    seconds: float
-    slice_image: Path | None = None
-
-
-def default_slice_path(output: str | os.PathLike[str], axis: str, at: int) -> Path:
-    """``OUT.mp4`` -> ``OUT_xt-row<at>.png`` (x-t) or ``OUT_yt-col<at>.png`` (y-t)."""
-    output = Path(output)
-    tag = f"xt-row{at}" if axis == "x" else f"yt-col{at}"
-    return output.with_name(f"{output.stem}_{tag}.png")
-
-
-def magnify_video(input: str | os.PathLike[str], output: str | os.PathLike[str], settings: MagnifySettings, *,
-                  checkpoint: str | os.PathLike[str], model_preset: str | None = None, device: str | None = "auto",
-                  side_by_side: bool = False, slice_axis: str | None = None, slice_at: int | None = None,
-                  slice_output: str | os.PathLike[str] | None = None, work_dir: str | os.PathLike[str] | None = None,
-                  codec: str = "libx264", progress: bool = True) -> MagnifyResult:
-    """Magnify a video file into another, keeping its frame rate and size.
-
-    Every check (input readable, settings valid for it, slice line inside the frame, output and
-    slice image writable, device available, checkpoint loadable) runs before any frame is processed.
-
-    Args:
-        input: the video to magnify.
-        output: the video to write (atomically: a temporary name renamed at the end).
-        settings: mode, alpha and filter (resolved against the video here).
-        checkpoint: our checkpoint, the authors' ``weights.npz`` or a TF checkpoint prefix.
-        model_preset: the architecture the checkpoint must hold (``paper``/``official``), or ``None``.
-        device: ``auto`` (CUDA when available), ``cpu``, ``cuda``, ``cuda:1``...
-        side_by_side: write input and magnified frames next to each other (twice the width).
-        slice_axis: ``x`` (x-t slice along row ``slice_at``) or ``y`` (y-t slice along column ``slice_at``).
-        slice_at: the row or column of the slice.
-        slice_output: PNG of the input's slice (left) and the output's (right); default next to ``output``.
-        work_dir: folder for the FIR mode's temporary store.
-        codec: FFmpeg encoder of the output.
-        progress: show tqdm progress bars.
-
-    Returns:
-        A :class:`MagnifyResult`.
-
-    Raises:
-        VideoError: unreadable input, zero frames, unsupported codec, unwritable output.
-        ConfigError: a bad setting (e.g. band above Nyquist, line outside the frame).
-        CheckpointError: the checkpoint cannot be loaded.
-    """
-    from tqdm.auto import tqdm
-
-    from mmtrain.model.checkpoint import load_model
-    from mmtrain.magnify.slices import SliceRecorder, check_slice, save_png, side_by_side as join, slice_figure
-    from mmtrain.magnify.video import VideoReader, VideoWriter, check_writable
-
-    start = time.perf_counter()
-    reader = VideoReader(input)
-    info = reader.info
-    s = settings.resolve(float(info.fps), info.n_frames)
-    slice_path = None
-    if slice_axis is not None:
-        check_slice(slice_axis, 0 if slice_at is None else slice_at, info.height, info.width)
-        slice_at = slice_at or 0
-        slice_path = check_writable(slice_output or default_slice_path(output, slice_axis, slice_at))
-    dev = select_device(device)
-    if dev.type == "cpu":
-        configure_threads(s.threads)
-    width = 2 * info.width if side_by_side else info.width
-    with VideoWriter(output, width=width, height=info.height, fps=info.fps, codec=codec) as writer:
-        model = load_model(checkpoint, device=dev, preset=model_preset)
-        log.info("magnifying %s (%dx%d, %d frames, %s fps) on %s: %s", info.path, info.width, info.height,
-                 info.n_frames, info.fps, dev, s)
-        fir = s.mode == "temporal" and s.filter == "fir"
-        bar = tqdm(total=info.n_frames, unit="frame", desc="FIR encode" if fir else "magnify", disable=None if progress else True)
-        batches = _counted(reader.batches(s.batch), bar)
-        need_input = side_by_side or slice_axis is not None
-        originals = _rebatch(VideoReader(input).batches(s.batch), s.batch) if need_input else None
-        recorders = [SliceRecorder(slice_axis, slice_at) for _ in range(2)] if slice_axis else []
-        with bar:
-            for out in magnify_frames(model, batches, s, n_frames=info.n_frames, device=dev, work_dir=work_dir,
-                                      progress=progress):
-                original = next(originals) if originals is not None else None
-                if recorders:
-                    recorders[0].add(original)
-                    recorders[1].add(out)
-                for frame in (join(original, out) if side_by_side else out):
-                    writer.write(frame)
-        if slice_path is not None:
-            a, b = (r.image() for r in recorders)
-            save_png(slice_path, slice_figure(a, b, labels=("input", f"output (alpha {s.alpha:g}, {s.mode})")))
-    return MagnifyResult(Path(output), writer.frames_written, info.fps, time.perf_counter() - start, slice_path)
-
-
-def _counted(batches: Iterable[np.ndarray], bar: "tqdm") -> Iterator[np.ndarray]:  # noqa: F821
-    """Pass batches through, advancing a progress bar by their frame counts."""
-    for frames in batches:
-        yield frames
-        bar.update(len(frames))

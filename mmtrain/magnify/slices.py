@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from mmdata.errors import ConfigError, VideoError
+from mmdata.fsutil import atomic_path
 
 __all__ = ["SliceRecorder", "check_slice", "side_by_side", "slice_figure", "save_png"]
 
@@ -144,11 +145,9 @@ def save_png(path: str | os.PathLike[str], image: np.ndarray) -> Path:
         VideoError: the file cannot be written.
     """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        Image.fromarray(np.ascontiguousarray(image)).save(tmp, format="PNG")
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            Image.fromarray(np.ascontiguousarray(image)).save(tmp, format="PNG")
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise VideoError(f"{path}: cannot write the slice image ({exc})") from exc
     return path

@@ -1,6 +1,9 @@
 """Video files in and out through PyAV (FFmpeg): probing, a streaming reader and an atomic writer.
 
-Frames are RGB ``uint8`` arrays of shape ``(H, W, 3)`` in presentation order. Every check a video
+Frames are RGB ``uint8`` arrays of shape ``(H, W, 3)`` in presentation order and in *display*
+orientation: a video whose display matrix says "rotate" (phone videos) is rotated on decode
+(``VideoFrame.rotation``, counter-clockwise degrees), so that slices, crops and the output refer to
+the picture as it plays; the output carries no rotation flag. Every check a video
 run needs (the file exists, is a video, has a decodable codec and at least one frame; the output
 can be written) happens in :func:`probe_video` and :class:`VideoWriter`'s constructor, so callers can
 fail fast, before any heavy work.
@@ -19,16 +22,22 @@ import os
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 import av
 import numpy as np
 
 from mmdata.errors import VideoError
 
-__all__ = ["VideoInfo", "probe_video", "VideoReader", "VideoWriter", "check_writable", "write_video"]
+if TYPE_CHECKING:
+    from mmtrain.magnify.clip import ClipSelection
+
+__all__ = ["LOSSLESS_PIX_FMT", "VideoInfo", "probe_video", "VideoReader", "VideoWriter", "check_writable", "write_video"]
 
 log = logging.getLogger(__name__)
+
+#: Encoders stored losslessly, with the RGB pixel format that makes them bit-exact.
+LOSSLESS_PIX_FMT: dict[str, str] = {"ffv1": "bgr0"}
 
 
 @dataclass(frozen=True)
@@ -42,6 +51,8 @@ class VideoInfo:
         fps: frame rate (frames per second) as an exact fraction.
         n_frames: number of frames (from the container, or counted by demuxing when it has none).
         codec: FFmpeg name of the video codec.
+        rotation: counter-clockwise rotation (degrees, a multiple of 90) applied on decode to reach
+            the display orientation; ``width``/``height`` are after it.
     """
 
     path: Path
@@ -50,6 +61,7 @@ class VideoInfo:
     fps: Fraction
     n_frames: int
     codec: str
+    rotation: int = 0
 
 
 def _open(path: Path) -> av.container.InputContainer:
@@ -100,38 +112,74 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
         if first is None:
             raise VideoError(f"{path}: the video has zero frames")
         width, height, codec = first.width, first.height, ctx.name
+        rotation = _rotation(first)
+        if rotation % 180:
+            width, height = height, width
     if n_frames <= 0:
         n_frames = _count_packets(path)
     if not fps or fps <= 0:
         raise VideoError(f"{path}: the video stream has no frame rate")
-    return VideoInfo(path=path, width=width, height=height, fps=Fraction(fps), n_frames=n_frames, codec=codec)
+    return VideoInfo(path=path, width=width, height=height, fps=Fraction(fps), n_frames=n_frames, codec=codec,
+                     rotation=rotation)
+
+
+def _rotation(frame: av.VideoFrame) -> int:
+    """The frame's display rotation, counter-clockwise degrees rounded to a multiple of 90, in [0, 360)."""
+    return int(round(float(getattr(frame, "rotation", 0) or 0) / 90.0)) * 90 % 360
+
+
+def _to_display(frame: av.VideoFrame, rotation: int) -> np.ndarray:
+    """RGB array of ``frame`` turned by ``rotation`` degrees counter-clockwise."""
+    image = frame.to_ndarray(format="rgb24")
+    return np.ascontiguousarray(np.rot90(image, rotation // 90)) if rotation else image
 
 
 class VideoReader:
-    """Stream the frames of a video file, a few at a time.
+    """Stream the frames of a video file (or a selection of them), a few at a time.
 
     Args:
         path: the video file; probed on construction (see :func:`probe_video`).
+        selection: frame range, stride, crop and resize (:class:`~mmtrain.magnify.clip.ClipSelection`);
+            ``None`` = every frame as it is.
+
+    Attributes:
+        source: the file's :class:`VideoInfo`.
+        info: the selected clip's: its size, frame count and frame rate (the file's / stride).
 
     Raises:
         VideoError: as :func:`probe_video`, or when decoding fails part-way.
+        ConfigError: the selection does not fit the video.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.info = probe_video(path)
+    def __init__(self, path: str | os.PathLike[str], selection: "ClipSelection | None" = None) -> None:
+        from dataclasses import replace
+
+        from mmtrain.magnify.clip import ClipSelection
+
+        self.source = probe_video(path)
+        self.selection = selection or ClipSelection()
+        self._indices = self.selection.indices(self.source.n_frames)
+        width, height = self.selection.size(self.source.width, self.source.height)
+        self.info = replace(self.source, width=width, height=height, n_frames=len(self._indices),
+                            fps=self.source.fps / self.selection.stride)
 
     def __len__(self) -> int:
         return self.info.n_frames
 
     def __iter__(self) -> Iterator[np.ndarray]:
-        """Yield every frame as an RGB uint8 array ``(H, W, 3)``."""
-        path = self.info.path
+        """Yield every selected frame as an RGB uint8 array ``(H, W, 3)`` in display orientation."""
+        path, rotation, want, sel = self.source.path, self.source.rotation, self._indices, self.selection
+        if not want:
+            return
         with _open(path) as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             try:
-                for frame in container.decode(stream):
-                    yield frame.to_ndarray(format="rgb24")
+                for i, frame in enumerate(container.decode(stream)):
+                    if i >= want.stop:
+                        break
+                    if i in want:
+                        yield sel.apply(_to_display(frame, rotation))
             except av.FFmpegError as exc:
                 raise VideoError(f"{path}: decoding failed ({exc})") from exc
 
@@ -182,8 +230,9 @@ class VideoWriter:
     """Encode frames into a video file atomically (a temporary name, renamed on :meth:`close`).
 
     The container format follows the file extension (``.mp4``, ``.mkv``, ``.avi``, ``.mov`` ...).
-    Frames of even size are stored as 4:2:0; odd sizes, which 4:2:0 cannot hold, as 4:4:4, so the size
-    is always preserved exactly.
+    Frames of even size are stored as 4:2:0 (lossy: H.264 at ``crf``); odd sizes, which 4:2:0 cannot
+    hold, as 4:4:4, so the size is always preserved exactly. ``codec="ffv1"`` (in ``.mkv`` or ``.avi``)
+    stores RGB losslessly (``bgr0``): the frames read back are bit-exact.
 
     Args:
         path: output file.
@@ -223,7 +272,7 @@ class VideoWriter:
         self._stream.width, self._stream.height = width, height
         even = width % 2 == 0 and height % 2 == 0
         formats = {f.name for f in (self._stream.codec_context.codec.video_formats or [])}
-        pix_fmt = "yuv420p" if even else "yuv444p"
+        pix_fmt = LOSSLESS_PIX_FMT.get(codec) or ("yuv420p" if even else "yuv444p")
         if formats and pix_fmt not in formats:
             pix_fmt = sorted(formats)[0]
         self._stream.pix_fmt = pix_fmt

@@ -17,9 +17,7 @@ the ``official`` preset for them.
 
 from __future__ import annotations
 
-import os
 import pickle
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ from typing import Any
 import torch
 
 from mmdata.errors import CheckpointError
+from mmdata.fsutil import atomic_path, remove_stale
 from mmtrain.model.network import MagNet, ModelConfig
 
 __all__ = ["FORMAT", "VERSION", "save_checkpoint", "load_checkpoint", "load_model", "is_official_weights"]
@@ -65,19 +64,10 @@ def save_checkpoint(path: str | Path, model: MagNet, *, optimizer: torch.optim.O
         "step": int(step), "rng": rng, "manifest_hash": manifest_hash,
         "train_config": train_config, "extra": extra or {},
     }
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
-    try:
-        with os.fdopen(fd, "wb") as fh:
+    remove_stale(path.parent, path.name)  # temporaries of a run killed while saving
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
             torch.save(payload, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 
@@ -90,9 +80,13 @@ def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
+    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive; anything else is not ours
+        raise CheckpointError(f"{path}: not a readable checkpoint (not the zip archive torch.save writes; truncated or foreign)")
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
-    except (RuntimeError, pickle.UnpicklingError, EOFError, ValueError, zipfile.BadZipFile, OSError,
+    except pickle.UnpicklingError as exc:  # torch's text advises weights_only=False: never for a foreign file
+        raise CheckpointError(f"{path}: not a readable checkpoint (it holds objects other than tensors and plain data; not written by mmtrain)") from exc
+    except (RuntimeError, EOFError, ValueError, zipfile.BadZipFile, OSError,
             AttributeError, KeyError, TypeError) as exc:
         raise CheckpointError(f"{path}: not a readable checkpoint ({type(exc).__name__}: "
                               f"{str(exc).splitlines()[0] if str(exc) else ''})") from exc

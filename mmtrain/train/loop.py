@@ -27,6 +27,7 @@ from tqdm import tqdm
 
 from mmdata.config import section_defaults
 from mmdata.errors import CheckpointError, ConfigError
+from mmdata.fsutil import atomic_write_text
 from mmtrain.model.checkpoint import load_checkpoint, load_model, model_from_checkpoint, save_checkpoint
 from mmtrain.train.data import StreamConfig, TrainingStream, check_fields, make_loader, validation_batches
 from mmtrain.train.losses import LossConfig, MagnificationLoss, do_nothing_loss
@@ -182,10 +183,16 @@ def _trim_metrics(path: Path, step: int) -> None:
     """Drop metric lines written after ``step`` (they are about to be recomputed on resume)."""
     if not path.is_file():
         return
-    keep = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line).get("step", 0) <= step]
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(line + "\n" for line in keep))
-    os.replace(tmp, path)
+    keep = []
+    for n, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
+        try:
+            row = json.loads(line) if line.strip() else None
+        except ValueError:  # a torn line (killed mid-write, full disk): drop it, keep resuming
+            log.warning("%s:%d: dropping an unreadable metrics line", path, n)
+            continue
+        if isinstance(row, dict) and row.get("step", 0) <= step:
+            keep.append(line)
+    atomic_write_text(path, "".join(line + "\n" for line in keep))
 
 
 def _initial_state(config: TrainConfig, ckpt_path: Path, resume: bool, manifest_hash: str | None,

@@ -75,6 +75,26 @@ def test_part_names_and_numbers():
             part_number(bad)
 
 
+@pytest.mark.parametrize(
+    "text, key",
+    [
+        ("dataset:\n  alpha:\n    max: .nan\n", "dataset.alpha.max: nan is not a finite number"),
+        ("dataset:\n  motion:\n    max: .inf\n", "dataset.motion.max: inf is not a finite number"),
+        ("dataset:\n  image_size: 100000000\n", "dataset.image_size: 100000000 is greater than the maximum of 4096"),
+    ],
+)
+def test_nan_and_absurd_values_are_one_line_naming_the_key(tmp_path, capsys, text, key):
+    from mmdata.cli import main
+
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text(text)
+    out = tmp_path / "preview"
+    assert main(["-q", "generate", "--config", str(cfg), "--catalogue", str(tmp_path / "none"), "--part", "1", "--shard", "0", "--root", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and key in err
+    assert not out.exists()
+
+
 def test_a_resolved_config_is_validated_once(monkeypatch) -> None:
     import jsonschema
 

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from mmdata.render.resample import apply_separable, bspline3, gaussian_decimation, spline_coefficients, warp_matrix
+from mmdata.render.resample import (
+    apply_separable,
+    bspline3,
+    gaussian_decimation,
+    spline_coefficients,
+    transpose_into,
+    warp_matrix,
+)
 
 
 def test_bspline_partition_of_unity():
@@ -54,3 +61,44 @@ def test_gaussian_decimation_is_centred_and_normalised():
     np.testing.assert_allclose(np.sqrt(var), sigma, rtol=0.02)
     with pytest.raises(ValueError, match="margin"):
         gaussian_decimation(size, factor, 2.0, 1)
+
+
+def _reference_separable(wy, wx, arr):
+    """The operator product as first written: scipy's products on transposed copies."""
+    h, c, w = arr.shape
+    t = (wy @ arr.reshape(h, c * w)).reshape(wy.shape[0] * c, w)
+    return np.ascontiguousarray((wx @ t.T).T).reshape(wy.shape[0], c, wx.shape[0])
+
+
+@pytest.mark.parametrize("shape", [(300, 3, 290), (41, 4, 35), (1, 3, 7), (9, 1, 260)])
+def test_apply_separable_is_bit_identical_to_the_plain_products(shape):
+    rng = np.random.default_rng(3)
+    arr = (rng.random(shape) * 255).astype(np.float32)
+    wy = warp_matrix(np.linspace(-1.7, shape[0] + 0.3, 2 * shape[0] + 5), shape[0])
+    wx = warp_matrix(np.linspace(2.2, shape[2] - 3.1, 3 * shape[2] // 2 + 1), shape[2], outside="zero")
+    ref = _reference_separable(wy, wx, arr)
+    assert apply_separable(wy, wx, arr).tobytes() == ref.tobytes()
+    canvas = np.zeros((ref.shape[0], shape[1] + 2, ref.shape[2]), dtype=np.float32)
+    apply_separable(wy, wx, arr, out=canvas[:, 1 : 1 + shape[1], :])  # a strided destination
+    assert canvas[:, 1 : 1 + shape[1], :].tobytes() == ref.tobytes()
+    assert not canvas[:, 0, :].any() and not canvas[:, -1, :].any()
+
+
+def test_transpose_into_copies_every_tile():
+    src = np.arange(301 * 257, dtype=np.float32).reshape(301, 257)
+    assert np.array_equal(transpose_into(src, np.empty((257, 301), dtype=np.float32)), src.T)
+
+
+@pytest.mark.parametrize("shape", [(37, 53, 3), (40, 29, 4), (1, 9, 3), (17, 1, 4), (25, 31)])
+@pytest.mark.parametrize("mode", ["mirror", "grid-constant"])
+def test_spline_coefficients_are_bit_identical_to_scipy_in_both_layouts(shape, mode):
+    img = (np.random.default_rng(1).random(shape) * 255).astype(np.float32)
+    ref = np.asarray(img, dtype=np.float64)
+    for axis in (0, 1):
+        if ref.shape[axis] > 1:
+            ref = ndimage.spline_filter1d(ref, order=3, axis=axis, mode=mode, output=np.float64)
+    ref = ref.astype(np.float32)
+    assert spline_coefficients(img, mode).tobytes() == ref.tobytes()
+    if img.ndim == 3:
+        planar = spline_coefficients(img, mode, planar=True)
+        assert planar.tobytes() == np.ascontiguousarray(ref.transpose(0, 2, 1)).tobytes()

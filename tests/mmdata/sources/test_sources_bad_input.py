@@ -323,3 +323,87 @@ def test_an_unexpected_failure_on_one_image_is_listed_not_fatal(tmp_path, monkey
     cat = open_catalogue(build_catalogue(cfg, tmp_path / "out"))
     assert cat.background_ids == ("coco:1",)
     assert _reasons(cat)["b.jpg"] == "unexpected RuntimeError: decoder bug"
+
+
+# --- listed files must stay inside their folder, be regular and not too large --------------------
+
+
+def _spy_reads(monkeypatch) -> list[Path]:
+    """Record every path read with Path.read_bytes or opened with open() in this process."""
+    import builtins
+
+    seen: list[Path] = []
+    real_read, real_open = Path.read_bytes, builtins.open
+
+    def read_bytes(self):
+        seen.append(Path(self).resolve())
+        return real_read(self)
+
+    def spy_open(file, *args, **kwargs):
+        if isinstance(file, (str, Path)):
+            seen.append(Path(file).resolve())
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(builtins, "open", spy_open)
+    return seen
+
+
+def test_coco_file_names_outside_the_folder_or_special_are_skipped_unopened(tmp_path, monkeypatch):
+    import os
+
+    rng = np.random.default_rng(11)
+    outside = tmp_path / "secret.jpg"
+    _jpeg(outside, _texture(rng))  # a decodable image: following the name would "work"
+    names = {
+        1: "good.jpg",
+        2: "../secret.jpg",
+        3: str(outside),
+        4: "/etc/shadow",
+        5: "/proc/self/environ",
+        6: "/dev/zero",
+        7: "link.jpg",  # a link inside the folder that points outside
+        8: "fifo.jpg",  # a special file inside the folder (reading it would block)
+        9: "big.jpg",
+    }
+    cfg = _coco(tmp_path, [_img(i, n) for i, n in names.items()])
+    cfg["max_file_bytes"] = 20_000
+    images = tmp_path / "images"
+    _jpeg(images / "good.jpg", _texture(rng))
+    os.symlink("/dev/zero", images / "link.jpg")
+    os.mkfifo(images / "fifo.jpg")
+    Image.fromarray(_texture(rng, 256, 256)).save(images / "big.jpg", format="PNG")  # > 20 kB
+    seen = _spy_reads(monkeypatch)
+    cat = open_catalogue(build_catalogue(cfg, tmp_path / "out", workers=1))
+    assert cat.background_ids == ("coco:1",)
+    reasons = _reasons(cat)
+    assert "outside" in reasons["coco:2"] and "absolute path" in reasons["coco:3"]
+    for i in (4, 5, 6):
+        assert "absolute path" in reasons[f"coco:{i}"]
+    assert "outside" in reasons["coco:7"] and "not a regular file" in reasons["coco:8"]
+    assert "more than sources.max_file_bytes (20000)" in reasons["coco:9"]
+    assert (images / "good.jpg").resolve() in seen  # the spy sees the reads of this build
+    for path in (outside, Path("/etc/shadow"), Path("/proc/self/environ"), Path("/dev/zero"), images / "fifo.jpg", images / "big.jpg"):
+        assert path.resolve() not in seen, path
+
+
+def test_voc_image_set_lines_outside_the_folders_are_skipped_unopened(tmp_path, monkeypatch):
+    rng = np.random.default_rng(12)
+    good = np.zeros((SIZE, SIZE), np.uint8)
+    good[10:30, 10:30] = 1
+    cfg = _voc(tmp_path, {"a": good}, rng)
+    root = Path(cfg["voc"]["root"])
+    escaped = tmp_path / "x"
+    _jpeg(tmp_path / "x.jpg", _texture(rng))
+    Image.fromarray(good, mode="P").save(tmp_path / "x.png")
+    (root / "ImageSets" / "Segmentation").mkdir(parents=True)
+    (root / "ImageSets" / "Segmentation" / "trainval.txt").write_text(f"a\n../../x\n{escaped}\n/dev/zero\n")
+    cfg["voc"]["image_set"] = "trainval"
+    seen = _spy_reads(monkeypatch)
+    cat = open_catalogue(build_catalogue(cfg, tmp_path / "out", workers=1))
+    assert cat.object_ids == ("voc:a:1",)
+    reasons = _reasons(cat)
+    assert "outside" in reasons["../../x"] and "absolute path" in reasons[str(escaped)] and "absolute path" in reasons["/dev/zero"]
+    assert (root / "JPEGImages" / "a.jpg").resolve() in seen
+    for path in (tmp_path / "x.jpg", tmp_path / "x.png", Path("/dev/zero")):
+        assert path.resolve() not in seen, path

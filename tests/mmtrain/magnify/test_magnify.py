@@ -149,7 +149,8 @@ def test_fir_temporal_mode_eq4_and_the_authors_variant(tmp_path, official_fir, n
     filtered = fir_filter(s, fir_response(len(s), band, FPS, official=official_fir))
     base = np.full_like(s, s[-1]) if official_fir else s
     out = _values(_run(LinearStandIn(), _flat_clip(S), MagnifySettings(
-        alpha=ALPHA, mode="temporal", filter="fir", band=band, batch=4, official_fir=official_fir),
+        alpha=ALPHA, mode="temporal", filter="fir", band=band, batch=4, official_fir=official_fir,
+        allow_leaky_fir=True),  # 9 frames: far too short for a band-pass, but Eq. 4 must hold
         n_frames=n_frames, work_dir=tmp_path))
     np.testing.assert_allclose(out, _expect(base + ALPHA * filtered), atol=1)
     assert list(tmp_path.iterdir()) == []  # the spill store is gone
@@ -216,7 +217,8 @@ def test_fir_magnifies_the_in_band_motion_and_not_the_other(official, tmp_path):
     t = np.arange(30)
     dx, dy = 0.3 * np.sin(2 * np.pi * 2.0 * t / FPS), 0.3 * np.sin(2 * np.pi * 9.0 * t / FPS)
     clip = _shifted_clip(_photo(48), dx, dy)
-    out = _run(official, clip, MagnifySettings(alpha=10.0, mode="temporal", filter="fir", band=(1.0, 4.0), batch=8),
+    out = _run(official, clip, MagnifySettings(alpha=10.0, mode="temporal", filter="fir", band=(1.0, 4.0), batch=8,
+                                               allow_leaky_fir=True),
                work_dir=tmp_path)
     measured = np.array([estimate_shift(out[0], o) for o in out])
     gain_in_band = _amplitude(measured[:, 0], 2.0) / 0.3
@@ -269,7 +271,8 @@ def test_official_fir_reproduces_the_authors_temporal_outputs(official, shared_d
 
     settings = MagnifySettings(alpha=float(g["amplification_factor"]), mode="temporal", filter="fir",
                                band=(float(g["fl"]), float(g["fh"])), fps=float(g["fs"]), batch=8,
-                               official_fir=True, fir_taps=int(g["n_filter_tap"]), fir_memory_mb=0.5)
+                               official_fir=True, fir_taps=int(g["n_filter_tap"]), fir_memory_mb=0.5,
+                               allow_leaky_fir=True)
     magnify.tensor_to_frames = keep_raw
     try:
         out = _run(official, g["frames_uint8"], settings, work_dir=tmp_path)
@@ -312,7 +315,7 @@ def demo_video(tmp_path_factory) -> Path:
 @pytest.mark.parametrize("mode_args", [
     ["--mode", "static"],
     ["--mode", "dynamic", "--side-by-side"],
-    ["--mode", "temporal", "--filter", "fir", "--band", "2", "6", "--slice", "x", "--at", "10"],
+    ["--mode", "temporal", "--filter", "fir", "--band", "2", "6", "--slice", "x", "--at", "10", "--allow-leaky-fir"],
     ["--mode", "temporal", "--filter", "butter", "--band", "2", "6", "--slice", "y", "--at", "37"],
     ["--preset", "baby"],
 ], ids=["static", "dynamic-side-by-side", "fir-xt-slice", "butter-yt-slice", "preset-baby"])
@@ -331,7 +334,7 @@ def test_cli_every_mode_keeps_size_fps_and_frame_count(demo_video, weights, tmp_
         pngs = list(tmp_path.glob("out_*t-*.png"))
         assert len(pngs) == 1
         image = np.asarray(Image.open(pngs[0]))
-        from mmtrain.slices import slice_figure
+        from mmtrain.magnify.slices import slice_figure
 
         line = np.zeros((8, 38, 3) if axis == "x" else (30, 8, 3), np.uint8)  # (T, W) or (H, T)
         assert image.shape == slice_figure(line, line).shape  # input | output, enlarged and labelled
@@ -396,7 +399,7 @@ def test_presets_cover_table_a1_with_valid_bands():
     for preset in PRESETS.values():
         settings = MagnifySettings(alpha=preset.alpha, mode=preset.mode, filter=preset.filter or "fir",
                                    band=preset.band, fps=preset.fps)
-        settings.resolve(preset.fps or 30.0, 300)
+        settings.resolve(preset.fps or 30.0, 2000)  # crane's 0.2-0.25 Hz at 24 fps needs over 300 frames
     baby = get_preset("baby")
     r = [iir_lowpass_coefficient(f, 30.0) for f in baby.band]
     np.testing.assert_allclose(r, [0.04, 0.4], rtol=1e-9)  # the authors' / Wadhwa's coefficients
@@ -481,3 +484,18 @@ def test_bad_runtime_settings_are_named():
                           (dict(threads=0), "threads")]:
         with pytest.raises(ConfigError, match=match):
             MagnifySettings(alpha=2.0, **kwargs).resolve(FPS, 10)
+
+
+def test_cli_refuses_to_write_over_its_input(demo_video, weights, tmp_path, capsys):
+    import os
+
+    video = tmp_path / "in.mp4"
+    video.write_bytes(demo_video.read_bytes())
+    os.link(video, tmp_path / "hardlink.mp4")
+    before = video.read_bytes()
+    for out in (video, tmp_path / "." / "in.mp4", tmp_path / "hardlink.mp4"):
+        capsys.readouterr()
+        assert main(["magnify", str(video), "-o", str(out), "--alpha", "5", "--checkpoint", str(weights)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "the output is the input video" in err
+    assert video.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["hardlink.mp4", "in.mp4"]

@@ -112,3 +112,16 @@ def test_saved_checkpoint_has_the_usual_permissions(tmp_path):
     finally:
         os.umask(umask)
     assert stat.S_IMODE(path.stat().st_mode) == 0o644  # readable by the group/others, like any output
+
+
+def test_random_bytes_and_pickled_objects_get_our_message_not_torchs_advice(tmp_path: Path, capsys) -> None:
+    import fractions
+
+    noise = tmp_path / "noise.pt"
+    noise.write_bytes(np.random.default_rng(0).bytes(4096))
+    objects = tmp_path / "objects.pt"
+    torch.save({"format": "x", "thing": fractions.Fraction(1, 3)}, objects)  # a zip whose pickle needs a class
+    for path in (noise, objects):
+        with pytest.raises(CheckpointError, match="not a readable checkpoint") as info:
+            load_model(path)
+        assert "weights_only" not in str(info.value) and str(path) in str(info.value)

@@ -157,3 +157,24 @@ def test_fine_tuning_starts_from_the_authors_weights(dataset: Path, tmp_path: Pa
     with pytest.raises(ConfigError, match="train.init_weights"):
         train(TrainConfig.from_config(_settings(steps=1, val_samples=0, init_weights=str(weights))), dataset,
               tmp_path / "other", progress=False)
+
+
+def test_resume_trims_metrics_after_the_checkpoint_and_drops_a_torn_last_line(tmp_path):
+    from mmtrain.train.loop import _trim_metrics
+
+    path = tmp_path / "metrics.jsonl"
+    rows = [{"split": "train", "step": s, "loss": 1.0 / s} for s in (1, 2, 3, 4)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows) + '{"split": "train", "st')  # a full disk tore the last line
+    _trim_metrics(path, 3)
+    assert [json.loads(line)["step"] for line in path.read_text().splitlines()] == [1, 2, 3]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.jsonl"]
+
+
+def test_saving_a_checkpoint_removes_stale_temporaries(tmp_path):
+    from mmtrain.model.checkpoint import save_checkpoint
+    from mmtrain.model.network import MagNet, ModelConfig
+
+    stale = tmp_path / ".checkpoint.pt.tmp-0123abcd.pt"
+    stale.write_bytes(b"half a checkpoint from a killed run")
+    save_checkpoint(tmp_path / "checkpoint.pt", MagNet(ModelConfig.preset("paper")), step=0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.pt"]

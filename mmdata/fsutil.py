@@ -1,0 +1,149 @@
+"""Atomic writes: every file and folder the toolkit produces appears complete or not at all.
+
+* :func:`atomic_path` — a context manager yielding a temporary path in the target's folder; write
+  the file there (with any library), and on a clean exit it is fsynced, given the usual permissions
+  (``0o666`` minus the umask, not ``mkstemp``'s ``0o600``) and renamed over the target; on an
+  exception the temporary file is removed and the target is untouched;
+* :func:`atomic_write_bytes` / :func:`atomic_write_text` — the same for data in memory;
+* :func:`replace_dir` — swap a finished temporary folder in for a final one with no moment at which
+  the final path is missing: the old folder is renamed aside, the new one renamed in, then the old
+  one deleted (an interruption between the two renames leaves the old folder beside the final path,
+  under a hidden ``.NAME.old-*`` name, and never a half-written one).
+
+Temporary names start with ``.NAME.tmp-`` so that a crash leaves an obviously stale, hidden file,
+which :func:`remove_stale` can clear.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "replace_dir", "remove_stale", "tmp_name"]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def tmp_name(path: str | Path, kind: str = "tmp") -> Path:
+    """A hidden, unique sibling of ``path``: ``DIR/.NAME.{kind}-XXXXXXXX`` (the suffix is kept last)."""
+    path = Path(path)
+    return path.with_name(f".{path.name}.{kind}-{uuid.uuid4().hex[:8]}{path.suffix}")
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # some filesystems do not support fsync on folders
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path, *, mode: int | None = None) -> Iterator[Path]:
+    """Write ``path`` through a temporary sibling that is renamed into place on success.
+
+    Args:
+        path: the final file.
+        mode: permission bits (default ``0o666`` minus the umask, as ``open`` would create it).
+
+    Yields:
+        The temporary path; create the file there.
+
+    Raises:
+        Whatever the body raises (the temporary file is removed first); OSError from fsync or rename.
+
+    Example:
+        >>> with atomic_path(out / "table.csv") as tmp:  # doctest: +SKIP
+        ...     frame.to_csv(tmp)
+    """
+    path = Path(path)
+    tmp = tmp_name(path)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.chmod(tmp, (0o666 & ~_umask()) if mode is None else mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def atomic_write_bytes(path: str | Path, data: bytes, *, mode: int | None = None) -> Path:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_path`); returns ``path``."""
+    with atomic_path(path, mode=mode) as tmp:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+    return Path(path)
+
+
+def atomic_write_text(path: str | Path, text: str, *, encoding: str = "utf-8", mode: int | None = None) -> Path:
+    """Write ``text`` to ``path`` atomically (see :func:`atomic_path`); returns ``path``."""
+    return atomic_write_bytes(path, text.encode(encoding), mode=mode)
+
+
+def replace_dir(tmp_dir: str | Path, final_dir: str | Path) -> Path:
+    """Move the finished folder ``tmp_dir`` to ``final_dir``, replacing what is there.
+
+    The final path always holds either the old or the new folder: the old one is renamed aside
+    first, the new one renamed in, and only then is the old one deleted. Both folders must be on one
+    filesystem (create ``tmp_dir`` beside ``final_dir``).
+
+    Raises:
+        OSError: a rename failed (the old folder is moved back when the second rename fails).
+    """
+    tmp_dir, final_dir = Path(tmp_dir), Path(final_dir)
+    old = None
+    if os.path.lexists(final_dir):
+        old = tmp_name(final_dir, "old")
+        os.rename(final_dir, old)
+    try:
+        os.rename(tmp_dir, final_dir)
+    except BaseException:
+        if old is not None:
+            os.rename(old, final_dir)
+        raise
+    _fsync_dir(final_dir.parent)
+    if old is not None:
+        if old.is_dir() and not old.is_symlink():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                os.unlink(old)
+    return final_dir
+
+
+def remove_stale(folder: str | Path, name: str) -> list[Path]:
+    """Remove the temporaries (``.NAME.tmp-*``, ``.NAME.old-*``) an interrupted writer left in ``folder``.
+
+    Returns:
+        The paths removed.
+    """
+    removed = []
+    folder = Path(folder)
+    if not folder.is_dir():
+        return removed
+    for kind in ("tmp", "old"):
+        for p in folder.glob(f".{name}.{kind}-*"):
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    p.unlink()
+            removed.append(p)
+    return removed

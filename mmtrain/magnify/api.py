@@ -1,0 +1,145 @@
+"""One call to magnify an array of frames: :func:`magnify` (and :func:`magnify_iter` for long clips).
+
+Both build the :class:`~mmtrain.magnify.pipeline.MagnifySettings`, load the network when the method
+needs it, and run the method of choice — the network (:func:`~mmtrain.magnify.pipeline.magnify_frames`),
+the phase-based method (:func:`~mmtrain.magnify.phase.phase_based_frames`) or linear Eulerian
+magnification (:func:`~mmtrain.magnify.linear.linear_frames`) — with every check of the command line
+(for instance an FIR band-pass too short for its band is refused, see :mod:`mmtrain.magnify.fircheck`).
+
+Example:
+    >>> import numpy as np, mmtrain
+    >>> from mmtrain.magnify.demo import SinusoidVideo, demo_image
+    >>> clip = np.stack(list(SinusoidVideo(demo_image("astronaut"), size=(32, 32), amplitude=0.2, freq=2,
+    ...                                    fps=30).frames(6)))
+    >>> mmtrain.magnify(clip, 5, mode="static", method="linear").shape
+    (6, 32, 32, 3)
+
+With the network: ``mmtrain.magnify(clip, 10, checkpoint="weights.npz")``; a temporal band:
+``mmtrain.magnify(clip, 20, mode="temporal", filter="butter", band=(1, 3), fps=30, checkpoint=...)``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Iterable, Iterator
+
+import numpy as np
+import torch
+
+from mmdata.errors import ConfigError
+from mmtrain.magnify.pipeline import MagnifySettings, magnify_frames, select_device
+
+__all__ = ["load_for", "magnify_batches", "magnify", "magnify_iter"]
+
+
+def load_for(settings: MagnifySettings, checkpoint: str | os.PathLike[str] | torch.nn.Module | None, *,
+             device: torch.device | str = "cpu", model_preset: str | None = None) -> torch.nn.Module | None:
+    """The network the settings need (``None`` for the classical methods).
+
+    Args:
+        settings: the run's settings.
+        checkpoint: a path (:func:`mmtrain.model.checkpoint.load_model`) or a loaded model.
+
+    Raises:
+        ConfigError: the network method without a checkpoint.
+        CheckpointError: the checkpoint cannot be loaded.
+    """
+    if settings.method != "network":
+        return None
+    if checkpoint is None:
+        raise ConfigError("checkpoint: the network method needs weights (--checkpoint PATH, or "
+                          "--method phase-based / linear)")
+    if isinstance(checkpoint, torch.nn.Module):
+        return checkpoint.to(device).eval()
+    from mmtrain.model.checkpoint import load_model
+
+    return load_model(checkpoint, device=device, preset=model_preset)
+
+
+def magnify_batches(model: torch.nn.Module | None, batches: Iterable[np.ndarray], settings: MagnifySettings, *,
+                    n_frames: int, device: torch.device | str = "cpu", work_dir: str | os.PathLike[str] | None = None,
+                    progress: bool = False) -> Iterator[np.ndarray]:
+    """Magnify batches of uint8 frames ``(n, H, W, 3)`` with ``settings.method``; yields uint8 batches."""
+    if settings.method == "phase-based":
+        from mmtrain.magnify.phase import phase_based_frames
+
+        return phase_based_frames(batches, settings)
+    if settings.method == "linear":
+        from mmtrain.magnify.linear import linear_frames
+
+        return linear_frames(batches, settings)
+    return magnify_frames(model, batches, settings, n_frames=n_frames, device=device, work_dir=work_dir,
+                          progress=progress)
+
+
+def _settings(alpha: float, n_frames: int, fps: float | None, options: dict) -> MagnifySettings:
+    band = options.pop("band", None)
+    settings = MagnifySettings(alpha=float(alpha), fps=fps, band=tuple(band) if band is not None else None,
+                               **options)
+    if settings.mode == "temporal" and fps is None:
+        raise ConfigError("fps: the temporal mode needs the clip's frame rate (fps=...) for its band")
+    return settings.resolve(float(fps or 1.0), n_frames)
+
+
+def magnify_iter(frames: Iterable[np.ndarray], alpha: float, *, n_frames: int, checkpoint=None,
+                 fps: float | None = None, device: str | None = "auto", model_preset: str | None = None,
+                 work_dir: str | os.PathLike[str] | None = None, **options) -> Iterator[np.ndarray]:
+    """Magnify a stream of RGB uint8 frames ``(H, W, 3)``; yields magnified frames one by one.
+
+    Args:
+        frames: the frames, e.g. a :class:`~mmtrain.magnify.video.VideoReader`.
+        alpha: magnification factor (a motion ``delta`` becomes ``alpha * delta``).
+        n_frames: the clip's length (the FIR filter is designed for it; other modes only check it).
+        checkpoint: weights path or a loaded model (``method="network"``).
+        fps: frame rate the band refers to (temporal mode).
+        device: ``auto``, ``cpu``, ``cuda``...
+        model_preset: the architecture the checkpoint must hold.
+        work_dir: folder for the FIR mode's temporary store.
+        **options: any :class:`MagnifySettings` field: ``method``, ``mode``, ``filter``, ``band``,
+            ``order``, ``batch``, ``allow_leaky_fir``...
+
+    Raises:
+        ConfigError, CheckpointError: as :func:`magnify`.
+    """
+    from mmtrain.magnify.video import batched
+
+    settings = _settings(alpha, n_frames, fps, dict(options))
+    dev = select_device(device)
+    model = load_for(settings, checkpoint, device=dev, model_preset=model_preset)
+    for batch in magnify_batches(model, batched(frames, settings.batch), settings, n_frames=n_frames, device=dev,
+                                 work_dir=work_dir):
+        yield from batch
+
+
+def magnify(frames: np.ndarray, alpha: float, *, mode: str = "static", checkpoint=None,
+            band: tuple[float, float] | None = None, fps: float | None = None, method: str = "network",
+            **options) -> np.ndarray:
+    """Magnify the motion in a clip held in memory.
+
+    Args:
+        frames: uint8 array ``(T, H, W, 3)``, RGB.
+        alpha: magnification factor.
+        mode: ``static`` (against the first frame), ``dynamic`` (the previous) or ``temporal``.
+        checkpoint: weights path (ours, the authors' ``weights.npz``) or a loaded model; network only.
+        band: ``(low, high)`` in Hz, temporal mode.
+        fps: the clip's frame rate, temporal mode.
+        method: ``network``, ``phase-based`` or ``linear``.
+        **options: further :func:`magnify_iter` / :class:`MagnifySettings` options (``filter``,
+            ``order``, ``batch``, ``device``, ``allow_leaky_fir``...).
+
+    Returns:
+        uint8 array ``(T, H, W, 3)``.
+
+    Raises:
+        ConfigError: wrong array shape or type, or a bad setting (no band, FIR too short...).
+        CheckpointError: the checkpoint cannot be loaded.
+
+    Shape:
+        ``(T, H, W, 3)`` -> ``(T, H, W, 3)``
+    """
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or len(frames) == 0:
+        raise ConfigError(f"frames: expected a uint8 array (T, H, W, 3) with T >= 1, got {frames.dtype} {frames.shape}")
+    out = magnify_iter(iter(frames), alpha, n_frames=len(frames), checkpoint=checkpoint, fps=fps, mode=mode,
+                       band=band, method=method, **options)
+    return np.stack(list(out))
