@@ -36,7 +36,7 @@ import torch.nn.functional as F
 
 from mmdata.errors import ConfigError
 from mmtrain.magnify.filters import FILTER_KINDS, fir_response, make_streaming_filter, validate_band
-from mmtrain.model.runtime import (PRECISIONS, autocast, check_precision, configure_threads, maybe_compile,
+from mmtrain.model.runtime import (PRECISIONS, autocast, check_precision, maybe_compile,
                                   to_channels_last)
 
 __all__ = ["MODES", "METHODS", "MagnifySettings", "select_device", "frames_to_tensor", "tensor_to_frames",
