@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from mmdata.errors import ConfigError, IntegrityError, MotionMagError, StoreError, StoreNotFound
 from mmdata.render.params import part_name
-from mmdata.store.provenance import combine_digests, params_from_json, render_code_hash, sample_digest
+from mmdata.store.provenance import RENDER_CONFIG_KEYS, combine_digests, params_from_json, render_code_hash, sample_digest
 from mmdata.sources.base import Catalogue
 from mmdata.spec import DatasetSpec
 from mmdata.store import MANIFEST_NAME, ShardReader, ShardRef, find_shards, read_manifest
@@ -88,9 +88,12 @@ class AuditReport:
 
 @functools.lru_cache(maxsize=8)
 def _spec_from_json(config_json: str) -> DatasetSpec:
+    """The dataset spec of a recorded config: only its pixel-relevant sections are read, so a shard
+    stays auditable when a later version of the schema changes sections that cannot change pixels."""
     import json
 
-    return DatasetSpec.from_config(json.loads(config_json))
+    recorded = json.loads(config_json)
+    return DatasetSpec.from_config({k: recorded[k] for k in RENDER_CONFIG_KEYS if k in recorded})
 
 
 def _spec(reader: ShardReader) -> DatasetSpec:
