@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from mmdata.errors import ConfigError
+from mmtrain.model.frames import from_model_range, to_model_range
 from mmtrain.evaluate.baselines import PhaseBasedConfig, linear_magnify, phase_based_magnify
 
 __all__ = ["Method", "Oracle", "DoNothing", "ClipMethod", "PhaseBased", "LinearEulerian", "NetworkMethod", "BUILTIN_METHODS", "make_builtin", "load_network", "to_uint8"]
@@ -104,10 +105,10 @@ class NetworkMethod:
     @torch.no_grad()
     def __call__(self, pair: dict[str, np.ndarray], clip: np.ndarray | None, alpha: float) -> np.ndarray:
         def tensor(img: np.ndarray) -> torch.Tensor:  # (H, W, 3) uint8 -> (1, 3, H, W) in [-1, 1]
-            return torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)[None].float().div(127.5).sub(1.0).to(self.device)
+            return to_model_range(img[None], self.device)
 
         y = self.model.magnify(tensor(pair["frame_a"]), tensor(pair["frame_b"]), float(alpha))  # (1, 3, H, W)
-        return to_uint8((y[0].permute(1, 2, 0).cpu().numpy() + 1.0) * 127.5)
+        return from_model_range(y)[0]
 
 
 def make_builtin(name: str, phase_config: PhaseBasedConfig) -> Method:

@@ -32,9 +32,9 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from mmdata.errors import ConfigError
+from mmtrain.model.frames import from_model_range, pad_to_multiple, to_model_range
 from mmtrain.magnify.filters import FILTER_KINDS, fir_response, make_streaming_filter, validate_band
 from mmtrain.model.runtime import (PRECISIONS, autocast, check_precision, maybe_compile,
                                   to_channels_last)
@@ -173,22 +173,14 @@ def frames_to_tensor(frames: np.ndarray, device: torch.device | str = "cpu") -> 
     """RGB uint8 frames ``(n, H, W, 3)`` to network input ``(n, 3, H', W')`` in [-1, 1].
 
     ``H'``, ``W'`` are ``H``, ``W`` rounded up to multiples of 4 by reflect padding at the bottom and
-    right (replicate for frames under 4 pixels).
+    right (replicate for frames of 3 pixels or fewer).
     """
-    x = torch.from_numpy(np.ascontiguousarray(frames)).to(device).permute(0, 3, 1, 2).float()
-    x = x / 127.5 - 1.0
-    h, w = x.shape[-2:]
-    ph, pw = (-h) % 4, (-w) % 4
-    if ph or pw:
-        x = F.pad(x, (0, pw, 0, ph), mode="reflect" if min(h, w) > 4 else "replicate")
-    return x
+    return pad_to_multiple(to_model_range(frames, device), 4)
 
 
 def tensor_to_frames(y: torch.Tensor, height: int, width: int) -> np.ndarray:
     """Network output ``(n, 3, H', W')`` to RGB uint8 frames ``(n, height, width, 3)`` (clip, round)."""
-    y = y[..., :height, :width].clamp(-1.0, 1.0)
-    y = torch.round((y + 1.0) * 127.5).to(torch.uint8)
-    return y.permute(0, 2, 3, 1).cpu().numpy()
+    return from_model_range(y[..., :height, :width])
 
 
 @torch.no_grad()

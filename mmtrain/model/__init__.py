@@ -2,6 +2,7 @@
 
 * :mod:`~mmtrain.model.network` — :class:`MagNet` (encoder, manipulator, decoder; Fig. 2) and the
   ``paper``/``official`` presets of :class:`ModelConfig`;
+* :mod:`~mmtrain.model.frames` — frames to and from the network's [-1, 1] range, padding to multiples of 4;
 * :mod:`~mmtrain.model.official` — the authors' released TensorFlow weights, read without TensorFlow;
 * :mod:`~mmtrain.model.checkpoint` — our checkpoints (plain dicts, atomic, exact resume) and
   :func:`load_model` for either kind;
@@ -10,6 +11,11 @@
 
 from __future__ import annotations
 
+from mmtrain.model.frames import (
+    from_model_range,
+    pad_to_multiple,
+    to_model_range,
+)
 from mmtrain.model.network import (
     InputShapeError,
     ModelConfig,
@@ -42,6 +48,9 @@ from mmtrain.model.runtime import (
 )
 
 __all__ = [
+    "from_model_range",
+    "pad_to_multiple",
+    "to_model_range",
     "InputShapeError",
     "ModelConfig",
     "MagNet",

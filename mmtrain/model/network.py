@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mmdata.errors import MotionMagError
+from mmtrain.model.frames import pad_to_multiple
 
 __all__ = ["InputShapeError", "ModelConfig", "MagNet", "make_model", "PRESETS"]
 
@@ -324,10 +325,7 @@ class MagNet(nn.Module):
         if x_a.shape != x_b.shape:
             raise InputShapeError(f"x_a and x_b must have the same shape, got {tuple(x_a.shape)} and {tuple(x_b.shape)}")
         h, w = x_a.shape[-2:]
-        ph, pw = (-h) % 4, (-w) % 4
-        if ph or pw:
-            mode = "reflect" if min(h, w) > 3 else "replicate"
-            x_a, x_b = (F.pad(x, (0, pw, 0, ph), mode=mode) for x in (x_a, x_b))
+        x_a, x_b = pad_to_multiple(x_a, 4), pad_to_multiple(x_b, 4)
         texture_a, shape_a = self.encoder(x_a)
         texture_b, shape_b = self.encoder(x_b)
         y = self.decode(texture_b, self.manipulate(shape_a, shape_b, alpha))

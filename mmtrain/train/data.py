@@ -31,6 +31,7 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from mmdata.errors import StoreError
 from mmdata.render.noise import photon_noise
+from mmtrain.model.frames import to_model_range as _to_model_range
 
 __all__ = ["StreamConfig", "TrainingStream", "FRAME_FIELDS", "check_fields", "make_loader", "to_model_range",
            "add_poisson_noise", "validation_batches", "epoch_runs"]
@@ -139,7 +140,7 @@ def _emission_order(runs: Sequence[tuple[int, int, int]], buffer_size: int, rng:
 
 def to_model_range(frames: np.ndarray) -> torch.Tensor:
     """uint8 or float (N, H, W, 3) on the 0-255 scale -> float32 (N, 3, H, W) in [-1, 1] (x / 127.5 - 1)."""
-    return torch.from_numpy(np.ascontiguousarray(frames, dtype=np.float32)).permute(0, 3, 1, 2) / 127.5 - 1.0
+    return _to_model_range(frames)
 
 
 def add_poisson_noise(frames: np.ndarray, strength: np.ndarray, rng: np.random.Generator) -> np.ndarray:
