@@ -1,7 +1,8 @@
 """Sub-commands of ``mmdata`` for the dataset store.
 
-``generate`` (one shard), ``index`` (manifest + card), ``audit``, ``explain``, ``export-official`` and
-``import-official``. Each parses its arguments and calls the library; errors become one line + exit 2.
+``generate`` (one shard), ``index`` (manifest + card), ``audit`` and ``explain``. Each parses its
+arguments and calls the library; errors become one line + exit 2 (``export-official`` and
+``import-official`` live with the layout they read and write, :mod:`mmdata.formats.cli`).
 """
 
 from __future__ import annotations
@@ -91,25 +92,6 @@ def _explain(args: argparse.Namespace) -> int:
     return 0
 
 
-def _export(args: argparse.Namespace) -> int:
-    from mmdata.formats.official import export_official
-
-    n = export_official(args.root, args.out, parts=args.parts, workers=args.workers, progress=not args.quiet)
-    print(f"{args.out}: {n} samples")
-    return 0
-
-
-def _import(args: argparse.Namespace) -> int:
-    from mmdata.config import load_config
-    from mmdata.formats.official import import_official
-    from mmdata.store import StoreSettings
-
-    settings = StoreSettings.from_config(load_config(args.config))
-    paths = import_official(args.src, args.root, part=args.part, shard_size=args.shard_size, settings=settings, workers=args.workers, progress=not args.quiet)
-    print(f"{args.root}: {len(paths)} shard(s); run `mmdata index --root {args.root}` next")
-    return 0
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the dataset-store sub-commands."""
     p = subparsers.add_parser("generate", help="render one shard of one part into ROOT/part{P}/shard-{K:04d}.zarr")
@@ -140,19 +122,3 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--catalogue", type=Path, default=None, help="catalogue folder (default: the recorded one)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.set_defaults(func=_explain)
-
-    p = subparsers.add_parser("export-official", help="write the authors' layout (frameA/B/C, amplified, meta, train_mf.txt)")
-    p.add_argument("--root", type=Path, required=True, help="dataset root")
-    p.add_argument("-o", "--out", type=Path, required=True, help="folder to write the authors' layout into")
-    p.add_argument("--parts", nargs="*", default=None, help="parts to export (default all)")
-    p.add_argument("--workers", type=int, default=1, help="threads encoding PNGs")
-    p.set_defaults(func=_export)
-
-    p = subparsers.add_parser("import-official", help="read the authors' layout into shard stores")
-    p.add_argument("src", type=Path)
-    p.add_argument("--root", type=Path, required=True)
-    p.add_argument("--part", default="1", help="part for samples whose meta names none (default 1)")
-    p.add_argument("--shard-size", type=int, default=100, help="samples per shard store")
-    p.add_argument("--config", type=Path, default=None, help="config whose `store` section sets compression")
-    p.add_argument("--workers", type=int, default=1, help="threads decoding PNGs")
-    p.set_defaults(func=_import)
