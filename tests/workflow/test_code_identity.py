@@ -6,6 +6,7 @@ test edits the copy as a developer would and asks Snakemake what it would re-run
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -39,7 +40,7 @@ def _edit(path: Path, old: str, new: str) -> str:
 def _audit(workdir: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(BIN_DIR / "mmdata"), "-q", "audit", "--root", "results/dataset", "--catalogue", "results/sources/catalogue"],
-        cwd=workdir, env={**__import__("os").environ, **env}, capture_output=True, text=True, timeout=600,
+        cwd=workdir, env={**os.environ, **env}, capture_output=True, text=True, timeout=600,
     )
 
 

@@ -3,7 +3,6 @@
 
 import hashlib
 import math
-import os
 from pathlib import Path
 
 import yaml
@@ -11,6 +10,7 @@ from snakemake.exceptions import WorkflowError
 
 from mmdata.config import validate_config
 from mmdata.errors import ConfigError
+from mmdata.fsutil import atomic_write_text
 from mmdata.render.params import PART_NAMES, part_number
 from mmdata.store.provenance import RENDER_CONFIG_KEYS, package_code_hash, render_code_hash
 
@@ -36,9 +36,7 @@ def write_config_views() -> None:
         if path.is_file() and path.read_text(encoding="utf-8") == text:
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        atomic_write_text(path, text)
 
 
 def config_view(*sections: str) -> str:
