@@ -71,7 +71,7 @@ class StoreSettings:
     """How shards are written (the ``store`` config section); never changes any sample's pixels."""
 
     zarr_shard_samples: int = 50  # samples per zarr shard inside a store (the unit one writer owns)
-    codec: str = "htj2k"  # frames: a lossless image format (mmdata.store.codec) or a Blosc compressor name
+    codec: str = "zstd"  # frames: a lossless image format (mmdata.store.codec) or a Blosc compressor name
     compression_level: int = 1  # Blosc level 0-9, or JPEG XL effort 1-9; unused by htj2k and jpegls
     pool: str = "threads"  # local Dask pool: "threads" or "processes"
 
