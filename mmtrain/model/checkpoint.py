@@ -122,10 +122,11 @@ def is_official_weights(path: str | Path) -> bool:
 
 
 def load_model(path: str | Path, *, device: str | torch.device = "cpu", preset: str | None = None) -> MagNet:
-    """A model in eval mode from our checkpoint, the authors' ``weights.npz``, or a TF checkpoint.
+    """A model in eval mode from our checkpoint, the authors' ``weights.npz``, a TF checkpoint, or a release.
 
     Args:
-        path: the file (or TF prefix / folder).
+        path: the file (or TF prefix / folder), or the name of a released model
+            (:mod:`mmtrain.model.released`; a file of that name wins).
         device: where to put the model.
         preset: if given, the preset the weights must belong to (the authors' weights are ``official``).
 
@@ -133,8 +134,9 @@ def load_model(path: str | Path, *, device: str | torch.device = "cpu", preset: 
         CheckpointError: unreadable, foreign or corrupt, or not of the requested preset.
     """
     from mmtrain.model.official import load_official_weights
+    from mmtrain.model.released import resolve_weights
 
-    path = Path(path)
+    path = resolve_weights(path)
     if is_official_weights(path):
         if preset not in (None, "official"):
             raise CheckpointError(f"{path}: the authors' weights are the 'official' preset, not {preset!r}")

@@ -1,4 +1,4 @@
-"""Sub-commands ``mmtrain train`` and ``mmtrain convert-weights``."""
+"""Sub-commands ``mmtrain train``, ``mmtrain curves`` and ``mmtrain convert-weights``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ __all__ = ["register"]
 
 
 def register(subparsers: Any) -> None:
-    """Add the ``train`` and ``convert-weights`` sub-commands."""
+    """Add the ``train``, ``curves`` and ``convert-weights`` sub-commands."""
     p = subparsers.add_parser("train", help="train (or resume) the network on a generated dataset",
                               description="Train the network on an indexed dataset (mmdata index). Resumes from "
                                           "OUT/checkpoint.pt when it exists; metrics go to OUT/metrics.jsonl.")
@@ -27,6 +27,15 @@ def register(subparsers: Any) -> None:
     p.add_argument("--precision", choices=["fp32", "bf16"], default=None, help="override train.precision")
     p.add_argument("--no-resume", action="store_true", help="start from scratch even if OUT/checkpoint.pt exists")
     p.set_defaults(func=_train)
+
+    k = subparsers.add_parser("curves", help="plot learning curves from metrics.jsonl files",
+                              description="Plot the training and validation loss of one or more runs against "
+                                          "the step, with the validation baseline (doing nothing).")
+    k.add_argument("metrics", nargs="+", metavar="[NAME=]METRICS",
+                   help="a run's metrics.jsonl, optionally named (paper=results/train/metrics.jsonl)")
+    k.add_argument("-o", "--out", required=True, type=Path, help="PNG to write")
+    k.add_argument("--title", default="Learning curves", help="figure title")
+    k.set_defaults(func=_curves)
 
     c = subparsers.add_parser("convert-weights", help="convert the authors' weights into our checkpoint format",
                               description="Read the authors' weights (weights.npz, a TF checkpoint prefix, its "
@@ -48,6 +57,28 @@ def _train(args: argparse.Namespace) -> int:
     result = train(TrainConfig.from_config(cfg["train"]), args.root, args.out, resume=not args.no_resume,
                    progress=not args.quiet)
     print(json.dumps(result, indent=2))
+    return 0
+
+
+def _curves(args: argparse.Namespace) -> int:
+    from mmdata.errors import MotionMagError
+    from mmtrain.train.curves import plot_curves, read_metrics
+
+    runs = {}
+    for spec in args.metrics:
+        name, sep, path = spec.partition("=")
+        if not sep:
+            name, path = Path(spec).parent.name or "run", spec
+        if name in runs:
+            raise MotionMagError(f"run name {name!r} given twice; name the runs NAME=PATH")
+        runs[name] = read_metrics(path)
+    out = plot_curves(runs, args.out, title=args.title)
+    for name, c in runs.items():
+        val = c.last_val()
+        summary = (f"step {val['step']}: validation recon {val['recon']:.4f}, do nothing {val.get('baseline', float('nan')):.4f}"
+                   if val else "no validation yet")
+        print(f"{name}: {len(c.train)} training lines; {summary}")
+    print(out)
     return 0
 
 

@@ -2,7 +2,7 @@
 
 ``train(TrainConfig.from_config(cfg["train"]), dataset_root, out_dir)`` trains (or resumes) a model in
 ``out_dir``: ``checkpoint.pt`` (latest, written atomically every ``checkpoint_interval`` steps, at the end
-and on Ctrl-C) and ``metrics.jsonl`` (one JSON object per logged step: ``split`` "train" or "val").
+and on Ctrl-C) and ``metrics.jsonl`` (one JSON object per logged step: ``split`` "train" or "val", ``time`` the wall clock).
 
 ``channels_last`` memory format is used on CPU and CUDA (exact: same loss within float tolerance). On
 CUDA, float16 autocast + GradScaler when ``amp``; ``precision: bf16`` autocasts to bfloat16 on CPU or CUDA
@@ -275,10 +275,10 @@ class _Run:
         return parts
 
     def write(self, record: dict[str, Any]) -> None:
-        """Append one metrics line (rank 0 only)."""
+        """Append one metrics line (rank 0 only), stamped with the wall-clock time (``time``, Unix seconds)."""
         if self.main:
             with open(self.metrics_path, "a") as fh:
-                fh.write(json.dumps(record) + "\n")
+                fh.write(json.dumps({**record, "time": round(time.time(), 3)}) + "\n")
 
     def validate(self) -> dict[str, float]:
         """Held-out loss terms and the do-nothing baseline (rank 0 only; {} without held-out samples)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from snakemake.utils import update_config
 
@@ -45,3 +46,14 @@ def test_paper_config_over_the_demo_equals_the_paper_config_alone() -> None:
     assert paper["dataset"]["parts"] == dict.fromkeys(paper["dataset"]["parts"], 20000)
     assert paper["dataset"]["image_size"] == 384
     assert paper["sources"]["kind"] == "coco_voc"
+
+
+@pytest.mark.parametrize("name", ["reference.yaml", "reference-cpu.yaml"])
+def test_reference_configs_over_the_demo_equal_themselves_alone(name: str) -> None:
+    alone = validate_config(_read(name))
+    merged = _read("config.yaml")
+    update_config(merged, _read(name))
+    assert _without_unused_sizes(validate_config(merged)) == _without_unused_sizes(alone)
+    assert alone["train"]["preset"] == "paper" and alone["train"]["batch_size"] is None  # the paper's batch
+    assert alone["train"]["lr"] is None and alone["dataset"]["alpha"]["max"] == 100.0
+    assert sum(alone["dataset"]["parts"].values()) >= 10000  # not memorised by a CPU-sized run either

@@ -126,6 +126,23 @@ MAGNIFY_CONFIG = config_view("magnify")
 EVALUATE_CONFIG = config_view(*RENDER_CONFIG_KEYS, "evaluate")
 
 
+def extra_presets() -> list[str]:
+    """Presets trained from scratch besides train.preset (workflow.train_presets)."""
+    return [p for p in WF["train_presets"] if p != config["train"]["preset"]]
+
+
+def trained_models() -> dict[str, str]:
+    """Networks this run trains, evaluation name -> checkpoint."""
+    return {"ours": "results/train/checkpoint.pt",
+            **{f"ours-{p}": f"results/train-{p}/checkpoint.pt" for p in extra_presets()}}
+
+
+def training_metrics() -> dict[str, str]:
+    """Learning-curve name -> metrics.jsonl of every network this run trains."""
+    return {config["train"]["preset"]: "results/train/metrics.jsonl",
+            **{p: f"results/train-{p}/metrics.jsonl" for p in extra_presets()}}
+
+
 def evaluation_shards() -> list[str]:
     """Shard names K-of-N of the evaluation (evaluate.shards jobs; one when unsharded)."""
     n = config["evaluate"]["shards"]
@@ -159,6 +176,7 @@ def all_targets() -> list[str]:
         "results/sources/sheet.png",
         *dataset_targets(),
         "results/train/checkpoint.pt",
+        "results/train/curves.png",
         "results/magnify/demo-magnified.mp4",
         "results/evaluate/scores",
     ]

@@ -30,12 +30,13 @@ rule evaluate_shard:
     input:
         sets="results/evaluate/sets/shard-{k}of{n}",
         catalogue="results/sources/catalogue",
-        checkpoint="results/train/checkpoint.pt",
+        checkpoints=list(trained_models().values()),
     output:
         directory("results/evaluate/shards/{k}of{n}"),
     params:
         code=MMTRAIN_CODE,
         config=EVALUATE_CONFIG,
+        models=" ".join(f"--model {name}={path}" for name, path in trained_models().items()),
     threads: 2
     resources:
         mem_mb=8000,
@@ -49,7 +50,7 @@ rule evaluate_shard:
         "logs/benchmarks/evaluate_shard/{k}of{n}.tsv"
     shell:
         "OMP_NUM_THREADS=1 mmtrain -q evaluate run --sets {input.sets} --catalogue {input.catalogue}"
-        " --model ours={input.checkpoint} --shard {wildcards.k}/{wildcards.n} -o {output}"
+        " {params.models} --shard {wildcards.k}/{wildcards.n} -o {output}"
         " --workers {threads} --config {params.config} > {log} 2>&1"
 
 

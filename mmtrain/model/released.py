@@ -1,0 +1,102 @@
+"""Released models: weights trained by this pipeline, shipped in the package and loaded by name.
+
+Every place that takes a checkpoint path (``mmtrain magnify --checkpoint``, ``mmtrain evaluate
+--model NAME=PATH``, ``train.init_weights``, :func:`mmtrain.model.load_model`) also takes the name of
+a released model::
+
+    mmtrain magnify video.mp4 -o out.mp4 --checkpoint motionmag-cpu-ref
+
+A name is looked up only when no file or folder of that name exists, so a local path always wins.
+The release records each file's SHA-256; a damaged or replaced file is refused when it is read. Each
+model has a card next to its weights (``<name>.md``: data, code commit, configuration, steps, wall
+time, curves and its evaluation), printed by ``mmtrain models show NAME``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from mmdata.errors import CheckpointError
+
+__all__ = ["Release", "RELEASES", "release", "resolve_weights", "card_path"]
+
+
+@dataclass(frozen=True)
+class Release:
+    """One released model: its file in ``mmtrain/model/released/`` and that file's digest."""
+
+    name: str
+    file: str
+    sha256: str
+    summary: str
+
+
+#: The released models by name.
+RELEASES: dict[str, Release] = {
+    r.name: r for r in (
+        Release(
+            name="motionmag-cpu-ref",
+            file="motionmag-cpu-ref.pt",
+            sha256="",
+            summary="the paper's network (preset paper) trained from scratch by this pipeline on 2 CPU cores "
+                    "(config/reference-cpu.yaml; see its card)",
+        ),
+    ) if r.sha256  # a release exists once its weights and digest are committed
+}
+
+
+def _folder() -> Path:
+    return Path(str(resources.files("mmtrain.model") / "released"))
+
+
+def release(name: str) -> Release:
+    """The release called ``name``.
+
+    Raises:
+        CheckpointError: no release of that name (the known names are listed).
+    """
+    if name not in RELEASES:
+        known = ", ".join(sorted(RELEASES)) or "none"
+        raise CheckpointError(f"{name}: no such file, and not the name of a released model (released: {known})")
+    return RELEASES[name]
+
+
+def card_path(name: str) -> Path:
+    """The model card (Markdown) of a release."""
+    return _folder() / (Path(release(name).file).stem + ".md")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def resolve_weights(path_or_name: str | Path) -> Path:
+    """A path to weights: ``path_or_name`` itself when it exists, else the released file of that name.
+
+    The released file is checked against its recorded SHA-256 first.
+
+    Raises:
+        CheckpointError: neither an existing path nor a release; the release's file missing or damaged.
+    """
+    path = Path(path_or_name)
+    if path.exists() or path.with_name(path.name + ".index").exists():  # a TF prefix has no file of its own
+        return path
+    if str(path_or_name) not in RELEASES:
+        if path.parent != Path(".") or path.suffix:  # clearly meant as a path
+            return path  # the loader names the missing file
+        release(str(path_or_name))  # raises, listing the releases
+    rel = RELEASES[str(path_or_name)]
+    file = _folder() / rel.file
+    if not file.is_file():
+        raise CheckpointError(f"{rel.name}: released model's weights {file} are missing from the installed package")
+    if _sha256(file) != rel.sha256:
+        raise CheckpointError(f"{rel.name}: {file} does not match the released weights' SHA-256 "
+                              f"(damaged or replaced; reinstall the package)")
+    return file
