@@ -71,6 +71,7 @@ class DatasetSpec:
     color_max_offset: float  # per-layer RGB offsets of the perturbed frames are in +-this
     noise: NoiseSpec
     blur: Range  # background blur sigma (output px) of parts blur_bg and fg_only
+    linear_light: bool = False  # composite, blur and decimate in linear light (sRGB decoded, re-encoded)
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> "DatasetSpec":
@@ -111,6 +112,7 @@ class DatasetSpec:
             color_max_offset=float(ds["color_perturbation"]["max_offset"]),
             noise=NoiseSpec(float(ds["noise"]["photon_std_max"]), bool(ds["noise"]["noisy_target"])),
             blur=Range(float(ds["blur"]["sigma_min"]), float(ds["blur"]["sigma_max"])),
+            linear_light=bool(ds["linear_light"]),
         )
         return spec
 

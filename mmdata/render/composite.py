@@ -11,6 +11,9 @@ Pipeline (SPEC section 3, paper section 3.3; choices documented in README "Rende
 3. Layers are composited back to front with the "over" operator (premultiplied alpha); the
    perturbation is composited alongside as an offset image, so X'_b = X_b + offsets exactly.
 4. Gaussian anti-aliasing (std ``antialias_sigma`` output px) and decimation to the output grid.
+   With ``dataset.linear_light`` (off by default), steps 1-4 act on linear light: source textures are
+   decoded from sRGB first (:mod:`mmdata.render.color`) and each frame is encoded back to sRGB here,
+   before the offsets are added.
 5. Poisson photon noise on the input frames A, B and X'_b (independent draws); targets Y, Y' clean
    unless ``noise.noisy_target``; then stochastic rounding to uint8 of every frame.
 
@@ -26,6 +29,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy import ndimage
 
+from mmdata.render.color import linear_to_srgb, srgb_to_linear
 from mmdata.render.noise import photon_noise, stochastic_round
 from mmdata.render.params import LayerParams, SampleParams
 from mmdata.render.resample import (
@@ -81,8 +85,12 @@ def _background_layer(
     grid: _Grid,
     shifts: list[tuple[float, float]],
     canvases: list[np.ndarray],
+    linear: bool = False,
 ) -> None:
-    """Sample the background on the render grid in each frame, into the row-planar (n, 3, n) ``canvases``."""
+    """Sample the background on the render grid in each frame, into the row-planar (n, 3, n) ``canvases``.
+
+    With ``linear``, the source pixels are decoded from sRGB to linear light before the blur.
+    """
     bg: LayerParams = params.background
     src = catalogue.background(bg.source_id)
     s = bg.scale
@@ -98,6 +106,8 @@ def _background_layer(
     if y1 - y0 < 1 or x1 - x0 < 1:  # the frame lies entirely outside the image: mirror the whole image
         (y0, y1), (x0, x1) = (0, src.shape[0]), (0, src.shape[1])
     region = np.asarray(src[y0:y1, x0:x1], dtype=np.float32)
+    if linear:
+        region = srgb_to_linear(region)
     if sigma > 0:
         region = ndimage.gaussian_filter(region, sigma=(sigma, sigma, 0), mode="mirror", truncate=4.0)
     coef = spline_coefficients(region, planar=True)
@@ -112,8 +122,12 @@ def _background_layer(
         apply_separable(wy, wx, coef, out=canvas)
 
 
-def _object_coefficients(catalogue: Catalogue, layer: LayerParams, factor: int) -> tuple[np.ndarray, int]:
+def _object_coefficients(
+    catalogue: Catalogue, layer: LayerParams, factor: int, linear: bool = False
+) -> tuple[np.ndarray, int]:
     """Spline coefficients of an object's premultiplied RGB and alpha, zero-padded by P on each side.
+
+    With ``linear``, the texture is decoded from sRGB to linear light before premultiplication.
 
     Returns:
         (coefficients, row-planar (h + 2P, 4, w + 2P); P).
@@ -123,7 +137,8 @@ def _object_coefficients(catalogue: Catalogue, layer: LayerParams, factor: int) 
     sigma = prefilter_sigma(layer.scale, factor)
     pad = _OBJECT_PAD + int(math.ceil(4.0 * sigma))
     rgba = np.zeros((a.shape[0] + 2 * pad, a.shape[1] + 2 * pad, 4), dtype=np.float32)
-    rgba[pad:-pad, pad:-pad, :3] = np.asarray(rgb, dtype=np.float32) * a[:, :, None]
+    texture = srgb_to_linear(rgb) if linear else np.asarray(rgb, dtype=np.float32)
+    rgba[pad:-pad, pad:-pad, :3] = texture * a[:, :, None]
     rgba[pad:-pad, pad:-pad, 3] = a
     if sigma > 0:
         rgba = ndimage.gaussian_filter(rgba, sigma=(sigma, sigma, 0), mode="constant", truncate=4.0)
@@ -192,7 +207,11 @@ def _frame_rng(params: SampleParams, field: str) -> np.random.Generator:
 
 
 def render_clean(params: SampleParams, catalogue: Catalogue, spec: DatasetSpec) -> dict[str, np.ndarray]:
-    """Render the noiseless, unquantized frames: every FRAME_FIELDS key, float32 (H, W, 3), 0-255 units."""
+    """Render the noiseless, unquantized frames: every FRAME_FIELDS key, float32 (H, W, 3), 0-255 units.
+
+    With ``spec.linear_light`` the layers are composited and decimated in linear light and every frame
+    is returned encoded to sRGB (the colour offsets are added after encoding).
+    """
     grid = _Grid(spec.image_size, spec.supersample, spec.antialias_sigma)
     alpha = params.alpha
     layers = (params.background, *params.objects)
@@ -202,8 +221,9 @@ def render_clean(params: SampleParams, catalogue: Catalogue, spec: DatasetSpec) 
         "y": [(alpha * l.motion[0], alpha * l.motion[1]) for l in layers],
     }
     canvases = [np.empty((grid.n, 3, grid.n), dtype=np.float32) for _ in range(3)]  # RGB of A, B, Y
-    _background_layer(params, catalogue, grid, [shifts[f][0] for f in ("a", "b", "y")], canvases)
-    coefs = [_object_coefficients(catalogue, obj, spec.supersample) for obj in params.objects]
+    linear = spec.linear_light
+    _background_layer(params, catalogue, grid, [shifts[f][0] for f in ("a", "b", "y")], canvases, linear)
+    coefs = [_object_coefficients(catalogue, obj, spec.supersample, linear) for obj in params.objects]
     dec = gaussian_decimation(spec.image_size, spec.supersample, spec.antialias_sigma, grid.margin)
     out: dict[str, np.ndarray] = {}
     for canvas, frame in zip(canvases, ("a", "b", "y")):
@@ -214,6 +234,8 @@ def render_clean(params: SampleParams, catalogue: Catalogue, spec: DatasetSpec) 
         for obj, (coef, pad), shift in zip(params.objects, coefs, shifts[frame][1:]):
             _composite_object(canvas, offsets, coef, pad, obj, shift, grid)
         rgb = _decimate(dec, canvas)
+        if linear:
+            rgb = linear_to_srgb(rgb)
         if frame == "a":
             out["frame_a"] = rgb
         else:

@@ -75,6 +75,7 @@ def format_explanation(e: dict[str, Any]) -> str:
         f"  stored in {e['shard']} at offset {e['offset_in_shard']}",
         f"  seed: SeedSequence({e['seed']})",
         f"  alpha {e['alpha']:.6g}, photon noise std {e['noise_std']:.4g} (at mid-gray), background blur sigma {e['background_blur']:.4g} px",
+        *(f"  option {key}: {text}" for key, text in (e.get("options") or {}).items()),
         *("  " + line for line in _format_layer("background", e["background"])),
         f"  {len(e['objects'])} foreground object(s), back to front:",
         *("  " + line for i, o in enumerate(e["objects"]) for line in _format_layer(f"  object {i + 1}", o)),

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
 from mmdata.errors import MotionMagError, StoreError, StoreNotFound
-from mmdata.render.params import part_name, part_number
+from mmdata.render.params import SampleParams, part_name, part_number
 from mmdata.sources.base import Catalogue
 from mmdata.store.manifest import find_shards
 from mmdata.store.provenance import params_from_json
 from mmdata.store.reader import ShardReader
 
-__all__ = ["open_recorded_catalogue", "locate_sample", "explain_sample"]
+__all__ = ["open_recorded_catalogue", "locate_sample", "active_options", "explain_sample"]
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,22 @@ def _layer(catalogue: Catalogue | None, layer: Any, alpha: float) -> dict[str, A
     return d
 
 
+def active_options(params: SampleParams, dataset: Mapping[str, Any]) -> dict[str, str]:
+    """The generator options (all off by default) that shaped one sample: dotted config key -> what it did.
+
+    Args:
+        params: the sample's recorded parameters.
+        dataset: the ``dataset`` section of the config its shard recorded.
+
+    Returns:
+        One entry per active option, in config order; empty for a sample of the default generator.
+    """
+    out: dict[str, str] = {}
+    if dataset.get("linear_light"):
+        out["dataset.linear_light"] = "composited, blurred and decimated in linear light (sources decoded from sRGB, frames re-encoded before offsets, noise and quantization)"
+    return out
+
+
 def explain_sample(root: str | Path, part: int | str, index: int, catalogue: str | Path | None = None) -> dict[str, Any]:
     """The provenance of one sample in plain terms.
 
@@ -90,9 +106,9 @@ def explain_sample(root: str | Path, part: int | str, index: int, catalogue: str
             usable catalogue, only ids are given).
 
     Returns:
-        A JSON-able dict: part, index, shard path, seed, alpha, noise, blur, background and objects
-        (ids, source descriptions, scale, position, motion, colour offset), code version, config hash,
-        catalogue identity, creation time.
+        A JSON-able dict: part, index, shard path, seed, alpha, noise, blur, the active generator
+        options (:func:`active_options`), background and objects (ids, source descriptions, scale,
+        position, motion, colour offset), code version, config hash, catalogue identity, creation time.
 
     Raises:
         StoreNotFound: no shard holds the sample.
@@ -119,6 +135,7 @@ def explain_sample(root: str | Path, part: int | str, index: int, catalogue: str
         "alpha": params.alpha,
         "noise_std": params.noise_std,
         "background_blur": params.background_blur,
+        "options": active_options(params, (a.get("config") or {}).get("dataset") or {}),
         "background": _layer(cat, params.background, params.alpha),
         "objects": [_layer(cat, o, params.alpha) for o in params.objects],
         "code_version": a.get("code_version"),

@@ -1,0 +1,90 @@
+"""Generator options (off by default) survive the store: recorded, re-rendered byte for byte, explained.
+
+For each option a tiny shard is generated with it on; the audit re-renders it (PASSED) and
+``mmdata explain`` shows a line for the option. Then its recorded value is flipped, with the
+attribute hash resealed so that only the re-render can notice, and the audit must fail.
+"""
+
+from __future__ import annotations
+
+import copy
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import zarr
+from store_helpers import builtin_catalogue_dir, small_config, write_config
+
+from mmdata.cli import main
+from mmdata.store import shard_path
+from mmdata.store.audit import audit_dataset
+from mmdata.store.integrity import ATTRS_KEY, attrs_digest
+
+PARTS = {"fg_bg": 2, "bg_only": 0, "blur_bg": 0, "static": 0, "fg_only": 0}
+
+#: option -> (dataset keys that turn it on, the same keys flipped off, the explain line's key, what the audit says then)
+OPTIONS: dict[str, tuple[dict[str, Any], dict[str, Any], str, str]] = {
+    # a config-wide rendering setting: only the re-render can tell
+    "linear_light": ({"linear_light": True}, {"linear_light": False}, "dataset.linear_light", "byte(s) differ from the re-render"),
+}
+
+
+@pytest.fixture(scope="module")
+def catalogue_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return builtin_catalogue_dir(tmp_path_factory)
+
+
+def _generate(tmp: Path, catalogue_dir: Path, dataset: dict[str, Any]) -> Path:
+    cfg = small_config(dataset={"shard_size": 2, "parts": PARTS, **dataset})
+    root = tmp / "ds"
+    args = ["-q", "generate", "--config", str(write_config(tmp / "c.yaml", cfg)), "--catalogue", str(catalogue_dir),
+            "--part", "1", "--shard", "0", "--root", str(root)]
+    assert main(args) == 0
+    return root
+
+
+def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in changes.items():
+        out[key] = _merge(out.get(key, {}), value) if isinstance(value, dict) else value
+    return out
+
+
+def _flip_recorded_config(root: Path, dataset: dict[str, Any]) -> None:
+    """Change the shard's recorded config and reseal its attribute hash (a writer that recorded the wrong value)."""
+    group = zarr.open_group(str(shard_path(root, 1, 0)), mode="r+")
+    attrs = group.attrs.asdict()
+    attrs["config"] = {**attrs["config"], "dataset": _merge(attrs["config"]["dataset"], dataset)}
+    attrs[ATTRS_KEY] = attrs_digest(attrs)
+    group.attrs.update(attrs)
+
+
+@pytest.mark.parametrize("option", sorted(OPTIONS))
+def test_option_is_recorded_rerendered_and_explained(option, tmp_path, catalogue_dir, capsys):
+    on, off, key, finding = OPTIONS[option]
+    root = _generate(tmp_path, catalogue_dir, on)
+    report = audit_dataset(root, rng=np.random.default_rng(0))
+    assert report.ok, report.text()
+    assert report.text().startswith("audit PASSED") and report.samples_rendered == 2
+    capsys.readouterr()
+    assert main(["-q", "explain", "--root", str(root), "--part", "1", "--index", "1"]) == 0
+    assert f"  option {key}: " in capsys.readouterr().out
+
+    flipped = tmp_path / "flipped"
+    shutil.copytree(root, flipped)
+    _flip_recorded_config(flipped, off)
+    report = audit_dataset(flipped, rng=np.random.default_rng(0))
+    assert not report.ok and report.text().startswith("audit FAILED")
+    assert all(p.index in (0, 1) for p in report.problems)  # named per sample, nothing else is wrong
+    assert {p.index for p in report.problems if finding in p.what} == {0, 1}, report.text()
+    assert main(["-q", "explain", "--root", str(flipped), "--part", "1", "--index", "1"]) == 0
+    assert f"option {key}" not in capsys.readouterr().out
+
+
+def test_a_default_sample_lists_no_option(tmp_path, catalogue_dir, capsys):
+    root = _generate(tmp_path, catalogue_dir, {})
+    capsys.readouterr()
+    assert main(["-q", "explain", "--root", str(root), "--part", "1", "--index", "0"]) == 0
+    assert "  option " not in capsys.readouterr().out
