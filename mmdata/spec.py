@@ -14,7 +14,7 @@ from typing import Any, Mapping
 from mmdata.config import validate_config
 from mmdata.render.params import PART_NAMES
 
-__all__ = ["Range", "MotionSpec", "ObjectSpec", "NoiseSpec", "DatasetSpec"]
+__all__ = ["Range", "MotionSpec", "ObjectSpec", "NoiseSpec", "PhotometricSpec", "DatasetSpec"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,19 @@ class NoiseSpec:
 
 
 @dataclass(frozen=True)
+class PhotometricSpec:
+    """Input-only photometric changes (off by default): the network must learn to ignore them."""
+
+    gain_flicker: float  # exposure gain of frame B ~ U[1 - g, 1 + g] per sample; 0 = off
+    read_noise: Range  # Gaussian read-noise std (0-255 units) ~ U[min, max] per sample; max 0 = off
+
+    @property
+    def active(self) -> bool:
+        """Whether any per-sample photometric parameter is drawn."""
+        return self.gain_flicker > 0 or self.read_noise.max > 0
+
+
+@dataclass(frozen=True)
 class DatasetSpec:
     """Everything sampling and rendering need to know about the dataset."""
 
@@ -72,6 +85,7 @@ class DatasetSpec:
     noise: NoiseSpec
     blur: Range  # background blur sigma (output px) of parts blur_bg and fg_only
     linear_light: bool = False  # composite, blur and decimate in linear light (sRGB decoded, re-encoded)
+    photometric: PhotometricSpec = PhotometricSpec(0.0, Range(0.0, 0.0))  # input-only gain and read noise
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> "DatasetSpec":
@@ -113,6 +127,10 @@ class DatasetSpec:
             noise=NoiseSpec(float(ds["noise"]["photon_std_max"]), bool(ds["noise"]["noisy_target"])),
             blur=Range(float(ds["blur"]["sigma_min"]), float(ds["blur"]["sigma_max"])),
             linear_light=bool(ds["linear_light"]),
+            photometric=PhotometricSpec(
+                gain_flicker=float(ds["photometric"]["gain_flicker"]),
+                read_noise=Range(float(ds["photometric"]["read_noise_std"]["min"]), float(ds["photometric"]["read_noise_std"]["max"])),
+            ),
         )
         return spec
 

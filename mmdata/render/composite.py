@@ -17,8 +17,14 @@ Pipeline (SPEC section 3, paper section 3.3; choices documented in README "Rende
 5. Poisson photon noise on the input frames A, B and X'_b (independent draws); targets Y, Y' clean
    unless ``noise.noisy_target``; then stochastic rounding to uint8 of every frame.
 
-All randomness (step 5) comes from ``SeedSequence(params.seed, spawn_key=(1, frame))``, so a sample
-re-renders byte-identically from its parameters alone.
+Input-only photometric changes (``dataset.photometric``, off by default): frame B (X_b and X'_b) is
+multiplied by ``params.gain_b`` after decimation (before encoding in linear light; the offsets are
+added after it), and Gaussian read noise of std ``params.read_noise_std`` is added to every frame that
+gets photon noise, after it.
+
+All randomness (step 5) comes from ``SeedSequence(params.seed, spawn_key=(1, frame))``, and the read
+noise from ``spawn_key=(READ_NOISE_STREAM, frame)``, so a sample re-renders byte-identically from its
+parameters alone.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ import scipy.sparse as sp
 from scipy import ndimage
 
 from mmdata.render.color import linear_to_srgb, srgb_to_linear
-from mmdata.render.noise import photon_noise, stochastic_round
+from mmdata.render.noise import photon_noise, read_noise, stochastic_round
 from mmdata.render.params import LayerParams, SampleParams
 from mmdata.render.resample import (
     apply_separable,
@@ -51,6 +57,9 @@ __all__ = ["FRAME_FIELDS", "INPUT_FIELDS", "render_clean", "render_sample", "ren
 FRAME_FIELDS: tuple[str, ...] = ("frame_a", "frame_b", "frame_b_perturbed", "frame_y_perturbed", "frame_y")
 #: Frames that are network inputs and always get photon noise.
 INPUT_FIELDS: tuple[str, ...] = ("frame_a", "frame_b", "frame_b_perturbed")
+
+#: First spawn_key entry of the read noise's per-frame streams (``(READ_NOISE_STREAM, frame)``).
+READ_NOISE_STREAM = 4
 
 _OBJECT_PAD = 8  # zero-alpha source pixels around an object box: spline coefficients beyond are < 3e-5 of the edge
 _IIR_SETTLE = 12  # extra source pixels cropped around a background region for the spline prefilter
@@ -201,8 +210,8 @@ def _decimate(dec: sp.csr_matrix, canvas: np.ndarray) -> np.ndarray:
     return frame
 
 
-def _frame_rng(params: SampleParams, field: str) -> np.random.Generator:
-    seq = np.random.SeedSequence(list(params.seed), spawn_key=(1, FRAME_FIELDS.index(field)))
+def _frame_rng(params: SampleParams, field: str, stream: int = 1) -> np.random.Generator:
+    seq = np.random.SeedSequence(list(params.seed), spawn_key=(stream, FRAME_FIELDS.index(field)))
     return np.random.default_rng(seq)
 
 
@@ -234,6 +243,8 @@ def render_clean(params: SampleParams, catalogue: Catalogue, spec: DatasetSpec) 
         for obj, (coef, pad), shift in zip(params.objects, coefs, shifts[frame][1:]):
             _composite_object(canvas, offsets, coef, pad, obj, shift, grid)
         rgb = _decimate(dec, canvas)
+        if frame == "b" and params.gain_b != 1.0:  # exposure flicker of the input B only
+            rgb *= np.float32(params.gain_b)
         if linear:
             rgb = linear_to_srgb(rgb)
         if frame == "a":
@@ -268,6 +279,8 @@ def render_sample(params: SampleParams, catalogue: Catalogue, spec: DatasetSpec)
         img = clean[field]
         if field in noisy:
             img = photon_noise(img, params.noise_std, rng)
+            if params.read_noise_std > 0:
+                img = read_noise(img, params.read_noise_std, _frame_rng(params, field, READ_NOISE_STREAM))
         frames[field] = stochastic_round(img, rng)
     return frames
 

@@ -11,6 +11,10 @@ Geometry conventions (SPEC section 1):
       so that the source's top-left corner lies at ``position`` = (x, y) in frame A.
     * In frame B the layer is translated by ``motion`` = (dx, dy); in the magnified frame Y by
       ``alpha * motion``. +dx moves content right, +dy moves it down.
+
+Fields of the optional generator changes (``dataset.photometric``, ...) have the value that means
+"off" as their default and are left out of :meth:`SampleParams.to_dict` while off, so the recorded
+parameters of a default sample are what they were before the options existed.
 """
 
 from __future__ import annotations
@@ -82,9 +86,14 @@ class SampleParams:
     background_blur: float  # Gaussian blur sigma of the background, output pixels; 0 = none
     background: LayerParams
     objects: tuple[LayerParams, ...] = ()  # back to front: later objects occlude earlier ones
+    gain_b: float = 1.0  # exposure factor of the input frame B (X_b and X'_b) only; 1 = off
+    read_noise_std: float = 0.0  # Gaussian read-noise std on the noisy frames, 0-255 units; 0 = off
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        d = dataclasses.asdict(self)
+        d["background"] = self.background.to_dict()
+        d["objects"] = tuple(o.to_dict() for o in self.objects)
+        return _without_off(d, _SAMPLE_OFF)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "SampleParams":
@@ -97,4 +106,15 @@ class SampleParams:
             background_blur=float(d["background_blur"]),
             background=LayerParams.from_dict(d["background"]),
             objects=tuple(LayerParams.from_dict(o) for o in d["objects"]),
+            gain_b=float(d.get("gain_b", _SAMPLE_OFF["gain_b"])),
+            read_noise_std=float(d.get("read_noise_std", _SAMPLE_OFF["read_noise_std"])),
         )
+
+
+#: Optional fields of SampleParams and the value that means "off" (left out of its dict then).
+_SAMPLE_OFF: dict[str, Any] = {"gain_b": 1.0, "read_noise_std": 0.0}
+
+
+def _without_off(d: dict[str, Any], off: dict[str, Any]) -> dict[str, Any]:
+    """``d`` without the optional keys that hold their "off" value."""
+    return {k: v for k, v in d.items() if not (k in off and v == off[k])}

@@ -17,6 +17,12 @@ Distributions (defaults in the ``dataset`` section of the config schema, paper s
   covers the frame (plus a margin) in A, B and Y, position uniform among the covering ones;
 * colour offsets ~ U[-max_offset, max_offset] per channel per layer; photon noise std ~ U[0, photon_std_max];
   background blur sigma ~ U[blur.sigma_min, sigma_max] in blur_bg and fg_only, else 0.
+
+Optional changes (off by default) draw from streams of their own, only when on, so that the draws
+above, and hence every default sample, stay exactly as they are:
+
+* ``dataset.photometric`` (:data:`PHOTOMETRIC_STREAM`): gain of frame B ~ U[1 - gain_flicker,
+  1 + gain_flicker], then the read-noise std ~ U[read_noise_std.min, max].
 """
 
 from __future__ import annotations
@@ -31,11 +37,14 @@ from mmdata.render.params import LayerParams, SampleParams, part_name, part_numb
 from mmdata.sources.base import Catalogue
 from mmdata.spec import DatasetSpec
 
-__all__ = ["COVER_MARGIN", "sample_seed", "sample_params", "background_cover"]
+__all__ = ["COVER_MARGIN", "PHOTOMETRIC_STREAM", "sample_seed", "sample_params", "background_cover"]
 
 #: Output pixels by which the background must extend beyond the frame on every side, in every frame
 #: (covers the render margin, the anti-aliasing support and the cubic kernel).
 COVER_MARGIN = 4.0
+
+#: spawn_key of the SeedSequence the photometric options draw from (the frames' noise uses (1, frame)).
+PHOTOMETRIC_STREAM = (2,)
 
 _STILL = {"static": ("background", "objects"), "fg_only": ("background",)}
 _WITH_OBJECTS = ("fg_bg", "blur_bg", "fg_only")
@@ -148,6 +157,17 @@ def _objects(
     return tuple(out)
 
 
+def _photometric(spec: DatasetSpec, seed: tuple[int, ...]) -> tuple[float, float]:
+    """(gain of frame B, read-noise std) of one sample: (1, 0) without drawing anything when off."""
+    ph = spec.photometric
+    if not ph.active:
+        return 1.0, 0.0
+    rng = np.random.default_rng(np.random.SeedSequence(list(seed), spawn_key=PHOTOMETRIC_STREAM))
+    gain = float(rng.uniform(1.0 - ph.gain_flicker, 1.0 + ph.gain_flicker))
+    read_noise = float(rng.uniform(ph.read_noise.min, ph.read_noise.max))
+    return gain, read_noise
+
+
 def sample_params(spec: DatasetSpec, part: int | str, index: int, catalogue: Catalogue) -> SampleParams:
     """Draw the scene of sample ``index`` of ``part``.
 
@@ -179,6 +199,7 @@ def sample_params(spec: DatasetSpec, part: int | str, index: int, catalogue: Cat
     objects: tuple[LayerParams, ...] = ()
     if name in _WITH_OBJECTS:
         objects = _objects(rng, spec, catalogue, alpha, "objects" in still)
+    gain_b, read_noise_std = _photometric(spec, seed)
     return SampleParams(
         part=part_number(part),
         index=int(index),
@@ -188,4 +209,6 @@ def sample_params(spec: DatasetSpec, part: int | str, index: int, catalogue: Cat
         background_blur=blur if name in _BLURRED else 0.0,
         background=background,
         objects=objects,
+        gain_b=gain_b,
+        read_noise_std=read_noise_std,
     )

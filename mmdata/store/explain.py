@@ -92,6 +92,10 @@ def active_options(params: SampleParams, dataset: Mapping[str, Any]) -> dict[str
     out: dict[str, str] = {}
     if dataset.get("linear_light"):
         out["dataset.linear_light"] = "composited, blurred and decimated in linear light (sources decoded from sRGB, frames re-encoded before offsets, noise and quantization)"
+    if params.gain_b != 1.0:
+        out["dataset.photometric.gain_flicker"] = f"input frame B (X_b and X'_b) exposed with gain {params.gain_b:.6g}; A, Y and Y' unchanged"
+    if params.read_noise_std > 0:
+        out["dataset.photometric.read_noise_std"] = f"Gaussian read noise of std {params.read_noise_std:.4g} (0-255) on every frame that has photon noise"
     return out
 
 

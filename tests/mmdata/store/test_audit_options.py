@@ -8,6 +8,7 @@ attribute hash resealed so that only the re-render can notice, and the audit mus
 from __future__ import annotations
 
 import copy
+import dataclasses
 import shutil
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ from mmdata.cli import main
 from mmdata.store import shard_path
 from mmdata.store.audit import audit_dataset
 from mmdata.store.integrity import ATTRS_KEY, attrs_digest
+from mmdata.store.provenance import bytes_checksum, params_from_json, params_to_json
+from mmdata.store.writer import shard_checksum
 
 PARTS = {"fg_bg": 2, "bg_only": 0, "blur_bg": 0, "static": 0, "fg_only": 0}
 
@@ -28,6 +31,22 @@ PARTS = {"fg_bg": 2, "bg_only": 0, "blur_bg": 0, "static": 0, "fg_only": 0}
 OPTIONS: dict[str, tuple[dict[str, Any], dict[str, Any], str, str]] = {
     # a config-wide rendering setting: only the re-render can tell
     "linear_light": ({"linear_light": True}, {"linear_light": False}, "dataset.linear_light", "byte(s) differ from the re-render"),
+    # per-sample draws: the audit's fresh draw from the seed no longer matches the recorded values
+    "photometric": (
+        {"photometric": {"gain_flicker": 0.2, "read_noise_std": {"min": 0.5, "max": 3.0}}},
+        {"photometric": {"gain_flicker": 0.0, "read_noise_std": {"min": 0.0, "max": 0.0}}},
+        "dataset.photometric.gain_flicker",
+        "recorded parameters differ from a fresh draw",
+    ),
+}
+
+#: options that are rendering settings of the whole dataset, not per-sample draws
+CONFIG_WIDE = {"linear_light"}
+
+#: per-sample option -> (recorded SampleParams fields changed, the audit's findings then)
+PER_SAMPLE: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
+    "photometric gain": ({"gain_b": 1.0}, ("recorded parameters differ from a fresh draw", "frame_b: ")),
+    "photometric read noise": ({"read_noise_std": 0.0}, ("recorded parameters differ from a fresh draw", "frame_a: ")),
 }
 
 
@@ -80,7 +99,40 @@ def test_option_is_recorded_rerendered_and_explained(option, tmp_path, catalogue
     assert all(p.index in (0, 1) for p in report.problems)  # named per sample, nothing else is wrong
     assert {p.index for p in report.problems if finding in p.what} == {0, 1}, report.text()
     assert main(["-q", "explain", "--root", str(flipped), "--part", "1", "--index", "1"]) == 0
-    assert f"option {key}" not in capsys.readouterr().out
+    # a config-wide setting is explained from the recorded config, a per-sample draw from the sample's record
+    assert (f"option {key}" in capsys.readouterr().out) == (option not in CONFIG_WIDE)
+
+
+def _flip_recorded_params(root: Path, offset: int, changes: dict[str, Any]) -> None:
+    """Change one sample's recorded parameters and reseal every checksum over them (a writer's bug)."""
+    group = zarr.open_group(str(shard_path(root, 1, 0)), mode="r+")
+    values = group["params_json"][:]
+    params = dataclasses.replace(params_from_json(str(values[offset])), **changes)
+    values[offset] = params_to_json(params)
+    group["params_json"][:] = values
+    attrs = group.attrs.asdict()
+    attrs["checksums"] = {**attrs["checksums"], "params_json": bytes_checksum(group["params_json"][:])}
+    attrs["shard_checksum"] = shard_checksum(attrs["checksums"])
+    attrs[ATTRS_KEY] = attrs_digest(attrs)
+    group.attrs.update(attrs)
+
+
+@pytest.fixture(scope="module")
+def photometric_root(tmp_path_factory: pytest.TempPathFactory, catalogue_dir: Path) -> Path:
+    return _generate(tmp_path_factory.mktemp("photometric"), catalogue_dir, OPTIONS["photometric"][0])
+
+
+@pytest.mark.parametrize("case", sorted(PER_SAMPLE))
+def test_a_flipped_sample_parameter_fails_the_audit(case, photometric_root, tmp_path):
+    changes, findings = PER_SAMPLE[case]
+    root = tmp_path / "ds"
+    shutil.copytree(photometric_root, root)
+    _flip_recorded_params(root, 1, changes)
+    report = audit_dataset(root, rng=np.random.default_rng(0))
+    assert not report.ok, report.text()
+    assert {p.index for p in report.problems} == {1}, report.text()  # only the edited sample, by name
+    for finding in findings:  # the draw check and the re-render of the recorded (wrong) value both notice
+        assert any(finding in p.what for p in report.problems), (finding, report.text())
 
 
 def test_a_default_sample_lists_no_option(tmp_path, catalogue_dir, capsys):
