@@ -14,7 +14,7 @@ from typing import Any, Mapping
 from mmdata.config import validate_config
 from mmdata.render.params import PART_NAMES
 
-__all__ = ["Range", "MotionSpec", "ObjectSpec", "NoiseSpec", "PhotometricSpec", "DatasetSpec"]
+__all__ = ["Range", "AffineSpec", "MotionSpec", "ObjectSpec", "NoiseSpec", "PhotometricSpec", "DatasetSpec"]
 
 
 @dataclass(frozen=True)
@@ -26,12 +26,27 @@ class Range:
 
 
 @dataclass(frozen=True)
+class AffineSpec:
+    """Ranges of each moving layer's affine motion about identity (all 0: translations only, the default)."""
+
+    rotation_deg: float  # rotation ~ U[-rotation_deg, rotation_deg] degrees
+    scale: float  # isotropic scale change ~ U[-scale, scale] (A = (1 + s) R Sh)
+    shear: float  # shear ~ U[-shear, shear]
+
+    @property
+    def active(self) -> bool:
+        """Whether layers get an affine part at all."""
+        return self.rotation_deg > 0 or self.scale > 0 or self.shear > 0
+
+
+@dataclass(frozen=True)
 class MotionSpec:
     """Per-layer input motion |delta| (output pixels) and the cap on the magnified motion."""
 
     min: float  # smallest |delta| of a moving layer
-    max: float  # largest |delta| (paper: 10 px)
-    max_magnified: float  # largest alpha * |delta| of any layer (paper: 30 px)
+    max: float  # largest |delta| (paper: 10 px); with affine motion, of the displacement anywhere in the layer
+    max_magnified: float  # largest alpha * |delta| of any layer (paper: 30 px), likewise
+    affine: AffineSpec = AffineSpec(0.0, 0.0, 0.0)  # optional affine part of each moving layer's motion
 
 
 @dataclass(frozen=True)
@@ -113,7 +128,10 @@ class DatasetSpec:
             parts={name: int(ds["parts"][name]) for name in PART_NAMES},
             alpha=Range(float(ds["alpha"]["min"]), float(ds["alpha"]["max"])),
             motion=MotionSpec(
-                float(ds["motion"]["min"]), float(ds["motion"]["max"]), float(ds["motion"]["max_magnified"])
+                float(ds["motion"]["min"]),
+                float(ds["motion"]["max"]),
+                float(ds["motion"]["max_magnified"]),
+                AffineSpec(*(float(ds["motion"]["affine"][k]) for k in ("rotation_deg", "scale", "shear"))),
             ),
             objects=ObjectSpec(
                 count_min=int(ds["objects"]["count_min"]),

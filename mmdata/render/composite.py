@@ -79,6 +79,51 @@ class _Grid:
         return (self.centres - pos - shift) / scale - 0.5 - origin
 
 
+class _Warp:
+    """The affine motion of one layer in one frame (``factor`` 1: B, alpha: Y), as maps of output coordinates.
+
+    A point x of the layer in A appears at ``y = m x + b`` (``m = I + factor G``, ``b`` from the centre
+    and ``factor * motion``); a render-grid point q shows the layer's point ``inv q + off`` of A.
+    """
+
+    def __init__(self, layer: LayerParams, factor: float) -> None:
+        g = np.reshape(np.asarray(layer.motion_gradient, dtype=np.float64), (2, 2))
+        c = np.asarray(layer.motion_centre, dtype=np.float64)
+        t = factor * np.asarray(layer.motion, dtype=np.float64)
+        self.m = np.eye(2) + factor * g
+        self.b = c + t - self.m @ c
+        self.inv = np.linalg.inv(self.m)
+        self.off = c - self.inv @ (c + t)
+        self.layer = layer
+
+    def source(self, qx: np.ndarray, qy: np.ndarray, origin: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+        """Source index coordinates (uy, ux), in an array whose index 0 is source pixel ``origin`` = (y, x)."""
+        inv, off, layer = self.inv, self.off, self.layer
+        xa = inv[0, 0] * qx + inv[0, 1] * qy + off[0]
+        ya = inv[1, 0] * qx + inv[1, 1] * qy + off[1]
+        s = layer.scale
+        return (ya - layer.position[1]) / s - 0.5 - origin[0], (xa - layer.position[0]) / s - 0.5 - origin[1]
+
+    def sample(self, coef: np.ndarray, rows: slice, cols: slice, grid: "_Grid", origin: tuple[float, float],
+               mode: str) -> np.ndarray:
+        """Evaluate row-planar spline coefficients (H, C, W) at the grid points [rows, cols]: (h, C, w) float32."""
+        uy, ux = self.source(grid.centres[cols][None, :], grid.centres[rows][:, None], origin)
+        out = np.empty((uy.shape[0], coef.shape[1], uy.shape[1]), dtype=np.float32)
+        for ch in range(coef.shape[1]):
+            out[:, ch, :] = ndimage.map_coordinates(
+                np.ascontiguousarray(coef[:, ch, :]), [uy, ux], order=3, mode=mode, cval=0.0, prefilter=False,
+                output=np.float32,
+            )
+        return out
+
+
+def _warps(layer: LayerParams, alpha: float) -> list["_Warp | None"]:
+    """The warps of a layer in A, B and Y: None where the layer only translates (all frames of a plain layer)."""
+    if not layer.is_affine:
+        return [None, None, None]
+    return [None, _Warp(layer, 1.0), _Warp(layer, alpha)]
+
+
 def prefilter_sigma(scale: float, factor: int) -> float:
     """Source-pixel Gaussian std that band-limits a layer drawn smaller than the render grid.
 
@@ -95,11 +140,14 @@ def _background_layer(
     shifts: list[tuple[float, float]],
     canvases: list[np.ndarray],
     linear: bool = False,
+    warps: list["_Warp | None"] | None = None,
 ) -> None:
     """Sample the background on the render grid in each frame, into the row-planar (n, 3, n) ``canvases``.
 
-    With ``linear``, the source pixels are decoded from sRGB to linear light before the blur.
+    With ``linear``, the source pixels are decoded from sRGB to linear light before the blur. A frame
+    whose entry of ``warps`` is not None is sampled through that affine warp instead of its shift.
     """
+    warps = warps or [None] * len(shifts)
     bg: LayerParams = params.background
     src = catalogue.background(bg.source_id)
     s = bg.scale
@@ -108,8 +156,13 @@ def _background_layer(
     crops = []
     for axis, size in ((0, src.shape[0]), (1, src.shape[1])):
         pos = bg.position[1 - axis]
-        lo = min(grid.source_positions(s, pos, sh[1 - axis], 0.0)[0] for sh in shifts)
-        hi = max(grid.source_positions(s, pos, sh[1 - axis], 0.0)[-1] for sh in shifts)
+        lo = min(grid.source_positions(s, pos, sh[1 - axis], 0.0)[0] for sh, w in zip(shifts, warps) if w is None)
+        hi = max(grid.source_positions(s, pos, sh[1 - axis], 0.0)[-1] for sh, w in zip(shifts, warps) if w is None)
+        for w in warps:  # an affine frame's extent: its grid's corners, back-projected (the map is affine)
+            if w is not None:
+                ends = grid.centres[[0, -1]]
+                u = w.source(ends[None, :], ends[:, None], (0.0, 0.0))[axis]
+                lo, hi = min(lo, float(u.min())), max(hi, float(u.max()))
         crops.append((max(0, int(math.floor(lo)) - extra), min(size, int(math.ceil(hi)) + extra + 1)))
     (y0, y1), (x0, x1) = crops
     if y1 - y0 < 1 or x1 - x0 < 1:  # the frame lies entirely outside the image: mirror the whole image
@@ -121,7 +174,11 @@ def _background_layer(
         region = ndimage.gaussian_filter(region, sigma=(sigma, sigma, 0), mode="mirror", truncate=4.0)
     coef = spline_coefficients(region, planar=True)
     done: dict[tuple[float, float], np.ndarray] = {}
-    for (dx, dy), canvas in zip(shifts, canvases):
+    for (dx, dy), canvas, warp in zip(shifts, canvases, warps):
+        if warp is not None:
+            every = slice(0, grid.n)
+            np.copyto(canvas, warp.sample(coef, every, every, grid, (y0, x0), "mirror"))
+            continue
         if (dx, dy) in done:  # a still background (parts 4, 5): the same operators give the same values
             np.copyto(canvas, done[dx, dy])
             continue
@@ -161,6 +218,25 @@ def _support(u: np.ndarray, n: int) -> tuple[int, int]:
     return lo, hi
 
 
+def _warped_support(warp: _Warp, shape: tuple[int, ...], pad: int, grid: _Grid) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Grid index ranges ([y0, y1), [x0, x1)) that an affinely moved object's spline can touch.
+
+    The object's coefficients (row-planar ``shape`` = (H, 4, W), zero-padded by ``pad``) reach index
+    coordinates -2 < u < n + 1; the corners of that box, mapped to the frame, bound its footprint.
+    """
+    layer, s = warp.layer, warp.layer.scale
+    xs = layer.position[0] + s * (np.array([-2.0, shape[2] + 1.0]) + 0.5 - pad)
+    ys = layer.position[1] + s * (np.array([-2.0, shape[0] + 1.0]) + 0.5 - pad)
+    corners = np.array([[x, y] for x in xs for y in ys]).T  # (2, 4) in A
+    mapped = warp.m @ corners + warp.b[:, None]  # (2, 4) in the frame
+    out = []
+    for axis in (1, 0):
+        lo = math.ceil((mapped[axis].min() + grid.margin) * grid.factor - 0.5)
+        hi = math.floor((mapped[axis].max() + grid.margin) * grid.factor - 0.5) + 1
+        out.append((min(max(lo, 0), grid.n), min(max(hi, 0), grid.n)))
+    return out[0], out[1]
+
+
 def _composite_object(
     canvas: np.ndarray,
     offsets: np.ndarray | None,
@@ -169,24 +245,32 @@ def _composite_object(
     layer: LayerParams,
     shift: tuple[float, float],
     grid: _Grid,
+    warp: _Warp | None = None,
 ) -> None:
     """Draw one object 'over' the canvas, in place.
 
     The canvas is row-planar RGB (rows, 3, columns); ``offsets``, when given, is the colour-offset
-    image of the perturbed twin in the same layout, composited with the same alpha.
+    image of the perturbed twin in the same layout, composited with the same alpha. With ``warp``
+    the object moves by that affine warp instead of ``shift``.
     """
-    s = layer.scale
-    uy = grid.source_positions(s, layer.position[1], shift[1], -pad)
-    ux = grid.source_positions(s, layer.position[0], shift[0], -pad)
-    y0, y1 = _support(uy, coef.shape[0])
-    x0, x1 = _support(ux, coef.shape[2])
-    if y1 <= y0 or x1 <= x0:
-        return
-    patch = apply_separable(
-        warp_matrix(uy[y0:y1], coef.shape[0], outside="zero"),
-        warp_matrix(ux[x0:x1], coef.shape[2], outside="zero"),
-        coef,
-    )  # (h, 4, w): premultiplied RGB, alpha
+    if warp is None:
+        s = layer.scale
+        uy = grid.source_positions(s, layer.position[1], shift[1], -pad)
+        ux = grid.source_positions(s, layer.position[0], shift[0], -pad)
+        y0, y1 = _support(uy, coef.shape[0])
+        x0, x1 = _support(ux, coef.shape[2])
+        if y1 <= y0 or x1 <= x0:
+            return
+        patch = apply_separable(
+            warp_matrix(uy[y0:y1], coef.shape[0], outside="zero"),
+            warp_matrix(ux[x0:x1], coef.shape[2], outside="zero"),
+            coef,
+        )  # (h, 4, w): premultiplied RGB, alpha
+    else:
+        (y0, y1), (x0, x1) = _warped_support(warp, coef.shape, pad, grid)
+        if y1 <= y0 or x1 <= x0:
+            return
+        patch = warp.sample(coef, slice(y0, y1), slice(x0, x1), grid, (-pad, -pad), "grid-constant")
     a = np.clip(patch[:, 3:4, :], 0.0, 1.0, out=patch[:, 3:4, :])  # (h, 1, w)
     premult = np.maximum(patch[:, :3, :], 0.0, out=patch[:, :3, :])
     np.minimum(premult, 255.0 * a, out=premult)
@@ -231,17 +315,18 @@ def render_clean(params: SampleParams, catalogue: Catalogue, spec: DatasetSpec) 
     }
     canvases = [np.empty((grid.n, 3, grid.n), dtype=np.float32) for _ in range(3)]  # RGB of A, B, Y
     linear = spec.linear_light
-    _background_layer(params, catalogue, grid, [shifts[f][0] for f in ("a", "b", "y")], canvases, linear)
+    warps = [_warps(layer, alpha) for layer in layers]  # per layer: A, B, Y (None: a translation)
+    _background_layer(params, catalogue, grid, [shifts[f][0] for f in ("a", "b", "y")], canvases, linear, warps[0])
     coefs = [_object_coefficients(catalogue, obj, spec.supersample, linear) for obj in params.objects]
     dec = gaussian_decimation(spec.image_size, spec.supersample, spec.antialias_sigma, grid.margin)
     out: dict[str, np.ndarray] = {}
-    for canvas, frame in zip(canvases, ("a", "b", "y")):
+    for k, (canvas, frame) in enumerate(zip(canvases, ("a", "b", "y"))):
         offsets = None
         if frame != "a":  # the perturbation's offset image, composited alongside the RGB
             offsets = np.empty_like(canvas)
             offsets[...] = np.asarray(params.background.color_offset, dtype=np.float32)[None, :, None]
-        for obj, (coef, pad), shift in zip(params.objects, coefs, shifts[frame][1:]):
-            _composite_object(canvas, offsets, coef, pad, obj, shift, grid)
+        for obj, (coef, pad), shift, warp in zip(params.objects, coefs, shifts[frame][1:], warps[1:]):
+            _composite_object(canvas, offsets, coef, pad, obj, shift, grid, warp[k])
         rgb = _decimate(dec, canvas)
         if frame == "b" and params.gain_b != 1.0:  # exposure flicker of the input B only
             rgb *= np.float32(params.gain_b)

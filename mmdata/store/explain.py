@@ -7,6 +7,7 @@ edited provenance fails with one error naming the file instead of describing ano
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -19,7 +20,7 @@ from mmdata.store.manifest import find_shards
 from mmdata.store.provenance import params_from_json
 from mmdata.store.reader import ShardReader
 
-__all__ = ["open_recorded_catalogue", "locate_sample", "active_options", "explain_sample"]
+__all__ = ["open_recorded_catalogue", "locate_sample", "active_options", "affine_parts", "explain_sample"]
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,20 @@ def _layer(catalogue: Catalogue | None, layer: Any, alpha: float) -> dict[str, A
     d["motion_px"] = float(np.hypot(dx, dy))
     d["magnified_motion_px"] = float(alpha * np.hypot(dx, dy))
     d["source"] = _describe(catalogue, layer.source_id)
+    if layer.is_affine:
+        d["affine"] = affine_parts(layer.motion_gradient)
     return d
+
+
+def affine_parts(gradient: tuple[float, float, float, float]) -> dict[str, float]:
+    """A = I + G written as R(theta) [[sx, sx * h], [0, sy]]: rotation (degrees), scale changes sx - 1,
+    sy - 1 and shear h (the sampler's (1 + s) R [[1, h], [0, 1]] has sx = sy = 1 + s)."""
+    a = np.eye(2) + np.reshape(np.asarray(gradient, dtype=np.float64), (2, 2))
+    theta = math.atan2(a[1, 0], a[0, 0])
+    c, sn = math.cos(theta), math.sin(theta)
+    sx = math.hypot(a[0, 0], a[1, 0])
+    r12, sy = c * a[0, 1] + sn * a[1, 1], -sn * a[0, 1] + c * a[1, 1]
+    return {"rotation_deg": math.degrees(theta), "scale_x": sx - 1.0, "scale_y": sy - 1.0, "shear": r12 / sx}
 
 
 def active_options(params: SampleParams, dataset: Mapping[str, Any]) -> dict[str, str]:
@@ -94,6 +108,13 @@ def active_options(params: SampleParams, dataset: Mapping[str, Any]) -> dict[str
         out["dataset.linear_light"] = "composited, blurred and decimated in linear light (sources decoded from sRGB, frames re-encoded before offsets, noise and quantization)"
     if params.gain_b != 1.0:
         out["dataset.photometric.gain_flicker"] = f"input frame B (X_b and X'_b) exposed with gain {params.gain_b:.6g}; A, Y and Y' unchanged"
+    affine = [layer for layer in (params.background, *params.objects) if layer.is_affine]
+    if affine:
+        norm = max(float(np.linalg.norm(np.reshape(layer.motion_gradient, (2, 2)), 2)) for layer in affine)
+        out["dataset.motion.affine"] = (
+            f"{len(affine)} layer(s) move affinely, d(x) = delta + (A - I)(x - centre); largest |A - I| {norm:.4g} "
+            f"(magnified {params.alpha * norm:.4g}); each layer's A below"
+        )
     if params.read_noise_std > 0:
         out["dataset.photometric.read_noise_std"] = f"Gaussian read noise of std {params.read_noise_std:.4g} (0-255) on every frame that has photon noise"
     return out

@@ -38,6 +38,12 @@ OPTIONS: dict[str, tuple[dict[str, Any], dict[str, Any], str, str]] = {
         "dataset.photometric.gain_flicker",
         "recorded parameters differ from a fresh draw",
     ),
+    "affine": (
+        {"motion": {"affine": {"rotation_deg": 1.0, "scale": 0.02, "shear": 0.01}}},
+        {"motion": {"affine": {"rotation_deg": 0.0, "scale": 0.0, "shear": 0.0}}},
+        "dataset.motion.affine",
+        "recorded parameters differ from a fresh draw",
+    ),
 }
 
 #: options that are rendering settings of the whole dataset, not per-sample draws
@@ -47,6 +53,12 @@ CONFIG_WIDE = {"linear_light"}
 PER_SAMPLE: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
     "photometric gain": ({"gain_b": 1.0}, ("recorded parameters differ from a fresh draw", "frame_b: ")),
     "photometric read noise": ({"read_noise_std": 0.0}, ("recorded parameters differ from a fresh draw", "frame_a: ")),
+}
+
+#: per-sample affine flips: (option, index of the layer, 0 = background) -> the recorded layer fields changed
+AFFINE_FLIPS: dict[str, tuple[int, dict[str, Any]]] = {
+    "background turned back into a translation": (0, {"motion_gradient": (0.0, 0.0, 0.0, 0.0)}),
+    "object's rotation reversed": (1, {"negate": True}),
 }
 
 
@@ -133,6 +145,32 @@ def test_a_flipped_sample_parameter_fails_the_audit(case, photometric_root, tmp_
     assert {p.index for p in report.problems} == {1}, report.text()  # only the edited sample, by name
     for finding in findings:  # the draw check and the re-render of the recorded (wrong) value both notice
         assert any(finding in p.what for p in report.problems), (finding, report.text())
+
+
+@pytest.fixture(scope="module")
+def affine_root(tmp_path_factory: pytest.TempPathFactory, catalogue_dir: Path) -> Path:
+    return _generate(tmp_path_factory.mktemp("affine"), catalogue_dir, OPTIONS["affine"][0])
+
+
+@pytest.mark.parametrize("case", sorted(AFFINE_FLIPS))
+def test_a_flipped_affine_motion_fails_the_audit(case, affine_root, tmp_path):
+    which, change = AFFINE_FLIPS[case]
+    root = tmp_path / "ds"
+    shutil.copytree(affine_root, root)
+    recorded = params_from_json(str(zarr.open_group(str(shard_path(root, 1, 0)), mode="r")["params_json"][1]))
+    layers = [recorded.background, *recorded.objects]
+    assert all(layer.is_affine for layer in layers)  # part 1: every layer moves
+    layer = layers[which]
+    if change.get("negate"):
+        change = {"motion_gradient": tuple(-v for v in layer.motion_gradient)}
+    layers[which] = dataclasses.replace(layer, **change)
+    _flip_recorded_params(root, 1, {"background": layers[0], "objects": tuple(layers[1:])})
+    report = audit_dataset(root, rng=np.random.default_rng(0))
+    assert not report.ok and {p.index for p in report.problems} == {1}, report.text()
+    assert any("recorded parameters differ from a fresh draw" in p.what for p in report.problems)
+    assert any("frame_b: " in p.what and "differ from the re-render" in p.what for p in report.problems)
+    assert any("frame_y: " in p.what and "differ from the re-render" in p.what for p in report.problems)
+    assert not any("frame_a: " in p.what for p in report.problems)  # A is the layer before it moves
 
 
 def test_a_default_sample_lists_no_option(tmp_path, catalogue_dir, capsys):
