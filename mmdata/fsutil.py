@@ -5,6 +5,9 @@
   (``0o666`` minus the umask, not ``mkstemp``'s ``0o600``) and renamed over the target; on an
   exception the temporary file is removed and the target is untouched;
 * :func:`atomic_write_bytes` / :func:`atomic_write_text` — the same for data in memory;
+* :func:`tmp_name` + :func:`commit` (or :func:`discard`) — the two halves of :func:`atomic_path`, for a
+  writer that stays open across many calls (a video encoder): write to ``tmp_name(path)``, then
+  ``commit(tmp, path)`` on success or ``discard(tmp)`` on failure;
 * :func:`replace_dir` — swap a finished temporary folder in for a final one with no moment at which
   the final path is missing: the old folder is renamed aside, the new one renamed in, then the old
   one deleted (an interruption between the two renames leaves the old folder beside the final path,
@@ -21,9 +24,12 @@ import os
 import shutil
 import uuid
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
-__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "replace_dir", "remove_stale", "tmp_name"]
+from mmdata.errors import ConfigError
+
+__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "commit", "discard", "replace_dir", "remove_stale",
+           "tmp_name", "check_suffix"]
 
 
 def _umask() -> int:
@@ -51,6 +57,52 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def commit(tmp: str | Path, path: str | Path, *, mode: int | None = None) -> Path:
+    """Move the finished temporary file ``tmp`` (from :func:`tmp_name`) to ``path``, durably.
+
+    The file is fsynced, given the usual permissions and renamed over ``path``, then the folder is
+    fsynced; when any of it fails the temporary file is removed and ``path`` is untouched.
+
+    Args:
+        tmp: the complete temporary file, in ``path``'s folder.
+        path: the final file.
+        mode: permission bits (default ``0o666`` minus the umask, as ``open`` would create it).
+
+    Returns:
+        ``path``.
+
+    Raises:
+        OSError: fsync, chmod or rename failed (naming ``path`` when the system gave no file name).
+    """
+    tmp, path = Path(tmp), Path(path)
+    try:
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.chmod(tmp, (0o666 & ~_umask()) if mode is None else mode)
+        os.replace(tmp, path)
+    except OSError as exc:
+        discard(tmp)
+        raise _naming(exc, path) from exc
+    except BaseException:
+        discard(tmp)
+        raise
+    _fsync_dir(path.parent)
+    return path
+
+
+def discard(tmp: str | Path) -> None:
+    """Remove the temporary file ``tmp`` if it exists (a writer failed or was interrupted)."""
+    with contextlib.suppress(OSError):
+        os.unlink(tmp)
+
+
+def _naming(exc: OSError, path: Path) -> OSError:
+    """``exc`` itself, or (when it names no file, as a failed ``write`` does) the same error naming ``path``."""
+    if exc.filename is not None or exc.errno is None:
+        return exc
+    return OSError(exc.errno, exc.strerror or str(exc), str(path))  # the errno's subclass, e.g. PermissionError
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path, *, mode: int | None = None) -> Iterator[Path]:
     """Write ``path`` through a temporary sibling that is renamed into place on success.
@@ -60,10 +112,12 @@ def atomic_path(path: str | Path, *, mode: int | None = None) -> Iterator[Path]:
         mode: permission bits (default ``0o666`` minus the umask, as ``open`` would create it).
 
     Yields:
-        The temporary path; create the file there.
+        The temporary path (:func:`tmp_name`); create the file there.
 
     Raises:
-        Whatever the body raises (the temporary file is removed first); OSError from fsync or rename.
+        Whatever the body raises (the temporary file is removed first; an ``OSError`` naming no file,
+        such as a full disk during ``write``, is raised again naming ``path``); OSError from
+        :func:`commit`.
 
     Example:
         >>> with atomic_path(out / "table.csv") as tmp:  # doctest: +SKIP
@@ -73,15 +127,13 @@ def atomic_path(path: str | Path, *, mode: int | None = None) -> Iterator[Path]:
     tmp = tmp_name(path)
     try:
         yield tmp
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.chmod(tmp, (0o666 & ~_umask()) if mode is None else mode)
-        os.replace(tmp, path)
+    except OSError as exc:
+        discard(tmp)
+        raise _naming(exc, path) from exc
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        discard(tmp)
         raise
-    _fsync_dir(path.parent)
+    commit(tmp, path, mode=mode)
 
 
 def atomic_write_bytes(path: str | Path, data: bytes, *, mode: int | None = None) -> Path:
@@ -147,3 +199,29 @@ def remove_stale(folder: str | Path, name: str) -> list[Path]:
                     p.unlink()
             removed.append(p)
     return removed
+
+
+def check_suffix(path: str | Path, suffixes: Sequence[str], *, what: str, hint: str = "",
+                 error: type[Exception] = ConfigError) -> Path:
+    """Refuse an output file name whose extension is not one of ``suffixes`` (case-insensitive).
+
+    Call it before any work, so that a run never computes a result it cannot write.
+
+    Args:
+        path: the output file.
+        suffixes: the accepted extensions, with their dots (``(".png",)``).
+        what: what the file is, for the message (``"slice image"``).
+        hint: appended to the message (another form the output may take).
+        error: the exception class to raise (a :class:`~mmdata.errors.MotionMagError`).
+
+    Returns:
+        ``path`` as a :class:`Path`.
+
+    Raises:
+        ``error``: naming the path, its extension and the supported ones.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in {s.lower() for s in suffixes}:
+        got = f"extension {path.suffix!r}" if path.suffix else "no extension"
+        raise error(f"{path}: unsupported {what} file name ({got}); supported: {', '.join(suffixes)}{hint}")
+    return path

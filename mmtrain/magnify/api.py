@@ -20,6 +20,7 @@ With the network: ``mmtrain.magnify(clip, 10, checkpoint="weights.npz")``; a tem
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Iterable, Iterator
 
@@ -106,9 +107,10 @@ def magnify_iter(frames: Iterable[np.ndarray], alpha: float, *, n_frames: int, c
     settings = _settings(alpha, n_frames, fps, dict(options))
     dev = select_device(device)
     model = load_for(settings, checkpoint, device=dev, model_preset=model_preset)
-    for batch in magnify_batches(model, batched(frames, settings.batch), settings, n_frames=n_frames, device=dev,
-                                 work_dir=work_dir):
-        yield from batch
+    with contextlib.closing(magnify_batches(model, batched(frames, settings.batch), settings, n_frames=n_frames,
+                                            device=dev, work_dir=work_dir)) as batches:  # FIR: spill removed at once
+        for batch in batches:
+            yield from batch
 
 
 def magnify(frames: np.ndarray, alpha: float, *, mode: str = "static", checkpoint=None,

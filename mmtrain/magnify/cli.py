@@ -37,8 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "than asked.")
     p.add_argument("input", help="video to magnify (a rotation flag is applied: frames in display orientation)")
     p.add_argument("-o", "--out", required=True,
-                   help="output: a video (.mp4 H.264, lossy; .mkv/.avi with --codec ffv1, lossless), or a "
-                        "folder / NAME%%05d.png for a PNG sequence; never the input")
+                   help="output: a video (.mp4/.m4v/.mov/.mkv/.avi, H.264, lossy; .mkv/.avi with --codec ffv1, "
+                        "lossless), or a folder/ or NAME%%05d.png for a PNG sequence; never the input")
     p.add_argument("--method", choices=METHODS, help="network (default), phase-based (Wadhwa 2013) or linear (Wu 2012)")
     p.add_argument("--alpha", type=float, help="magnification factor")
     p.add_argument("--mode", choices=MODES, help="static | dynamic | temporal")
@@ -72,7 +72,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "make-demo-video", help="synthesize a video of a built-in photograph moving by a known sinusoid",
         description="Write a demo video: a scikit-image photograph translated by amplitude*sin(2 pi freq t) "
                     "pixels with cubic-spline interpolation (sub-pixel exact), for trying `mmtrain magnify`.")
-    d.add_argument("-o", "--out", required=True, help="video to write")
+    d.add_argument("-o", "--out", required=True, help="video to write (.mp4, .m4v, .mov, .mkv or .avi)")
     d.add_argument("--frames", type=int, help="number of frames")
     d.add_argument("--size", type=int, nargs=2, metavar=("W", "H"), help="frame size in pixels")
     d.add_argument("--amplitude", type=float, help="motion amplitude in pixels")
@@ -196,8 +196,9 @@ def run_magnify(args: argparse.Namespace) -> int:
 def run_make_demo_video(args: argparse.Namespace) -> int:
     """Run ``mmtrain make-demo-video``; prints the output path."""
     from mmtrain.magnify.demo import SinusoidVideo, demo_image
-    from mmtrain.magnify.video import write_video
+    from mmtrain.magnify.video import check_video_path, write_video
 
+    check_video_path(args.out)  # before any frame is made
     demo = dict(_section(args).get("demo") or {})
     flags = {k: v for k, v in vars(args).items() if v is not None}
     for key in ("frames", "amplitude", "freq", "fps", "image", "direction"):

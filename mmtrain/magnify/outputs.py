@@ -7,7 +7,9 @@
 * a folder (existing, or a path ending in ``/``) or a name with a ``%d``-style pattern ending in
   ``.png`` (``frames/%05d.png``): one lossless PNG per frame, numbered from 0.
 
-An output path that is the input file itself is refused, so a run never replaces its own input.
+Any other name (``out.xyz``, ``out.png`` without a ``%d`` field) is refused by :func:`check_output`,
+naming the supported forms, before any work. An output path that is the input file itself is refused,
+so a run never replaces its own input.
 
 Example:
     >>> import numpy as np, tempfile, pathlib
@@ -28,9 +30,11 @@ import numpy as np
 
 from mmdata.errors import ConfigError, VideoError
 from mmtrain.magnify.slices import save_png
-from mmtrain.magnify.video import LOSSLESS_PIX_FMT, VideoWriter, check_writable
+from mmtrain.magnify.video import LOSSLESS_PIX_FMT, VideoWriter, check_video_path, check_writable
 
-__all__ = ["CODECS", "is_png_sequence", "check_not_input", "PngSequenceWriter", "open_output"]
+__all__ = ["CODECS", "is_png_sequence", "check_not_input", "check_output", "PngSequenceWriter", "open_output"]
+
+_PNG_HINT = ", or a folder/ or NAME%05d.png for a PNG sequence"
 
 #: Names accepted for ``codec``: short names and the FFmpeg encoders they select.
 CODECS: dict[str, str] = {"h264": "libx264", "libx264": "libx264", "ffv1": "ffv1"}
@@ -54,6 +58,25 @@ def check_not_input(output: str | os.PathLike[str], input: str | os.PathLike[str
         raise VideoError(f"{output}: the output is the input video {input}; choose another -o/--out")
 
 
+def _png_target(pattern: str | os.PathLike[str]) -> tuple[Path, str, bool]:
+    """The folder and the ``%d``-style file name of a PNG sequence output, and whether to create the folder.
+
+    Raises:
+        VideoError: the name has no single ``%d``-style field.
+    """
+    text = os.fspath(pattern)
+    if Path(text).is_dir() or text.endswith(os.sep):
+        folder, name = Path(text), "%05d.png"
+        create = not folder.exists()  # a trailing "/" names a folder to create
+    else:
+        folder, name, create = Path(text).parent, Path(text).name, False
+    try:
+        name % 0
+    except (TypeError, ValueError) as exc:
+        raise VideoError(f"{pattern}: expected one %d-style field in the PNG name, e.g. %05d.png") from exc
+    return folder, name, create
+
+
 class PngSequenceWriter:
     """Write frames as numbered PNG files (lossless), each atomically.
 
@@ -68,19 +91,11 @@ class PngSequenceWriter:
     """
 
     def __init__(self, pattern: str | os.PathLike[str], *, width: int, height: int) -> None:
-        text = os.fspath(pattern)
-        if Path(text).is_dir() or text.endswith(os.sep):
-            folder, name = Path(text), "%05d.png"
-            if folder.parent.is_dir():
-                folder.mkdir(exist_ok=True)
-        else:
-            folder, name = Path(text).parent, Path(text).name
-        try:
-            name % 0
-        except (TypeError, ValueError) as exc:
-            raise VideoError(f"{pattern}: expected one %d-style field in the PNG name, e.g. %05d.png") from exc
+        folder, name, create = _png_target(pattern)
+        if create and folder.parent.is_dir():
+            folder.mkdir(exist_ok=True)
         check_writable(folder / (name % 0))
-        self.path, self.folder, self._name = Path(text), folder, name
+        self.path, self.folder, self._name = Path(os.fspath(pattern)), folder, name
         self.width, self.height = width, height
         self.frames_written = 0
 
@@ -105,6 +120,26 @@ class PngSequenceWriter:
         self.close()
 
 
+def check_output(path: str | os.PathLike[str], *, codec: str = "h264", crf: int = 17) -> None:
+    """Check, before any work and creating nothing, that :func:`open_output` will accept ``path``.
+
+    Raises:
+        VideoError: an extension that is neither a supported video (:data:`~mmtrain.magnify.video.VIDEO_SUFFIXES`)
+            nor a PNG sequence (the supported forms are named), a folder that is missing, a file or not
+            writable, a malformed PNG pattern, FFV1 in a container that cannot hold it.
+        ConfigError: ``crf`` outside 0..51.
+    """
+    if is_png_sequence(path):
+        folder, name, create = _png_target(path)
+        check_writable(folder if create else folder / (name % 0))
+        return
+    check_video_path(path, hint=_PNG_HINT)
+    if CODECS.get(codec, codec) in LOSSLESS_PIX_FMT and Path(path).suffix.lower() not in (".mkv", ".avi"):
+        raise VideoError(f"{path}: the lossless {codec} codec needs a .mkv or .avi file name")
+    if not 0 <= crf <= 51:
+        raise ConfigError(f"crf: expected 0 (best) to 51 (worst), got {crf}")
+
+
 def open_output(path: str | os.PathLike[str], *, width: int, height: int, fps: Fraction | float,
                 codec: str = "h264", crf: int = 17) -> VideoWriter | PngSequenceWriter:
     """A writer for ``path``: a PNG sequence (see :func:`is_png_sequence`) or a video with ``codec``.
@@ -117,14 +152,9 @@ def open_output(path: str | os.PathLike[str], *, width: int, height: int, fps: F
         crf: H.264 constant rate factor (0 lossless in YUV, 17 default, 51 worst).
 
     Raises:
-        VideoError: unwritable path, unknown codec, FFV1 in a container that cannot hold it.
-        ConfigError: ``crf`` outside 0..51.
+        VideoError, ConfigError: as :func:`check_output`; an unknown codec.
     """
+    check_output(path, codec=codec, crf=crf)
     if is_png_sequence(path):
         return PngSequenceWriter(path, width=width, height=height)
-    encoder = CODECS.get(codec, codec)
-    if encoder in LOSSLESS_PIX_FMT and Path(path).suffix.lower() not in (".mkv", ".avi"):
-        raise VideoError(f"{path}: the lossless {codec} codec needs a .mkv or .avi file name")
-    if not 0 <= crf <= 51:
-        raise ConfigError(f"crf: expected 0 (best) to 51 (worst), got {crf}")
-    return VideoWriter(path, width=width, height=height, fps=fps, codec=encoder, crf=crf)
+    return VideoWriter(path, width=width, height=height, fps=fps, codec=CODECS.get(codec, codec), crf=crf)

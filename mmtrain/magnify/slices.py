@@ -16,9 +16,9 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from mmdata.errors import ConfigError, VideoError
-from mmdata.fsutil import atomic_path
+from mmdata.fsutil import atomic_path, check_suffix
 
-__all__ = ["SliceRecorder", "check_slice", "side_by_side", "slice_figure", "save_png"]
+__all__ = ["SliceRecorder", "check_slice", "check_png_path", "side_by_side", "slice_figure", "save_png"]
 
 SliceAxis = Literal["x", "y"]
 
@@ -138,13 +138,23 @@ def slice_figure(input_slice: np.ndarray, output_slice: np.ndarray, *, labels: t
     return side_by_side(panels[0], panels[1], gap=gap)
 
 
+def check_png_path(path: str | os.PathLike[str], *, what: str = "PNG image") -> Path:
+    """Check that ``path`` is a ``.png`` file name (the only image format written here).
+
+    Raises:
+        ConfigError: another extension, naming the path and ``.png``.
+    """
+    return check_suffix(path, (".png",), what=what)
+
+
 def save_png(path: str | os.PathLike[str], image: np.ndarray) -> Path:
     """Write an RGB uint8 image as PNG atomically (temporary name, then rename).
 
     Raises:
+        ConfigError: ``path`` does not end in ``.png``.
         VideoError: the file cannot be written.
     """
-    path = Path(path)
+    path = check_png_path(path)
     try:
         with atomic_path(path) as tmp:
             Image.fromarray(np.ascontiguousarray(image)).save(tmp, format="PNG")

@@ -18,15 +18,24 @@ Layout (every writer owns whole zarr shards, so concurrent writes cannot lose da
 
 The tile side is chosen from the memory budget and the clip length: a longer clip gets smaller tiles,
 so the peak memory does not grow with the number of frames.
+
+The store lives in a folder ``mmtrain-fir-<pid>-XXXXXXXX`` of the work folder (the system's temporary
+folder by default), deleted by :meth:`RepresentationSpill.close` (on success, on an error and on
+Ctrl-C alike, when used as a context manager or closed in a ``finally``). A process that is killed
+cannot delete it; the next spill created in that work folder removes every spill folder whose process
+(the ``<pid>`` in its name) no longer runs (:func:`remove_stale_spills`).
 """
 
 from __future__ import annotations
 
-import logging
 import functools
+import logging
 import math
+import os
+import re
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import dask
@@ -38,9 +47,50 @@ from tqdm.auto import tqdm
 from mmdata.errors import StoreError
 from mmtrain.magnify.filters import fir_filter
 
-__all__ = ["RepresentationSpill", "tile_side"]
+__all__ = ["RepresentationSpill", "SPILL_PREFIX", "remove_stale_spills", "tile_side"]
 
 log = logging.getLogger(__name__)
+
+#: Start of a spill folder's name; the owning process id follows: ``mmtrain-fir-<pid>-XXXXXXXX``.
+SPILL_PREFIX = "mmtrain-fir-"
+_SPILL_NAME = re.compile(rf"{re.escape(SPILL_PREFIX)}(\d+)-[^/]+")
+
+
+def _running(pid: int) -> bool:
+    """Whether a process ``pid`` exists on this machine (one of another user counts as running)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
+def remove_stale_spills(folder: str | Path) -> list[Path]:
+    """Delete the spill folders in ``folder`` left by processes that no longer run (killed runs).
+
+    Only folders named ``mmtrain-fir-<pid>-*`` whose ``<pid>`` is not a running process are touched;
+    those of this process and of other running ones (another magnification sharing the work folder)
+    are kept.
+
+    Returns:
+        The folders removed.
+    """
+    removed = []
+    try:
+        entries = list(Path(folder).iterdir())
+    except OSError:
+        return removed
+    for path in entries:
+        match = _SPILL_NAME.fullmatch(path.name)
+        if match and path.is_dir() and not path.is_symlink() and not _running(int(match.group(1))):
+            shutil.rmtree(path, ignore_errors=True)
+            log.info("removed %s, the FIR spill store of a run that was killed", path)
+            removed.append(path)
+    return removed
 
 
 def tile_side(n_frames: int, channels: int, height: int, width: int, budget_bytes: float) -> int:
@@ -87,18 +137,30 @@ class RepresentationSpill:
         self.batch, self.workers, self.n_frames = batch, max(1, workers), 0
         c, h, w = shape_shape
         self.side = tile_side(max(n_frames, 1), c, h, w, memory_bytes / self.workers)
+        folder = Path(work_dir) if work_dir is not None else Path(tempfile.gettempdir())
+        remove_stale_spills(folder)
         try:
-            self._dir = Path(tempfile.mkdtemp(prefix="mmtrain-fir-", dir=work_dir))
-            self._group = zarr.open_group(str(self._dir / "spill.zarr"), mode="w")
+            self._dir = Path(tempfile.mkdtemp(prefix=f"{SPILL_PREFIX}{os.getpid()}-", dir=folder))
         except OSError as exc:
-            raise StoreError(f"{work_dir or tempfile.gettempdir()}: cannot create the FIR spill store ({exc})") from exc
+            raise StoreError(f"{folder}: cannot create the FIR spill store ({exc})") from exc
+        try:
+            self._group = zarr.open_group(str(self._dir / "spill.zarr"), mode="w")
+        except BaseException as exc:
+            self.close()
+            if isinstance(exc, OSError):
+                raise StoreError(f"{folder}: cannot create the FIR spill store ({exc})") from exc
+            raise
         s, cap = self.side, max(n_frames, 1)
         common = dict(dtype="float32", compressors=None, fill_value=0.0)
-        self.shape = self._group.create_array(
-            "shape", shape=(cap, c, h, w), chunks=(batch, c, s, s),
-            shards=(batch, c, math.ceil(h / s) * s, math.ceil(w / s) * s), **common)
-        self.texture = self._group.create_array(
-            "texture", shape=(cap,) + tuple(texture_shape), chunks=(batch,) + tuple(texture_shape), **common)
+        try:
+            self.shape = self._group.create_array(
+                "shape", shape=(cap, c, h, w), chunks=(batch, c, s, s),
+                shards=(batch, c, math.ceil(h / s) * s, math.ceil(w / s) * s), **common)
+            self.texture = self._group.create_array(
+                "texture", shape=(cap,) + tuple(texture_shape), chunks=(batch,) + tuple(texture_shape), **common)
+        except BaseException:
+            self.close()
+            raise
         self.filtered: zarr.Array | None = None
         log.info("FIR spill store %s: %d frames expected, tiles of %dx%d", self._dir, n_frames, s, s)
 
@@ -135,19 +197,28 @@ class RepresentationSpill:
             shards=(math.ceil(t / self.batch) * self.batch, c, s, s),
             dtype="float32", compressors=None, fill_value=0.0)
         src = da.from_array(self.shape, chunks=(t, c, s, s), asarray=True, lock=False, name="spill-shape")
-        with tqdm(total=src.npartitions, desc="FIR filter (tiles)", unit="tile", disable=None if progress else True) as bar, \
-                dask.config.set(scheduler="threads", num_workers=self.workers):
-            out = src.map_blocks(functools.partial(_filter_tile, response=response, bar=bar), dtype=np.float32,
-                                 meta=np.empty((0, 0, 0, 0), np.float32), name="fir-tiles")
-            da.store(out, self.filtered, lock=False)
+        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="fir-filter")
+        try:
+            with tqdm(total=src.npartitions, desc="FIR filter (tiles)", unit="tile",
+                      disable=None if progress else True) as bar, dask.config.set(scheduler="threads", pool=pool):
+                out = src.map_blocks(functools.partial(_filter_tile, response=response, bar=bar), dtype=np.float32,
+                                     meta=np.empty((0, 0, 0, 0), np.float32), name="fir-tiles")
+                da.store(out, self.filtered, lock=False)
+        finally:  # after a failure, no tile task may still write into the store that is deleted next
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def read(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Texture, shape and (after :meth:`filter`) filtered shape of frames ``start:stop``."""
         filtered = None if self.filtered is None else self.filtered[start:stop]
         return self.texture[start:stop], self.shape[start:stop], filtered
 
+    @property
+    def path(self) -> Path:
+        """The spill folder (``mmtrain-fir-<pid>-XXXXXXXX``)."""
+        return self._dir
+
     def close(self) -> None:
-        """Delete the temporary store."""
+        """Delete the temporary store (closing twice is harmless)."""
         shutil.rmtree(self._dir, ignore_errors=True)
 
     def __enter__(self) -> "RepresentationSpill":

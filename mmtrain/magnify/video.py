@@ -28,16 +28,21 @@ import av
 import numpy as np
 
 from mmdata.errors import VideoError
+from mmdata.fsutil import check_suffix, commit, discard, remove_stale, tmp_name
 
 if TYPE_CHECKING:
     from mmtrain.magnify.clip import ClipSelection
 
-__all__ = ["LOSSLESS_PIX_FMT", "VideoInfo", "probe_video", "VideoReader", "VideoWriter", "check_writable", "write_video"]
+__all__ = ["LOSSLESS_PIX_FMT", "VIDEO_SUFFIXES", "VideoInfo", "probe_video", "VideoReader", "VideoWriter",
+           "check_writable", "check_video_path", "write_video"]
 
 log = logging.getLogger(__name__)
 
 #: Encoders stored losslessly, with the RGB pixel format that makes them bit-exact.
 LOSSLESS_PIX_FMT: dict[str, str] = {"ffv1": "bgr0"}
+
+#: Video file extensions :class:`VideoWriter` writes (the container follows the extension).
+VIDEO_SUFFIXES: tuple[str, ...] = (".mp4", ".m4v", ".mov", ".mkv", ".avi")
 
 
 @dataclass(frozen=True)
@@ -213,12 +218,14 @@ def check_writable(path: str | os.PathLike[str]) -> Path:
         ``path`` as a :class:`Path`.
 
     Raises:
-        VideoError: the folder is missing or not writable, or ``path`` is a folder.
+        VideoError: the folder is missing, is a file or is not writable, or ``path`` is a folder.
     """
     path = Path(path)
     parent = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
         raise VideoError(f"{path}: is a folder, expected an output video file name")
+    if parent.exists() and not parent.is_dir():
+        raise VideoError(f"{path}: cannot write, {parent} is a file, not a folder")
     if not parent.is_dir():
         raise VideoError(f"{path}: cannot write, folder {parent} does not exist")
     if not os.access(parent, os.W_OK | os.X_OK):
@@ -226,10 +233,34 @@ def check_writable(path: str | os.PathLike[str]) -> Path:
     return path
 
 
-class VideoWriter:
-    """Encode frames into a video file atomically (a temporary name, renamed on :meth:`close`).
+def check_video_path(path: str | os.PathLike[str], *, hint: str = "") -> Path:
+    """Check, before any work, that ``path`` names a video file :class:`VideoWriter` can create.
 
-    The container format follows the file extension (``.mp4``, ``.mkv``, ``.avi``, ``.mov`` ...).
+    Args:
+        path: the output video.
+        hint: appended to the message of a refused extension (other outputs the caller accepts).
+
+    Returns:
+        ``path`` as a :class:`Path`.
+
+    Raises:
+        VideoError: the extension is not one of :data:`VIDEO_SUFFIXES` (the supported ones are
+            named), or as :func:`check_writable`.
+    """
+    path = check_writable(path)
+    return check_suffix(path, VIDEO_SUFFIXES, what="video", error=VideoError, hint=hint)
+
+
+class VideoWriter:
+    """Encode frames into a video file atomically: a temporary name, committed on :meth:`close`.
+
+    The frames go to a hidden sibling named by :func:`mmdata.fsutil.tmp_name`
+    (``.NAME.tmp-XXXXXXXX.EXT``); :meth:`close` fsyncs it, gives it the usual permissions and renames
+    it over ``path`` (:func:`mmdata.fsutil.commit`); :meth:`abort` — called on any exception inside a
+    ``with`` block, a failed encode included — deletes it, leaving ``path`` untouched. The temporaries
+    a killed earlier writer of the same output left behind are removed on construction.
+
+    The container format follows the file extension (:data:`VIDEO_SUFFIXES`).
     Frames of even size are stored as 4:2:0 (lossy: H.264 at ``crf``); odd sizes, which 4:2:0 cannot
     hold, as 4:4:4, so the size is always preserved exactly. ``codec="ffv1"`` (in ``.mkv`` or ``.avi``)
     stores RGB losslessly (``bgr0``): the frames read back are bit-exact.
@@ -243,13 +274,15 @@ class VideoWriter:
         crf: constant rate factor for x264/x265 (lower is better quality; 0 is lossless).
 
     Raises:
-        VideoError: the output cannot be written, the codec is unknown, or the extension names no
-            container format FFmpeg can write.
+        VideoError: the output cannot be written, the codec is unknown, or the extension is not a
+            supported video container.
+        OSError: the disk fills up (or another I/O error) while writing; it names ``path``.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, width: int, height: int, fps: Fraction | float,
                  codec: str = "libx264", crf: int = 17) -> None:
-        self.path = check_writable(path)
+        self.path = check_video_path(path)
+        self._container = None
         if width < 1 or height < 1:
             raise VideoError(f"{self.path}: invalid frame size {width}x{height}")
         try:
@@ -257,18 +290,20 @@ class VideoWriter:
         except Exception as exc:  # av raises UnknownCodecError (a ValueError) or FFmpegError
             raise VideoError(f"{self.path}: unsupported codec {codec!r} (no such FFmpeg encoder)") from exc
         self.width, self.height = width, height
-        self._tmp = self.path.with_name(f".{self.path.stem}.tmp-{os.getpid()}{self.path.suffix}")
+        for stale in remove_stale(self.path.parent, self.path.name):
+            log.info("removed %s, left by an interrupted earlier write", stale)
+        self._tmp = tmp_name(self.path)
         try:  # FFmpeg creates the file lazily: prove now that it can be created
             self._tmp.touch()
         except OSError as exc:
             raise VideoError(f"{self.path}: cannot write ({exc.strerror})") from exc
         try:
             self._container = av.open(str(self._tmp), "w")
+            rate = Fraction(fps).limit_denominator(1_000_000)
+            self._stream = self._container.add_stream(codec, rate=rate)
         except (av.FFmpegError, ValueError, OSError) as exc:
-            self._tmp.unlink(missing_ok=True)
+            self.abort()
             raise VideoError(f"{self.path}: cannot write a video with this file name ({exc})") from exc
-        rate = Fraction(fps).limit_denominator(1_000_000)
-        self._stream = self._container.add_stream(codec, rate=rate)
         self._stream.width, self._stream.height = width, height
         even = width % 2 == 0 and height % 2 == 0
         formats = {f.name for f in (self._stream.codec_context.codec.video_formats or [])}
@@ -284,23 +319,41 @@ class VideoWriter:
         """Encode one RGB uint8 frame ``(H, W, 3)``.
 
         Raises:
-            VideoError: the frame has the wrong size or type.
+            VideoError: the frame has the wrong size or type, or the writer is closed.
+            OSError: writing failed (a full disk); the temporary file is removed.
         """
+        if self._container is None:
+            raise VideoError(f"{self.path}: the video writer is closed")
         if frame.dtype != np.uint8 or frame.shape != (self.height, self.width, 3):
             raise VideoError(f"{self.path}: expected a uint8 frame of shape {(self.height, self.width, 3)}, "
                              f"got {frame.dtype} {frame.shape}")
         vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
-        self._container.mux(self._stream.encode(vf))
+        try:
+            self._container.mux(self._stream.encode(vf))
+        except OSError as exc:
+            self.abort()
+            raise self._io_error(exc) from exc
         self.frames_written += 1
 
     def close(self) -> None:
-        """Flush the encoder, close the file and move it to its final name."""
+        """Flush the encoder, close the file and commit it to its final name (fsync, then rename).
+
+        Raises:
+            OSError: flushing or committing failed; the temporary file is removed, ``path`` untouched.
+        """
         if self._container is None:
             return
-        self._container.mux(self._stream.encode(None))
-        self._container.close()
-        self._container = None
-        os.replace(self._tmp, self.path)
+        try:
+            self._container.mux(self._stream.encode(None))
+            self._container.close()
+            self._container = None
+            commit(self._tmp, self.path)
+        except OSError as exc:
+            self.abort()
+            raise self._io_error(exc) from exc
+        except BaseException:
+            self.abort()
+            raise
         log.info("wrote %s (%d frames)", self.path, self.frames_written)
 
     def abort(self) -> None:
@@ -308,10 +361,16 @@ class VideoWriter:
         if self._container is not None:
             try:
                 self._container.close()
-            except av.FFmpegError:
+            except (av.FFmpegError, OSError):
                 pass
             self._container = None
-        self._tmp.unlink(missing_ok=True)
+        discard(self._tmp)
+
+    def _io_error(self, exc: OSError) -> OSError:
+        """``exc`` naming the output rather than its hidden temporary file."""
+        if exc.errno is None:
+            return exc
+        return OSError(exc.errno, exc.strerror or str(exc), str(self.path))
 
     def __enter__(self) -> "VideoWriter":
         return self

@@ -20,6 +20,7 @@ writable and not the input, device available, checkpoint loadable) runs before a
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -147,14 +148,15 @@ def _check_outputs(input: Path, output: str | os.PathLike[str], slices: Sequence
                    frames_png: Sequence[int], n_frames: int, height: int, width: int) -> tuple[list[Path], list[Path]]:
     """Validate slices and exported frames; return their PNG paths (all writable, none the input)."""
     from mmtrain.magnify.outputs import check_not_input
-    from mmtrain.magnify.slices import check_slice
+    from mmtrain.magnify.slices import check_png_path, check_slice
     from mmtrain.magnify.video import check_writable
 
     check_not_input(output, input)
     slice_paths = []
     for spec in slices:
         check_slice(spec.axis, spec.at, height, width)
-        slice_paths.append(check_writable(spec.output or default_slice_path(output, spec.axis, spec.at)))
+        path = check_png_path(spec.output or default_slice_path(output, spec.axis, spec.at), what="slice image")
+        slice_paths.append(check_writable(path))
     if len(set(slice_paths)) < len(slice_paths):
         raise ConfigError("slice: two slices would be written to the same PNG; give different lines")
     bad = [i for i in frames_png if not 0 <= i < n_frames]
@@ -203,12 +205,13 @@ def magnify_video(input: str | os.PathLike[str], output: str | os.PathLike[str],
     from tqdm.auto import tqdm
 
     from mmtrain.magnify.api import load_for, magnify_batches
-    from mmtrain.magnify.outputs import open_output
+    from mmtrain.magnify.outputs import check_output, open_output
     from mmtrain.magnify.pipeline import _rebatch, select_device
     from mmtrain.magnify.slices import SliceRecorder, save_png, slice_figure
     from mmtrain.magnify.video import VideoReader
 
     start = time.perf_counter()
+    check_output(output, codec=codec, crf=crf)  # a name no writer takes fails before anything is read
     reader = VideoReader(input, selection)
     info = reader.info
     stride = reader.selection.stride
@@ -237,9 +240,11 @@ def magnify_video(input: str | os.PathLike[str], output: str | os.PathLike[str],
         recorders = [(SliceRecorder(sp.axis, sp.at), SliceRecorder(sp.axis, sp.at)) for sp in slices]
         wanted = {i: p for i, p in zip(frames_png, frame_paths)}
         index = 0
-        with bar:
-            for out in magnify_batches(model, _counted(reader.batches(s.batch), bar), s, n_frames=info.n_frames,
-                                       device=dev, work_dir=work_dir, progress=progress):
+        # closing(): the FIR mode's spill store goes as soon as anything fails, not when the generator is collected
+        with bar, contextlib.closing(magnify_batches(model, _counted(reader.batches(s.batch), bar), s,
+                                                     n_frames=info.n_frames, device=dev, work_dir=work_dir,
+                                                     progress=progress)) as magnified:
+            for out in magnified:
                 original = next(originals) if originals is not None else None
                 if index + len(out) <= trim:
                     index += len(out)

@@ -17,6 +17,7 @@ the ``official`` preset for them.
 
 from __future__ import annotations
 
+import io
 import pickle
 import zipfile
 from pathlib import Path
@@ -52,6 +53,10 @@ def save_checkpoint(path: str | Path, model: MagNet, *, optimizer: torch.optim.O
 
     Returns:
         The path written.
+
+    Raises:
+        OSError: the file cannot be written (a full disk: ENOSPC, naming ``path``); a previous file of
+            that name is then left as it was, and no temporary file remains.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -64,10 +69,14 @@ def save_checkpoint(path: str | Path, model: MagNet, *, optimizer: torch.optim.O
         "step": int(step), "rng": rng, "manifest_hash": manifest_hash,
         "train_config": train_config, "extra": extra or {},
     }
+    # serialized in memory first: torch.save's zip writer reports a full disk as a RuntimeError
+    # ("unexpected pos"), a plain write as the OSError (ENOSPC) it is
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
     remove_stale(path.parent, path.name)  # temporaries of a run killed while saving
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
-            torch.save(payload, fh)
+            fh.write(buffer.getbuffer())
     return path
 
 

@@ -33,7 +33,7 @@ def register(subparsers: Any) -> None:
                                           "the step, with the validation baseline (doing nothing).")
     k.add_argument("metrics", nargs="+", metavar="[NAME=]METRICS",
                    help="a run's metrics.jsonl, optionally named (paper=results/train/metrics.jsonl)")
-    k.add_argument("-o", "--out", required=True, type=Path, help="PNG to write")
+    k.add_argument("-o", "--out", required=True, type=Path, help="PNG to write (.png)")
     k.add_argument("--title", default="Learning curves", help="figure title")
     k.set_defaults(func=_curves)
 
@@ -62,8 +62,9 @@ def _train(args: argparse.Namespace) -> int:
 
 def _curves(args: argparse.Namespace) -> int:
     from mmdata.errors import MotionMagError
-    from mmtrain.train.curves import plot_curves, read_metrics
+    from mmtrain.train.curves import check_curves_path, plot_curves, read_metrics
 
+    check_curves_path(args.out)
     runs = {}
     for spec in args.metrics:
         name, sep, path = spec.partition("=")

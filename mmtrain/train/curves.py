@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from mmdata.errors import MotionMagError
-from mmdata.fsutil import atomic_path
+from mmdata.fsutil import atomic_path, check_suffix
 
-__all__ = ["Curves", "read_metrics", "plot_curves"]
+__all__ = ["Curves", "read_metrics", "check_curves_path", "plot_curves"]
 
 
 @dataclass
@@ -62,12 +62,23 @@ def read_metrics(path: str | Path) -> Curves:
     return curves
 
 
+def check_curves_path(out: str | Path) -> Path:
+    """Check that ``out`` is a ``.png`` file name (before reading any metrics).
+
+    Raises:
+        ConfigError: another extension, naming the path and ``.png``.
+    """
+    return check_suffix(out, (".png",), what="learning-curve image")
+
+
 def plot_curves(runs: Mapping[str, Curves], out: str | Path, *, title: str = "Learning curves") -> Path:
     """Write the learning curves of one or more runs to a PNG (atomically).
 
     Raises:
+        ConfigError: ``out`` is not a ``.png`` file name.
         MotionMagError: no run has a single record.
     """
+    check_curves_path(out)
     import matplotlib
 
     matplotlib.use("Agg")

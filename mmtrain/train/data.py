@@ -29,11 +29,12 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
-from mmdata.errors import StoreError
+from mmdata.errors import ConfigError, StoreError
 from mmdata.render.noise import photon_noise
 from mmtrain.model.frames import to_model_range as _to_model_range
 
-__all__ = ["StreamConfig", "TrainingStream", "FRAME_FIELDS", "check_fields", "make_loader", "to_model_range",
+__all__ = ["StreamConfig", "TrainingStream", "FRAME_FIELDS", "check_fields", "check_frame_size", "make_loader",
+           "to_model_range",
            "add_poisson_noise", "validation_batches", "epoch_runs"]
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,41 @@ def check_fields(dataset: DatasetLike, *, source: Any = "dataset") -> None:
         shape = tuple(fields[name].shape)
         if len(shape) != 4 or shape[-1] != 3:
             raise StoreError(f"{source}: field {name!r} must be (N, H, W, 3) uint8 frames, got shape {shape}")
+
+
+def check_frame_size(dataset: DatasetLike, crop_size: int | None, *, source: Any = "dataset") -> tuple[int, int]:
+    """Check, before training starts, that the network can train on ``dataset``'s frames with ``crop_size``.
+
+    The network halves the frame twice, so what it sees must have sides that are multiples of 4: the
+    crop (``train.crop_size``), or the whole frames when it is null; a crop must fit in the frames.
+
+    Args:
+        dataset: a dataset that passed :func:`check_fields`.
+        crop_size: ``train.crop_size``.
+        source: the dataset root, for the message.
+
+    Returns:
+        The frames' ``(height, width)``.
+
+    Raises:
+        ConfigError: naming the dataset, its frame size and ``train.crop_size``.
+    """
+    sizes = {tuple(dataset.fields[name].shape[1:3]) for name in FRAME_FIELDS}
+    if len(sizes) > 1:
+        raise StoreError(f"{source}: the frame fields differ in size: {sorted(sizes)}")
+    h, w = sizes.pop()
+    frames = f"{source}: frames are {w}x{h} pixels (width x height)"
+    largest = min(h, w) // 4 * 4
+    advice = f"a multiple of 4 up to {largest}" if largest else "no crop fits: the frames are under 4 pixels"
+    if crop_size is not None and (crop_size < 4 or crop_size % 4):
+        raise ConfigError(f"{frames}; train.crop_size {crop_size} is not a positive multiple of 4 "
+                          f"(the network halves the frame twice); use {advice}")
+    if crop_size is not None and (h < crop_size or w < crop_size):
+        raise ConfigError(f"{frames}, smaller than train.crop_size {crop_size}; use {advice}")
+    if crop_size is None and (h % 4 or w % 4):
+        raise ConfigError(f"{frames}, not multiples of 4, and train.crop_size is null (whole frames); "
+                          f"set train.crop_size to {advice}")
+    return h, w
 
 
 def _usable_counts(dataset: DatasetLike, val_samples: int) -> tuple[list[int], list[tuple[int, int, int]]]:
@@ -217,8 +253,8 @@ class TrainingStream(IterableDataset):
         frames = {name: [] for name in FRAME_FIELDS}
         for s in samples:
             h, w = s["frame_a"].shape[:2]
-            if crop is not None and (h < crop or w < crop):
-                raise StoreError(f"crop_size {crop} exceeds the dataset's {h}x{w} frames")
+            if crop is not None and (h < crop or w < crop):  # check_frame_size refuses this before training
+                raise ConfigError(f"train.crop_size {crop} exceeds the dataset's {h}x{w} frames")
             y = int(rng.integers(0, h - crop + 1)) if crop else 0
             x = int(rng.integers(0, w - crop + 1)) if crop else 0
             for name in FRAME_FIELDS:

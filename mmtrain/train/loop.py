@@ -29,7 +29,8 @@ from mmdata.config import section_defaults
 from mmdata.errors import CheckpointError, ConfigError
 from mmdata.fsutil import atomic_write_text
 from mmtrain.model.checkpoint import load_checkpoint, load_model, model_from_checkpoint, save_checkpoint
-from mmtrain.train.data import StreamConfig, TrainingStream, check_fields, make_loader, validation_batches
+from mmtrain.train.data import (StreamConfig, TrainingStream, check_fields, check_frame_size, make_loader,
+                                validation_batches)
 from mmtrain.train.losses import LossConfig, MagnificationLoss, do_nothing_loss
 from mmtrain.model.network import MagNet, ModelConfig
 from mmtrain.model.runtime import autocast, configure_threads, to_channels_last
@@ -323,6 +324,7 @@ def train(config: TrainConfig, dataset: Any, out_dir: str | Path, *, resume: boo
 
     Raises:
         StoreError: the dataset is missing or lacks fields. CheckpointError: an incompatible checkpoint.
+        ConfigError: frames the network cannot train on with ``train.crop_size`` (checked first).
     """
     if isinstance(dataset, (str, Path)):
         import mmdata
@@ -330,7 +332,9 @@ def train(config: TrainConfig, dataset: Any, out_dir: str | Path, *, resume: boo
         ds = mmdata.open_dataset(dataset, parts=config.parts)
     else:
         ds = dataset
-    check_fields(ds, source=dataset)
+    source = dataset if isinstance(dataset, (str, Path)) else getattr(ds, "root", "dataset")
+    check_fields(ds, source=source)
+    check_frame_size(ds, config.crop_size, source=source)
     run = _Run(config, ds, Path(out_dir), resume)
     target = config.steps if stop_after is None else min(config.steps, run.step + stop_after)
     last_train: dict[str, float] = {}

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import os
 
 import pytest
 
-from mmdata.fsutil import atomic_path, atomic_write_bytes, atomic_write_text, remove_stale, replace_dir
+from mmdata.errors import ConfigError
+from mmdata.fsutil import (atomic_path, atomic_write_bytes, atomic_write_text, check_suffix, commit, discard,
+                           remove_stale, replace_dir, tmp_name)
 
 
 def _umask() -> int:
@@ -97,3 +100,69 @@ def test_remove_stale_clears_only_temporaries_of_that_name(tmp_path):
     removed = remove_stale(tmp_path, "ck.pt")
     assert sorted(p.name for p in removed) == [".ck.pt.old-abc", ".ck.pt.tmp-abc"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [".other.tmp-abc", "ck.pt"]
+
+
+def test_commit_fsyncs_the_temporary_and_renames_it_with_the_usual_permissions(tmp_path, monkeypatch):
+    """The two halves atomic_path is built on, for writers that stay open (a video encoder)."""
+    path = tmp_path / "clip.mp4"
+    tmp = tmp_name(path)
+    assert tmp.parent == tmp_path and tmp.name.startswith(".clip.mp4.tmp-") and tmp.suffix == ".mp4"
+    tmp.write_bytes(b"frames")
+    os.chmod(tmp, 0o600)
+    inode = tmp.stat().st_ino
+    synced = []
+    fsync = os.fsync
+
+    def recording(fd: int) -> None:
+        synced.append(os.fstat(fd).st_ino)
+        fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording)
+    assert commit(tmp, path) == path
+    assert synced[0] == inode  # the file's data reached the disk before the rename
+    assert path.read_bytes() == b"frames" and path.stat().st_mode & 0o777 == 0o666 & ~_umask()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]
+
+
+def test_a_failed_commit_removes_the_temporary_and_keeps_the_old_file(tmp_path, monkeypatch):
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(b"old")
+    tmp = tmp_name(path)
+    tmp.write_bytes(b"new")
+
+    def refused(src, dst):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(os, "replace", refused)
+    with pytest.raises(OSError, match="Read-only") as err:
+        commit(tmp, path)
+    assert err.value.filename == str(path)  # named after the output, not its hidden temporary
+    assert path.read_bytes() == b"old" and sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]
+    discard(tmp)  # discarding what is already gone is harmless
+
+
+def test_a_write_error_naming_no_file_is_raised_naming_the_target(tmp_path):
+    with pytest.raises(OSError) as err:
+        with atomic_path(tmp_path / "big.bin"):
+            raise OSError(errno.ENOSPC, "No space left on device")  # as a failed write() reports it
+    assert err.value.errno == errno.ENOSPC and err.value.filename == str(tmp_path / "big.bin")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_check_suffix_names_the_path_and_the_supported_extensions(tmp_path):
+    assert check_suffix(tmp_path / "a.PNG", (".png",), what="image") == tmp_path / "a.PNG"
+    with pytest.raises(ConfigError) as err:
+        check_suffix(tmp_path / "a.txt", (".png", ".jpg"), what="slice image")
+    assert str(err.value) == f"{tmp_path / 'a.txt'}: unsupported slice image file name (extension '.txt'); supported: .png, .jpg"
+    with pytest.raises(ConfigError, match="no extension"):
+        check_suffix(tmp_path / "a", (".png",), what="image")
+
+
+def test_a_real_full_disk_raises_enospc_and_keeps_the_old_file(small_tmpfs):
+    path = small_tmpfs / "notes.txt"
+    atomic_write_text(path, "the old notes\n")
+    with pytest.raises(OSError) as err:
+        atomic_write_text(path, "x" * (3 * 2**20))  # 3 MB on a 2 MB disk
+    assert err.value.errno == errno.ENOSPC and err.value.filename == str(path)
+    assert path.read_text() == "the old notes\n"
+    assert sorted(p.name for p in small_tmpfs.iterdir()) == ["notes.txt"]  # no .notes.txt.tmp-* left

@@ -499,3 +499,132 @@ def test_cli_refuses_to_write_over_its_input(demo_video, weights, tmp_path, caps
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "the output is the input video" in err
     assert video.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["hardlink.mp4", "in.mp4"]
+
+
+# ------------------------------------------------------------------------------------------------
+# one-line failures, nothing half-written (outputs, spill store)
+# ------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    """A small random network (the smallest paper-preset blocks): fast enough for the CLI on CPU."""
+    from mmtrain.model.checkpoint import save_checkpoint
+    from mmtrain.model.network import make_model
+
+    torch.manual_seed(0)
+    model = make_model("paper", n_enc_blocks=1, n_texture_blocks=1, n_shape_blocks=1, n_dec_blocks=1)
+    return save_checkpoint(tmp_path_factory.mktemp("tiny") / "tiny.pt", model)
+
+
+def _listing(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+@pytest.mark.parametrize("command, bad, supported", [
+    (["magnify", "{video}", "--alpha", "5", "--checkpoint", "{missing}", "-o"], "out.xyz", ".mp4, .m4v"),
+    (["magnify", "{video}", "--alpha", "5", "--checkpoint", "{missing}", "-o"], "frames.jpg", "NAME%05d.png"),
+    (["magnify", "{video}", "--alpha", "5", "--checkpoint", "{missing}", "-o", "{tmp}/out.mp4", "--slice", "x",
+      "--at", "3", "--slice-output"], "slice.txt", "supported: .png"),
+    (["make-demo-video", "--frames", "4", "-o"], "demo.txt", ".mp4, .m4v"),
+], ids=["magnify-xyz", "magnify-jpg", "slice-output-txt", "demo-txt"])
+def test_cli_unsupported_output_names_fail_first_with_nothing_written(demo_video, tmp_path, capsys, monkeypatch,
+                                                                      command, bad, supported):
+    from mmtrain.magnify import demo
+
+    monkeypatch.setattr(demo.SinusoidVideo, "__init__", lambda *a, **k: pytest.fail("made frames first"))
+    before = _listing(tmp_path)
+    values = dict(video=demo_video, missing=tmp_path / "none.pt", tmp=tmp_path)
+    argv = [part.format(**values) for part in command] + [str(tmp_path / bad)]
+    rc = main(argv)
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1, err
+    assert f"{tmp_path / bad}: unsupported" in err and supported in err, err
+    assert _listing(tmp_path) == before
+
+
+def test_cli_output_inside_a_regular_file_gives_one_line(demo_video, tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("a file, not a folder")
+    out = tmp_path / "notes.txt" / "out.mp4"
+    rc = main(["magnify", str(demo_video), "-o", str(out), "--alpha", "5", "--checkpoint", str(tmp_path / "no.pt")])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "notes.txt is a file, not a folder" in err, err
+    assert _listing(tmp_path) == ["notes.txt"]
+
+
+def _fir_argv(video: Path, out: Path, checkpoint: Path, work: Path) -> list[str]:
+    return ["-q", "magnify", str(video), "-o", str(out), "--alpha", "5", "--checkpoint", str(checkpoint),
+            "--mode", "temporal", "--filter", "fir", "--band", "2", "6", "--allow-leaky-fir", "--batch", "4",
+            "--threads", "1", "--device", "cpu", "--work-dir", str(work)]
+
+
+@pytest.mark.parametrize("failure, status", [
+    (None, 0),
+    (OSError(28, "No space left on device"), 2),
+    (KeyboardInterrupt(), 130),
+], ids=["success", "disk-full", "ctrl-c"])
+def test_fir_spill_folder_and_temporary_output_go_whatever_happens(demo_video, tiny_checkpoint, tmp_path, capsys,
+                                                                   monkeypatch, failure, status):
+    from mmtrain.magnify import spill
+
+    work, out = tmp_path / "work", tmp_path / "out.mp4"
+    work.mkdir()
+    out.write_bytes(b"previous result")
+    seen = []
+    real = spill.fir_filter
+
+    def filtering(*args, **kwargs):
+        seen.extend(p.name for p in work.iterdir())  # the spill store exists while filtering
+        if failure is not None:
+            raise failure
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(spill, "fir_filter", filtering)
+    rc = main(_fir_argv(demo_video, out, tiny_checkpoint, work))
+    err = capsys.readouterr().err
+    assert rc == status, err
+    assert seen and seen[0].startswith(f"{spill.SPILL_PREFIX}{__import__('os').getpid()}-")
+    assert list(work.iterdir()) == []  # the spill folder is gone
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4", "work"]  # no .out.mp4.tmp-*
+    if failure is None:
+        assert probe_video(out).n_frames == probe_video(demo_video).n_frames
+    else:
+        assert out.read_bytes() == b"previous result" and err.count("\n") == 1, err
+
+
+def test_a_killed_runs_spill_folder_is_removed_by_the_next_spill(tmp_path):
+    import os
+    import subprocess
+
+    from mmtrain.magnify.spill import SPILL_PREFIX
+
+    finished = subprocess.Popen(["true"])
+    finished.wait()  # its pid now names no process: the state a killed run leaves
+    dead = tmp_path / f"{SPILL_PREFIX}{finished.pid}-k1ll3d00"
+    (dead / "spill.zarr").mkdir(parents=True)
+    (dead / "spill.zarr" / "chunk").write_bytes(b"x" * 100)
+    alive = tmp_path / f"{SPILL_PREFIX}{os.getppid()}-running"  # another run still at work: kept
+    alive.mkdir()
+    (tmp_path / "mmtrain-fir-notes").mkdir()  # not a spill name: kept
+    with RepresentationSpill(4, (2, 4, 4), (2, 8, 8), batch=2, memory_bytes=1e6, work_dir=tmp_path) as store:
+        assert store.path.name.startswith(f"{SPILL_PREFIX}{os.getpid()}-")
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted([alive.name, "mmtrain-fir-notes", store.path.name])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([alive.name, "mmtrain-fir-notes"])
+
+
+def test_a_failure_while_writing_removes_the_spill_at_once(demo_video, tiny_checkpoint, tmp_path, monkeypatch):
+    """The writer fails after the FIR filtering: the spill goes before the error reaches the caller."""
+    from mmtrain.magnify import video
+    from mmtrain.magnify.videofile import magnify_video
+
+    def full_disk(self, frame):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(video.VideoWriter, "write", full_disk)
+    work = tmp_path / "work"
+    work.mkdir()
+    settings = MagnifySettings(alpha=5, mode="temporal", filter="fir", band=(2, 6), allow_leaky_fir=True, threads=1)
+    with pytest.raises(OSError, match="No space") as err:
+        magnify_video(demo_video, tmp_path / "out.mp4", settings, checkpoint=tiny_checkpoint, device="cpu",
+                      work_dir=work, progress=False)
+    assert err.value.__traceback__ is not None  # the traceback keeps every frame alive, the generators too
+    assert list(work.iterdir()) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["work"]

@@ -87,7 +87,8 @@ def test_bad_inputs_fail_with_the_path_named(tmp_path, maker, match):
     ("nowhere/out.mp4", {}, "does not exist"),
     ("", {}, "is a folder"),
     ("out.mp4", {"codec": "no-such-encoder"}, "unsupported codec"),
-    ("out.unknownext", {}, "cannot write a video"),
+    ("out.unknownext", {}, "unsupported video file name"),
+    ("out.png", {}, "supported: .mp4, .m4v, .mov, .mkv, .avi"),
 ])
 def test_unwritable_outputs_fail_before_any_frame(tmp_path, target, kwargs, match):
     with pytest.raises(VideoError, match=match):
@@ -112,3 +113,93 @@ def test_writer_rejects_frames_of_the_wrong_size(tmp_path):
             writer.write(np.zeros((16, 32, 3), np.uint8))
         writer.write(np.zeros((32, 32, 3), np.uint8))
     assert probe_video(tmp_path / "out.mp4").n_frames == 1
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_writer_goes_through_the_shared_atomic_helper(tmp_path, monkeypatch):
+    """A hidden .NAME.tmp-* sibling while open; fsynced, usual permissions and renamed on close."""
+    import os
+
+    path = tmp_path / "out.mp4"
+    fsynced = []
+    fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (fsynced.append(os.fstat(fd).st_ino), fsync(fd)))
+    with VideoWriter(path, width=32, height=32, fps=30) as writer:
+        writer.write(_frames(1, 32, 32)[0])
+        (tmp,) = tmp_path.iterdir()
+        assert tmp.name.startswith(".out.mp4.tmp-") and tmp.suffix == ".mp4" and not path.exists()
+        inode = tmp.stat().st_ino
+    assert inode in fsynced
+    assert path.stat().st_mode & 0o777 == 0o666 & ~_umask()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"] and probe_video(path).n_frames == 1
+
+
+def test_writer_removes_the_temporaries_of_a_killed_earlier_run(tmp_path):
+    stale = tmp_path / ".out.mp4.tmp-0badc0de.mp4"
+    stale.write_bytes(b"half a video from a run that was killed")
+    (tmp_path / ".other.mp4.tmp-0badc0de.mp4").write_bytes(b"another output's")
+    write_video(tmp_path / "out.mp4", _frames(2, 16, 16), 30)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.mp4.tmp-0badc0de.mp4", "out.mp4"]
+
+
+@pytest.mark.parametrize("interrupt", [KeyboardInterrupt, VideoError])
+def test_an_interrupted_body_leaves_the_old_output_and_no_temporary(tmp_path, interrupt):
+    path = tmp_path / "out.mkv"
+    path.write_bytes(b"previous result")
+    with pytest.raises(interrupt):
+        with VideoWriter(path, width=16, height=16, fps=30, codec="ffv1") as writer:
+            writer.write(_frames(1, 16, 16)[0])
+            raise interrupt("stopped")
+    assert path.read_bytes() == b"previous result" and sorted(p.name for p in tmp_path.iterdir()) == ["out.mkv"]
+
+
+def test_a_failed_commit_names_the_output_and_leaves_nothing(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    path = tmp_path / "out.mp4"
+    path.write_bytes(b"previous result")
+
+    def no_space(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    writer = VideoWriter(path, width=16, height=16, fps=30)
+    writer.write(_frames(1, 16, 16)[0])
+    monkeypatch.setattr(os, "fsync", no_space)
+    with pytest.raises(OSError, match="No space") as err:
+        writer.close()
+    assert err.value.filename == str(path)
+    assert path.read_bytes() == b"previous result" and sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]
+
+
+def test_a_real_full_disk_while_encoding_raises_enospc_and_keeps_the_old_video(small_tmpfs):
+    import errno
+
+    path = small_tmpfs / "out.mkv"
+    path.write_bytes(b"previous result")
+    noise = np.random.default_rng(0).integers(0, 256, (24, 128, 128, 3), dtype=np.uint8)  # ~1.2 MB, incompressible
+    with pytest.raises(OSError) as err:
+        write_video(path, list(noise) * 2, 30, codec="ffv1")
+    assert err.value.errno == errno.ENOSPC and err.value.filename == str(path)
+    assert path.read_bytes() == b"previous result" and sorted(p.name for p in small_tmpfs.iterdir()) == ["out.mkv"]
+
+
+@pytest.mark.parametrize("name", ["out.xyz", "out.png", "out", "out.txt"])
+def test_unsupported_extensions_are_refused_naming_the_supported_ones(tmp_path, name):
+    with pytest.raises(VideoError) as err:
+        VideoWriter(tmp_path / name, width=16, height=16, fps=30)
+    assert str(tmp_path / name) in str(err.value) and ".mp4, .m4v, .mov, .mkv, .avi" in str(err.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_output_inside_a_regular_file_is_refused(tmp_path):
+    (tmp_path / "notes.txt").write_text("a file, not a folder")
+    with pytest.raises(VideoError, match="notes.txt is a file, not a folder"):
+        VideoWriter(tmp_path / "notes.txt" / "out.mp4", width=16, height=16, fps=30)

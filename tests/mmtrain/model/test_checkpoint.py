@@ -125,3 +125,18 @@ def test_random_bytes_and_pickled_objects_get_our_message_not_torchs_advice(tmp_
         with pytest.raises(CheckpointError, match="not a readable checkpoint") as info:
             load_model(path)
         assert "weights_only" not in str(info.value) and str(path) in str(info.value)
+
+
+def test_a_checkpoint_too_big_for_a_real_full_disk_raises_enospc_and_keeps_the_old_one(small_tmpfs: Path) -> None:
+    import errno
+
+    path = small_tmpfs / "checkpoint.pt"
+    save_checkpoint(path, make_model("paper", n_enc_blocks=1, n_texture_blocks=0, n_shape_blocks=0, n_dec_blocks=0,
+                                     enc_dim=4, feat_dim=4, texture_dim=4, shape_dim=4), step=1)
+    before = path.read_bytes()
+    big = make_model("paper")  # about 0.9 M float32 weights: 3.6 MB on a 2 MB disk
+    with pytest.raises(OSError) as err:
+        save_checkpoint(path, big, step=2)
+    assert err.value.errno == errno.ENOSPC and err.value.filename == str(path)
+    assert path.read_bytes() == before and load_checkpoint(path)["step"] == 1
+    assert sorted(p.name for p in small_tmpfs.iterdir()) == ["checkpoint.pt"]  # no .checkpoint.pt.tmp-* left

@@ -9,12 +9,13 @@ import pytest
 import torch
 from fakes import FakeDataset, make_samples, single_thread  # noqa: F401 (autouse fixture)
 
-from mmdata.errors import StoreError
+from mmdata.errors import ConfigError, StoreError
 from mmtrain.train.data import (
     StreamConfig,
     TrainingStream,
     add_poisson_noise,
     check_fields,
+    check_frame_size,
     epoch_runs,
     make_loader,
     to_model_range,
@@ -120,8 +121,25 @@ def test_missing_fields_and_bad_sizes_are_clear_errors(samples) -> None:
         check_fields(FakeDataset(samples, 10, drop=["frame_b"]), source="mydata")
     with pytest.raises(StoreError, match="too few"):
         TrainingStream(FakeDataset(samples, 10), StreamConfig(batch_size=64))
-    with pytest.raises(StoreError, match="crop_size 32 exceeds"):
+    with pytest.raises(ConfigError, match="train.crop_size 32 exceeds"):
         _take(TrainingStream(FakeDataset(samples, 10), StreamConfig(batch_size=2, crop_size=32)), 1)
+
+
+@pytest.mark.parametrize("crop, match", [
+    (32, "mydata: frames are 16x16 pixels \\(width x height\\), smaller than train.crop_size 32"),
+    (6, "train.crop_size 6 is not a positive multiple of 4 .*up to 16"),
+    (0, "train.crop_size 0 is not a positive multiple of 4"),
+], ids=["too-big", "not-multiple-of-4", "zero"])
+def test_frame_sizes_the_network_cannot_train_on_are_named(samples, crop, match) -> None:
+    with pytest.raises(ConfigError, match=match):
+        check_frame_size(FakeDataset(samples, 10), crop, source="mydata")
+
+
+def test_whole_frames_must_be_multiples_of_4() -> None:
+    assert check_frame_size(FakeDataset(make_samples(4, 16, np.random.default_rng(1)), 4), None) == (16, 16)
+    assert check_frame_size(FakeDataset(make_samples(4, 18, np.random.default_rng(1)), 4), 16) == (18, 18)
+    with pytest.raises(ConfigError, match="18x18 pixels .*not multiples of 4.*train.crop_size is null"):
+        check_frame_size(FakeDataset(make_samples(4, 18, np.random.default_rng(1)), 4), None)
 
 
 def test_validation_holds_out_the_last_samples_of_every_part(samples) -> None:

@@ -31,11 +31,8 @@ def _settings(**changes) -> dict:
     return {**base, **changes}
 
 
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """96 analytic samples (exact sub-pixel translations, 32 px) written in the authors' layout and imported."""
-    base = tmp_path_factory.mktemp("train-data")
-    samples = make_samples(96, 32, np.random.default_rng(0), max_motion=1.5, max_alpha=6.0)
+def _authors_store(base: Path, samples: dict[str, np.ndarray], shard_size: int = 16) -> Path:
+    """Write ``samples`` in the authors' folder layout, import and index them; returns the dataset root."""
     src = base / "authors"
     for folder, field in AUTHORS_DIRS.items():
         (src / folder).mkdir(parents=True)
@@ -46,9 +43,16 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (src / "meta" / f"{i:06d}.json").write_text(json.dumps({"amplification_factor": float(a)}))
     (src / "train_mf.txt").write_text("".join(f"{a}\n" for a in samples["alpha"]))
     root = base / "store"
-    assert mmdata_main(["-q", "import-official", str(src), "--root", str(root), "--shard-size", "16"]) == 0
+    assert mmdata_main(["-q", "import-official", str(src), "--root", str(root), "--shard-size", str(shard_size)]) == 0
     assert mmdata_main(["-q", "index", "--root", str(root)]) == 0
     return root
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """96 analytic samples (exact sub-pixel translations, 32 px) written in the authors' layout and imported."""
+    samples = make_samples(96, 32, np.random.default_rng(0), max_motion=1.5, max_alpha=6.0)
+    return _authors_store(tmp_path_factory.mktemp("train-data"), samples)
 
 
 def _val_lines(out: Path) -> list[dict]:
@@ -178,3 +182,39 @@ def test_saving_a_checkpoint_removes_stale_temporaries(tmp_path):
     stale.write_bytes(b"half a checkpoint from a killed run")
     save_checkpoint(tmp_path / "checkpoint.pt", MagNet(ModelConfig.preset("paper")), step=0)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.pt"]
+
+
+@pytest.mark.parametrize("frames, crop, match", [
+    (32, 48, "frames are 32x32 pixels (width x height), smaller than train.crop_size 48; use a multiple of 4 up to 32"),
+    (30, None, "frames are 30x30 pixels (width x height), not multiples of 4, and train.crop_size is null"),
+], ids=["crop-larger-than-frames", "whole-frames-not-multiple-of-4"])
+def test_cli_frame_sizes_training_cannot_use_fail_at_start(dataset: Path, tmp_path: Path, capsys, frames, crop,
+                                                          match) -> None:
+    root = dataset if frames == 32 else _authors_store(tmp_path, make_samples(8, frames, np.random.default_rng(3)), 8)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump({"train": _settings(steps=5, crop_size=crop, workers=2)}))
+    out = tmp_path / "run"
+    assert main(["-q", "train", "--root", str(root), "--out", str(out), "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{root}: {match}" in err, err
+    assert not out.exists()  # refused before the output folder, the model or a DataLoader
+
+
+def test_a_crop_that_is_no_multiple_of_4_is_refused(dataset: Path, tmp_path: Path, capsys) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump({"train": _settings(steps=5, crop_size=30)}))
+    assert main(["-q", "train", "--root", str(dataset), "--out", str(tmp_path / "run"), "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "train.crop_size" in err, err  # the config's schema: before opening the dataset
+    fake = FakeDataset(make_samples(8, 32, np.random.default_rng(4)), 8)  # the Python API skips the schema
+    with pytest.raises(ConfigError, match="train.crop_size 30 is not a positive multiple of 4"):
+        train(TrainConfig.from_config(_settings(steps=1, crop_size=30)), fake, tmp_path / "api", progress=False)
+    assert not (tmp_path / "api").exists()
+
+
+def test_curves_refuse_an_output_that_is_not_png_before_reading(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "curves.pdf"
+    assert main(["curves", str(tmp_path / "missing.jsonl"), "-o", str(out)]) == 2  # the name fails first
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{out}: unsupported learning-curve image file name" in err and ".png" in err, err
+    assert list(tmp_path.iterdir()) == []
