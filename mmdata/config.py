@@ -144,6 +144,8 @@ def _check_cross_field(cfg: Mapping[str, Any]) -> None:
         ("dataset.objects.scale_min", ds.get("objects", {}).get("scale_min"), "dataset.objects.scale_max", ds.get("objects", {}).get("scale_max")),
         ("dataset.background.scale_min", ds.get("background", {}).get("scale_min"), "dataset.background.scale_max", ds.get("background", {}).get("scale_max")),
         ("dataset.blur.sigma_min", ds.get("blur", {}).get("sigma_min"), "dataset.blur.sigma_max", ds.get("blur", {}).get("sigma_max")),
+        ("dataset.photometric.read_noise_std.min", ds.get("photometric", {}).get("read_noise_std", {}).get("min"),
+         "dataset.photometric.read_noise_std.max", ds.get("photometric", {}).get("read_noise_std", {}).get("max")),
     ]
     for lo_key, lo, hi_key, hi in pairs:
         if lo is not None and hi is not None and lo > hi:

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 from mmdata.config import validate_config
 from mmdata.render.params import PART_NAMES
 
-__all__ = ["Range", "MotionSpec", "ObjectSpec", "NoiseSpec", "DatasetSpec"]
+__all__ = ["Range", "AffineSpec", "MotionSpec", "ObjectSpec", "NoiseSpec", "PhotometricSpec", "DatasetSpec"]
 
 
 @dataclass(frozen=True)
@@ -26,12 +26,27 @@ class Range:
 
 
 @dataclass(frozen=True)
+class AffineSpec:
+    """Ranges of each moving layer's affine motion about identity (all 0: translations only, the default)."""
+
+    rotation_deg: float  # rotation ~ U[-rotation_deg, rotation_deg] degrees
+    scale: float  # isotropic scale change ~ U[-scale, scale] (A = (1 + s) R Sh)
+    shear: float  # shear ~ U[-shear, shear]
+
+    @property
+    def active(self) -> bool:
+        """Whether layers get an affine part at all."""
+        return self.rotation_deg > 0 or self.scale > 0 or self.shear > 0
+
+
+@dataclass(frozen=True)
 class MotionSpec:
     """Per-layer input motion |delta| (output pixels) and the cap on the magnified motion."""
 
     min: float  # smallest |delta| of a moving layer
-    max: float  # largest |delta| (paper: 10 px)
-    max_magnified: float  # largest alpha * |delta| of any layer (paper: 30 px)
+    max: float  # largest |delta| (paper: 10 px); with affine motion, of the displacement anywhere in the layer
+    max_magnified: float  # largest alpha * |delta| of any layer (paper: 30 px), likewise
+    affine: AffineSpec = AffineSpec(0.0, 0.0, 0.0)  # optional affine part of each moving layer's motion
 
 
 @dataclass(frozen=True)
@@ -54,6 +69,19 @@ class NoiseSpec:
 
 
 @dataclass(frozen=True)
+class PhotometricSpec:
+    """Input-only photometric changes (off by default): the network must learn to ignore them."""
+
+    gain_flicker: float  # exposure gain of frame B ~ U[1 - g, 1 + g] per sample; 0 = off
+    read_noise: Range  # Gaussian read-noise std (0-255 units) ~ U[min, max] per sample; max 0 = off
+
+    @property
+    def active(self) -> bool:
+        """Whether any per-sample photometric parameter is drawn."""
+        return self.gain_flicker > 0 or self.read_noise.max > 0
+
+
+@dataclass(frozen=True)
 class DatasetSpec:
     """Everything sampling and rendering need to know about the dataset."""
 
@@ -71,6 +99,8 @@ class DatasetSpec:
     color_max_offset: float  # per-layer RGB offsets of the perturbed frames are in +-this
     noise: NoiseSpec
     blur: Range  # background blur sigma (output px) of parts blur_bg and fg_only
+    linear_light: bool = False  # composite, blur and decimate in linear light (sRGB decoded, re-encoded)
+    photometric: PhotometricSpec = PhotometricSpec(0.0, Range(0.0, 0.0))  # input-only gain and read noise
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> "DatasetSpec":
@@ -98,7 +128,10 @@ class DatasetSpec:
             parts={name: int(ds["parts"][name]) for name in PART_NAMES},
             alpha=Range(float(ds["alpha"]["min"]), float(ds["alpha"]["max"])),
             motion=MotionSpec(
-                float(ds["motion"]["min"]), float(ds["motion"]["max"]), float(ds["motion"]["max_magnified"])
+                float(ds["motion"]["min"]),
+                float(ds["motion"]["max"]),
+                float(ds["motion"]["max_magnified"]),
+                AffineSpec(*(float(ds["motion"]["affine"][k]) for k in ("rotation_deg", "scale", "shear"))),
             ),
             objects=ObjectSpec(
                 count_min=int(ds["objects"]["count_min"]),
@@ -111,6 +144,11 @@ class DatasetSpec:
             color_max_offset=float(ds["color_perturbation"]["max_offset"]),
             noise=NoiseSpec(float(ds["noise"]["photon_std_max"]), bool(ds["noise"]["noisy_target"])),
             blur=Range(float(ds["blur"]["sigma_min"]), float(ds["blur"]["sigma_max"])),
+            linear_light=bool(ds["linear_light"]),
+            photometric=PhotometricSpec(
+                gain_flicker=float(ds["photometric"]["gain_flicker"]),
+                read_noise=Range(float(ds["photometric"]["read_noise_std"]["min"]), float(ds["photometric"]["read_noise_std"]["max"])),
+            ),
         )
         return spec
 

@@ -6,7 +6,8 @@ In pipeline order:
 * :mod:`~mmdata.render.sampling` — draws a sample's parameters from its seed (global seed, part, index);
 * :mod:`~mmdata.render.resample` — cubic-spline reconstruction, exact sub-pixel warps, anti-aliased decimation;
 * :mod:`~mmdata.render.composite` — layers composited on the supersampled grid, the frames of a sample;
-* :mod:`~mmdata.render.noise` — photon noise and stochastic rounding to 8 bits;
+* :mod:`~mmdata.render.color` — the sRGB transfer functions of linear-light rendering (``dataset.linear_light``);
+* :mod:`~mmdata.render.noise` — photon and read noise, stochastic rounding to 8 bits;
 * :mod:`~mmdata.render.measure` — the sub-pixel shift estimator the tests and evaluation measure motion with;
 * :mod:`~mmdata.render.preview` — ``mmdata preview``: contact sheets of rendered samples.
 
@@ -51,6 +52,7 @@ from mmdata.render.noise import (
     MID_GRAY,
     NORMAL_ABOVE,
     photon_noise,
+    read_noise,
     stochastic_round,
 )
 from mmdata.render.measure import (
@@ -87,6 +89,7 @@ __all__ = [
     "MID_GRAY",
     "NORMAL_ABOVE",
     "photon_noise",
+    "read_noise",
     "stochastic_round",
     "estimate_shift",
     "contact_sheet",

@@ -10,6 +10,11 @@ interior (a border wider than the shift is ignored, so content entering the fram
 until the update falls below 1e-6 px. With ``mask`` (weights over ``a``'s pixels) the least squares
 are restricted to a region, e.g. one layer of a composited scene; a ``guess`` is then required, since
 phase correlation sees the whole frame.
+
+:func:`estimate_affine` fits an affine displacement field ``d(x) = t + G (x - centre)`` the same way
+(Gauss-Newton on the brightness-constancy residual ``b(x + d(x)) - a(x)`` with a quintic spline),
+coarse to fine over Gaussian-blurred copies so that displacements of several pixels converge, the
+last level on the images themselves.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import numpy as np
 from scipy import ndimage
 from skimage.registration import phase_cross_correlation
 
-__all__ = ["estimate_shift"]
+__all__ = ["estimate_shift", "estimate_affine"]
 
 
 def _gray(img: np.ndarray) -> np.ndarray:
@@ -98,3 +103,93 @@ def estimate_shift(
         if np.abs(step).max() < tol:
             break
     return float(d[0]), float(d[1])
+
+
+def _affine_step(
+    a: np.ndarray, coef: np.ndarray, p: np.ndarray, grids: tuple[np.ndarray, ...], border: int, w: np.ndarray | None
+) -> np.ndarray:
+    """One Gauss-Newton update of p = (tx, ty, gxx, gxy, gyx, gyy) (gradient in units of 1/length)."""
+    ys, xs, u, v = grids
+    dx = p[0] + p[2] * u + p[3] * v
+    dy = p[1] + p[4] * u + p[5] * v
+    m = border + int(math.ceil(max(np.abs(dx).max(), np.abs(dy).max()))) + 3
+    if 2 * m >= min(a.shape):
+        raise ValueError(f"image: {a.shape} is too small to measure displacements of {m - border - 3} px")
+    sl = (slice(m, a.shape[0] - m), slice(m, a.shape[1] - m))
+    warped = ndimage.map_coordinates(coef, [ys[sl] + dy[sl], xs[sl] + dx[sl]], order=5, mode="mirror", prefilter=False)
+    r = (warped - a[sl]).ravel()
+    gy, gx = np.gradient(a)
+    gx, gy, uu, vv = gx[sl].ravel(), gy[sl].ravel(), u[sl].ravel(), v[sl].ravel()
+    jac = np.stack([gx, gy, gx * uu, gx * vv, gy * uu, gy * vv], axis=1)  # (n, 6)
+    if w is not None:
+        ws = np.sqrt(w[sl].ravel())
+        jac, r = jac * ws[:, None], r * ws
+    mat = jac.T @ jac
+    if np.linalg.cond(mat) > 1e10:
+        raise ValueError("image: too little texture to measure an affine displacement")
+    return np.linalg.solve(mat, jac.T @ r)
+
+
+def estimate_affine(
+    a: np.ndarray,
+    b: np.ndarray,
+    *,
+    centre: tuple[float, float],
+    guess: tuple[tuple[float, float], np.ndarray] | None = None,
+    border: int = 4,
+    mask: np.ndarray | None = None,
+    levels: tuple[float, ...] = (4.0, 2.0, 1.0, 0.0),
+    max_iter: int = 50,
+    tol: float = 1e-6,
+) -> tuple[tuple[float, float], np.ndarray]:
+    """Affine displacement field of the content of ``a`` in ``b``: ``b(x + d(x)) = a(x)``.
+
+    ``d(x) = t + G (x - centre)``, with x in output coordinates (pixel (i, j) has its centre at
+    (j + 0.5, i + 0.5)) and the SPEC's sign convention (+dx right, +dy down).
+
+    Args:
+        a: reference image (H, W) or (H, W, C); channels are averaged.
+        b: the displaced image, same shape.
+        centre: (x, y) the gradient is taken about.
+        guess: starting (t, G); by default t from phase correlation and G = 0.
+        border: pixels ignored on each side in addition to the largest displacement.
+        mask: optional (H, W) weights >= 0 over ``a``'s pixels (one layer's support); needs ``guess``.
+        levels: Gaussian blur sigmas (px) of the coarse-to-fine passes; the last should be 0.
+        max_iter: Gauss-Newton iterations per level at most.
+        tol: stop a level when the update moves no point of the image by more than this (px).
+
+    Returns:
+        (t, G): t = (dx, dy) at ``centre`` and the (2, 2) gradient ((dxx, dxy), (dyx, dyy)).
+
+    Raises:
+        ValueError: the shapes differ, the images are too small for the displacement, or flat; a
+            mask without a guess or of another shape.
+    """
+    a, b = _gray(a), _gray(b)
+    if a.shape != b.shape:
+        raise ValueError(f"image: shapes differ, {a.shape} vs {b.shape}")
+    if mask is not None:
+        mask = np.asarray(mask, dtype=np.float64)
+        if mask.shape != a.shape or guess is None:
+            raise ValueError(f"mask: expected shape {a.shape} and a guess, got shape {mask.shape}, guess {guess}")
+    length = max(a.shape) / 2.0  # the gradient is solved for in units of 1/length (conditioning)
+    ys, xs = np.mgrid[0 : a.shape[0], 0 : a.shape[1]].astype(np.float64)
+    u, v = (xs + 0.5 - centre[0]) / length, (ys + 0.5 - centre[1]) / length
+    if guess is None:
+        t0 = estimate_shift(a, b, border=border, max_iter=1)
+        p = np.array([t0[0], t0[1], 0.0, 0.0, 0.0, 0.0])
+    else:
+        g0 = np.asarray(guess[1], dtype=np.float64) * length
+        p = np.array([guess[0][0], guess[0][1], g0[0, 0], g0[0, 1], g0[1, 0], g0[1, 1]])
+    # the displacement at the centre is p[:2]; at the image corners it differs by at most |G| * reach
+    reach = float(np.abs(u).max() + np.abs(v).max())
+    for sigma in levels:
+        la = ndimage.gaussian_filter(a, sigma) if sigma > 0 else a
+        lb = ndimage.gaussian_filter(b, sigma) if sigma > 0 else b
+        coef = ndimage.spline_filter(lb, order=5, mode="mirror")
+        for _ in range(max_iter):
+            step = _affine_step(la, coef, p, (ys, xs, u, v), border, mask)
+            p -= step
+            if max(abs(step[0]), abs(step[1])) + np.abs(step[2:]).max() * reach < tol:
+                break
+    return (float(p[0]), float(p[1])), np.array([[p[2], p[3]], [p[4], p[5]]]) / length

@@ -10,7 +10,13 @@ Geometry conventions (SPEC section 1):
     * A layer is its source image resized by ``scale`` (output pixels per source pixel) and placed
       so that the source's top-left corner lies at ``position`` = (x, y) in frame A.
     * In frame B the layer is translated by ``motion`` = (dx, dy); in the magnified frame Y by
-      ``alpha * motion``. +dx moves content right, +dy moves it down.
+      ``alpha * motion``. +dx moves content right, +dy moves it down. With an affine part
+      (``motion_gradient`` G != 0), the layer's point x of frame A moves by
+      ``d(x) = motion + G (x - motion_centre)`` in B and by ``alpha * d(x)`` in Y.
+
+Fields of the optional generator changes (``dataset.photometric``, ...) have the value that means
+"off" as their default and are left out of :meth:`SampleParams.to_dict` while off, so the recorded
+parameters of a default sample are what they were before the options existed.
 """
 
 from __future__ import annotations
@@ -55,9 +61,27 @@ class LayerParams:
     position: tuple[float, float]  # (x, y) of the source's top-left corner in frame A, output pixels
     motion: tuple[float, float]  # (dx, dy) displacement from A to B, output pixels
     color_offset: tuple[float, float, float]  # additive RGB offset (0-255 units) of perturbed frames
+    # affine part (dataset.motion.affine; zero = a pure translation): the displacement from A to B of the
+    # layer's point x (output px) is motion + G (x - motion_centre), G = A - I = ((gxx, gxy), (gyx, gyy))
+    motion_gradient: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # (gxx, gxy, gyx, gyy), row-major
+    motion_centre: tuple[float, float] = (0.0, 0.0)  # (x, y) the affine part is about, output px in A
+
+    @property
+    def is_affine(self) -> bool:
+        """Whether the motion has an affine part (otherwise it is the translation ``motion``)."""
+        return any(v != 0.0 for v in self.motion_gradient)
+
+    def displacement(self, x: float, y: float) -> tuple[float, float]:
+        """(dx, dy) from A to B of the layer's point (x, y) of frame A (the magnified frame: alpha times it)."""
+        gxx, gxy, gyx, gyy = self.motion_gradient
+        u, v = x - self.motion_centre[0], y - self.motion_centre[1]
+        return (self.motion[0] + gxx * u + gxy * v, self.motion[1] + gyx * u + gyy * v)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        d = dataclasses.asdict(self)
+        if not self.is_affine:  # a translation is recorded as it always was
+            del d["motion_gradient"], d["motion_centre"]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "LayerParams":
@@ -67,6 +91,8 @@ class LayerParams:
             position=tuple(float(v) for v in d["position"]),  # type: ignore[arg-type]
             motion=tuple(float(v) for v in d["motion"]),  # type: ignore[arg-type]
             color_offset=tuple(float(v) for v in d["color_offset"]),  # type: ignore[arg-type]
+            motion_gradient=tuple(float(v) for v in d.get("motion_gradient", (0.0, 0.0, 0.0, 0.0))),  # type: ignore[arg-type]
+            motion_centre=tuple(float(v) for v in d.get("motion_centre", (0.0, 0.0))),  # type: ignore[arg-type]
         )
 
 
@@ -82,9 +108,14 @@ class SampleParams:
     background_blur: float  # Gaussian blur sigma of the background, output pixels; 0 = none
     background: LayerParams
     objects: tuple[LayerParams, ...] = ()  # back to front: later objects occlude earlier ones
+    gain_b: float = 1.0  # exposure factor of the input frame B (X_b and X'_b) only; 1 = off
+    read_noise_std: float = 0.0  # Gaussian read-noise std on the noisy frames, 0-255 units; 0 = off
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        d = dataclasses.asdict(self)
+        d["background"] = self.background.to_dict()
+        d["objects"] = tuple(o.to_dict() for o in self.objects)
+        return _without_off(d, _SAMPLE_OFF)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "SampleParams":
@@ -97,4 +128,15 @@ class SampleParams:
             background_blur=float(d["background_blur"]),
             background=LayerParams.from_dict(d["background"]),
             objects=tuple(LayerParams.from_dict(o) for o in d["objects"]),
+            gain_b=float(d.get("gain_b", _SAMPLE_OFF["gain_b"])),
+            read_noise_std=float(d.get("read_noise_std", _SAMPLE_OFF["read_noise_std"])),
         )
+
+
+#: Optional fields of SampleParams and the value that means "off" (left out of its dict then).
+_SAMPLE_OFF: dict[str, Any] = {"gain_b": 1.0, "read_noise_std": 0.0}
+
+
+def _without_off(d: dict[str, Any], off: dict[str, Any]) -> dict[str, Any]:
+    """``d`` without the optional keys that hold their "off" value."""
+    return {k: v for k, v in d.items() if not (k in off and v == off[k])}

@@ -17,6 +17,20 @@ Distributions (defaults in the ``dataset`` section of the config schema, paper s
   covers the frame (plus a margin) in A, B and Y, position uniform among the covering ones;
 * colour offsets ~ U[-max_offset, max_offset] per channel per layer; photon noise std ~ U[0, photon_std_max];
   background blur sigma ~ U[blur.sigma_min, sigma_max] in blur_bg and fg_only, else 0.
+
+Optional changes (off by default) draw from streams of their own, only when on, so that the draws
+above, and hence every default sample, stay exactly as they are:
+
+* ``dataset.photometric`` (:data:`PHOTOMETRIC_STREAM`): gain of frame B ~ U[1 - gain_flicker,
+  1 + gain_flicker], then the read-noise std ~ U[read_noise_std.min, max].
+* ``dataset.motion.affine`` (:data:`AFFINE_STREAM`): per layer, background first, then each object,
+  rotation, scale change and shear (three draws, made for still layers too): ``A = (1 + s) R(theta)
+  [[1, h], [0, 1]]`` about the layer's centre (an object's box centre; the frame centre for the
+  background). ``A - I`` is then scaled by the largest k <= 1 for which |delta + k (A - I) r| <= the
+  layer's cap min(motion.max, max_magnified / alpha) at every corner r of the layer's region (its box;
+  the frame for the background; the field is linear, so the corners bound it everywhere) and
+  ``alpha * k * |A - I| <= MAX_MAGNIFIED_STRAIN``. The background's cover then accounts for the
+  largest displacements near the frame.
 """
 
 from __future__ import annotations
@@ -31,11 +45,28 @@ from mmdata.render.params import LayerParams, SampleParams, part_name, part_numb
 from mmdata.sources.base import Catalogue
 from mmdata.spec import DatasetSpec
 
-__all__ = ["COVER_MARGIN", "sample_seed", "sample_params", "background_cover"]
+__all__ = [
+    "COVER_MARGIN",
+    "PHOTOMETRIC_STREAM",
+    "AFFINE_STREAM",
+    "MAX_MAGNIFIED_STRAIN",
+    "sample_seed",
+    "sample_params",
+    "background_cover",
+    "cap_gradient",
+]
 
 #: Output pixels by which the background must extend beyond the frame on every side, in every frame
 #: (covers the render margin, the anti-aliasing support and the cubic kernel).
 COVER_MARGIN = 4.0
+
+#: spawn_key of the SeedSequence the photometric options draw from (the frames' noise uses (1, frame)).
+PHOTOMETRIC_STREAM = (2,)
+#: spawn_key of the SeedSequence the affine motions of a sample's layers draw from.
+AFFINE_STREAM = (3,)
+#: Largest spectral norm of the magnified displacement gradient alpha * (A - I): the magnified map
+#: I + alpha (A - I) keeps singular values in [0.5, 1.5], so it never folds a layer over.
+MAX_MAGNIFIED_STRAIN = 0.5
 
 _STILL = {"static": ("background", "objects"), "fg_only": ("background",)}
 _WITH_OBJECTS = ("fg_bg", "blur_bg", "fg_only")
@@ -57,6 +88,86 @@ def _motion(rng: np.random.Generator, spec: DatasetSpec, alpha: float, still: bo
     if still:
         return (0.0, 0.0)
     return (float(mag * math.cos(theta)), float(mag * math.sin(theta)))
+
+
+def _top(spec: DatasetSpec, alpha: float) -> float:
+    """Largest displacement a layer may have in B: min(motion.max, max_magnified / alpha)."""
+    return min(spec.motion.max, spec.motion.max_magnified / alpha)
+
+
+def cap_gradient(
+    gradient: np.ndarray, motion: tuple[float, float], corners: Sequence[tuple[float, float]], top: float, alpha: float
+) -> np.ndarray:
+    """Scale a layer's displacement gradient G = A - I down until the layer's caps hold.
+
+    Args:
+        gradient: (2, 2) G as drawn.
+        motion: the layer's translation delta (|delta| <= top).
+        corners: the corners of the layer's region relative to its centre, output px.
+        top: the largest displacement allowed in B (``min(motion.max, max_magnified / alpha)``).
+        alpha: the magnification factor.
+
+    Returns:
+        k * G for the largest k in [0, 1] with |delta + k G r| <= top at every corner r and
+        alpha * k * |G| <= MAX_MAGNIFIED_STRAIN.
+    """
+    g = np.asarray(gradient, dtype=np.float64)
+    t = np.asarray(motion, dtype=np.float64)
+    norm = float(np.linalg.norm(g, 2))
+    k = 1.0 if norm == 0 else min(1.0, MAX_MAGNIFIED_STRAIN / (alpha * norm))
+    rest = max(0.0, top * top - float(t @ t))
+    for r in corners:
+        v = g @ np.asarray(r, dtype=np.float64)
+        vv, vt = float(v @ v), float(v @ t)
+        if vv > 0:  # the positive root of |t + k v|^2 = top^2
+            k = min(k, (-vt + math.sqrt(vt * vt + vv * rest)) / vv)
+    return k * g
+
+
+def _affine(
+    rng: np.random.Generator | None,
+    spec: DatasetSpec,
+    alpha: float,
+    motion: tuple[float, float],
+    half: tuple[float, float],
+    still: bool,
+) -> tuple[tuple[float, float, float, float], bool]:
+    """One layer's capped gradient (gxx, gxy, gyx, gyy) from the affine stream (three draws when on).
+
+    ``half`` is the half width and height of the layer's region (about its centre). Returns zeros
+    without drawing when the option is off (``rng`` None); a still layer draws but stays still.
+    """
+    if rng is None:
+        return (0.0, 0.0, 0.0, 0.0), False
+    af = spec.motion.affine
+    theta = math.radians(rng.uniform(-af.rotation_deg, af.rotation_deg))
+    s = rng.uniform(-af.scale, af.scale)
+    h = rng.uniform(-af.shear, af.shear)
+    if still:
+        return (0.0, 0.0, 0.0, 0.0), False
+    c, sn = math.cos(theta), math.sin(theta)
+    a = (1.0 + s) * np.array([[c, -sn], [sn, c]]) @ np.array([[1.0, h], [0.0, 1.0]])
+    hx, hy = half
+    corners = [(hx, hy), (hx, -hy), (-hx, hy), (-hx, -hy)]
+    g = cap_gradient(a - np.eye(2), motion, corners, _top(spec, alpha), alpha)
+    return (float(g[0, 0]), float(g[0, 1]), float(g[1, 0]), float(g[1, 1])), True
+
+
+def _cover_shifts(
+    size: int, motion: tuple[float, float], gradient: tuple[float, float, float, float], alpha: float
+) -> list[tuple[float, float]]:
+    """Displacements in A, B and Y that bound an affine background's field near the frame (corners of the
+    frame widened by the cover margin and the largest displacement there: the field is linear)."""
+    g = np.reshape(gradient, (2, 2))
+    half = size / 2.0
+    out = [(0.0, 0.0)]
+    for factor in (1.0, alpha):
+        def disp(r: tuple[float, float]) -> np.ndarray:
+            return factor * (np.asarray(motion) + g @ np.asarray(r))
+        reach = max(float(np.hypot(*disp((sx * half, sy * half)))) for sx in (-1, 1) for sy in (-1, 1))
+        e = half + COVER_MARGIN + reach + 1.0
+        out += [tuple(float(v) for v in disp((sx * e, sy * e))) for sx in (-1, 1) for sy in (-1, 1)]
+    return out  # type: ignore[return-value]
 
 
 def _offset(rng: np.random.Generator, spec: DatasetSpec) -> tuple[float, float, float]:
@@ -105,7 +216,12 @@ def _shape(catalogue: Catalogue, kind: str, source_id: str) -> tuple[int, int]:
 
 
 def _background(
-    rng: np.random.Generator, spec: DatasetSpec, catalogue: Catalogue, alpha: float, still: bool
+    rng: np.random.Generator,
+    spec: DatasetSpec,
+    catalogue: Catalogue,
+    alpha: float,
+    still: bool,
+    affine_rng: np.random.Generator | None = None,
 ) -> LayerParams:
     ids = list(catalogue.background_ids)
     if not ids:
@@ -114,18 +230,30 @@ def _background(
     motion = _motion(rng, spec, alpha, still)
     offset = _offset(rng, spec)
     h, w = _shape(catalogue, "background", bg_id)
+    half = spec.image_size / 2.0
+    gradient, affine = _affine(affine_rng, spec, alpha, motion, (half, half), still)
     shifts = [(0.0, 0.0), motion, (alpha * motion[0], alpha * motion[1])]
+    if affine:
+        shifts = _cover_shifts(spec.image_size, motion, gradient, alpha)
     cover, ((x_lo, x_hi), (y_lo, y_hi)) = background_cover(spec.image_size, (h, w), shifts)
     scale = max(float(rng.uniform(spec.background_scale.min, spec.background_scale.max)), cover)
     x_lo -= (scale - cover) * w
     y_lo -= (scale - cover) * h
     u, v = rng.uniform(size=2)  # positions uniform among the covering ones (the range may be a point)
     position = (float(x_lo + u * max(0.0, x_hi - x_lo)), float(y_lo + v * max(0.0, y_hi - y_lo)))
+    if affine:
+        return LayerParams(source_id=bg_id, scale=scale, position=position, motion=motion, color_offset=offset,
+                           motion_gradient=gradient, motion_centre=(half, half))
     return LayerParams(source_id=bg_id, scale=scale, position=position, motion=motion, color_offset=offset)
 
 
 def _objects(
-    rng: np.random.Generator, spec: DatasetSpec, catalogue: Catalogue, alpha: float, still: bool
+    rng: np.random.Generator,
+    spec: DatasetSpec,
+    catalogue: Catalogue,
+    alpha: float,
+    still: bool,
+    affine_rng: np.random.Generator | None = None,
 ) -> tuple[LayerParams, ...]:
     ids = list(catalogue.object_ids)
     count = int(rng.integers(spec.objects.count_min, spec.objects.count_max + 1))
@@ -144,8 +272,24 @@ def _objects(
         motion = _motion(rng, spec, alpha, still)
         offset = _offset(rng, spec)
         position = (float(cx - scale * w / 2.0), float(cy - scale * h / 2.0))
+        gradient, affine = _affine(affine_rng, spec, alpha, motion, (scale * w / 2.0, scale * h / 2.0), still)
+        if affine:
+            out.append(LayerParams(source_id=obj_id, scale=scale, position=position, motion=motion, color_offset=offset,
+                                   motion_gradient=gradient, motion_centre=(float(cx), float(cy))))
+            continue
         out.append(LayerParams(source_id=obj_id, scale=scale, position=position, motion=motion, color_offset=offset))
     return tuple(out)
+
+
+def _photometric(spec: DatasetSpec, seed: tuple[int, ...]) -> tuple[float, float]:
+    """(gain of frame B, read-noise std) of one sample: (1, 0) without drawing anything when off."""
+    ph = spec.photometric
+    if not ph.active:
+        return 1.0, 0.0
+    rng = np.random.default_rng(np.random.SeedSequence(list(seed), spawn_key=PHOTOMETRIC_STREAM))
+    gain = float(rng.uniform(1.0 - ph.gain_flicker, 1.0 + ph.gain_flicker))
+    read_noise = float(rng.uniform(ph.read_noise.min, ph.read_noise.max))
+    return gain, read_noise
 
 
 def sample_params(spec: DatasetSpec, part: int | str, index: int, catalogue: Catalogue) -> SampleParams:
@@ -175,10 +319,14 @@ def sample_params(spec: DatasetSpec, part: int | str, index: int, catalogue: Cat
     noise_std = float(rng.uniform(0.0, spec.noise.photon_std_max))
     blur = float(rng.uniform(spec.blur.min, spec.blur.max))
     still = _STILL.get(name, ())
-    background = _background(rng, spec, catalogue, alpha, "background" in still)
+    affine_rng = None
+    if spec.motion.affine.active:
+        affine_rng = np.random.default_rng(np.random.SeedSequence(list(seed), spawn_key=AFFINE_STREAM))
+    background = _background(rng, spec, catalogue, alpha, "background" in still, affine_rng)
     objects: tuple[LayerParams, ...] = ()
     if name in _WITH_OBJECTS:
-        objects = _objects(rng, spec, catalogue, alpha, "objects" in still)
+        objects = _objects(rng, spec, catalogue, alpha, "objects" in still, affine_rng)
+    gain_b, read_noise_std = _photometric(spec, seed)
     return SampleParams(
         part=part_number(part),
         index=int(index),
@@ -188,4 +336,6 @@ def sample_params(spec: DatasetSpec, part: int | str, index: int, catalogue: Cat
         background_blur=blur if name in _BLURRED else 0.0,
         background=background,
         objects=objects,
+        gain_b=gain_b,
+        read_noise_std=read_noise_std,
     )

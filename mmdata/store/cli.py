@@ -64,7 +64,18 @@ def _format_layer(title: str, layer: dict[str, Any]) -> list[str]:
         f"    scale {layer['scale']:.4g}, top-left at ({layer['position'][0]:.3f}, {layer['position'][1]:.3f}) px, "
         f"motion (dx, dy) = ({dx:.4f}, {dy:.4f}) px, |delta| {layer['motion_px']:.4f} px, magnified {layer['magnified_motion_px']:.3f} px, "
         f"colour offset ({', '.join(f'{c:.2f}' for c in layer['color_offset'])})",
+        *([_format_affine(layer)] if "affine" in layer else []),
     ]
+
+
+def _format_affine(layer: dict[str, Any]) -> str:
+    gxx, gxy, gyx, gyy = layer["motion_gradient"]
+    cx, cy = layer["motion_centre"]
+    parts = layer["affine"]
+    return (
+        f"    affine: A - I = (({gxx:.3e}, {gxy:.3e}), ({gyx:.3e}, {gyy:.3e})) about ({cx:.3f}, {cy:.3f}) px: "
+        f"rotation {parts['rotation_deg']:.4f} deg, scale {parts['scale_x']:+.3e} / {parts['scale_y']:+.3e}, shear {parts['shear']:+.3e}"
+    )
 
 
 def format_explanation(e: dict[str, Any]) -> str:
@@ -75,6 +86,7 @@ def format_explanation(e: dict[str, Any]) -> str:
         f"  stored in {e['shard']} at offset {e['offset_in_shard']}",
         f"  seed: SeedSequence({e['seed']})",
         f"  alpha {e['alpha']:.6g}, photon noise std {e['noise_std']:.4g} (at mid-gray), background blur sigma {e['background_blur']:.4g} px",
+        *(f"  option {key}: {text}" for key, text in (e.get("options") or {}).items()),
         *("  " + line for line in _format_layer("background", e["background"])),
         f"  {len(e['objects'])} foreground object(s), back to front:",
         *("  " + line for i, o in enumerate(e["objects"]) for line in _format_layer(f"  object {i + 1}", o)),

@@ -7,19 +7,20 @@ edited provenance fails with one error naming the file instead of describing ano
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
 from mmdata.errors import MotionMagError, StoreError, StoreNotFound
-from mmdata.render.params import part_name, part_number
+from mmdata.render.params import SampleParams, part_name, part_number
 from mmdata.sources.base import Catalogue
 from mmdata.store.manifest import find_shards
 from mmdata.store.provenance import params_from_json
 from mmdata.store.reader import ShardReader
 
-__all__ = ["open_recorded_catalogue", "locate_sample", "explain_sample"]
+__all__ = ["open_recorded_catalogue", "locate_sample", "active_options", "affine_parts", "explain_sample"]
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,47 @@ def _layer(catalogue: Catalogue | None, layer: Any, alpha: float) -> dict[str, A
     d["motion_px"] = float(np.hypot(dx, dy))
     d["magnified_motion_px"] = float(alpha * np.hypot(dx, dy))
     d["source"] = _describe(catalogue, layer.source_id)
+    if layer.is_affine:
+        d["affine"] = affine_parts(layer.motion_gradient)
     return d
+
+
+def affine_parts(gradient: tuple[float, float, float, float]) -> dict[str, float]:
+    """A = I + G written as R(theta) [[sx, sx * h], [0, sy]]: rotation (degrees), scale changes sx - 1,
+    sy - 1 and shear h (the sampler's (1 + s) R [[1, h], [0, 1]] has sx = sy = 1 + s)."""
+    a = np.eye(2) + np.reshape(np.asarray(gradient, dtype=np.float64), (2, 2))
+    theta = math.atan2(a[1, 0], a[0, 0])
+    c, sn = math.cos(theta), math.sin(theta)
+    sx = math.hypot(a[0, 0], a[1, 0])
+    r12, sy = c * a[0, 1] + sn * a[1, 1], -sn * a[0, 1] + c * a[1, 1]
+    return {"rotation_deg": math.degrees(theta), "scale_x": sx - 1.0, "scale_y": sy - 1.0, "shear": r12 / sx}
+
+
+def active_options(params: SampleParams, dataset: Mapping[str, Any]) -> dict[str, str]:
+    """The generator options (all off by default) that shaped one sample: dotted config key -> what it did.
+
+    Args:
+        params: the sample's recorded parameters.
+        dataset: the ``dataset`` section of the config its shard recorded.
+
+    Returns:
+        One entry per active option, in config order; empty for a sample of the default generator.
+    """
+    out: dict[str, str] = {}
+    if dataset.get("linear_light"):
+        out["dataset.linear_light"] = "composited, blurred and decimated in linear light (sources decoded from sRGB, frames re-encoded before offsets, noise and quantization)"
+    if params.gain_b != 1.0:
+        out["dataset.photometric.gain_flicker"] = f"input frame B (X_b and X'_b) exposed with gain {params.gain_b:.6g}; A, Y and Y' unchanged"
+    affine = [layer for layer in (params.background, *params.objects) if layer.is_affine]
+    if affine:
+        norm = max(float(np.linalg.norm(np.reshape(layer.motion_gradient, (2, 2)), 2)) for layer in affine)
+        out["dataset.motion.affine"] = (
+            f"{len(affine)} layer(s) move affinely, d(x) = delta + (A - I)(x - centre); largest |A - I| {norm:.4g} "
+            f"(magnified {params.alpha * norm:.4g}); each layer's A below"
+        )
+    if params.read_noise_std > 0:
+        out["dataset.photometric.read_noise_std"] = f"Gaussian read noise of std {params.read_noise_std:.4g} (0-255) on every frame that has photon noise"
+    return out
 
 
 def explain_sample(root: str | Path, part: int | str, index: int, catalogue: str | Path | None = None) -> dict[str, Any]:
@@ -90,9 +131,9 @@ def explain_sample(root: str | Path, part: int | str, index: int, catalogue: str
             usable catalogue, only ids are given).
 
     Returns:
-        A JSON-able dict: part, index, shard path, seed, alpha, noise, blur, background and objects
-        (ids, source descriptions, scale, position, motion, colour offset), code version, config hash,
-        catalogue identity, creation time.
+        A JSON-able dict: part, index, shard path, seed, alpha, noise, blur, the active generator
+        options (:func:`active_options`), background and objects (ids, source descriptions, scale,
+        position, motion, colour offset), code version, config hash, catalogue identity, creation time.
 
     Raises:
         StoreNotFound: no shard holds the sample.
@@ -119,6 +160,7 @@ def explain_sample(root: str | Path, part: int | str, index: int, catalogue: str
         "alpha": params.alpha,
         "noise_std": params.noise_std,
         "background_blur": params.background_blur,
+        "options": active_options(params, (a.get("config") or {}).get("dataset") or {}),
         "background": _layer(cat, params.background, params.alpha),
         "objects": [_layer(cat, o, params.alpha) for o in params.objects],
         "code_version": a.get("code_version"),

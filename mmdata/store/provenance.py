@@ -66,7 +66,7 @@ LAYOUT_DATASET_KEYS: tuple[str, ...] = ("parts", "shard_size", "store_frame_y")
 _PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
 #: The modules whose code decides a sample's bytes: the dataset spec built from the config, the scene
-#: parameters and their sampling, resampling, compositing and noise, and the decoding of source
+#: parameters and their sampling, resampling, colour transfer, compositing and noise, and the decoding of source
 #: images and object cutouts. Nothing else (store, audit, CLI, workflow, docs) can change a pixel.
 RENDER_MODULES: tuple[str, ...] = (
     "mmdata.spec",
@@ -74,6 +74,7 @@ RENDER_MODULES: tuple[str, ...] = (
     "mmdata.render.sampling",
     "mmdata.render.resample",
     "mmdata.render.composite",
+    "mmdata.render.color",
     "mmdata.render.noise",
     "mmdata.sources.base",
     "mmdata.sources.images",

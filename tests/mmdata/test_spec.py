@@ -17,6 +17,7 @@ def test_defaults_are_the_paper_values():
     assert spec.alpha.max == 100 and spec.motion.max == 10 and spec.motion.max_magnified == 30
     assert (spec.objects.count_min, spec.objects.count_max, spec.objects.scale_max) == (7, 15, 2)
     assert spec.noise.photon_std_max == 3 and spec.noise.noisy_target is False
+    assert spec.linear_light is False  # generator options are off by default
     assert dict(spec.parts) == {"fg_bg": 20000, "bg_only": 20000, "blur_bg": 20000, "static": 20000, "fg_only": 20000}
 
 
@@ -45,6 +46,7 @@ def test_spec_is_frozen():
         ({"background": {"scale_min": 2.0, "scale_max": 1.0}}, "dataset.background.scale_min"),
         ({"blur": {"sigma_min": 5.0, "sigma_max": 1.0}}, "dataset.blur.sigma_min"),
         ({"alpha": {"min": 10.0}, "motion": {"min": 5.0}}, "dataset.motion.max_magnified"),
+        ({"linear_light": "yes"}, "dataset.linear_light"),
     ],
 )
 def test_bad_values_name_the_key(dataset, key):

@@ -59,3 +59,33 @@ def test_guess_and_bad_input():
         estimate_shift(np.ones((32, 32)), np.ones((32, 32)))
     with pytest.raises(ValueError, match="too small"):
         estimate_shift(a[:12, :12], b[:12, :12], guess=(5.0, 0.0))
+
+
+def _warped_waves(shape, t, g, centre, n: int = 60, seed: int = 0, fmax: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
+    """The waves of :func:`_waves` (a) and the same pattern moved by d(x) = t + G (x - centre) (b)."""
+    yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]] + 0.5
+    inv = np.linalg.inv(np.eye(2) + g)
+    qx, qy = xx - centre[0] - t[0], yy - centre[1] - t[1]
+    sx, sy = centre[0] + inv[0, 0] * qx + inv[0, 1] * qy, centre[1] + inv[1, 0] * qx + inv[1, 1] * qy  # b(y) = a(phi^-1(y))
+    rng = np.random.default_rng(seed)
+    a, b = np.full(shape, 128.0), np.full(shape, 128.0)
+    for _ in range(n):
+        f, th, ph = rng.uniform(0.01, fmax), rng.uniform(0, 2 * np.pi), rng.uniform(0, 2 * np.pi)
+        amp = rng.uniform(1.0, 8.0) / (1.0 + 10 * f)
+        a += amp * np.cos(2 * np.pi * f * (xx * np.cos(th) + yy * np.sin(th)) + ph)
+        b += amp * np.cos(2 * np.pi * f * (sx * np.cos(th) + sy * np.sin(th)) + ph)
+    return a, b
+
+
+@pytest.mark.parametrize(
+    "t, g",
+    [((0.3, -0.2), ((0.01, -0.005), (0.007, 0.004))), ((2.5, 1.1), ((-0.05, 0.03), (-0.02, 0.06))), ((0.0, 0.0), ((0.0, 0.0), (0.0, 0.0)))],
+)
+def test_affine_fields_are_recovered(t, g):
+    from mmdata.render.measure import estimate_affine
+
+    centre = (40.0, 36.0)
+    a, b = _warped_waves((80, 96), t, np.array(g), centre)
+    t_fit, g_fit = estimate_affine(a, b, centre=centre)
+    np.testing.assert_allclose(t_fit, t, atol=1e-3)
+    np.testing.assert_allclose(g_fit, g, atol=1e-4)

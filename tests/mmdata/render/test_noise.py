@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from mmdata.render.noise import MID_GRAY, photon_noise, stochastic_round
+from mmdata.render.noise import MID_GRAY, photon_noise, read_noise, stochastic_round
 from mmdata.render.params import LayerParams, SampleParams
 from mmdata.render.composite import render_sample
 from mmdata.sources.base import InMemoryCatalogue
@@ -98,3 +98,14 @@ def test_noise_is_independent_per_frame_and_reproducible(gray):
     assert abs(np.corrcoef(a.ravel(), b.ravel())[0, 1]) < 0.05
     other = render_sample(dataclasses.replace(_flat(3.0), seed=(1, 2, 1)), gray, spec)
     assert not np.array_equal(other["frame_a"], first["frame_a"])
+
+
+def test_read_noise_is_signal_independent_gaussian():
+    img = np.concatenate([np.full((500, 500), 10.0, np.float32), np.full((500, 500), 200.0, np.float32)])
+    out = read_noise(img, 2.5, np.random.default_rng(3))
+    assert out.dtype == np.float32
+    for half in (out[:500] - 10.0, out[500:] - 200.0):  # the same std at any intensity
+        assert half.mean() == pytest.approx(0.0, abs=0.02) and half.std() == pytest.approx(2.5, rel=0.01)
+    np.testing.assert_array_equal(read_noise(img, 0.0, np.random.default_rng(3)), img)
+    with pytest.raises(ValueError, match="read_noise_std"):
+        read_noise(img, -1.0, np.random.default_rng(3))
