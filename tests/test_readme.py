@@ -12,6 +12,8 @@ trailing comments dropped) and each one must appear in :data:`HOW` with the way 
   ``coco/``, ``VOCdevkit/``); in the default test run (the sources and the demo video);
 * ``loop``: the cluster loop of ``mmdata generate --scheduler``, which needs a running Dask
   scheduler: its options are checked against ``mmdata generate --help``;
+* ``gpu``: the GPU measurement script, which needs a CUDA device: its options are checked against
+  its ``--help`` (its CPU mode, ``--tiny``, is run by ``tests/mmtrain/train/test_gpu_reference.py``);
 * ``demo``: the demo workflow and the commands on its results (and the network commands), run in
   README order in one scratch folder, together with the ``fast`` ones, in one slow test
   (``python -m pytest -m slow tests/test_readme.py``; about half an hour on 2 loaded cores). After the
@@ -80,6 +82,14 @@ HOW: dict[str, str] = {
     "mmtrain magnify guitar.mp4 -o out.mp4 --preset guitar --checkpoint weights.npz --side-by-side --slice y --at 200": "demo",
     "mmtrain magnify guitar.mp4 -o guitar-crop.mp4 --preset guitar --start 2 --frames 6 --crop 150 8 48 32 --checkpoint weights.npz --slice y:40": "demo",
     "mmtrain make-demo-video -o demo.mp4 --frames 60 --size 128 128 --amplitude 0.5 --freq 2 --fps 30": "fast",
+    # The reference model
+    "mmtrain models list": "fast",
+    "mmtrain models show motionmag-cpu-ref": "fast",
+    "mmtrain magnify in.mp4 -o out-ref.mp4 --alpha 10 --checkpoint motionmag-cpu-ref": "fast",
+    "snakemake --cores 2 all --configfile config/reference-cpu.yaml": "dry",
+    "mmtrain models release results/train/checkpoint.pt --name my-model --metrics results/train/metrics.jsonl --dataset results/dataset --config config/reference-cpu.yaml --scores results/evaluate/scores -o released": "demo",
+    "snakemake --cores 16 all --configfile config/reference.yaml": "dry",
+    "python benchmarks/gpu_reference.py --out results/gpu_reference.json": "gpu",  # options checked; --tiny is run by its own test
     # Evaluation
     "mmtrain evaluate sets --catalogue resources/sources/builtin -o results/evaluate/sets": "demo",
     "mmtrain evaluate run --sets results/evaluate/sets -o results/evaluate --model ours=results/train/checkpoint.pt --model official=weights.npz": "demo",
@@ -185,6 +195,16 @@ def test_the_cluster_loop_is_a_valid_generate_command_per_shard() -> None:
     assert usage.returncode == 0
     for option in re.findall(r"(?<!\S)--[a-z-]+", body):
         assert option in usage.stdout, f"mmdata generate has no {option}"
+
+
+def test_the_gpu_script_command_takes_those_options() -> None:
+    (command,) = commands_of("gpu")
+    script, *args = command.split()[1:]
+    usage = subprocess.run([sys.executable, str(REPO_ROOT / script), "--help"], env=_env(), capture_output=True,
+                           text=True, timeout=120)
+    assert usage.returncode == 0, usage.stderr
+    for option in (a for a in args if a.startswith("--")):
+        assert option in usage.stdout, f"{script} has no {option}"
 
 
 # ---- dry runs: paper scale and cluster ----------------------------------------------------------

@@ -32,6 +32,7 @@ def register(subparsers: Any) -> None:
     rel.add_argument("--dataset", required=True, type=Path, help="the training dataset root (manifest.json)")
     rel.add_argument("--config", required=True, type=Path, help="the configuration file the run used")
     rel.add_argument("--scores", type=Path, default=None, help="an `mmtrain evaluate` results folder (results.json)")
+    rel.add_argument("--commit", default=None, help="the code commit the run trained with (default: the config's git HEAD)")
     rel.add_argument("--machine", default=None, help="where it trained, for the card (e.g. '2 CPU cores')")
     rel.add_argument("--notes", type=Path, default=None, help="a Markdown file of notes for the card")
     rel.add_argument("-o", "--out", required=True, type=Path, help="folder to write into")
@@ -66,7 +67,7 @@ def _release(args: argparse.Namespace) -> int:
     if args.notes is not None and not args.notes.is_file():
         raise MotionMagError(f"{args.notes}: no such notes file")
     result = publish_release(args.checkpoint, name=args.name, metrics=args.metrics, dataset=args.dataset,
-                             config=args.config, scores=args.scores, out_dir=args.out, machine=args.machine,
+                             config=args.config, scores=args.scores, out_dir=args.out, machine=args.machine, commit=args.commit,
                              notes=args.notes.read_text(encoding="utf-8") if args.notes else None)
     print(json.dumps(result, indent=2))
     return 0

@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 
 from mmdata.errors import MotionMagError
-from mmdata.fsutil import atomic_write_text
+from mmdata.fsutil import atomic_write_bytes, atomic_write_text
 from mmtrain.model.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
 from mmtrain.train.curves import Curves, plot_curves, read_metrics
 
@@ -158,9 +158,13 @@ def publish_release(checkpoint: str | Path, *, name: str, metrics: str | Path, d
         lines += ["## Notes", "", notes.strip(), ""]
     lines += ["## Learning curves", "", f"![learning curves]({curves_png.name})", "", _validation_table(curves), ""]
     if results is not None:
+        figure = Path(scores) / "subpixel.png"
+        if figure.is_file():  # the Fig. 8 (a) plot beside the card
+            atomic_write_bytes(out_dir / f"{name}-subpixel.png", figure.read_bytes())
         lines += ["## Evaluation", "",
                   "The paper's synthetic tests (section 4.1, Fig. 8), scored by SSIM against the ground truth "
                   f"(`mmtrain evaluate`, protocol `{(results.get('meta') or {}).get('protocol', 'default')}`).", "",
+                  *([f"![subpixel test]({name}-subpixel.png)", ""] if figure.is_file() else []),
                   evaluation_table(results["rows"]), ""]
         claims = results.get("claims") or []
         if claims:

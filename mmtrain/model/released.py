@@ -40,11 +40,11 @@ RELEASES: dict[str, Release] = {
         Release(
             name="motionmag-cpu-ref",
             file="motionmag-cpu-ref.pt",
-            sha256="",
-            summary="the paper's network (preset paper) trained from scratch by this pipeline on 2 CPU cores "
-                    "(config/reference-cpu.yaml; see its card)",
+            sha256="a7bf6d8ec31cdaa2829ffc86ac85d5982d6ee4d4edfc0d8c1675a4801cc6c64d",
+            summary="the paper's network (preset paper) trained from scratch by this pipeline: 20,000 steps, "
+                    "1.2 h on 2 CPU cores (config/reference-cpu.yaml; see its card)",
         ),
-    ) if r.sha256  # a release exists once its weights and digest are committed
+    )
 }
 
 
