@@ -93,3 +93,14 @@ def test_the_config_layer_knows_the_parts_in_part_number_order() -> None:
     from mmdata.config import _PART_ORDER
 
     assert _PART_ORDER == PART_NAMES
+
+
+def test_parts_null_drops_inherited_counts_so_a_workflow_configfile_can_give_a_mix(tmp_path) -> None:
+    # Snakemake merges --configfile files over config/config.yaml (which sets dataset.parts) key by key
+    shipped = yaml.safe_load(open("config/config.yaml"))
+    mine = {"dataset": {"parts": None, "total": 20, "mix": {"fg_bg": 0.5, "fg_only": 0.5}}}
+    merged = {**shipped, "dataset": {**shipped["dataset"], **mine["dataset"]}}
+    cfg = validate_config(merged)
+    assert cfg["dataset"]["parts"] == {"fg_bg": 10, "bg_only": 0, "blur_bg": 0, "static": 0, "fg_only": 10}
+    with pytest.raises(ConfigError, match=r"^dataset\.parts: give either"):
+        validate_config({**shipped, "dataset": {**shipped["dataset"], "total": 20, "mix": {"fg_bg": 1.0}}})
