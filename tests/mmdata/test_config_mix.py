@@ -104,3 +104,13 @@ def test_parts_null_drops_inherited_counts_so_a_workflow_configfile_can_give_a_m
     assert cfg["dataset"]["parts"] == {"fg_bg": 10, "bg_only": 0, "blur_bg": 0, "static": 0, "fg_only": 10}
     with pytest.raises(ConfigError, match=r"^dataset\.parts: give either"):
         validate_config({**shipped, "dataset": {**shipped["dataset"], "total": 20, "mix": {"fg_bg": 1.0}}})
+
+
+def test_a_mix_is_layout_not_pixels_so_growing_the_total_keeps_the_render_config() -> None:
+    from mmdata.store.provenance import render_config_hash
+
+    by_parts = validate_config({"dataset": {"parts": {"fg_bg": 5, "bg_only": 5, "blur_bg": 0, "static": 0, "fg_only": 0}}})
+    by_mix = validate_config({"dataset": {"total": 10, "mix": {"fg_bg": 0.5, "bg_only": 0.5}}})
+    grown = validate_config({"dataset": {"total": 40, "mix": {"fg_bg": 0.25, "bg_only": 0.75}}})
+    assert render_config_hash(by_parts) == render_config_hash(by_mix) == render_config_hash(grown)
+    assert render_config_hash(by_parts) != render_config_hash(validate_config({"dataset": {"linear_light": True}}))

@@ -12,7 +12,7 @@ from mmdata.config import validate_config
 from mmdata.errors import ConfigError
 from mmdata.fsutil import atomic_write_text
 from mmdata.render.params import PART_NAMES, part_number
-from mmdata.store.provenance import RENDER_CONFIG_KEYS, package_code_hash, render_code_hash
+from mmdata.store.provenance import PART_SIZE_DATASET_KEYS, RENDER_CONFIG_KEYS, package_code_hash, render_code_hash
 
 
 # ---- configuration: defaults filled in and validated (once) before anything runs ---------------
@@ -111,7 +111,7 @@ SOURCES_CONFIG = config_view("sources")
 # renders only that part's new or changed shards; the file is rewritten in place (atomically) when
 # only part sizes change, and what it says about them is what the shards record as their part size.
 def shard_config_file() -> str:
-    layout_free = {k: v for k, v in DATASET.items() if k != "parts"}
+    layout_free = {k: v for k, v in DATASET.items() if k not in PART_SIZE_DATASET_KEYS}  # parts, total, mix
     key = yaml.safe_dump({"seed": config["seed"], "dataset": layout_free, "store": config["store"]}, sort_keys=True)
     text = yaml.safe_dump({k: config[k] for k in (*RENDER_CONFIG_KEYS, "store")}, sort_keys=True)
     path = f"results/config/shards-{hashlib.sha256(key.encode()).hexdigest()[:16]}.yaml"
