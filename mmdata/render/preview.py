@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 import tempfile
 from pathlib import Path
 from typing import Any, Sequence
@@ -23,12 +22,13 @@ from PIL import Image, ImageDraw
 
 from mmdata.config import load_config
 from mmdata.fsutil import atomic_path
+from mmdata.render.measure import affine_parts
 from mmdata.render.params import PART_NAMES, LayerParams, SampleParams, part_name
 from mmdata.render.composite import render
 from mmdata.sources.base import Catalogue
 from mmdata.spec import DatasetSpec
 
-__all__ = ["register", "affine_parts", "option_labels", "contact_sheet", "write_previews"]
+__all__ = ["register", "option_labels", "contact_sheet", "write_previews"]
 
 log = logging.getLogger(__name__)
 
@@ -39,21 +39,11 @@ _CAPTION = 14  # pixels of caption above each row
 _LINE = 12  # pixels of each further caption line (the active options)
 
 
-def affine_parts(layer: LayerParams) -> tuple[float, float, float]:
-    """(rotation in degrees, scale change, shear) of a layer's affine map ``A = I + motion_gradient``.
-
-    ``A`` is factored as ``R(theta) [[sx, m], [0, sy]]`` (a QR factorisation): theta is the
-    rotation, the scale change is ``sqrt(det A) - 1`` (the mean linear scale) and the shear is
-    ``m / sx``. For the drawn ``A = (1 + s) R(theta) [[1, h], [0, 1]]`` these are exactly theta, s
-    and h; a capped (scaled-down) gradient gives the corresponding smaller values.
-    """
-    gxx, gxy, gyx, gyy = layer.motion_gradient
-    a00, a01, a10, a11 = 1.0 + gxx, gxy, gyx, 1.0 + gyy
-    theta = math.atan2(a10, a00)
-    c, sn = math.cos(theta), math.sin(theta)
-    sx = math.hypot(a00, a10)
-    det = a00 * a11 - a01 * a10
-    return math.degrees(theta), math.sqrt(max(det, 0.0)) - 1.0, (c * a01 + sn * a11) / sx
+def _rot_scale_shear(layer: LayerParams) -> tuple[float, float, float]:
+    """Rotation (degrees), mean scale change and shear of a layer's A = I + motion_gradient
+    (:func:`mmdata.render.measure.affine_parts`; exactly the drawn theta, s, h before capping)."""
+    p = affine_parts(layer.motion_gradient)
+    return p["rotation_deg"], (p["scale_x"] + p["scale_y"]) / 2.0, p["shear"]
 
 
 def option_labels(params: SampleParams, *, linear_light: bool = False) -> list[str]:
@@ -74,9 +64,9 @@ def option_labels(params: SampleParams, *, linear_light: bool = False) -> list[s
     if params.read_noise_std > 0.0:
         labels.append(f"read noise {params.read_noise_std:.2f}")
     if params.background.is_affine:
-        rot, scale, shear = affine_parts(params.background)
+        rot, scale, shear = _rot_scale_shear(params.background)
         labels.append(f"bg affine rot {rot:+.2f}° scale {100 * scale:+.2f}% shear {shear:+.3f}")
-    moved = [affine_parts(o) for o in params.objects if o.is_affine]
+    moved = [_rot_scale_shear(o) for o in params.objects if o.is_affine]
     if moved:
         rot = max(abs(r) for r, _, _ in moved)
         scale = max(abs(s) for _, s, _ in moved)

@@ -7,13 +7,13 @@ edited provenance fails with one error naming the file instead of describing ano
 from __future__ import annotations
 
 import logging
-import math
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 
 from mmdata.errors import MotionMagError, StoreError, StoreNotFound
+from mmdata.render.measure import affine_parts
 from mmdata.render.params import SampleParams, part_name, part_number
 from mmdata.sources.base import Catalogue
 from mmdata.store.manifest import find_shards
@@ -80,17 +80,6 @@ def _layer(catalogue: Catalogue | None, layer: Any, alpha: float) -> dict[str, A
     if layer.is_affine:
         d["affine"] = affine_parts(layer.motion_gradient)
     return d
-
-
-def affine_parts(gradient: tuple[float, float, float, float]) -> dict[str, float]:
-    """A = I + G written as R(theta) [[sx, sx * h], [0, sy]]: rotation (degrees), scale changes sx - 1,
-    sy - 1 and shear h (the sampler's (1 + s) R [[1, h], [0, 1]] has sx = sy = 1 + s)."""
-    a = np.eye(2) + np.reshape(np.asarray(gradient, dtype=np.float64), (2, 2))
-    theta = math.atan2(a[1, 0], a[0, 0])
-    c, sn = math.cos(theta), math.sin(theta)
-    sx = math.hypot(a[0, 0], a[1, 0])
-    r12, sy = c * a[0, 1] + sn * a[1, 1], -sn * a[0, 1] + c * a[1, 1]
-    return {"rotation_deg": math.degrees(theta), "scale_x": sx - 1.0, "scale_y": sy - 1.0, "shear": r12 / sx}
 
 
 def active_options(params: SampleParams, dataset: Mapping[str, Any]) -> dict[str, str]:

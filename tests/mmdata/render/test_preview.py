@@ -76,7 +76,8 @@ def test_bad_input_fails_with_a_clear_message(tmp_path, config_file, catalogue_d
 
 # ---- captions of the optional generator changes --------------------------------------------------
 from mmdata.render.params import LayerParams, SampleParams  # noqa: E402
-from mmdata.render.preview import affine_parts, contact_sheet, option_labels  # noqa: E402
+from mmdata.render.measure import affine_parts  # noqa: E402
+from mmdata.render.preview import contact_sheet, option_labels  # noqa: E402
 
 OPTION_COLOUR = (140, 200, 230)  # colour of the option lines of a caption
 
@@ -95,8 +96,9 @@ def _params(background: LayerParams, objects=(), **kw) -> SampleParams:
 
 
 def test_affine_parts_recover_the_drawn_rotation_scale_and_shear():
-    rot, s, h = affine_parts(_affine_layer(-1.7, 0.012, -0.03))
-    assert rot == pytest.approx(-1.7, abs=1e-9) and s == pytest.approx(0.012, abs=1e-9) and h == pytest.approx(-0.03, abs=1e-9)
+    p = affine_parts(_affine_layer(-1.7, 0.012, -0.03).motion_gradient)
+    assert p["rotation_deg"] == pytest.approx(-1.7, abs=1e-9) and p["shear"] == pytest.approx(-0.03, abs=1e-9)
+    assert p["scale_x"] == pytest.approx(0.012, abs=1e-9) and p["scale_y"] == pytest.approx(0.012, abs=1e-9)
 
 
 def test_option_labels_name_each_active_option_with_the_samples_values():
