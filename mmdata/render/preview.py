@@ -4,7 +4,7 @@ Each part gets ``preview-<part>.png``: one row per sample, columns A (``frame_a`
 Y (``frame_y``, the magnified frame) and ``gain * |B - A|`` (the input motion made visible), with a
 caption giving the sample index, alpha and the background's motion. With optional generator changes
 on, each row's caption has further lines naming the active ones with this sample's values
-(:func:`option_labels`): ``linear light``, ``gain B 1.07``, ``read noise 1.30``, the background's
+(:func:`option_labels`): a custom part's recipe ``part still_bg = fg_bg, background_moves false``, ``linear light``, ``gain B 1.07``, ``read noise 1.30``, the background's
 affine part ``bg affine rot +1.20° scale +0.80% shear +0.004`` and the objects' largest
 ``obj affine |rot| <= 1.9° |scale| <= 0.7%``; with none on, the sheet is laid out as it always was.
 """
@@ -23,10 +23,10 @@ from PIL import Image, ImageDraw
 from mmdata.config import load_config
 from mmdata.fsutil import atomic_path
 from mmdata.render.measure import affine_parts
-from mmdata.render.params import PART_NAMES, LayerParams, SampleParams, part_name
+from mmdata.render.params import PART_NAMES, LayerParams, SampleParams
 from mmdata.render.composite import render
 from mmdata.sources.base import Catalogue
-from mmdata.spec import DatasetSpec
+from mmdata.spec import CustomPart, DatasetSpec
 
 __all__ = ["register", "option_labels", "contact_sheet", "write_previews"]
 
@@ -46,19 +46,23 @@ def _rot_scale_shear(layer: LayerParams) -> tuple[float, float, float]:
     return p["rotation_deg"], (p["scale_x"] + p["scale_y"]) / 2.0, p["shear"]
 
 
-def option_labels(params: SampleParams, *, linear_light: bool = False) -> list[str]:
+def option_labels(params: SampleParams, *, linear_light: bool = False, custom: CustomPart | None = None) -> list[str]:
     """Labels of the optional generator changes active in one sample, with its values.
 
     Args:
         params: the sample's parameters (gain, read noise and affine parts are read from them).
         linear_light: whether the sample was rendered in linear light (``dataset.linear_light``; a
             dataset-wide setting, not a per-sample parameter).
+        custom: the custom part the sample belongs to (``dataset.custom_parts``), if any: its recipe
+            and overrides come first, e.g. ``"part still_bg = fg_bg, background_moves false"``.
 
     Returns:
         e.g. ``["linear light", "gain B 1.07", "read noise 1.30", "bg affine rot +1.20° scale +0.80%
         shear +0.004", "obj affine |rot| <= 1.9° |scale| <= 0.7%"]``; empty with every option off.
     """
-    labels = ["linear light"] if linear_light else []
+    labels = [_recipe_label(custom)] if custom is not None else []
+    if linear_light:
+        labels.append("linear light")
     if params.gain_b != 1.0:
         labels.append(f"gain B {params.gain_b:.3f}")
     if params.read_noise_std > 0.0:
@@ -74,6 +78,11 @@ def option_labels(params: SampleParams, *, linear_light: bool = False) -> list[s
     return labels
 
 
+def _recipe_label(custom: CustomPart) -> str:
+    changes = [f"{k} {str(v).lower()}" if k != "count" else f"objects {v[0]}-{v[1]}" for k, v in custom.overrides().items()]
+    return f"part {custom.name} = {custom.base}" + "".join(f", {c}" for c in changes)
+
+
 def _wrap(draw: ImageDraw.ImageDraw, labels: Sequence[str], width: float) -> list[str]:
     """Labels joined by `` · `` into lines no wider than ``width`` pixels (a label is never split)."""
     lines: list[str] = []
@@ -87,7 +96,11 @@ def _wrap(draw: ImageDraw.ImageDraw, labels: Sequence[str], width: float) -> lis
 
 
 def contact_sheet(
-    rows: Sequence[tuple[SampleParams, dict[str, np.ndarray]]], gain: float, *, linear_light: bool = False
+    rows: Sequence[tuple[SampleParams, dict[str, np.ndarray]]],
+    gain: float,
+    *,
+    linear_light: bool = False,
+    custom: CustomPart | None = None,
 ) -> Image.Image:
     """Lay out samples as rows of (A, B, Y, amplified |B - A|) with captions.
 
@@ -95,6 +108,7 @@ def contact_sheet(
         rows: (params, frames) of each sample, as returned by :func:`mmdata.render.composite.render`.
         gain: factor applied to the absolute difference before display.
         linear_light: whether the samples were rendered in linear light (named in the captions).
+        custom: the custom part of the samples, if any (its recipe is named in the captions).
 
     Returns:
         An RGB image. Each row's caption names the sample, alpha, the background's motion and the
@@ -104,7 +118,7 @@ def contact_sheet(
     gap = 4
     width = 4 * size + 5 * gap
     measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
-    options = [_wrap(measure, option_labels(p, linear_light=linear_light), width - 2 * gap) for p, _ in rows]
+    options = [_wrap(measure, option_labels(p, linear_light=linear_light, custom=custom), width - 2 * gap) for p, _ in rows]
     caption = _CAPTION + _LINE * max(len(lines) for lines in options)
     height = _CAPTION + len(rows) * (size + caption + gap) + gap
     sheet = Image.new("RGB", (width, height), (32, 32, 32))
@@ -143,8 +157,10 @@ def write_previews(
     written = []
     for part in parts:
         rows = [render(spec, part, start + i, catalogue) for i in range(samples)]
-        path = out_dir / f"preview-{part_name(part)}.png"
-        _save_png(contact_sheet(rows, gain, linear_light=spec.linear_light), path)
+        name = spec.part_name(part)
+        custom = next((c for c in spec.custom_parts if c.name == name), None)
+        path = out_dir / f"preview-{name}.png"
+        _save_png(contact_sheet(rows, gain, linear_light=spec.linear_light, custom=custom), path)
         log.info("wrote %s", path)
         written.append(path)
     return written
@@ -167,7 +183,7 @@ def _run(args: argparse.Namespace) -> int:
         overrides["seed"] = args.seed
     config = load_config(args.config, overrides=overrides)
     spec = DatasetSpec.from_config(config)
-    parts = [part_name(p) for p in (args.parts or PART_NAMES)]
+    parts = [spec.part_name(p) for p in (args.parts or spec.part_numbers)]
     with tempfile.TemporaryDirectory(prefix="mmdata-preview-") as scratch:
         catalogue = _catalogue(args, config, Path(scratch))
         paths = write_previews(spec, catalogue, Path(args.out), parts, samples=args.samples, start=args.start, gain=args.gain)
@@ -189,7 +205,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--out", required=True, help="folder for preview-<part>.png")
     p.add_argument("--config", help="YAML config (default: all defaults)")
     p.add_argument("--catalogue", help="catalogue folder (mmdata sources build); default: build the config's sources")
-    p.add_argument("--parts", nargs="+", metavar="PART", help=f"parts by name or number (default: all of {', '.join(PART_NAMES)})")
+    p.add_argument("--parts", nargs="+", metavar="PART", help=f"parts by name or number (default: all of {', '.join(PART_NAMES)} and the custom parts)")
     p.add_argument("--samples", type=_positive_int, default=4, help="samples per part (default 4)")
     p.add_argument("--start", type=int, default=0, help="index of the first sample (default 0)")
     p.add_argument("--size", type=int, help="override dataset.image_size")

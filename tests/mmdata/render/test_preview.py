@@ -155,3 +155,23 @@ def test_preview_with_every_option_on_labels_each_row(tmp_path, catalogue_dir, c
         assert f"gain B {params.gain_b:.3f}" in labels
     assert sheet.size[1] > 14 + 2 * (32 + 14 + 4) + 4  # the option lines take room
     assert _option_pixels(sheet) > 100  # and are drawn
+
+
+def test_preview_of_a_custom_part_names_its_recipe(tmp_path, catalogue_dir, capsys):
+    custom = {"still_bg": {"number": 6, "recipe": "fg_bg", "background_moves": False, "count_min": 1, "count_max": 2}}
+    config = tmp_path / "custom.yaml"
+    config.write_text(yaml.safe_dump({"sources": SOURCES, "dataset": {"image_size": 32, "custom_parts": custom, "parts": {"still_bg": 2}}}))
+    out = tmp_path / "preview"
+    assert main(["preview", "-o", str(out), "--config", str(config), "--catalogue", str(catalogue_dir), "--parts", "still_bg", "--samples", "1"]) == 0
+    assert capsys.readouterr().out.strip() == str(out / "preview-still_bg.png")
+    assert _option_pixels(Image.open(out / "preview-still_bg.png")) > 20  # the recipe line is drawn
+
+    from mmdata.config import load_config
+    from mmdata.spec import DatasetSpec
+
+    spec = DatasetSpec.from_config(load_config(config))
+    still = LayerParams("bg", 1.0, (0.0, 0.0), (0.0, 0.0), (0.0, 0.0, 0.0))
+    assert option_labels(_params(still), custom=spec.custom_parts[0]) == ["part still_bg = fg_bg, background_moves false, objects 1-2"]
+    # with no part given, the custom parts are previewed too
+    assert main(["preview", "-o", str(tmp_path / "all"), "--config", str(config), "--catalogue", str(catalogue_dir), "--samples", "1"]) == 0
+    assert (tmp_path / "all" / "preview-still_bg.png").is_file() and len(list((tmp_path / "all").iterdir())) == 6
