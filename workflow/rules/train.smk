@@ -66,7 +66,11 @@ rule learning_curves:
     params:
         code=MMTRAIN_CODE,
         runs=" ".join(f"{name}={path}" for name, path in training_metrics().items()),
+    conda:
+        "../envs/motionmag.yaml"
     log:
         "logs/learning_curves/learning_curves.log",
+    benchmark:
+        "logs/benchmarks/learning_curves/learning_curves.tsv"
     shell:
         "mmtrain -q curves {params.runs} -o {output} > {log} 2>&1"
