@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import functools
+from fractions import Fraction
 import hashlib
 import json
 import math
@@ -32,7 +33,7 @@ import yaml
 
 from mmdata.errors import ConfigError
 
-__all__ = ["SCHEMA_PATH", "ResolvedConfig", "load_schema", "load_config", "validate_config", "section_defaults", "config_hash"]
+__all__ = ["SCHEMA_PATH", "MIX_SUM_TOLERANCE", "ResolvedConfig", "mix_counts", "load_schema", "load_config", "validate_config", "section_defaults", "config_hash"]
 
 SCHEMA_PATH = Path(str(resources.files("mmdata") / "schema" / "config.schema.yaml"))
 
@@ -111,7 +112,7 @@ def validate_config(config: Mapping[str, Any]) -> ResolvedConfig:
     if not isinstance(config, Mapping):
         raise ConfigError(f"<root>: the configuration must be a mapping, got {type(config).__name__}")
     schema = _parsed_schema()
-    resolved = _merge(_defaults(schema), dict(config))
+    resolved = _merge(_defaults(schema), _resolve_mix(config))
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(resolved), key=lambda e: (len(list(e.absolute_path)), str(e.absolute_path)))
     _check_finite(resolved, "")
@@ -120,6 +121,89 @@ def validate_config(config: Mapping[str, Any]) -> ResolvedConfig:
         raise ConfigError(f"{_key_path(err)}: {err.message}")
     _check_cross_field(resolved)
     return ResolvedConfig(resolved)
+
+
+#: The five built-in parts, in part-number order (mirrors mmdata.render.params.PART_NAMES, which
+#: imports from here would make circular; tests/mmdata/test_config.py checks they agree).
+_PART_ORDER = ("fg_bg", "bg_only", "blur_bg", "static", "fg_only")
+#: How far the ratios of dataset.mix may sum from 1.
+MIX_SUM_TOLERANCE = 1e-9
+
+
+def mix_counts(total: int, mix: Mapping[str, float], custom: tuple[str, ...] = ()) -> dict[str, int]:
+    """Per-part sample counts of ``total`` split by the ratios ``mix``, by largest-remainder rounding.
+
+    Each part first gets ``floor(total * r / sum(mix))`` (exact rational arithmetic on the ratios'
+    float values, so no rounding error decides a count); the samples left over go one each to the
+    parts with the largest remainders, ties to the part with the lower part number. The counts sum
+    to ``total`` exactly; a part missing from ``mix`` (or with ratio 0) gets 0. ``custom`` names the
+    parts of ``dataset.custom_parts`` (after the five, in part-number order). Example:
+    ``mix_counts(10, {"fg_bg": 1/3, "bg_only": 1/3, "blur_bg": 1/3}) == {"fg_bg": 4, "bg_only": 3,
+    "blur_bg": 3, "static": 0, "fg_only": 0}``.
+
+    Raises:
+        ConfigError: ``total`` < 0, an unknown part, a negative ratio, or ratios not summing to 1
+            within :data:`MIX_SUM_TOLERANCE`; the message names the key.
+    """
+    if isinstance(total, bool) or not isinstance(total, int) or total < 0:
+        raise ConfigError(f"dataset.total: expected a non-negative integer, got {total!r}")
+    if not isinstance(mix, Mapping) or not mix:
+        raise ConfigError(f"dataset.mix: expected a mapping of part name -> ratio, got {mix!r}")
+    order = (*_PART_ORDER, *custom)
+    for name, ratio in mix.items():
+        if name not in order:
+            raise ConfigError(f"dataset.mix.{name}: unknown part; expected one of {', '.join(order)}")
+        if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not math.isfinite(ratio):
+            raise ConfigError(f"dataset.mix.{name}: expected a finite number, got {ratio!r}")
+        if ratio < 0:
+            raise ConfigError(f"dataset.mix.{name}: ratio {ratio} is negative")
+    ratios = {name: Fraction(float(mix.get(name, 0))) for name in order}
+    s = sum(ratios.values())
+    if abs(float(s) - 1.0) > MIX_SUM_TOLERANCE:
+        raise ConfigError(f"dataset.mix: ratios sum to {float(s)!r}, expected 1 (within {MIX_SUM_TOLERANCE:g})")
+    quotas = {name: total * r / s for name, r in ratios.items()}
+    counts = {name: math.floor(q) for name, q in quotas.items()}
+    left = total - sum(counts.values())
+    by_remainder = sorted(order, key=lambda n: (-(quotas[n] - counts[n]), order.index(n)))
+    for name in by_remainder[:left]:
+        counts[name] += 1
+    return counts
+
+
+def _custom_names(ds: Mapping[str, Any]) -> tuple[str, ...]:
+    """Names of the (raw) dataset section's custom parts, in part-number order."""
+    custom = ds.get("custom_parts")
+    if not isinstance(custom, Mapping):
+        return ()
+    number = {n: c.get("number") if isinstance(c, Mapping) else None for n, c in custom.items()}
+    return tuple(sorted(custom, key=lambda n: (not isinstance(number[n], int), number[n] if isinstance(number[n], int) else 0, str(n))))
+
+
+def _resolve_mix(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The raw config with ``dataset.total`` + ``dataset.mix`` turned into ``dataset.parts`` counts.
+
+    ``total`` and ``mix`` stay in the config (the record of how the counts were made). ``parts``
+    given beside ``mix`` is refused, unless it is exactly the counts the mix resolves to (a resolved
+    config, read back from a store or a config view, validates again).
+    """
+    out = dict(config)
+    ds = out.get("dataset")
+    if not isinstance(ds, Mapping) or ("mix" not in ds and "total" not in ds):
+        return out
+    for key, other in (("mix", "total"), ("total", "mix")):
+        if ds.get(key) is None and ds.get(other) is not None:
+            raise ConfigError(f"dataset.{key}: required with dataset.{other} (samples = total x ratio per part)")
+    if ds.get("mix") is None:  # both null: the same as absent
+        return out
+    counts = mix_counts(ds["total"], ds["mix"], _custom_names(ds))
+    given = ds.get("parts")
+    if given is not None and given != counts:
+        raise ConfigError(
+            "dataset.parts: give either dataset.parts (samples per part) or dataset.total with dataset.mix, "
+            f"not both (the mix resolves to {counts})"
+        )
+    out["dataset"] = {**ds, "parts": counts}
+    return out
 
 
 def _check_finite(value: Any, key: str) -> None:
@@ -150,12 +234,40 @@ def _check_cross_field(cfg: Mapping[str, Any]) -> None:
     for lo_key, lo, hi_key, hi in pairs:
         if lo is not None and hi is not None and lo > hi:
             raise ConfigError(f"{lo_key}: {lo} exceeds {hi_key} ({hi})")
+    _check_custom_parts(ds, cfg.get("workflow", {}))
     motion, alpha = ds.get("motion", {}), ds.get("alpha", {})
     if motion and alpha and alpha["min"] * motion["min"] > motion["max_magnified"]:
         raise ConfigError(
             f"dataset.motion.max_magnified: {motion['max_magnified']} is below dataset.alpha.min * "
             f"dataset.motion.min = {alpha['min'] * motion['min']}; no sample could satisfy the cap"
         )
+
+
+def _check_custom_parts(ds: Mapping[str, Any], wf: Mapping[str, Any]) -> None:
+    """Custom parts: unique numbers, counts only for recipes with objects, every part named known."""
+    custom = ds.get("custom_parts") or {}
+    seen: dict[int, str] = {}
+    for name, cp in custom.items():
+        key = f"dataset.custom_parts.{name}"
+        if cp["number"] in seen:
+            raise ConfigError(f"{key}.number: {cp['number']} is also the number of custom part {seen[cp['number']]}")
+        seen[cp["number"]] = name
+        with_objects = cp["recipe"] not in ("bg_only", "static")
+        for knob in ("objects_move", "count_min", "count_max"):
+            if knob in cp and not with_objects:
+                raise ConfigError(f"{key}.{knob}: recipe {cp['recipe']} has no foreground objects")
+        lo = cp.get("count_min", ds.get("objects", {}).get("count_min"))
+        hi = cp.get("count_max", ds.get("objects", {}).get("count_max"))
+        if ("count_min" in cp or "count_max" in cp) and lo is not None and hi is not None and lo > hi:
+            raise ConfigError(f"{key}.count_min: {lo} exceeds {key}.count_max ({hi})")
+    names = (*_PART_ORDER, *custom)
+    for name in ds.get("parts", {}):
+        if name not in names:
+            raise ConfigError(f"dataset.parts.{name}: unknown part; expected one of {', '.join(names)}")
+    numbers = {str(i) for i in range(1, len(_PART_ORDER) + 1)} | {str(cp["number"]) for cp in custom.values()}
+    for i, part in enumerate(wf.get("parts", [])):
+        if str(part) not in numbers and part not in names:
+            raise ConfigError(f"workflow.parts[{i}]: unknown part {part!r}; expected one of {', '.join(names)} or {', '.join(sorted(numbers, key=int))}")
 
 
 def load_config(path: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> ResolvedConfig:

@@ -12,9 +12,49 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from mmdata.config import validate_config
-from mmdata.render.params import PART_NAMES
+from mmdata.render.params import PART_NAMES, RECIPES, PartRecipe, part_name, part_number
 
-__all__ = ["Range", "AffineSpec", "MotionSpec", "ObjectSpec", "NoiseSpec", "PhotometricSpec", "DatasetSpec"]
+__all__ = ["custom_part_numbers", "CustomPart", "Range", "AffineSpec", "MotionSpec", "ObjectSpec", "NoiseSpec", "PhotometricSpec", "DatasetSpec"]
+
+
+def custom_part_numbers(dataset: Mapping[str, Any] | None) -> dict[str, int]:
+    """Custom part name -> number of a (resolved or recorded) ``dataset`` config section; {} without any."""
+    return {str(name): int(cp["number"]) for name, cp in ((dataset or {}).get("custom_parts") or {}).items()}
+
+
+@dataclass(frozen=True)
+class CustomPart:
+    """A part of ``dataset.custom_parts``: a built-in part's recipe with some knobs overridden."""
+
+    name: str  # its name (a key of dataset.parts)
+    number: int  # its part number (>= 6): its folder part<number>/ and part of its samples' seeds
+    base: str  # the built-in part whose recipe it starts from
+    recipe: PartRecipe  # the recipe with the overrides applied
+
+    @classmethod
+    def from_config(cls, name: str, cfg: Mapping[str, Any], objects: "ObjectSpec") -> "CustomPart":
+        """Build from one entry of ``dataset.custom_parts`` (validated); ``objects`` fills a count range given by one end."""
+        base = RECIPES[cfg["recipe"]]
+        count = None
+        if "count_min" in cfg or "count_max" in cfg:
+            count = (int(cfg.get("count_min", objects.count_min)), int(cfg.get("count_max", objects.count_max)))
+        recipe = PartRecipe(
+            objects=base.objects,
+            background_moves=bool(cfg.get("background_moves", base.background_moves)),
+            objects_move=bool(cfg.get("objects_move", base.objects_move)),
+            blur=bool(cfg.get("blur", base.blur)),
+            count=count,
+        )
+        return cls(name=name, number=int(cfg["number"]), base=str(cfg["recipe"]), recipe=recipe)
+
+    def overrides(self) -> dict[str, Any]:
+        """The knobs that differ from the base recipe, e.g. ``{"background_moves": False}``."""
+        base = RECIPES[self.base]
+        out: dict[str, Any] = {k: getattr(self.recipe, k) for k in ("background_moves", "objects_move", "blur")
+                               if getattr(self.recipe, k) != getattr(base, k)}
+        if self.recipe.count is not None:
+            out["count"] = list(self.recipe.count)
+        return out
 
 
 @dataclass(frozen=True)
@@ -101,6 +141,7 @@ class DatasetSpec:
     blur: Range  # background blur sigma (output px) of parts blur_bg and fg_only
     linear_light: bool = False  # composite, blur and decimate in linear light (sRGB decoded, re-encoded)
     photometric: PhotometricSpec = PhotometricSpec(0.0, Range(0.0, 0.0))  # input-only gain and read noise
+    custom_parts: tuple[CustomPart, ...] = ()  # dataset.custom_parts, by number
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> "DatasetSpec":
@@ -118,6 +159,13 @@ class DatasetSpec:
         """
         resolved = validate_config(cfg)
         ds = resolved["dataset"]
+        objects = ObjectSpec(
+            count_min=int(ds["objects"]["count_min"]),
+            count_max=int(ds["objects"]["count_max"]),
+            scale_min=float(ds["objects"]["scale_min"]),
+            scale_max=float(ds["objects"]["scale_max"]),
+            max_extent=float(ds["objects"]["max_extent"]),
+        )
         spec = cls(
             seed=int(resolved["seed"]),
             image_size=int(ds["image_size"]),
@@ -125,7 +173,7 @@ class DatasetSpec:
             antialias_sigma=float(ds["antialias_sigma"]),
             store_frame_y=bool(ds["store_frame_y"]),
             shard_size=int(ds["shard_size"]),
-            parts={name: int(ds["parts"][name]) for name in PART_NAMES},
+            parts={name: int(ds["parts"].get(name, 0)) for name in (*PART_NAMES, *sorted(ds.get("custom_parts") or {}))},
             alpha=Range(float(ds["alpha"]["min"]), float(ds["alpha"]["max"])),
             motion=MotionSpec(
                 float(ds["motion"]["min"]),
@@ -133,13 +181,7 @@ class DatasetSpec:
                 float(ds["motion"]["max_magnified"]),
                 AffineSpec(*(float(ds["motion"]["affine"][k]) for k in ("rotation_deg", "scale", "shear"))),
             ),
-            objects=ObjectSpec(
-                count_min=int(ds["objects"]["count_min"]),
-                count_max=int(ds["objects"]["count_max"]),
-                scale_min=float(ds["objects"]["scale_min"]),
-                scale_max=float(ds["objects"]["scale_max"]),
-                max_extent=float(ds["objects"]["max_extent"]),
-            ),
+            objects=objects,
             background_scale=Range(float(ds["background"]["scale_min"]), float(ds["background"]["scale_max"])),
             color_max_offset=float(ds["color_perturbation"]["max_offset"]),
             noise=NoiseSpec(float(ds["noise"]["photon_std_max"]), bool(ds["noise"]["noisy_target"])),
@@ -149,9 +191,36 @@ class DatasetSpec:
                 gain_flicker=float(ds["photometric"]["gain_flicker"]),
                 read_noise=Range(float(ds["photometric"]["read_noise_std"]["min"]), float(ds["photometric"]["read_noise_std"]["max"])),
             ),
+            custom_parts=tuple(sorted((CustomPart.from_config(n, c, objects) for n, c in (ds.get("custom_parts") or {}).items()), key=lambda c: c.number)),
         )
         return spec
 
+    @property
+    def custom_numbers(self) -> dict[str, int]:
+        """Custom part name -> number ({} without custom parts)."""
+        return {c.name: c.number for c in self.custom_parts}
+
+    @property
+    def part_numbers(self) -> tuple[int, ...]:
+        """Every part's number: 1-5, then the custom parts' in order."""
+        return (*range(1, len(PART_NAMES) + 1), *(c.number for c in self.custom_parts))
+
+    def part_number(self, part: int | str) -> int:
+        """The number of a part given by number or name, custom parts included (ConfigError if unknown)."""
+        return part_number(part, self.custom_numbers)
+
+    def part_name(self, part: int | str) -> str:
+        """The name of a part given by number or name, custom parts included (ConfigError if unknown)."""
+        return part_name(part, self.custom_numbers)
+
+    def recipe(self, part: int | str) -> PartRecipe:
+        """What the scenes of a part consist of and which layers move."""
+        name = self.part_name(part)
+        for c in self.custom_parts:
+            if c.name == name:
+                return c.recipe
+        return RECIPES[name]
+
     def part_size(self, part: str) -> int:
-        """Number of samples of a part, by name."""
-        return int(self.parts[part])
+        """Number of samples of a part, by name (custom parts included)."""
+        return int(self.parts.get(part, 0)) if part in self.custom_numbers else int(self.parts[part])

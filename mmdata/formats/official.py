@@ -99,6 +99,7 @@ def _export_into(ds: Dataset, tmp: Path, *, progress: bool, workers: int) -> int
     """Write every sample of ``ds`` into the (fresh) folder ``tmp``; returns the count."""
     factors: list[str] = []
     fields = list(FOLDERS.values())
+    names = {int(k): str(info["name"]) for k, info in (ds.manifest.get("parts") or {}).items()}  # custom parts too
     with ThreadPoolExecutor(max(1, workers)) as pool, tqdm(total=len(ds), desc="export", unit="sample", disable=None if progress else True) as bar:
         n = 0
         for s, ref in enumerate(ds.shards):
@@ -110,7 +111,7 @@ def _export_into(ds: Dataset, tmp: Path, *, progress: bool, workers: int) -> int
                     for folder, field in FOLDERS.items():
                         jobs.append(pool.submit(_save_png, tmp / folder / f"{name}.png", run[field][i]))
                     alpha = repr(float(run["alpha"][i]))
-                    meta = {"amplification_factor": float(alpha), "part": int(run["part"][i]), "part_name": part_name(int(run["part"][i])), "index": int(run["index"][i])}
+                    meta = {"amplification_factor": float(alpha), "part": int(run["part"][i]), "part_name": names[int(run["part"][i])], "index": int(run["index"][i])}
                     (tmp / "meta" / f"{name}.json").write_text(json.dumps(meta) + "\n")
                     factors.append(alpha)
                     n += 1

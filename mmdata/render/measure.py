@@ -25,7 +25,7 @@ import numpy as np
 from scipy import ndimage
 from skimage.registration import phase_cross_correlation
 
-__all__ = ["estimate_shift", "estimate_affine"]
+__all__ = ["estimate_shift", "estimate_affine", "affine_parts"]
 
 
 def _gray(img: np.ndarray) -> np.ndarray:
@@ -193,3 +193,14 @@ def estimate_affine(
             if max(abs(step[0]), abs(step[1])) + np.abs(step[2:]).max() * reach < tol:
                 break
     return (float(p[0]), float(p[1])), np.array([[p[2], p[3]], [p[4], p[5]]]) / length
+
+
+def affine_parts(gradient: tuple[float, float, float, float]) -> dict[str, float]:
+    """A = I + G written as R(theta) [[sx, sx * h], [0, sy]]: rotation (degrees), scale changes sx - 1,
+    sy - 1 and shear h (the sampler's (1 + s) R [[1, h], [0, 1]] has sx = sy = 1 + s)."""
+    a = np.eye(2) + np.reshape(np.asarray(gradient, dtype=np.float64), (2, 2))
+    theta = math.atan2(a[1, 0], a[0, 0])
+    c, sn = math.cos(theta), math.sin(theta)
+    sx = math.hypot(a[0, 0], a[1, 0])
+    r12, sy = c * a[0, 1] + sn * a[1, 1], -sn * a[0, 1] + c * a[1, 1]
+    return {"rotation_deg": math.degrees(theta), "scale_x": sx - 1.0, "scale_y": sy - 1.0, "shear": r12 / sx}

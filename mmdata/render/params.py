@@ -23,33 +23,73 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
-__all__ = ["PART_NAMES", "part_number", "part_name", "LayerParams", "SampleParams"]
+__all__ = ["PART_NAMES", "PartRecipe", "RECIPES", "part_number", "part_name", "LayerParams", "SampleParams"]
 
 #: The five parts of the dataset (SPEC section 2), numbered 1..5 in this order.
 PART_NAMES: tuple[str, ...] = ("fg_bg", "bg_only", "blur_bg", "static", "fg_only")
 
 
-def part_number(part: int | str) -> int:
-    """Return the 1-based part number of a part given by number or name."""
+@dataclass(frozen=True)
+class PartRecipe:
+    """What a part's scenes consist of and which of their layers move."""
+
+    objects: bool  # whether the scenes have foreground objects
+    background_moves: bool  # whether the background gets a motion (else exactly 0)
+    objects_move: bool  # whether the objects get motions (else exactly 0)
+    blur: bool  # whether the background is blurred (sigma from dataset.blur)
+    count: tuple[int, int] | None = None  # (fewest, most) objects; None: dataset.objects' range
+
+
+#: The recipes of the five built-in parts (SPEC section 2).
+RECIPES: dict[str, PartRecipe] = {
+    "fg_bg": PartRecipe(objects=True, background_moves=True, objects_move=True, blur=False),
+    "bg_only": PartRecipe(objects=False, background_moves=True, objects_move=False, blur=False),
+    "blur_bg": PartRecipe(objects=True, background_moves=True, objects_move=True, blur=True),
+    "static": PartRecipe(objects=False, background_moves=False, objects_move=False, blur=False),
+    "fg_only": PartRecipe(objects=True, background_moves=False, objects_move=True, blur=True),
+}
+
+
+def part_number(part: int | str, custom: Mapping[str, int] | None = None) -> int:
+    """Return the part number of a part given by number or name.
+
+    Args:
+        part: 1-5 or a built-in name, or a custom part's number or name.
+        custom: custom part name -> number (``dataset.custom_parts``; none by default).
+
+    Raises:
+        ConfigError: an unknown part.
+    """
     from mmdata.errors import ConfigError
 
+    custom = dict(custom or {})
+    known = ", ".join([*PART_NAMES, *custom]) + f" or {_numbers(custom)}"
     if isinstance(part, str):
         if part in PART_NAMES:
             return PART_NAMES.index(part) + 1
+        if part in custom:
+            return int(custom[part])
         if part.isdigit():
             part = int(part)
         else:
-            raise ConfigError(f"part: unknown part {part!r}; expected one of {', '.join(PART_NAMES)} or 1-5")
-    if isinstance(part, bool) or not isinstance(part, int) or not 1 <= part <= len(PART_NAMES):
-        raise ConfigError(f"part: unknown part {part!r}; expected one of {', '.join(PART_NAMES)} or 1-5")
+            raise ConfigError(f"part: unknown part {part!r}; expected one of {known}")
+    if isinstance(part, bool) or not isinstance(part, int) or not (1 <= part <= len(PART_NAMES) or part in custom.values()):
+        raise ConfigError(f"part: unknown part {part!r}; expected one of {known}")
     return part
 
 
-def part_name(part: int | str) -> str:
-    """Return the name (e.g. ``"blur_bg"``) of a part given by number or name."""
-    return PART_NAMES[part_number(part) - 1]
+def _numbers(custom: Mapping[str, int]) -> str:
+    return ", ".join(["1-5", *(str(n) for n in sorted(custom.values()))])
+
+
+def part_name(part: int | str, custom: Mapping[str, int] | None = None) -> str:
+    """Return the name (e.g. ``"blur_bg"``) of a part given by number or name (see :func:`part_number`)."""
+    number = part_number(part, custom)
+    if number <= len(PART_NAMES):
+        return PART_NAMES[number - 1]
+    return next(name for name, n in (custom or {}).items() if int(n) == number)
 
 
 @dataclass(frozen=True)
@@ -100,7 +140,7 @@ class LayerParams:
 class SampleParams:
     """Everything needed to render one two-frame magnification example."""
 
-    part: int  # 1..5 (see PART_NAMES)
+    part: int  # 1..5 (see PART_NAMES), or a custom part's number (6..255)
     index: int  # sample index within the part
     seed: tuple[int, ...]  # SeedSequence entropy the draws came from, e.g. (global_seed, part, index)
     alpha: float  # magnification factor

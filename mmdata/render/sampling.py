@@ -18,6 +18,11 @@ Distributions (defaults in the ``dataset`` section of the config schema, paper s
 * colour offsets ~ U[-max_offset, max_offset] per channel per layer; photon noise std ~ U[0, photon_std_max];
   background blur sigma ~ U[blur.sigma_min, sigma_max] in blur_bg and fg_only, else 0.
 
+Which layers a part has, which of them move and whether the background is blurred is the part's
+recipe (:data:`mmdata.render.params.RECIPES`; a custom part's is a built-in one with overrides,
+:meth:`mmdata.spec.DatasetSpec.recipe`); the draws are the same whatever the recipe says, only
+their use differs (a still layer draws its motion and gets exactly 0).
+
 Optional changes (off by default) draw from streams of their own, only when on, so that the draws
 above, and hence every default sample, stay exactly as they are:
 
@@ -41,7 +46,7 @@ from typing import Sequence
 import numpy as np
 
 from mmdata.errors import SourceError
-from mmdata.render.params import LayerParams, SampleParams, part_name, part_number
+from mmdata.render.params import LayerParams, SampleParams
 from mmdata.sources.base import Catalogue
 from mmdata.spec import DatasetSpec
 
@@ -68,16 +73,12 @@ AFFINE_STREAM = (3,)
 #: I + alpha (A - I) keeps singular values in [0.5, 1.5], so it never folds a layer over.
 MAX_MAGNIFIED_STRAIN = 0.5
 
-_STILL = {"static": ("background", "objects"), "fg_only": ("background",)}
-_WITH_OBJECTS = ("fg_bg", "blur_bg", "fg_only")
-_BLURRED = ("blur_bg", "fg_only")
-
 
 def sample_seed(spec: DatasetSpec, part: int | str, index: int) -> tuple[int, int, int]:
     """The SeedSequence entropy of one sample: (global seed, part number, index)."""
     if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or index < 0:
         raise ValueError(f"index: expected a non-negative integer, got {index!r}")
-    return (int(spec.seed), part_number(part), int(index))
+    return (int(spec.seed), spec.part_number(part), int(index))
 
 
 def _motion(rng: np.random.Generator, spec: DatasetSpec, alpha: float, still: bool) -> tuple[float, float]:
@@ -254,9 +255,11 @@ def _objects(
     alpha: float,
     still: bool,
     affine_rng: np.random.Generator | None = None,
+    count_range: tuple[int, int] | None = None,
 ) -> tuple[LayerParams, ...]:
     ids = list(catalogue.object_ids)
-    count = int(rng.integers(spec.objects.count_min, spec.objects.count_max + 1))
+    lo, hi = count_range if count_range is not None else (spec.objects.count_min, spec.objects.count_max)
+    count = int(rng.integers(lo, hi + 1))
     if count and not ids:
         raise SourceError("catalogue: has no foreground objects, but the part needs them")
     size = spec.image_size
@@ -297,7 +300,8 @@ def sample_params(spec: DatasetSpec, part: int | str, index: int, catalogue: Cat
 
     Args:
         spec: the dataset spec (distributions, image size, global seed).
-        part: part number 1-5 or name (``"fg_bg"``, ...).
+        part: part number or name (``"fg_bg"``, ..., or one of ``spec.custom_parts``); its recipe
+            (:meth:`DatasetSpec.recipe`) decides which layers exist, move and are blurred.
         index: sample index within the part (>= 0).
         catalogue: where backgrounds and objects come from (ids and image sizes are read).
 
@@ -310,7 +314,7 @@ def sample_params(spec: DatasetSpec, part: int | str, index: int, catalogue: Cat
         ValueError: negative or non-integer index.
     """
     seed = sample_seed(spec, part, index)
-    name = part_name(part)
+    recipe = spec.recipe(part)
     rng = np.random.default_rng(np.random.SeedSequence(list(seed)))
     a_top = spec.alpha.max
     if spec.motion.min > 0:
@@ -318,22 +322,21 @@ def sample_params(spec: DatasetSpec, part: int | str, index: int, catalogue: Cat
     alpha = float(rng.uniform(spec.alpha.min, max(a_top, spec.alpha.min)))
     noise_std = float(rng.uniform(0.0, spec.noise.photon_std_max))
     blur = float(rng.uniform(spec.blur.min, spec.blur.max))
-    still = _STILL.get(name, ())
     affine_rng = None
     if spec.motion.affine.active:
         affine_rng = np.random.default_rng(np.random.SeedSequence(list(seed), spawn_key=AFFINE_STREAM))
-    background = _background(rng, spec, catalogue, alpha, "background" in still, affine_rng)
+    background = _background(rng, spec, catalogue, alpha, not recipe.background_moves, affine_rng)
     objects: tuple[LayerParams, ...] = ()
-    if name in _WITH_OBJECTS:
-        objects = _objects(rng, spec, catalogue, alpha, "objects" in still, affine_rng)
+    if recipe.objects:
+        objects = _objects(rng, spec, catalogue, alpha, not recipe.objects_move, affine_rng, recipe.count)
     gain_b, read_noise_std = _photometric(spec, seed)
     return SampleParams(
-        part=part_number(part),
+        part=spec.part_number(part),
         index=int(index),
         seed=seed,
         alpha=alpha,
         noise_std=noise_std,
-        background_blur=blur if name in _BLURRED else 0.0,
+        background_blur=blur if recipe.blur else 0.0,
         background=background,
         objects=objects,
         gain_b=gain_b,

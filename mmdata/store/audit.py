@@ -52,16 +52,25 @@ class AuditProblem:
     index: int | None
     path: str
     what: str
+    part_name: str | None = None  # as the shard records it (custom parts' names live in their config)
 
     def __str__(self) -> str:
         where = []
         if self.part is not None:
-            where.append(f"part {self.part} ({part_name(self.part)})")
+            where.append(f"part {self.part} ({self.part_name or _builtin_name(self.part)})")
         if self.shard is not None:
             where.append(f"shard {self.shard:04d}")
         if self.index is not None:
             where.append(f"index {self.index}")
         return f"{' '.join(where) or 'dataset'} [{self.path}]: {self.what}"
+
+
+def _builtin_name(part: int) -> str:
+    """A built-in part's name; "custom part" for another number (its name is only in its shards)."""
+    try:
+        return part_name(part)
+    except ConfigError:
+        return "custom part"
 
 
 @dataclass
@@ -103,7 +112,9 @@ def _spec(reader: ShardReader) -> DatasetSpec:
 
 
 def _where(reader: ShardReader, index: int | None = None, path: str | None = None) -> dict[str, Any]:
-    return dict(part=reader.part, shard=_int(reader.attrs.get("shard")), index=index, path=path or str(reader.path))
+    name = reader.attrs.get("part_name")
+    return dict(part=reader.part, shard=_int(reader.attrs.get("shard")), index=index, path=path or str(reader.path),
+                part_name=str(name) if name else None)
 
 
 def _int(value: Any) -> int | None:
@@ -237,8 +248,9 @@ def _manifest_shards(root: Path, manifest: dict[str, Any], report: AuditReport) 
         if isinstance(info, dict) and (info.get("count"), info.get("shards")) != (sum(r.count for r in listed), len(listed)):
             report.problems.append(AuditProblem(_int(key), None, None, str(manifest_path),
                                                 f"part counts {info.get('count')} samples in {info.get('shards')} shards, but its entries list {sum(r.count for r in listed)} in {len(listed)}"))
+        name = str(info.get("name")) if isinstance(info, dict) and info.get("name") else None
         for shard in (info.get("missing", []) if isinstance(info, dict) else []):
-            report.problems.append(AuditProblem(_int(key), _int(shard), None, str(root / f"part{key}"), "shard missing (the config asks for it)"))
+            report.problems.append(AuditProblem(_int(key), _int(shard), None, str(root / f"part{key}"), "shard missing (the config asks for it)", name))
     return out
 
 

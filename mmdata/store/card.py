@@ -64,7 +64,7 @@ def card_statistics(root: str | Path, manifest: Mapping[str, Any]) -> tuple[dict
         arrays[part] = _part_arrays(root, part)
         nbytes = sum(s["bytes"] for s in manifest["shards"] if int(s["part"]) == part)
         parts[key] = {
-            "name": part_name(part),
+            "name": str(info.get("name") or part_name(part)),
             "samples": info["count"],
             "expected": info["expected"],
             "shards": info["shards"],
@@ -105,7 +105,7 @@ def _histograms(out: Path, doc: Mapping[str, Any], arrays: Mapping[int, Mapping[
         for ax, key in zip(axes[0], keys):
             for part, arr in sorted(arrays.items()):
                 if arr[key].size:
-                    ax.hist(arr[key], bins=30, histtype="step", label=f"{part} {part_name(part)}")
+                    ax.hist(arr[key], bins=30, histtype="step", label=f"{part} {doc['parts'][str(part)]['name']}")
             ax.set_xlabel(key)
             ax.set_ylabel("count")
             if ax.get_legend_handles_labels()[0]:

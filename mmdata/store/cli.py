@@ -78,12 +78,21 @@ def _format_affine(layer: dict[str, Any]) -> str:
     )
 
 
+def _format_recipe(name: str, recipe: dict[str, Any]) -> str:
+    """e.g. ``custom part still_bg: recipe fg_bg with background_moves false, objects 2-3``."""
+    changes = [f"{k} {str(recipe[k]).lower()}" for k in ("background_moves", "objects_move", "blur") if k in recipe]
+    if "count_min" in recipe:
+        changes.append(f"objects {recipe['count_min']}-{recipe['count_max']}")
+    return f"  custom part {name}: recipe {recipe['base']}" + (f" with {', '.join(changes)}" if changes else " (no overrides)")
+
+
 def format_explanation(e: dict[str, Any]) -> str:
     """Human-readable text of :func:`mmdata.store.audit.explain_sample`'s result."""
     cv = e.get("code_version") or {}
     lines = [
         f"sample {e['index']} of part {e['part']} ({e['part_name']})",
         f"  stored in {e['shard']} at offset {e['offset_in_shard']}",
+        *([_format_recipe(e["part_name"], e["recipe"])] if e.get("recipe") else []),
         f"  seed: SeedSequence({e['seed']})",
         f"  alpha {e['alpha']:.6g}, photon noise std {e['noise_std']:.4g} (at mid-gray), background blur sigma {e['background_blur']:.4g} px",
         *(f"  option {key}: {text}" for key, text in (e.get("options") or {}).items()),
@@ -109,7 +118,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("generate", help="render one shard of one part into ROOT/part{P}/shard-{K:04d}.zarr")
     p.add_argument("--config", type=Path, default=None, help="YAML config (default: all schema defaults)")
     p.add_argument("--catalogue", type=Path, required=True, help="source catalogue folder (mmdata sources build)")
-    p.add_argument("--part", required=True, help="part number 1-5 or name")
+    p.add_argument("--part", required=True, help="part number or name (1-5, or a custom part of dataset.custom_parts)")
     p.add_argument("--shard", type=int, required=True, help="shard number K: indices [K*shard_size, (K+1)*shard_size)")
     p.add_argument("--root", type=Path, required=True, help="dataset root")
     p.add_argument("--workers", type=int, default=1, help="local Dask workers (the job's threads; store.pool picks threads or processes)")
@@ -129,7 +138,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser("explain", help="where one sample came from, in plain terms")
     p.add_argument("--root", type=Path, required=True, help="dataset root")
-    p.add_argument("--part", required=True, help="part number 1-5 or name")
+    p.add_argument("--part", required=True, help="part number or name (1-5, or a custom part of dataset.custom_parts)")
     p.add_argument("--index", type=int, required=True, help="sample index within the part")
     p.add_argument("--catalogue", type=Path, default=None, help="catalogue folder (default: the recorded one)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")

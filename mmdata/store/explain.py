@@ -7,18 +7,19 @@ edited provenance fails with one error naming the file instead of describing ano
 from __future__ import annotations
 
 import logging
-import math
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 
 from mmdata.errors import MotionMagError, StoreError, StoreNotFound
+from mmdata.render.measure import affine_parts
 from mmdata.render.params import SampleParams, part_name, part_number
 from mmdata.sources.base import Catalogue
 from mmdata.store.manifest import find_shards
 from mmdata.store.provenance import params_from_json
 from mmdata.store.reader import ShardReader
+from mmdata.spec import custom_part_numbers
 
 __all__ = ["open_recorded_catalogue", "locate_sample", "active_options", "affine_parts", "explain_sample"]
 
@@ -50,8 +51,9 @@ def locate_sample(root: str | Path, part: int | str, index: int) -> tuple[ShardR
     Raises:
         StoreNotFound: no shard of that part holds the index.
     """
-    p = part_number(part)
-    for q, _, path in find_shards(root):
+    found = find_shards(root)
+    p = part_number(part, _recorded_custom_parts(found))
+    for q, _, path in found:
         if q != p:
             continue
         reader = ShardReader(path, verify=False)
@@ -59,7 +61,15 @@ def locate_sample(root: str | Path, part: int | str, index: int) -> tuple[ShardR
             # verified only now, so that a damaged shard elsewhere does not hide this one; an edited
             # ``start`` fails here instead of explaining another sample
             return ShardReader(path, verify=True), index - reader.start
-    raise StoreNotFound(f"{Path(root) / f'part{p}'}: no shard holds index {index} of part {p} ({part_name(p)})")
+    raise StoreNotFound(f"{Path(root) / f'part{p}'}: no shard holds index {index} of part {p} ({part_name(p, _recorded_custom_parts(found))})")
+
+
+def _recorded_custom_parts(found: list[tuple[int, int, Path]]) -> dict[str, int]:
+    """Custom part name -> number, from the config recorded in the first shard of a custom part (if any)."""
+    for q, _, path in found:
+        if q > 5:
+            return custom_part_numbers((ShardReader(path, verify=False).attrs.get("config") or {}).get("dataset"))
+    return {}
 
 
 def _describe(catalogue: Catalogue | None, source_id: str) -> dict[str, Any]:
@@ -80,17 +90,6 @@ def _layer(catalogue: Catalogue | None, layer: Any, alpha: float) -> dict[str, A
     if layer.is_affine:
         d["affine"] = affine_parts(layer.motion_gradient)
     return d
-
-
-def affine_parts(gradient: tuple[float, float, float, float]) -> dict[str, float]:
-    """A = I + G written as R(theta) [[sx, sx * h], [0, sy]]: rotation (degrees), scale changes sx - 1,
-    sy - 1 and shear h (the sampler's (1 + s) R [[1, h], [0, 1]] has sx = sy = 1 + s)."""
-    a = np.eye(2) + np.reshape(np.asarray(gradient, dtype=np.float64), (2, 2))
-    theta = math.atan2(a[1, 0], a[0, 0])
-    c, sn = math.cos(theta), math.sin(theta)
-    sx = math.hypot(a[0, 0], a[1, 0])
-    r12, sy = c * a[0, 1] + sn * a[1, 1], -sn * a[0, 1] + c * a[1, 1]
-    return {"rotation_deg": math.degrees(theta), "scale_x": sx - 1.0, "scale_y": sy - 1.0, "shear": r12 / sx}
 
 
 def active_options(params: SampleParams, dataset: Mapping[str, Any]) -> dict[str, str]:
@@ -150,9 +149,10 @@ def explain_sample(root: str | Path, part: int | str, index: int, catalogue: str
         log.warning("source descriptions unavailable: %s", exc)
         cat = None
     a = reader.attrs
-    return {
+    dataset = (a.get("config") or {}).get("dataset") or {}
+    out = {
         "part": params.part,
-        "part_name": part_name(params.part),
+        "part_name": str(a.get("part_name") or part_name(params.part)),
         "index": params.index,
         "shard": str(reader.path),
         "offset_in_shard": offset,
@@ -169,3 +169,19 @@ def explain_sample(root: str | Path, part: int | str, index: int, catalogue: str
         "catalogue": a.get("catalogue"),
         "created": a.get("created"),
     }
+    recipe = _recipe(dataset, out["part_name"])
+    if recipe is not None:
+        out["recipe"] = recipe
+    return out
+
+
+def _recipe(dataset: Mapping[str, Any], name: str) -> dict[str, Any] | None:
+    """A custom part's recipe as recorded: its base part and the knobs it overrides (None for a built-in part)."""
+    cp = (dataset.get("custom_parts") or {}).get(name)
+    if cp is None:
+        return None
+    out = {"base": cp["recipe"], **{k: v for k, v in cp.items() if k not in ("recipe", "number")}}
+    if "count_min" in cp or "count_max" in cp:  # a range given by one end: the other is dataset.objects'
+        for k in ("count_min", "count_max"):
+            out.setdefault(k, (dataset.get("objects") or {}).get(k))
+    return out

@@ -29,10 +29,10 @@ from tqdm import tqdm
 
 from mmdata.config import config_hash, validate_config
 from mmdata.errors import ConfigError
-from mmdata.render.params import part_name, part_number
+from mmdata.render.params import part_name
 from mmdata.store.provenance import code_version, render_config_hash, utc_now
 from mmdata.sources.base import Catalogue
-from mmdata.spec import DatasetSpec
+from mmdata.spec import DatasetSpec, custom_part_numbers
 from mmdata.store import SampleRecord, ShardLayout, ShardTarget, StoreSettings, shard_path, write_block
 
 __all__ = ["ShardPlan", "plan_shard", "shard_layout", "frame_fields", "render_record", "generate_shard"]
@@ -62,13 +62,13 @@ def plan_shard(spec: DatasetSpec, part: int | str, shard: int) -> ShardPlan:
     Raises:
         ConfigError: unknown part, or a shard index at or beyond the part's last shard.
     """
-    p = part_number(part)
-    n, size = spec.part_size(part_name(p)), spec.shard_size
+    p = spec.part_number(part)
+    n, size = spec.part_size(spec.part_name(p)), spec.shard_size
     n_shards = -(-n // size)
     if isinstance(shard, bool) or not isinstance(shard, (int, np.integer)) or not 0 <= shard < n_shards:
         last = f"shards 0-{n_shards - 1}" if n_shards else "no shards"
         raise ConfigError(
-            f"shard: {shard} is beyond part {p} ({part_name(p)}), which has {n} samples in shards of {size} ({last})"
+            f"shard: {shard} is beyond part {p} ({spec.part_name(p)}), which has {n} samples in shards of {size} ({last})"
         )
     start = int(shard) * size
     return ShardPlan(p, int(shard), start, min(size, n - start), n, size)
@@ -183,7 +183,7 @@ def _provenance(resolved: Mapping[str, Any], plan: ShardPlan, catalogue: Catalog
     attrs = {
         "origin": "generate",
         "part": plan.part,
-        "part_name": part_name(plan.part),
+        "part_name": part_name(plan.part, custom_part_numbers(resolved["dataset"])),
         "shard": plan.shard,
         "start": plan.start,
         "part_size": plan.part_size,
@@ -216,7 +216,7 @@ def generate_shard(
         config: the configuration (validated here; defaults filled in).
         catalogue: the sources; recorded by its identity (and ``catalogue_path``).
         root: dataset root.
-        part: part number 1-5 or name.
+        part: part number or name (custom parts included).
         shard: shard number K.
         workers: local Dask workers (threads or processes, ``store.pool``); ignored with ``scheduler``.
         scheduler: address of an existing ``dask.distributed`` scheduler, e.g. ``tcp://host:8786``.

@@ -14,7 +14,7 @@ name               shape           dtype      meaning
 =================  ==============  =========  ==============================================
 frame_*            (N, H, W, 3)    uint8      the frames (one sample per chunk, zarr shards)
 alpha              (N,)            float32    magnification factor
-part, index        (N,)            u1, i8     part number 1-5 and index within the part
+part, index        (N,)            u1, i8     part number (1-5, custom parts 6-255) and index within the part
 noise_std          (N,)            float32    photon-noise std at mid-gray (NaN: unknown)
 background_blur    (N,)            float32    background blur sigma (NaN: unknown)
 n_objects          (N,)            int16      foreground objects (-1: unknown)

@@ -29,6 +29,7 @@ from typing import Any
 from mmdata.errors import StoreError, StoreNotFound
 from mmdata.fsutil import atomic_write_text
 from mmdata.render.params import PART_NAMES, part_name
+from mmdata.spec import custom_part_numbers
 from mmdata.store.provenance import utc_now
 from mmdata.store.layout import STORE_FORMAT
 from mmdata.store.reader import MANIFEST_NAME, ShardReader, manifest_digest
@@ -37,7 +38,7 @@ __all__ = ["find_shards", "build_manifest", "write_manifest", "dir_bytes"]
 
 log = logging.getLogger(__name__)
 
-_PART_RE = re.compile(r"^part([1-5])$")
+_PART_RE = re.compile(r"^part([1-9][0-9]*)$")  # 1-5 and the custom parts' numbers
 _SHARD_RE = re.compile(r"^shard-(\d{4,})\.zarr$")
 
 
@@ -114,7 +115,8 @@ def build_manifest(root: str | Path) -> dict[str, Any]:
                 "bytes": dir_bytes(path),
             }
         )
-        info = parts.setdefault(str(part), {"name": part_name(part), "expected": int(a.get("part_size", 0)), "count": 0, "shards": 0, "present": []})
+        name = str(a.get("part_name") or part_name(part))  # recorded: custom parts' names live in their config
+        info = parts.setdefault(str(part), {"name": name, "expected": int(a.get("part_size", 0)), "count": 0, "shards": 0, "present": []})
         info["expected"] = max(info["expected"], int(a.get("part_size", 0)))  # a grown part: the newest size
         info["count"] += reader.count
         info["shards"] += 1
@@ -138,7 +140,8 @@ def _add_absent_parts(parts: dict[str, Any], config: dict[str, Any] | None) -> N
     """Parts the config asks for but no shard of which exists: every shard of them is missing."""
     dataset = (config or {}).get("dataset", {})
     sizes, shard_size = dataset.get("parts", {}), int(dataset.get("shard_size", 0) or 0)
-    for number, name in enumerate(PART_NAMES, start=1):
+    numbered = [*enumerate(PART_NAMES, start=1), *((n, name) for name, n in custom_part_numbers(dataset).items())]
+    for number, name in numbered:
         n = int(sizes.get(name, 0))
         if str(number) not in parts and n > 0 and shard_size > 0:
             parts[str(number)] = {"name": name, "expected": n, "count": 0, "shards": 0, "missing": list(range(-(-n // shard_size)))}

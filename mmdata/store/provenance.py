@@ -39,6 +39,8 @@ from mmdata.config import config_hash
 from mmdata.render.params import SampleParams
 
 __all__ = [
+    "PART_SIZE_DATASET_KEYS",
+    "LAYOUT_DATASET_KEYS",
     "RENDER_CONFIG_KEYS",
     "RENDER_MODULES",
     "code_version",
@@ -60,8 +62,11 @@ log = logging.getLogger(__name__)
 
 #: Top-level config keys that determine the pixels of a sample (everything else is execution).
 RENDER_CONFIG_KEYS: tuple[str, ...] = ("seed", "dataset")
+#: Keys of ``dataset`` that decide only how many samples each part has (``total`` and ``mix`` resolve
+#: into ``parts``): growing a part changes none of the existing samples.
+PART_SIZE_DATASET_KEYS: tuple[str, ...] = ("parts", "total", "mix")
 #: Keys of ``dataset`` that decide how many samples exist and where they are stored, not their pixels.
-LAYOUT_DATASET_KEYS: tuple[str, ...] = ("parts", "shard_size", "store_frame_y")
+LAYOUT_DATASET_KEYS: tuple[str, ...] = (*PART_SIZE_DATASET_KEYS, "shard_size", "store_frame_y")
 
 _PACKAGE_DIR = Path(__file__).resolve().parents[1]
 

@@ -174,7 +174,7 @@ class ShardRef:
     """One shard of an indexed dataset, as the manifest lists it."""
 
     path: Path  # absolute path of the store
-    part: int  # part number 1-5
+    part: int  # part number (1-5, or a custom part's)
     shard: int  # shard number within the part
     start: int  # index (within the part) of the shard's first sample
     count: int  # samples in the shard
@@ -337,6 +337,12 @@ def check_shard_against_entry(reader: ShardReader, ref: ShardRef, manifest_path:
         raise IntegrityError(f"{ref.path}: {'; '.join(problems)} ({manifest_path}); re-run `mmdata index --root {manifest_path.parent}`")
 
 
+def _custom_parts(manifest: dict[str, Any]) -> dict[str, int]:
+    """Custom part name -> number of an indexed dataset (the parts numbered above 5 in its manifest)."""
+    parts = manifest.get("parts") or {}
+    return {str(info.get("name")): int(k) for k, info in parts.items() if str(k).isdigit() and int(k) > 5 and isinstance(info, dict)}
+
+
 def open_dataset(root: str | Path, parts: Iterable[int | str] | None = None, *, verify: bool = True) -> Dataset:
     """Open an indexed dataset (``mmdata index --root ROOT`` wrote its manifest) as one lazy view.
 
@@ -361,7 +367,7 @@ def open_dataset(root: str | Path, parts: Iterable[int | str] | None = None, *, 
     manifest_path = root / MANIFEST_NAME
     if verify:
         check_manifest_hash(manifest, manifest_path)
-    wanted = None if parts is None else {part_number(p) for p in parts}
+    wanted = None if parts is None else {part_number(p, _custom_parts(manifest)) for p in parts}
     entries = manifest.get("shards", [])
     if not isinstance(entries, list):
         raise StoreError(f"{manifest_path}: 'shards' is not a list")

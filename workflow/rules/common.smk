@@ -11,8 +11,9 @@ from snakemake.exceptions import WorkflowError
 from mmdata.config import validate_config
 from mmdata.errors import ConfigError
 from mmdata.fsutil import atomic_write_text
-from mmdata.render.params import PART_NAMES, part_number
-from mmdata.store.provenance import RENDER_CONFIG_KEYS, package_code_hash, render_code_hash
+from mmdata.render.params import part_name, part_number
+from mmdata.spec import custom_part_numbers
+from mmdata.store.provenance import PART_SIZE_DATASET_KEYS, RENDER_CONFIG_KEYS, package_code_hash, render_code_hash
 
 
 # ---- configuration: defaults filled in and validated (once) before anything runs ---------------
@@ -56,6 +57,8 @@ def config_view(*sections: str) -> str:
 
 DATASET = config["dataset"]
 WF = config["workflow"]
+CUSTOM_PARTS = custom_part_numbers(DATASET)  # name -> number of dataset.custom_parts (6, 7, ...)
+PART_NUMBERS = [1, 2, 3, 4, 5, *sorted(CUSTOM_PARTS.values())]
 
 
 # ---- code hashes: a change in the code a job runs re-runs that job -------------------------------
@@ -69,23 +72,36 @@ MMTRAIN_CODE = package_code_hash("mmdata", "mmtrain")[:16]
 
 
 # ---- dataset shards -----------------------------------------------------------------------------
+def part_label(part: int) -> str:
+    """A part's name by number (custom parts included); "?" for a number that is no part."""
+    try:
+        return part_name(part, CUSTOM_PARTS)
+    except ConfigError:
+        return "?"
+
+
+def part_samples(part: int) -> int:
+    """Samples of a part, by number (custom parts included; 0 for a number that is no part)."""
+    return int(DATASET["parts"].get(part_label(part), 0))
+
+
 def shard_count(part: int) -> int:
-    """Number of shard stores of a part (1-5): ceil(samples / shard_size)."""
-    return math.ceil(DATASET["parts"][PART_NAMES[part - 1]] / DATASET["shard_size"])
+    """Number of shard stores of a part: ceil(samples / shard_size)."""
+    return math.ceil(part_samples(part) / DATASET["shard_size"])
 
 
 def shard_store(part: int, shard: int) -> str:
     return f"results/dataset/part{part}/shard-{shard:04d}.zarr"
 
 
-def shard_stores(parts=range(1, len(PART_NAMES) + 1)) -> list[str]:
+def shard_stores(parts=PART_NUMBERS) -> list[str]:
     """Paths of every shard store of the given parts."""
     return [shard_store(p, k) for p in parts for k in range(shard_count(p))]
 
 
 def selected_parts() -> list[int]:
     """Parts chosen by workflow.parts (numbers or names), for the `shards` target."""
-    return sorted({part_number(p) for p in WF["parts"]})
+    return sorted({part_number(p, CUSTOM_PARTS) for p in WF["parts"]})
 
 
 def shard_samples(wildcards) -> str:
@@ -94,11 +110,11 @@ def shard_samples(wildcards) -> str:
     if shard >= shard_count(part):
         raise WorkflowError(
             f"results/dataset/part{part}/shard-{wildcards.shard}.zarr: part {part} has only "
-            f"{shard_count(part)} shard(s) with dataset.parts.{PART_NAMES[part - 1]}="
-            f"{DATASET['parts'][PART_NAMES[part - 1]]} and dataset.shard_size={DATASET['shard_size']}"
+            f"{shard_count(part)} shard(s) with dataset.parts.{part_label(part)}="
+            f"{part_samples(part)} and dataset.shard_size={DATASET['shard_size']}"
         )
     size = DATASET["shard_size"]
-    stop = min((shard + 1) * size, DATASET["parts"][PART_NAMES[part - 1]])
+    stop = min((shard + 1) * size, part_samples(part))
     return f"{shard * size}:{stop}"
 
 
@@ -111,7 +127,7 @@ SOURCES_CONFIG = config_view("sources")
 # renders only that part's new or changed shards; the file is rewritten in place (atomically) when
 # only part sizes change, and what it says about them is what the shards record as their part size.
 def shard_config_file() -> str:
-    layout_free = {k: v for k, v in DATASET.items() if k != "parts"}
+    layout_free = {k: v for k, v in DATASET.items() if k not in PART_SIZE_DATASET_KEYS}  # parts, total, mix
     key = yaml.safe_dump({"seed": config["seed"], "dataset": layout_free, "store": config["store"]}, sort_keys=True)
     text = yaml.safe_dump({k: config[k] for k in (*RENDER_CONFIG_KEYS, "store")}, sort_keys=True)
     path = f"results/config/shards-{hashlib.sha256(key.encode()).hexdigest()[:16]}.yaml"

@@ -7,7 +7,7 @@ rule shard:
     output:
         directory("results/dataset/part{part}/shard-{shard}.zarr"),
     wildcard_constraints:
-        part="[1-5]",
+        part=r"[1-9]\d*",
         shard=r"\d{4}",
     params:
         code=RENDER_CODE,
