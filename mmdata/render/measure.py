@@ -37,6 +37,18 @@ def _gray(img: np.ndarray) -> np.ndarray:
     return img
 
 
+def _pair(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None, guess: object) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Gray float64 versions of two images of one shape, and the mask checked against them."""
+    a, b = _gray(a), _gray(b)
+    if a.shape != b.shape:
+        raise ValueError(f"image: shapes differ, {a.shape} vs {b.shape}")
+    if mask is not None:
+        mask = np.asarray(mask, dtype=np.float64)
+        if mask.shape != a.shape or guess is None:
+            raise ValueError(f"mask: expected shape {a.shape} and a guess, got shape {mask.shape}, guess {guess}")
+    return a, b, mask
+
+
 def estimate_shift(
     a: np.ndarray,
     b: np.ndarray,
@@ -67,13 +79,7 @@ def estimate_shift(
         ValueError: the shapes differ, the images are too small for the shift, or flat; a mask
             without a guess or of another shape.
     """
-    a, b = _gray(a), _gray(b)
-    if a.shape != b.shape:
-        raise ValueError(f"image: shapes differ, {a.shape} vs {b.shape}")
-    if mask is not None:
-        mask = np.asarray(mask, dtype=np.float64)
-        if mask.shape != a.shape or guess is None:
-            raise ValueError(f"mask: expected shape {a.shape} and a guess, got shape {mask.shape}, guess {guess}")
+    a, b, mask = _pair(a, b, mask, guess)
     if guess is None:
         shift, _, _ = phase_cross_correlation(a, b, upsample_factor=10, normalization=None)
         d = np.array([-shift[1], -shift[0]], dtype=np.float64)  # (dx, dy) of a's content in b
@@ -165,13 +171,7 @@ def estimate_affine(
         ValueError: the shapes differ, the images are too small for the displacement, or flat; a
             mask without a guess or of another shape.
     """
-    a, b = _gray(a), _gray(b)
-    if a.shape != b.shape:
-        raise ValueError(f"image: shapes differ, {a.shape} vs {b.shape}")
-    if mask is not None:
-        mask = np.asarray(mask, dtype=np.float64)
-        if mask.shape != a.shape or guess is None:
-            raise ValueError(f"mask: expected shape {a.shape} and a guess, got shape {mask.shape}, guess {guess}")
+    a, b, mask = _pair(a, b, mask, guess)
     length = max(a.shape) / 2.0  # the gradient is solved for in units of 1/length (conditioning)
     ys, xs = np.mgrid[0 : a.shape[0], 0 : a.shape[1]].astype(np.float64)
     u, v = (xs + 0.5 - centre[0]) / length, (ys + 0.5 - centre[1]) / length

@@ -242,10 +242,8 @@ def _background(
     y_lo -= (scale - cover) * h
     u, v = rng.uniform(size=2)  # positions uniform among the covering ones (the range may be a point)
     position = (float(x_lo + u * max(0.0, x_hi - x_lo)), float(y_lo + v * max(0.0, y_hi - y_lo)))
-    if affine:
-        return LayerParams(source_id=bg_id, scale=scale, position=position, motion=motion, color_offset=offset,
-                           motion_gradient=gradient, motion_centre=(half, half))
-    return LayerParams(source_id=bg_id, scale=scale, position=position, motion=motion, color_offset=offset)
+    return LayerParams(source_id=bg_id, scale=scale, position=position, motion=motion, color_offset=offset,
+                       motion_gradient=gradient, motion_centre=(half, half) if affine else (0.0, 0.0))
 
 
 def _objects(
@@ -276,11 +274,9 @@ def _objects(
         offset = _offset(rng, spec)
         position = (float(cx - scale * w / 2.0), float(cy - scale * h / 2.0))
         gradient, affine = _affine(affine_rng, spec, alpha, motion, (scale * w / 2.0, scale * h / 2.0), still)
-        if affine:
-            out.append(LayerParams(source_id=obj_id, scale=scale, position=position, motion=motion, color_offset=offset,
-                                   motion_gradient=gradient, motion_centre=(float(cx), float(cy))))
-            continue
-        out.append(LayerParams(source_id=obj_id, scale=scale, position=position, motion=motion, color_offset=offset))
+        out.append(LayerParams(source_id=obj_id, scale=scale, position=position, motion=motion, color_offset=offset,
+                               motion_gradient=gradient,
+                               motion_centre=(float(cx), float(cy)) if affine else (0.0, 0.0)))
     return tuple(out)
 
 

@@ -87,3 +87,16 @@ def single_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def trained_pair() -> tuple[torch.nn.Module, torch.optim.Optimizer]:
+    """A tiny ``paper`` network after one Adam step (non-trivial weights and optimizer state), seed 0."""
+    from mmtrain.model.network import make_model
+
+    torch.manual_seed(0)
+    model = make_model("paper", n_enc_blocks=1, n_texture_blocks=1, n_shape_blocks=1, n_dec_blocks=1)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x = torch.rand(1, 3, 16, 16)
+    model(x, x.flip(-1), 3.0).abs().mean().backward()
+    opt.step()
+    return model, opt

@@ -8,28 +8,17 @@ import numpy as np
 import pytest
 import torch
 
-from fakes import single_thread  # noqa: F401 (autouse fixture)
+from fakes import single_thread, trained_pair  # noqa: F401 (autouse fixture)
 
 from mmdata.errors import CheckpointError
 from mmtrain.model.checkpoint import load_checkpoint, load_model, save_checkpoint
 from mmtrain.cli import main
 from mmtrain.model.network import make_model
 
-SMALL = dict(n_enc_blocks=1, n_texture_blocks=1, n_shape_blocks=1, n_dec_blocks=1)
-
-
-def _trained_pair() -> tuple[torch.nn.Module, torch.optim.Optimizer]:
-    torch.manual_seed(0)
-    model = make_model("paper", **SMALL)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    x = torch.rand(1, 3, 16, 16)
-    model(x, x.flip(-1), 3.0).abs().mean().backward()
-    opt.step()
-    return model, opt
 
 
 def test_round_trip_restores_model_optimizer_and_state(tmp_path: Path) -> None:
-    model, opt = _trained_pair()
+    model, opt = trained_pair()
     rng = {"numpy": np.random.default_rng(3).bit_generator.state, "torch": torch.get_rng_state()}
     path = save_checkpoint(tmp_path / "c" / "ckpt.pt", model, optimizer=opt, step=17, rng=rng, manifest_hash="abc",
                            train_config={"lr": 1e-3})
@@ -50,7 +39,7 @@ def test_round_trip_restores_model_optimizer_and_state(tmp_path: Path) -> None:
 
 
 def test_failed_save_keeps_the_previous_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    model, _ = _trained_pair()
+    model, _ = trained_pair()
     path = save_checkpoint(tmp_path / "ckpt.pt", model, step=1)
     before = path.read_bytes()
 
@@ -64,7 +53,7 @@ def test_failed_save_keeps_the_previous_checkpoint(tmp_path: Path, monkeypatch: 
 
 
 def test_corrupt_foreign_and_missing_files_are_named(tmp_path: Path) -> None:
-    model, _ = _trained_pair()
+    model, _ = trained_pair()
     good = save_checkpoint(tmp_path / "good.pt", model, step=1).read_bytes()
     truncated = tmp_path / "truncated.pt"
     truncated.write_bytes(good[: len(good) // 2])

@@ -9,26 +9,17 @@ from pathlib import Path
 import pytest
 import torch
 
-from fakes import single_thread  # noqa: F401 (autouse fixture)
+from fakes import single_thread, trained_pair  # noqa: F401 (autouse fixture)
 
 from mmdata.errors import CheckpointError, MotionMagError
 from mmtrain.cli import main
 from mmtrain.model import released
 from mmtrain.model.checkpoint import load_checkpoint, load_model, save_checkpoint
-from mmtrain.model.network import make_model
 from mmtrain.model.publish import publish_release
 from mmtrain.train.curves import read_metrics
 
-SMALL = dict(n_enc_blocks=1, n_texture_blocks=1, n_shape_blocks=1, n_dec_blocks=1)
-
-
 def _checkpoint(path: Path, *, manifest_hash: str = "m" * 64, step: int = 40) -> torch.nn.Module:
-    torch.manual_seed(0)
-    model = make_model("paper", **SMALL)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    x = torch.rand(1, 3, 16, 16)
-    model(x, x.flip(-1), 3.0).abs().mean().backward()
-    opt.step()
+    model, opt = trained_pair()
     save_checkpoint(path, model, optimizer=opt, step=step, manifest_hash=manifest_hash,
                     train_config={"batch_size": 4, "crop_size": 64, "lr": 1e-4, "betas": [0.9, 0.999],
                                   "reg_weight": 0.1, "val_samples": 10})
