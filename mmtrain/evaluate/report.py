@@ -21,7 +21,7 @@ import csv
 import dataclasses
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -30,7 +30,7 @@ from mmtrain.evaluate.cases import LEVEL_LABELS, TEST_NAMES
 from mmtrain.evaluate.claims import check_claims
 from mmtrain.evaluate.scoring import METRICS, Results
 
-__all__ = ["write_results", "plot_results", "group_label"]
+__all__ = ["write_results", "plot_results", "group_label", "metric_tables"]
 
 _COLUMNS = ("test", "group", "level", "method", "n", "alpha") + tuple(
     col for m in METRICS for col in ((f"{m}_mean", f"{m}_std") + ((f"{m}_n",) if m.startswith("mag_") else ())))
@@ -79,11 +79,19 @@ def _summary(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     for c in check_claims(rows):
         lines.append(f"| {c.statement} | {c.method} | **{c.status}** | {c.detail} |")
     lines.append("")
+    return "\n".join(lines) + "\n" + metric_tables(rows, METRICS, heading="##")
+
+
+def metric_tables(rows: list[dict[str, Any]], metrics: Sequence[str], *, heading: str = "##") -> str:
+    """Markdown: per test (and noise-test motion) a ``heading`` title, then per metric a table of
+    ``mean +- std`` with one row per level and one column per method."""
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    lines: list[str] = []
     for test, group in _panels(rows):
         title = _TITLES.get(test, test) + (f", {group_label(test, group)}" if group is not None else "")
-        lines += [f"## {title}", ""]
+        lines += [f"{heading} {title}", ""]
         panel = [r for r in rows if r["test"] == test and r["group"] == group]
-        for metric in METRICS:
+        for metric in metrics:
             lines += [f"**{_METRIC_LABELS[metric]}**", "", "| " + LEVEL_LABELS.get(test, "level") + " | " + " | ".join(methods) + " |",
                       "|---" * (len(methods) + 1) + "|"]
             for level in sorted({r["level"] for r in panel}):

@@ -7,8 +7,9 @@
   training settings and dataset manifest hash, and the release facts in ``extra["release"]``;
 * ``NAME-curves.png``: the learning curves (:mod:`mmtrain.train.curves`);
 * ``NAME.md``: the model card: data (manifest hash, size, source), code commit, configuration,
-  steps and wall time, the validation record against doing nothing, and the evaluation table
-  (SSIM per level and method of every test in ``EVAL_DIR/results.json``) with the paper's claims;
+  steps and wall time, the validation record against doing nothing, and the evaluation tables
+  (SSIM and magnification ratio per level and method of every test in ``EVAL_DIR/results.json``,
+  as ``summary.md`` writes them) with the paper's claims;
 
 and prints the weights' SHA-256, the digest :data:`mmtrain.model.released.RELEASES` records.
 """
@@ -25,10 +26,11 @@ import yaml
 
 from mmdata.errors import MotionMagError
 from mmdata.fsutil import atomic_write_bytes, atomic_write_text
+from mmtrain.evaluate.report import metric_tables
 from mmtrain.model.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
 from mmtrain.train.curves import Curves, plot_curves, read_metrics
 
-__all__ = ["publish_release", "evaluation_table"]
+__all__ = ["publish_release"]
 
 
 def _git_commit(cwd: Path) -> str | None:
@@ -46,30 +48,6 @@ def _read_json(path: Path, what: str) -> dict[str, Any]:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise MotionMagError(f"{path}: not a JSON {what} ({exc.msg})") from exc
-
-
-def evaluation_table(rows: list[dict[str, Any]], metric: str = "ssim") -> str:
-    """Markdown tables, one per test (and group): ``metric`` mean +- std per level (rows) and method (columns)."""
-    blocks: list[str] = []
-    keys = list(dict.fromkeys((r["test"], r["group"]) for r in rows))
-    for test, group in keys:
-        sub = [r for r in rows if r["test"] == test and r["group"] == group]
-        methods = list(dict.fromkeys(r["method"] for r in sub))
-        levels = list(dict.fromkeys(r["level"] for r in sub))
-        cell = {(r["level"], r["method"]): r for r in sub}
-        title = f"{test}" + (f", input motion {group:g} px" if group is not None else "")
-        lines = [f"**{title}** ({metric}, mean ± std over n scenes per level)", "",
-                 "| level | n | " + " | ".join(methods) + " |", "|---|---|" + "---|" * len(methods)]
-        for level in levels:
-            n = next(cell[(level, m)]["n"] for m in methods if (level, m) in cell)
-            values = []
-            for m in methods:
-                r = cell.get((level, m))
-                values.append("" if r is None else
-                              f"{r[f'{metric}_mean']:.3f}" + (f" ± {r[f'{metric}_std']:.3f}" if r["n"] > 1 else ""))
-            lines.append(f"| {level:g} | {n} | " + " | ".join(values) + " |")
-        blocks.append("\n".join(lines))
-    return "\n\n".join(blocks)
 
 
 def _validation_table(curves: Curves) -> str:
@@ -165,7 +143,7 @@ def publish_release(checkpoint: str | Path, *, name: str, metrics: str | Path, d
                   "The paper's synthetic tests (section 4.1, Fig. 8), scored by SSIM against the ground truth "
                   f"(`mmtrain evaluate`, protocol `{(results.get('meta') or {}).get('protocol', 'default')}`).", "",
                   *([f"![subpixel test]({name}-subpixel.png)", ""] if figure.is_file() else []),
-                  evaluation_table(results["rows"]), ""]
+                  metric_tables(results["rows"], ("ssim", "mag_foreground"), heading="###"), ""]
         claims = results.get("claims") or []
         if claims:
             lines += ["Claims of the paper, decided for each network:", ""]

@@ -111,7 +111,8 @@ def test_release_writes_weights_without_optimizer_curves_and_a_card(tmp_path: Pa
     scores = tmp_path / "scores"
     scores.mkdir()
     rows = [{"test": "subpixel", "group": None, "level": lv, "method": m, "n": 3, "alpha": 10 / lv,
-             "ssim_mean": s, "ssim_std": 0.01} for lv, m, s in
+             "ssim_mean": s, "ssim_std": 0.01, "mag_foreground_mean": s, "mag_foreground_std": 0.02}
+            for lv, m, s in
             [(0.1, "ours", 0.91), (0.1, "do_nothing", 0.5), (1.0, "ours", 0.95), (1.0, "do_nothing", 0.4)]]
     (scores / "results.json").write_text(json.dumps({"meta": {"protocol": "oh2018"}, "rows": rows, "claims": [
         {"key": "k", "method": "ours", "statement": "beats do-nothing", "status": "holds", "detail": ""}]}))
@@ -130,7 +131,8 @@ def test_release_writes_weights_without_optimizer_curves_and_a_card(tmp_path: Pa
     card = Path(result["card"]).read_text()
     assert result["sha256"] in card and "commit `c0ffee`" in card and "50 samples of 64 x 64 px" in card
     assert "**beats doing nothing**" in card and "| 40 | 0.1000 | 0.1250 | 0.800 |" in card
-    assert "| 0.1 | 3 | 0.910 ± 0.010 | 0.500 ± 0.010 |" in card and "beats do-nothing: **holds**" in card
+    assert "| 0.1 | 0.9100 +- 0.0100 | 0.5000 +- 0.0100 |" in card and "beats do-nothing: **holds**" in card
+    assert "| 1 | 0.9500 +- 0.0200 | 0.4000 +- 0.0200 |" in card  # the magnification-ratio table
     assert "train: {steps: 40}" in card
 
 
