@@ -140,8 +140,8 @@ def publish_release(checkpoint: str | Path, *, name: str, metrics: str | Path, d
         if figure.is_file():  # the Fig. 8 (a) plot beside the card
             atomic_write_bytes(out_dir / f"{name}-subpixel.png", figure.read_bytes())
         lines += ["## Evaluation", "",
-                  "The paper's synthetic tests (section 4.1, Fig. 8), scored by SSIM against the ground truth "
-                  f"(`mmtrain evaluate`, protocol `{(results.get('meta') or {}).get('protocol', 'default')}`).", "",
+                  "The paper's synthetic tests (section 4.1, Fig. 8), scored by SSIM and the magnification ratio against the ground truth "
+                  f"(`mmtrain evaluate`, protocol `{(results.get('meta') or {}).get('protocol') or 'the size and settings of the config'}`).", "",
                   *([f"![subpixel test]({name}-subpixel.png)", ""] if figure.is_file() else []),
                   metric_tables(results["rows"], ("ssim", "mag_foreground"), heading="###"), ""]
         claims = results.get("claims") or []
