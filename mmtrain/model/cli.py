@@ -52,11 +52,10 @@ def _list(args: argparse.Namespace) -> int:
 def _show(args: argparse.Namespace) -> int:
     from mmtrain.model.released import card_path, resolve_weights
 
-    path = resolve_weights(args.name) if args.path else card_path(args.name)
     if args.path:
-        print(path)
+        print(resolve_weights(args.name))
     else:
-        sys.stdout.write(path.read_text(encoding="utf-8"))
+        sys.stdout.write(card_path(args.name).read_text(encoding="utf-8"))
     return 0
 
 

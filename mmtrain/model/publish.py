@@ -54,9 +54,8 @@ def _validation_table(curves: Curves) -> str:
     lines = ["| step | validation recon | do nothing | ratio |", "|---|---|---|---|"]
     for r in curves.val:
         base = r.get("baseline")
-        ratio = f"{r['recon'] / base:.3f}" if base else ""
-        lines.append(f"| {r['step']} | {r['recon']:.4f} | {base:.4f} | {ratio} |" if base is not None
-                     else f"| {r['step']} | {r['recon']:.4f} | | |")
+        extra = f"{base:.4f} | {r['recon'] / base:.3f}" if base else " | "
+        lines.append(f"| {r['step']} | {r['recon']:.4f} | {extra} |")
     return "\n".join(lines)
 
 
@@ -110,7 +109,8 @@ def publish_release(checkpoint: str | Path, *, name: str, metrics: str | Path, d
         f"# Model card: {name}",
         "",
         f"The `{model.config.preset}` preset of the network of Oh et al. (ECCV 2018), {n_params:,} weights, "
-        f"trained from scratch by this pipeline. Load it by name wherever a checkpoint is taken: "
+        + (f"fine-tuned from `{train_cfg['init_weights']}`" if train_cfg.get("init_weights") else "trained from scratch")
+        + f" by this pipeline. Load it by name wherever a checkpoint is taken: "
         f"`mmtrain magnify VIDEO -o OUT --checkpoint {name}`, `mmtrain evaluate run --model {name}={name}`, "
         f"`train.init_weights: {name}`.",
         "",

@@ -133,7 +133,7 @@ def test_release_writes_weights_without_optimizer_curves_and_a_card(tmp_path: Pa
     assert "**beats doing nothing**" in card and "| 40 | 0.1000 | 0.1250 | 0.800 |" in card
     assert "| 0.1 | 0.9100 +- 0.0100 | 0.5000 +- 0.0100 |" in card and "beats do-nothing: **holds**" in card
     assert "| 1 | 0.9500 +- 0.0200 | 0.4000 +- 0.0200 |" in card  # the magnification-ratio table
-    assert "train: {steps: 40}" in card
+    assert "train: {steps: 40}" in card and "weights, trained from scratch by this pipeline" in card
 
 
 def test_release_refuses_a_checkpoint_of_another_dataset(tmp_path: Path) -> None:
