@@ -35,7 +35,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="a network to score: our checkpoint or the authors' weights.npz (repeatable)")
     run.add_argument("--methods", nargs="*", help="built-in methods (default evaluate.methods): oracle do_nothing phase_based")
     run.add_argument("--catalogue", help="catalogue folder, needed only for test sets stored without clips")
-    run.add_argument("--device", default="cpu", help="torch device of the networks (default cpu)")
+    run.add_argument("--device", default="auto",
+                     help="torch device of the networks and the torch baselines: auto (CUDA when available), cpu, cuda:N")
+    run.add_argument("--baseline-backend", choices=("torch", "numpy"),
+                     help="phase_based / linear in torch or numpy (default evaluate.phase_based.backend; same numbers)")
     run.add_argument("--workers", type=int, default=1, help="processes scoring cases in parallel (default 1)")
     run.add_argument("-o", "--out", required=True, help="results folder")
     _common(run)
@@ -96,10 +99,15 @@ def _cmd_sets(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from mmtrain.magnify.pipeline import select_device
+
     cfg, ev, ds = _specs(args)
-    methods: list[Method] = [make_builtin(name, ev.phase_based) for name in (args.methods if args.methods is not None else ev.methods)]
+    device = select_device(args.device)
+    backend = args.baseline_backend or ev.baseline_backend
+    methods: list[Method] = [make_builtin(name, ev.phase_based, backend=backend, device=device)
+                             for name in (args.methods if args.methods is not None else ev.methods)]
     models = [f"{name}={path}" for name, path in ev.models] + list(args.model)
-    methods += [load_network(spec, args.device) for spec in models]  # fail early on bad weights
+    methods += [load_network(spec, str(device)) for spec in models]  # fail early on bad weights
     test_sets = [open_test_set(Path(args.sets) / shard_name(test, args.shard)) for test in ev.tests]
     catalogue = None
     if args.catalogue:
@@ -108,7 +116,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         catalogue = open_catalogue(args.catalogue)
     results = evaluate_test_sets(test_sets, methods, border=ev.border, catalogue=catalogue, ds=ds, workers=args.workers,
                                  progress=not args.quiet, ssim_variant=ev.ssim_variant)
-    results.meta.update({"protocol": ev.protocol, "shard": list(args.shard), "noise_scale": ev.noise_scale})
+    results.meta.update({"protocol": ev.protocol, "shard": list(args.shard), "noise_scale": ev.noise_scale,
+                         "baseline_backend": backend, "device": str(device)})
     for path in write_results(results, args.out):
         print(path)
     return 0
