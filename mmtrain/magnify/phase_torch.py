@@ -4,7 +4,8 @@
 :func:`mmtrain.magnify.phase.phase_based_magnify` and :func:`mmtrain.magnify.linear.linear_magnify`
 step for step — the pyramid of :mod:`mmtrain.magnify.steerable` (pyrtools' own filters), the phase
 against frame 0, the zero-phase FIR transfer of :func:`mmtrain.magnify.phase.fir_transfer` applied to
-the ``rfft`` over time, the amplitude-weighted Gaussian smoothing with the kernel and the boundary
+the ``rfft`` over time, (evaluated only at the output frames, as the rows of the filter's circulant matrix), the
+amplitude-weighted Gaussian smoothing with the kernel and the boundary
 of ``scipy.ndimage.gaussian_filter`` (``truncate=4``, ``mode="reflect"``), and ``alpha - 1`` times
 the filtered phase — in float64 on any torch device, every RGB channel and frame at once, one band
 at a time (memory: a few complex copies of the clip at full resolution).
@@ -88,11 +89,20 @@ def _check_clip(video: np.ndarray | torch.Tensor, frames: Sequence[int] | None, 
     return clip, frames
 
 
-def _bandpass_in_time(x: torch.Tensor, config: PhaseBasedConfig) -> torch.Tensor:
-    """The zero-phase FIR band-pass of :func:`fir_transfer` along axis 0 of ``x`` (real)."""
-    n = x.shape[0]
-    transfer = torch.as_tensor(fir_transfer(n, config), dtype=x.dtype, device=x.device).reshape((-1,) + (1,) * (x.ndim - 1))
-    return torch.fft.irfft(torch.fft.rfft(x, dim=0) * transfer, n=n, dim=0)
+def _bandpass_rows(n: int, frames: Sequence[int], config: PhaseBasedConfig, device: torch.device) -> torch.Tensor:
+    """The rows ``frames`` of the circulant matrix of the zero-phase FIR band-pass (:func:`fir_transfer`).
+
+    ``irfft(rfft(x) * transfer)[t] = sum_s g[(t - s) mod n] x[s]`` with ``g = irfft(transfer)``: the
+    numpy methods' frequency-domain filtering, evaluated only at the output frames.
+    """
+    g = np.fft.irfft(fir_transfer(n, config), n=n)
+    t, s = np.asarray(frames)[:, None], np.arange(n)[None, :]
+    return torch.as_tensor(g[(t - s) % n], dtype=torch.float64, device=device)  # (F, T)
+
+
+def _apply_rows(rows: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``rows @ x`` over axis 0 of ``x`` (T, ...) -> (F, ...)."""
+    return (rows @ x.reshape(x.shape[0], -1)).reshape((rows.shape[0],) + x.shape[1:])
 
 
 @torch.no_grad()
@@ -126,21 +136,24 @@ def phase_based_magnify_torch(
     clip, frames = _check_clip(video, frames, "phase_based")
     squeeze = clip.ndim == 3
     x = (clip[..., None] if squeeze else clip).to(device, torch.float64).permute(0, 3, 1, 2)  # (T, C, H, W)
-    fir_transfer(x.shape[0], config)  # refuse a clip shorter than the filter before any work
     pyr = SteerablePyramid(tuple(x.shape[-2:]), config.levels, config.orientations, device=device)
     amplification = alpha - 1.0
     idx = torch.as_tensor(frames, device=pyr.device)
+    rows = _bandpass_rows(x.shape[0], frames, config, pyr.device)
     spec = pyr.spectrum(x)
     lods = pyr.lowpass_spectra(spec)
     level_sums = []
     for level in range(pyr.levels):
+        lod = torch.fft.ifftshift(lods[level], dim=(-2, -1))
+        coeffs = torch.empty_like(lod)  # buffers reused by every orientation: (T, C, h, w)
+        product = torch.empty_like(lod)
+        phase = torch.empty(lod.shape, dtype=torch.float64, device=pyr.device)
         total = None
         for b in range(pyr.orientations):
-            coeffs = pyr.band(lods[level], level, b)  # (T, C, h, w) complex
-            phase = torch.angle(coeffs * coeffs[:1].conj())  # relative to frame 0, wrapped
-            filtered = _bandpass_in_time(phase, config).index_select(0, idx)
+            torch.fft.ifft2(torch.mul(lod, pyr.band_filters[level][b], out=product), out=coeffs)
+            torch.angle(torch.mul(coeffs, coeffs[:1].conj(), out=product), out=phase)  # against frame 0, wrapped
             kept = coeffs.index_select(0, idx)
-            shift = amplitude_weighted_blur(filtered, kept.abs(), config.sigma)
+            shift = amplitude_weighted_blur(_apply_rows(rows, phase), kept.abs(), config.sigma)
             part = pyr.band_spectrum(kept * torch.exp(1j * amplification * shift), level, b)
             total = part if total is None else total + part
         level_sums.append(total)
@@ -170,6 +183,5 @@ def linear_magnify_torch(
     clip, frames = _check_clip(video, frames, "linear")
     x = clip.to(device, torch.float64)
     idx = torch.as_tensor(frames, device=x.device)
-    fir_transfer(x.shape[0], config)
-    out = x.index_select(0, idx) + (alpha - 1.0) * _bandpass_in_time(x, config).index_select(0, idx)
-    return out.cpu().numpy()
+    rows = _bandpass_rows(x.shape[0], frames, config, x.device)
+    return (x.index_select(0, idx) + (alpha - 1.0) * _apply_rows(rows, x)).cpu().numpy()

@@ -120,8 +120,10 @@ class SteerablePyramid:
         self.lo0, self.hi0 = t(masks["lo0"]), t(masks["hi0"])
         self.hi = [t(m) for m in masks["hi"]]
         self.lo = [t(m) for m in masks["lo"]]
-        self.angle = [t(m) for m in masks["angle"]]
         self.angle_real = [t(m) for m in masks["angle_real"]]
+        # analysis filter of every band, (-i)^order angle hi, in the unshifted (fft2) layout: (K, h, w) complex
+        self.band_filters = [torch.fft.ifftshift(((-1j) ** self.order) * t(a) * t(h), dim=(-2, -1))
+                             for a, h in zip(masks["angle"], masks["hi"])]
         self.crops: list[tuple[slice, slice]] = []
         dims = shape
         for _ in range(self.levels):
@@ -147,11 +149,16 @@ class SteerablePyramid:
             out.append(out[-1][..., rows, cols] * self.lo[i])
         return out
 
-    def band(self, lodft: torch.Tensor, level: int, orientation: int | None = None) -> torch.Tensor:
-        """Complex band coefficients of one level: ``(..., K, h, w)``, or ``(..., h, w)`` for one orientation."""
-        angle = self.angle[level] if orientation is None else self.angle[level][orientation]
-        spec = lodft[..., None, :, :] if orientation is None else lodft
-        return _spatial(((-1j) ** self.order) * spec * angle * self.hi[level])
+    def band(self, lodft: torch.Tensor, level: int, orientation: int | None = None, *,
+             unshifted: bool = False) -> torch.Tensor:
+        """Complex band coefficients of one level: ``(..., K, h, w)``, or ``(..., h, w)`` for one orientation.
+
+        ``unshifted=True`` takes ``ifftshift(lodft)`` instead (computed once for a level's orientations).
+        """
+        spec = lodft if unshifted else torch.fft.ifftshift(lodft, dim=(-2, -1))
+        if orientation is None:
+            return torch.fft.ifft2(spec[..., None, :, :] * self.band_filters[level])
+        return torch.fft.ifft2(spec * self.band_filters[level][orientation])
 
     def lowpass(self, lodft_last: torch.Tensor) -> torch.Tensor:
         """The residual low-pass band (real) from the last entry of :meth:`lowpass_spectra`."""
