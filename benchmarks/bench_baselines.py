@@ -71,8 +71,8 @@ def main() -> None:
     for size in args.sizes:
         clip = _clip(size)
         for name, (np_fn, torch_fn) in methods.items():
-            w_np, c_np, out_np = _timed(lambda: np_fn(clip, 100.0, config, frames=[0]), args.cases, "cpu")
-            w_t, c_t, out_torch = _timed(lambda: torch_fn(clip, 100.0, config, frames=[0], device=args.device),
+            w_np, c_np, out_np = _timed(lambda f=np_fn, c=clip: f(c, 100.0, config, frames=[0]), args.cases, "cpu")
+            w_t, c_t, out_torch = _timed(lambda f=torch_fn, c=clip: f(c, 100.0, config, frames=[0], device=args.device),
                                          args.cases, args.device)
             as_u8 = [np.clip(np.rint(o), 0, 255).astype(np.int16) for o in (out_np, out_torch)]
             print(f"| {name} | {size} | {w_np:.3f} | {w_t:.3f} | {c_np:.3f} | {c_t:.3f} | {c_np / c_t:.2f} | "

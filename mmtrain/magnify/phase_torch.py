@@ -29,7 +29,8 @@ from mmdata.errors import ConfigError
 from mmtrain.magnify.phase import PhaseBasedConfig, fir_transfer
 from mmtrain.magnify.steerable import SteerablePyramid
 
-__all__ = ["gaussian_blur_reflect", "amplitude_weighted_blur", "phase_based_magnify_torch", "linear_magnify_torch"]
+__all__ = ["gaussian_blur_reflect", "amplitude_weighted_blur", "phase_based_magnify_torch", "linear_magnify_torch",
+           "PhaseBasedStreamTorch"]
 
 
 @functools.lru_cache(maxsize=8)
@@ -185,3 +186,62 @@ def linear_magnify_torch(
     idx = torch.as_tensor(frames, device=x.device)
     rows = _bandpass_rows(x.shape[0], frames, config, x.device)
     return (x.index_select(0, idx) + (alpha - 1.0) * _apply_rows(rows, x)).cpu().numpy()
+
+
+class PhaseBasedStreamTorch:
+    """:class:`mmtrain.magnify.phase.PhaseBasedStream` in torch: one frame at a time on ``device``.
+
+    The same motion signal per band coefficient (``static``: phase against the first frame;
+    ``dynamic``: against the previous one; ``temporal``: the streaming filter of the phase unwrapped
+    frame to frame), the same amplitude-weighted smoothing and ``exp(i (alpha - 1) d_t)``, every RGB
+    channel and orientation of a level at once. Memory: one pyramid, the previous coefficients and
+    (temporal) the unwrapped phase and the filter state, per coefficient, on ``device``.
+
+    Args:
+        settings: resolved settings (method, mode, alpha, filter, band, fps, order).
+        config: pyramid and smoothing (``orientations``, ``levels``, ``sigma``); its band is unused.
+        device: torch device.
+    """
+
+    def __init__(self, settings: "MagnifySettings", config: PhaseBasedConfig | None = None,  # noqa: F821
+                 device: torch.device | str = "cpu") -> None:
+        self.s, self.config, self.device = settings, config or PhaseBasedConfig(), torch.device(device)
+        self._pyr: SteerablePyramid | None = None
+        self._prev: dict[int, torch.Tensor] = {}
+        self._phase: dict[int, torch.Tensor] = {}
+        self._filters: dict[int, object] = {}
+
+    def _signal(self, level: int, coeff: torch.Tensor) -> torch.Tensor:
+        """The motion signal ``d_t`` of one level's bands ``(C, K, h, w)``."""
+        from mmtrain.magnify.filters import make_streaming_filter
+
+        prev = self._prev.get(level, coeff)
+        step = torch.angle(coeff * prev.conj())
+        if self.s.mode == "static":
+            self._prev.setdefault(level, coeff)
+            return step
+        self._prev[level] = coeff
+        if self.s.mode == "dynamic":
+            return step
+        phase = self._phase[level] = self._phase.get(level, 0.0) + step
+        if level not in self._filters:
+            self._filters[level] = make_streaming_filter(self.s.filter, self.s.band, self.s.fps, order=self.s.order)
+        return self._filters[level](phase[None])[0]
+
+    @torch.no_grad()
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        """Magnify the next frame ``(H, W, 3)`` (0-255); returns float64 ``(H, W, 3)``, not clipped."""
+        x = torch.as_tensor(np.asarray(frame, dtype=np.float64), device=self.device).permute(2, 0, 1)  # (C, H, W)
+        if self._pyr is None:
+            self._pyr = SteerablePyramid(tuple(x.shape[-2:]), self.config.levels, self.config.orientations,
+                                         device=self.device)
+        pyr = self._pyr
+        spec = pyr.spectrum(x)
+        lods = pyr.lowpass_spectra(spec)
+        level_sums = []
+        for level in range(pyr.levels):
+            coeff = pyr.band(lods[level], level)  # (C, K, h, w)
+            shift = amplitude_weighted_blur(self._signal(level, coeff), coeff.abs(), self.config.sigma)
+            level_sums.append(pyr.band_spectrum(coeff * torch.exp(1j * (self.s.alpha - 1.0) * shift), level))
+        out = pyr.collapse(pyr.highpass(spec), level_sums, pyr.lowpass(lods[-1]))
+        return out.permute(1, 2, 0).cpu().numpy()
