@@ -21,6 +21,8 @@ n_objects          (N,)            int16      foreground objects (-1: unknown)
 motion             (N, L, 2)       float32    (dx, dy) per layer, background first, NaN pad
 params_json        (N,)            string     exact SampleParams JSON ("" when imported)
 digest             (N, F, 32)      uint8      sha256 of each frame field, in frame_fields order
+fast_digest        (N, F, 16)      uint8      xxh3-128 of the same bytes (checked by verified reads;
+                                              absent from shards written before it existed)
 blocks_done        (n_blocks,)     uint8      1 when a writer finished that zarr shard
 =================  ==============  =========  ==============================================
 """
@@ -43,6 +45,7 @@ __all__ = [
     "ShardLayout",
     "SampleRecord",
     "SMALL_FIELDS",
+    "DIGEST_FIELDS",
     "part_dir",
     "shard_path",
     "partial_path",
@@ -64,6 +67,9 @@ SMALL_FIELDS: dict[str, str] = {
     "motion": "float32",
     "params_json": "str",
 }
+
+#: Per-frame digest arrays: name -> bytes per digest ("fast_digest" may be absent from older shards).
+DIGEST_FIELDS: dict[str, int] = {"digest": 32, "fast_digest": 16}
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,9 @@ import zarr.codecs
 from mmdata.errors import StoreError
 from mmdata.store.codec import IMAGE_FORMATS, ImageCodec
 from mmdata.store.integrity import ATTRS_KEY, attrs_digest
-from mmdata.store.provenance import bytes_checksum, combine_digests, sample_digest, utc_now
+from mmdata.store.provenance import bytes_checksum, combine_digests, fast_digest, sample_digest, utc_now
 from mmdata.store.layout import (
+    DIGEST_FIELDS,
     SMALL_FIELDS,
     STORE_FORMAT,
     SampleRecord,
@@ -89,8 +90,10 @@ def _create_arrays(path: Path, layout: ShardLayout, settings: StoreSettings, att
         else:
             group.create_array(name, shape=(n,), chunks=(b,), dtype=str if dtype == "str" else dtype, compressors=comp,
                                dimension_names=("sample",))
-    group.create_array("digest", shape=(n, len(layout.frame_fields), 32), chunks=(b, len(layout.frame_fields), 32), dtype="uint8",
-                       compressors=comp, dimension_names=("sample", "field", "byte"))
+    nf = len(layout.frame_fields)
+    for name, size in DIGEST_FIELDS.items():  # one byte dimension per digest size (xarray needs one length per name)
+        group.create_array(name, shape=(n, nf, size), chunks=(b, nf, size), dtype="uint8", compressors=comp,
+                           dimension_names=("sample", "field", "byte" if name == "digest" else f"{name}_byte"))
     group.create_array("blocks_done", shape=(layout.n_blocks,), chunks=(1,), dtype="uint8", fill_value=0, dimension_names=("block",))
 
 
@@ -113,21 +116,23 @@ def write_block(path: str | Path, layout: ShardLayout, block_index: int, records
     if len(records) != hi - lo:
         raise StoreError(f"{path}: block {block_index} needs {hi - lo} samples, got {len(records)}")
     group = zarr.open_group(str(path), mode="r+")
-    digests = np.zeros((hi - lo, len(layout.frame_fields), 32), dtype=np.uint8)
+    digests = {name: np.zeros((hi - lo, len(layout.frame_fields), size), dtype=np.uint8) for name, size in DIGEST_FIELDS.items()}
     for f, name in enumerate(layout.frame_fields):
         stack = np.stack([np.asarray(r.frames[name], dtype=np.uint8) for r in records])
         if stack.shape[1:] != (*layout.image_shape, 3):
             raise StoreError(f"{path}: {name} has shape {stack.shape[1:]}, expected {(*layout.image_shape, 3)}")
         group[name][lo:hi] = stack
         for i in range(hi - lo):
-            digests[i, f] = np.frombuffer(sample_digest(stack[i]), dtype=np.uint8)
+            digests["digest"][i, f] = np.frombuffer(sample_digest(stack[i]), dtype=np.uint8)
+            digests["fast_digest"][i, f] = np.frombuffer(fast_digest(stack[i]), dtype=np.uint8)
     try:
         columns = record_columns(records, layout)
     except ValueError as exc:
         raise StoreError(f"{path}: {exc}") from exc
     for name, values in columns.items():
         group[name][lo:hi] = values
-    group["digest"][lo:hi] = digests
+    for name, values in digests.items():
+        group[name][lo:hi] = values
     group["blocks_done"][block_index] = 1
     return hi - lo
 
@@ -136,7 +141,7 @@ def _checksums(group: zarr.Group, layout: ShardLayout) -> dict[str, str]:
     """Per-array checksums: frames from their per-sample digests, other arrays from their bytes."""
     digest = np.asarray(group["digest"][:])
     out = {name: combine_digests(row.tobytes() for row in digest[:, f]) for f, name in enumerate(layout.frame_fields)}
-    for name in (*SMALL_FIELDS, "digest"):
+    for name in (*SMALL_FIELDS, *DIGEST_FIELDS):
         out[name] = bytes_checksum(np.asarray(group[name][:]))
     return out
 
