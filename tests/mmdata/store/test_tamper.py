@@ -335,3 +335,26 @@ def test_a_full_disk_while_indexing_is_one_line_and_keeps_the_old_manifest(root,
     assert err.count("\n") == 1 and "No space left on device" in err
     assert (root / MANIFEST_NAME).read_bytes() == before
     assert not [p for p in root.rglob(".*tmp-*")]
+
+
+def test_a_read_only_dataset_reads_and_audits_but_writing_to_it_is_one_line_and_exit_2(pristine, readonly_disk, capsys, tmp_path_factory):
+    root = readonly_disk.path / "ds"
+    shutil.copytree(pristine, root)
+    (root / MANIFEST_NAME).unlink()  # indexing it has to write
+    cfg = write_config(readonly_disk.path / "c.yaml", CONFIG)
+    readonly_disk.seal()
+    before = sorted(str(p) for p in root.rglob("*"))
+    capsys.readouterr()
+    assert main(["-q", "index", "--root", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Read-only file system" in err and f"{root / MANIFEST_NAME}'" in err, err
+    args = ["-q", "generate", "--config", str(cfg), "--catalogue", str(builtin_catalogue_dir(tmp_path_factory)), "--part", "1",
+            "--shard", "0", "--root", str(readonly_disk.path / "other")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Read-only file system" in err and str(readonly_disk.path / "other") in err, err
+    assert sorted(str(p) for p in root.rglob("*")) == before
+    for s in (0, 1):
+        open_shard(shard_path(root, 1, s)).read(0, 4)  # reading needs no write
+    status, lines = _audit(root, capsys, "--samples", "0")
+    assert status == 0 and lines[0].startswith("audit PASSED"), lines
