@@ -36,6 +36,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from mmdata.errors import ConfigError
 from mmdata.render.params import SampleParams
 from mmdata.store.provenance import params_to_json
 
@@ -78,8 +79,12 @@ class StoreSettings:
 
     zarr_shard_samples: int = 50  # samples per zarr shard inside a store (the unit one writer owns)
     codec: str = "zstd"  # frames: a lossless image format (mmdata.store.codec) or a Blosc compressor name
-    compression_level: int = 1  # Blosc level 0-9, or JPEG XL effort 1-9; unused by htj2k and jpegls
+    compression_level: int = 1  # Blosc level 0-9, JPEG XL effort 1-9 or WebP method 0-6; unused by htj2k and jpegls
     pool: str = "threads"  # local Dask pool: "threads" or "processes"
+
+    def __post_init__(self) -> None:
+        if self.codec == "webp" and not 0 <= self.compression_level <= 6:
+            raise ConfigError(f"store.compression_level: WebP's method is 0-6, got {self.compression_level}")
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "StoreSettings":

@@ -40,7 +40,7 @@ from mmdata.store.layout import (
     record_columns,
 )
 
-__all__ = ["ShardTarget", "write_block", "shard_checksum", "read_marker"]
+__all__ = ["ShardTarget", "frame_codecs", "write_block", "shard_checksum", "read_marker"]
 
 log = logging.getLogger(__name__)
 
@@ -67,14 +67,25 @@ def read_marker(path: Path) -> dict[str, Any] | None:
     return attrs
 
 
+def _small_compressor(settings: StoreSettings) -> zarr.codecs.BloscCodec:
+    """Blosc for the small arrays (zstd when the frames use an image format), and for Blosc frames."""
+    image = settings.codec in IMAGE_FORMATS
+    return zarr.codecs.BloscCodec(cname="zstd" if image else settings.codec, clevel=1 if image else settings.compression_level,
+                                  shuffle="noshuffle")
+
+
+def frame_codecs(settings: StoreSettings) -> dict[str, Any]:
+    """``zarr.create_array`` keyword arguments that compress a frame array as ``settings`` say."""
+    if settings.codec not in IMAGE_FORMATS:
+        return {"compressors": _small_compressor(settings)}
+    level = settings.compression_level if settings.codec == "webp" else max(1, settings.compression_level)
+    return {"serializer": ImageCodec(format=settings.codec, level=level), "compressors": None}
+
+
 def _create_arrays(path: Path, layout: ShardLayout, settings: StoreSettings, attrs: dict[str, Any]) -> None:
     """Create the (empty) partial store with every array of ``layout``."""
-    image = settings.codec in IMAGE_FORMATS
-    blosc = "zstd" if image else settings.codec  # the small arrays always get Blosc
-    comp = zarr.codecs.BloscCodec(cname=blosc, clevel=1 if image else settings.compression_level, shuffle="noshuffle")
-    frames: dict[str, Any] = {"compressors": comp}
-    if image:
-        frames = {"serializer": ImageCodec(format=settings.codec, level=max(1, settings.compression_level)), "compressors": None}
+    comp = _small_compressor(settings)
+    frames = frame_codecs(settings)
     group = zarr.open_group(str(path), mode="w-", attributes=attrs)
     n, (h, w), b = layout.count, layout.image_shape, layout.block
     # Named dimensions (zarr v3 ``dimension_names``), so xarray.open_zarr reads a shard as a Dataset.
