@@ -21,6 +21,8 @@ n_objects          (N,)            int16      foreground objects (-1: unknown)
 motion             (N, L, 2)       float32    (dx, dy) per layer, background first, NaN pad
 params_json        (N,)            string     exact SampleParams JSON ("" when imported)
 digest             (N, F, 32)      uint8      sha256 of each frame field, in frame_fields order
+fast_digest        (N, F, 16)      uint8      xxh3-128 of the same bytes (checked by verified reads;
+                                              absent from shards written before it existed)
 blocks_done        (n_blocks,)     uint8      1 when a writer finished that zarr shard
 =================  ==============  =========  ==============================================
 """
@@ -34,6 +36,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from mmdata.errors import ConfigError
 from mmdata.render.params import SampleParams
 from mmdata.store.provenance import params_to_json
 
@@ -43,6 +46,7 @@ __all__ = [
     "ShardLayout",
     "SampleRecord",
     "SMALL_FIELDS",
+    "DIGEST_FIELDS",
     "part_dir",
     "shard_path",
     "partial_path",
@@ -65,6 +69,9 @@ SMALL_FIELDS: dict[str, str] = {
     "params_json": "str",
 }
 
+#: Per-frame digest arrays: name -> bytes per digest ("fast_digest" may be absent from older shards).
+DIGEST_FIELDS: dict[str, int] = {"digest": 32, "fast_digest": 16}
+
 
 @dataclass(frozen=True)
 class StoreSettings:
@@ -72,8 +79,12 @@ class StoreSettings:
 
     zarr_shard_samples: int = 50  # samples per zarr shard inside a store (the unit one writer owns)
     codec: str = "zstd"  # frames: a lossless image format (mmdata.store.codec) or a Blosc compressor name
-    compression_level: int = 1  # Blosc level 0-9, or JPEG XL effort 1-9; unused by htj2k and jpegls
+    compression_level: int = 1  # Blosc level 0-9, JPEG XL effort 1-9 or WebP method 0-6; unused by htj2k and jpegls
     pool: str = "threads"  # local Dask pool: "threads" or "processes"
+
+    def __post_init__(self) -> None:
+        if self.codec == "webp" and not 0 <= self.compression_level <= 6:
+            raise ConfigError(f"store.compression_level: WebP's method is 0-6, got {self.compression_level}")
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "StoreSettings":
