@@ -108,7 +108,9 @@ def track_points(frames: np.ndarray, points: np.ndarray, patch: int) -> np.ndarr
         patch: half-size: patches are ``2 patch + 1`` px square.
 
     Returns:
-        (n, T, 2) float64; NaN where a patch had too little texture to measure.
+        (n, T, 2) float64. A frame whose patch cannot be measured (too little texture, or a shift
+        beyond the patch) is interpolated linearly from its neighbours in time when at most a tenth
+        of the point's frames are missing; otherwise the whole trajectory is NaN.
     """
     gray = _gray(frames)
     out = np.full((len(points), len(gray), 2), np.nan)
@@ -117,11 +119,21 @@ def track_points(frames: np.ndarray, points: np.ndarray, patch: int) -> np.ndarr
         ref = gray[0][window]
         guess = (0.0, 0.0)
         for t, frame in enumerate(gray):
-            try:
-                guess = estimate_shift(ref, frame[window], border=2, guess=None if t == 0 else guess)
-            except ValueError:
-                continue
-            out[k, t] = guess
+            for start in (guess, None):  # from the previous frame's shift, else phase correlation
+                try:
+                    d = estimate_shift(ref, frame[window], border=2, guess=start)
+                except ValueError:
+                    continue
+                if np.all(np.isfinite(d)):
+                    guess = out[k, t] = d
+                    break
+        missing = np.isnan(out[k, :, 0])
+        if missing.any() and missing.mean() <= 0.1:
+            t = np.arange(len(gray))
+            for axis in (0, 1):
+                out[k, missing, axis] = np.interp(t[missing], t[~missing], out[k, ~missing, axis])
+        elif missing.any():
+            out[k] = np.nan
     return out
 
 

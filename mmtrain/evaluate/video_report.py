@@ -85,15 +85,18 @@ def _plot(acc: VideoAccuracy, path: Path, title: str) -> None:
     if nominal:
         ax1.plot(*zip(*nominal), "k_", markersize=18, mew=2, label="nominal factor")
     ax1.set_xscale("log")
-    ax1.set_yscale("log")
+    if ok.any() and np.nanmin(ratio[ok]) > 0:
+        ax1.set_yscale("log")
     ax1.set_xlabel("band centre (Hz)")
     ax1.set_ylabel("output / input motion amplitude")
     ax1.grid(True, which="both", alpha=0.3)
     ax1.legend(fontsize=7)
-    ax2.plot(centre, [b.input_amplitude for b in acc.bands], "o-", label="input")
-    ax2.plot(centre, [b.output_amplitude for b in acc.bands], "s-", label="output")
+    amps = np.array([[b.input_amplitude, b.output_amplitude] for b in acc.bands], dtype=np.float64)
+    ax2.plot(centre, amps[:, 0], "o-", label="input")
+    ax2.plot(centre, amps[:, 1], "s-", label="output")
     ax2.set_xscale("log")
-    ax2.set_yscale("log")
+    if np.isfinite(amps).any() and np.nanmin(amps) > 0:
+        ax2.set_yscale("log")
     ax2.set_xlabel("band centre (Hz)")
     ax2.set_ylabel("RMS motion in band (px, median over points)")
     ax2.grid(True, which="both", alpha=0.3)

@@ -16,6 +16,7 @@ from mmtrain.evaluate.video_accuracy import (
     flicker,
     measure_video_accuracy,
     still_mask,
+    track_points,
 )
 from mmtrain.evaluate.video_report import nominal_factors
 from mmtrain.magnify.phase import PhaseBasedConfig, fir_transfer
@@ -53,6 +54,18 @@ def test_band_amplitudes_of_known_sinusoids():
     traj = np.stack([0.3 * np.sin(2 * np.pi * 3 * t), 0.2 * np.cos(2 * np.pi * 10 * t)], axis=-1)[None]
     amp = band_amplitudes(traj, FPS, [(2, 4), (8, 12), (12, 15)])[0]
     np.testing.assert_allclose(amp, [0.3 / np.sqrt(2), 0.2 / np.sqrt(2), 0.0], atol=1e-12)
+
+
+def test_a_lost_frame_is_interpolated_and_a_lost_track_dropped():
+    """A dropped frame (NaN: nothing to measure) inside a known linear drift: filled in from its neighbours."""
+    tex = _texture(48, np.random.default_rng(4))
+    drift = 0.05 * np.arange(12)
+    clip = _translated(tex, drift, np.zeros(12))
+    clip[5] = np.nan
+    traj = track_points(clip, np.array([[24, 24]]), 10)[0]
+    np.testing.assert_allclose(traj[:, 0], drift, atol=0.01)
+    clip[2:5] = np.nan  # a third of the frames lost: no trajectory
+    assert np.isnan(track_points(clip, np.array([[24, 24]]), 10)).all()
 
 
 def test_oracle_magnified_band_is_measured_at_its_factor():
