@@ -66,6 +66,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="frequency bands of the report in Hz, e.g. 0.5-1 1-2 (default: octaves up to Nyquist)")
     acc.add_argument("--points", type=int, default=24, help="textured points tracked at most (default 24)")
     acc.add_argument("--patch", type=int, default=12, help="half-size of the tracked patches in px (default 12)")
+    acc.add_argument("--min-amplitude", type=float, default=0.02,
+                     help="input motion (px RMS) a point needs in a band to count in its ratio (default 0.02)")
     acc.add_argument("--device", default="auto", help="torch device: auto (CUDA when available), cpu, cuda:N")
     acc.add_argument("-o", "--out", required=True, help="folder for accuracy.json, accuracy.csv, accuracy.png")
     acc.set_defaults(func=_cmd_video_accuracy)
@@ -177,7 +179,8 @@ def _cmd_video_accuracy(args: argparse.Namespace) -> int:
     acc, paths = video_accuracy(args.video, args.out, alpha=args.alpha, band=tuple(args.band) if args.band else None,
                                 method=args.method, checkpoint=args.model, magnified=args.magnified, start=args.start,
                                 frames=args.frames, crop=tuple(args.crop) if args.crop else None, bands=args.bands,
-                                points=args.points, patch=args.patch, device=args.device)
+                                points=args.points, patch=args.patch, min_amplitude=args.min_amplitude,
+                                device=args.device)
     for b in acc.bands:
         nominal = "" if b.expected is None else f" (nominal {b.expected:g})"
         state = f"ratio {b.ratio:.2f}{nominal}" if b.measurable else "too little input motion to measure"

@@ -67,6 +67,9 @@ class VideoAccuracy:
     flicker_input: float  # temporal std in still regions (0-255)
     flicker_output: float
     still_fraction: float  # fraction of the frame counted as still
+    input_amplitudes: list[list[float]] = field(default_factory=list)  # per point, per band (px; NaN: track lost)
+    output_amplitudes: list[list[float]] = field(default_factory=list)
+    min_amplitude: float = 0.02  # input amplitude (px) a point needs to count in a band's ratio
     meta: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -254,4 +257,5 @@ def measure_video_accuracy(
     mask = still_mask(inputs[0], still_block, still_fraction)
     return VideoAccuracy(fps=float(fps), frames=len(inputs), points=[(float(c), float(r)) for r, c in chosen],
                          bands=rows, flicker_input=flicker(inputs, mask), flicker_output=flicker(outputs, mask),
-                         still_fraction=float(mask.mean()))
+                         still_fraction=float(mask.mean()), input_amplitudes=amp_in.tolist(),
+                         output_amplitudes=amp_out.tolist(), min_amplitude=float(min_amplitude))

@@ -129,7 +129,7 @@ def video_accuracy(video: str | Path, out: str | Path, *, alpha: float, band: tu
                    method: str = "phase_based", checkpoint: str | None = None, magnified: str | Path | None = None,
                    start: int = 0, frames: int | None = None, crop: tuple[int, int, int, int] | None = None,
                    bands: Sequence[tuple[float, float]] | None = None, points: int = 24, patch: int = 12,
-                   device: str = "auto") -> tuple[VideoAccuracy, list[Path]]:
+                   min_amplitude: float = 0.02, device: str = "auto") -> tuple[VideoAccuracy, list[Path]]:
     """Decode a clip, magnify it (or read ``magnified``), measure and write the report (see the module docstring).
 
     Raises:
@@ -154,7 +154,7 @@ def video_accuracy(video: str | Path, out: str | Path, *, alpha: float, band: tu
         label = f"{method}, alpha {alpha:g}, band {band[0]:g}-{band[1]:g} Hz"
     bands = list(bands) if bands else default_bands(fps, len(inputs))
     acc = measure_video_accuracy(inputs, outputs, fps, bands=bands, expected=nominal_factors(bands, alpha, band),
-                                 points=points, patch=patch)
+                                 points=points, patch=patch, min_amplitude=min_amplitude)
     acc.meta.update({"video": str(video), "start": start, "frames": len(inputs), "crop": list(crop) if crop else None,
                      "alpha": alpha, "band": list(band) if band else None, "method": None if magnified else method,
                      "magnified": str(magnified) if magnified else None})
