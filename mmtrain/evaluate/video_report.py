@@ -73,6 +73,7 @@ def _plot(acc: VideoAccuracy, path: Path, title: str) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     centre = np.array([np.sqrt(max(b.low_hz, 1e-3) * b.high_hz) for b in acc.bands])
     ok = np.array([b.measurable for b in acc.bands])
@@ -81,11 +82,14 @@ def _plot(acc: VideoAccuracy, path: Path, title: str) -> None:
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
     if ok.any():
         ax1.errorbar(centre[ok], ratio[ok], yerr=err[:, ok], fmt="o-", capsize=3, label="measured (median, quartiles)")
+    few = ~ok & np.isfinite(ratio)
+    if few.any():
+        ax1.plot(centre[few], ratio[few], "o", mfc="none", color="gray", label="fewer than 3 points (not measurable)")
     nominal = [(c, b.expected) for c, b in zip(centre, acc.bands) if b.expected is not None]
     if nominal:
         ax1.plot(*zip(*nominal), "k_", markersize=18, mew=2, label="nominal factor")
     ax1.set_xscale("log")
-    if ok.any() and np.nanmin(ratio[ok]) > 0:
+    if np.isfinite(ratio).any() and np.nanmin(ratio) > 0:
         ax1.set_yscale("log")
     ax1.set_xlabel("band centre (Hz)")
     ax1.set_ylabel("output / input motion amplitude")
@@ -101,6 +105,8 @@ def _plot(acc: VideoAccuracy, path: Path, title: str) -> None:
     ax2.set_ylabel("RMS motion in band (px, median over points)")
     ax2.grid(True, which="both", alpha=0.3)
     ax2.legend(fontsize=7, title=f"flicker {acc.flicker_input:.2f} -> {acc.flicker_output:.2f} (0-255)", title_fontsize=7)
+    for ax in (ax1, ax2):
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     with atomic_path(path) as tmp:
