@@ -3,12 +3,13 @@
 :func:`phase_based_magnify_torch` and :func:`linear_magnify_torch` are
 :func:`mmtrain.magnify.phase.phase_based_magnify` and :func:`mmtrain.magnify.linear.linear_magnify`
 step for step — the pyramid of :mod:`mmtrain.magnify.steerable` (pyrtools' own filters), the phase
-against frame 0, the zero-phase FIR transfer of :func:`mmtrain.magnify.phase.fir_transfer` applied to
-the ``rfft`` over time, (evaluated only at the output frames, as the rows of the filter's circulant matrix), the
-amplitude-weighted Gaussian smoothing with the kernel and the boundary
-of ``scipy.ndimage.gaussian_filter`` (``truncate=4``, ``mode="reflect"``), and ``alpha - 1`` times
-the filtered phase — in float64 on any torch device, every RGB channel and frame at once, one band
-at a time (memory: a few complex copies of the clip at full resolution).
+against frame 0, the zero-phase FIR of :func:`mmtrain.magnify.phase.fir_transfer` over time (the
+numpy methods' ``irfft(rfft(x) * transfer)``, evaluated at the output frames only, as rows of that
+filter's circulant matrix), the amplitude-weighted Gaussian smoothing with the kernel and boundary of
+``scipy.ndimage.gaussian_filter`` (``truncate=4``, ``mode="reflect"``), and ``alpha - 1`` times the
+filtered phase — in float64 on any torch device, every RGB channel and frame at once, one band at a
+time (memory: a few complex copies of the clip at full resolution). :class:`PhaseBasedStreamTorch`
+is the streaming method of ``mmtrain magnify`` the same way.
 
 Example:
     >>> import numpy as np
