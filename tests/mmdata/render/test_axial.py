@@ -58,6 +58,8 @@ def test_the_magnification_matrix_is_alpha_x_along_theta_and_alpha_y_across():
         ((0.05, 0.31), 12.0, 100.0, 0.0),  # the motion across theta is removed
         ((-0.6, 0.45), 5.0, -45.0, 5.0),  # alpha_y = alpha_x: the scalar magnification
         ((1.3, -0.2), 3.0, 0.0, 1.0),  # across theta (the y axis) as in B
+        ((2.0, 1.5), 10.0, 75.0, 3.0),  # the largest magnified motion, 24.6 px
+        ((0.01, 0.0), 100.0, 20.0, 40.0),  # the smallest input motion at the largest alpha
     ],
 )
 def test_a_translated_background_is_magnified_per_axis(spec, catalogue, motion, alpha, theta_deg, alpha_y):
