@@ -3,7 +3,9 @@
 Writes a small synthetic dataset (smooth textures plus noise, stored like rendered samples), then
 draws training batches from :class:`mmtrain.train.data.TrainingStream` in this process (the loader
 a training run uses, with random crops and conversion to the model range) over the same dataset
-opened with ``verify=True`` and ``verify=False``, alternating the two ``--repeats`` times. Prints the
+opened with ``verify=True`` and ``verify=False``, alternating the two ``--repeats`` times; a verified
+read checks the xxh3-128 fast digests, and a third column verifies a copy of the dataset without them
+(as shards written before fast digests are, which verify their sha256). Prints the
 median samples per CPU second of this process (robust on a machine shared with other work, where
 wall-clock rates swing with the load) and per wall second, and the slowdown; the target is at most
 5 %. Also prints the raw ``read_run`` throughput (no batching, no training step), where hashing is
@@ -15,7 +17,9 @@ a larger share. Usage::
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -23,7 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from mmdata.store import SampleRecord, ShardLayout, ShardTarget, StoreSettings, build_manifest, open_dataset, shard_path, write_block, write_manifest
+from mmdata.store import (SampleRecord, ShardLayout, ShardTarget, StoreSettings, attrs_digest, build_manifest, open_dataset, shard_path,
+                          write_block, write_manifest)
+from mmdata.store.writer import shard_checksum
 from mmtrain.train.data import StreamConfig, TrainingStream
 
 FIELDS = ("frame_a", "frame_b", "frame_b_perturbed", "frame_y_perturbed")
@@ -50,6 +56,21 @@ def write_dataset(root: Path, *, size: int, samples: int, shard_size: int, block
                 write_block(target.partial, layout, b, records)
             target.finalize()
     write_manifest(root, build_manifest(root))
+
+
+def without_fast_digests(root: Path, out: Path) -> None:
+    """A copy of ``root`` whose shards look as written before fast digests (verified reads check sha256)."""
+    shutil.copytree(root, out)
+    for store in sorted(out.glob("part*/shard-*.zarr")):
+        shutil.rmtree(store / "fast_digest")
+        meta = store / "zarr.json"
+        doc = json.loads(meta.read_text())
+        a = doc["attributes"]
+        del a["checksums"]["fast_digest"]
+        a["shard_checksum"] = shard_checksum(a["checksums"])
+        a["attrs_sha256"] = attrs_digest(a)
+        meta.write_text(json.dumps(doc))
+    write_manifest(out, build_manifest(out))
 
 
 def loader_rate(root: Path, verify: bool, batches: int, crop: int) -> tuple[float, float]:
@@ -95,21 +116,24 @@ def main() -> None:
         root = Path(tmp) / "ds"
         write_dataset(root, size=args.image_size, samples=args.samples, shard_size=min(32, args.samples), block=min(16, args.samples))
         crop = args.image_size - args.image_size % 4
-        rates: dict[str, list[tuple[float, float]]] = {"loader on": [], "loader off": [], "read on": [], "read off": []}
-        opens: dict[bool, list[float]] = {True: [], False: []}
+        old = Path(tmp) / "ds-sha256"
+        without_fast_digests(root, old)
+        modes = {"on": (root, True), "sha256": (old, True), "off": (root, False)}
+        rates: dict[str, list[tuple[float, float]]] = {f"{what} {tag}": [] for what in ("loader", "read") for tag in modes}
+        opens: dict[str, list[float]] = {tag: [] for tag in modes}
         for _ in range(args.repeats):
-            for verify in (True, False):
-                tag = "on" if verify else "off"
-                rates[f"loader {tag}"].append(loader_rate(root, verify, args.batches, crop))
-                rates[f"read {tag}"].append(read_rate(root, verify))
-                opens[verify].append(open_cost(root, verify))
+            for tag, (where, verify) in modes.items():
+                rates[f"loader {tag}"].append(loader_rate(where, verify, args.batches, crop))
+                rates[f"read {tag}"].append(read_rate(where, verify))
+                opens[tag].append(open_cost(where, verify))
         print(f"load average {os.getloadavg()[0]:.2f} (1 min); {args.image_size} px, {args.samples} samples, {args.repeats} repeats (median)")
+        print("verify=True checks xxh3-128 fast digests; 'sha256' verifies shards written before them")
         for what in ("loader", "read"):
             for k, unit in ((0, "CPU s"), (1, "wall s")):
-                on = statistics.median(r[k] for r in rates[f"{what} on"])
-                off = statistics.median(r[k] for r in rates[f"{what} off"])
-                print(f"{what:6s}: verify=True {on:8.1f}, verify=False {off:8.1f} samples per {unit:6s}; slowdown {100 * (1 - on / off):5.1f} %")
-        print(f"open  : verify=True {statistics.median(opens[True]):8.1f}, verify=False {statistics.median(opens[False]):8.1f} CPU ms per shard (once per process)")
+                on, sha, off = (statistics.median(r[k] for r in rates[f"{what} {tag}"]) for tag in modes)
+                print(f"{what:6s}: verify=True {on:8.1f} (sha256 {sha:8.1f}), verify=False {off:8.1f} samples per {unit:6s}; "
+                      f"slowdown {100 * (1 - on / off):5.1f} % (sha256 {100 * (1 - sha / off):5.1f} %)")
+        print(f"open  : verify=True {statistics.median(opens['on']):8.1f}, verify=False {statistics.median(opens['off']):8.1f} CPU ms per shard (once per process)")
 
 
 if __name__ == "__main__":

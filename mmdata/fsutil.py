@@ -82,7 +82,7 @@ def commit(tmp: str | Path, path: str | Path, *, mode: int | None = None) -> Pat
         os.replace(tmp, path)
     except OSError as exc:
         discard(tmp)
-        raise _naming(exc, path) from exc
+        raise _naming(exc, path, tmp) from exc
     except BaseException:
         discard(tmp)
         raise
@@ -96,9 +96,10 @@ def discard(tmp: str | Path) -> None:
         os.unlink(tmp)
 
 
-def _naming(exc: OSError, path: Path) -> OSError:
-    """``exc`` itself, or (when it names no file, as a failed ``write`` does) the same error naming ``path``."""
-    if exc.filename is not None or exc.errno is None:
+def _naming(exc: OSError, path: Path, tmp: Path | None = None) -> OSError:
+    """``exc`` itself, or (when it names no file, as a failed ``write`` does, or only the temporary
+    ``tmp``, as a read-only folder does) the same error naming ``path``."""
+    if exc.errno is None or (exc.filename is not None and (tmp is None or str(exc.filename) != str(tmp))):
         return exc
     return OSError(exc.errno, exc.strerror or str(exc), str(path))  # the errno's subclass, e.g. PermissionError
 
@@ -129,7 +130,7 @@ def atomic_path(path: str | Path, *, mode: int | None = None) -> Iterator[Path]:
         yield tmp
     except OSError as exc:
         discard(tmp)
-        raise _naming(exc, path) from exc
+        raise _naming(exc, path, tmp) from exc
     except BaseException:
         discard(tmp)
         raise

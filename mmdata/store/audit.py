@@ -6,8 +6,8 @@
   with its entries, and every shard it lists (or the config asks for) exists and is the one indexed
   (checksum, attribute hash, part and range); shards on disk that it does not list are problems;
 * every shard: its attributes against the ``attrs_sha256`` recorded at write time, its small arrays
-  against their recorded checksums, and the sha256 of **every frame of every sample** against the
-  recorded digests (hashing is cheap);
+  against their recorded checksums, and the sha256 (and, where recorded, the xxh3-128) of **every
+  frame of every sample** against the recorded digests (hashing is cheap);
 * then, for K random samples (``--samples``, default all): the recorded parameters equal a fresh draw
   from the sample's seed, and re-rendering them reproduces every frame byte for byte.
 
@@ -29,11 +29,11 @@ from tqdm import tqdm
 
 from mmdata.errors import ConfigError, IntegrityError, MotionMagError, StoreError, StoreNotFound
 from mmdata.render.params import part_name
-from mmdata.store.provenance import RENDER_CONFIG_KEYS, combine_digests, params_from_json, render_code_hash, sample_digest
+from mmdata.store.provenance import RENDER_CONFIG_KEYS, combine_digests, fast_digest, params_from_json, render_code_hash, sample_digest
 from mmdata.sources.base import Catalogue
 from mmdata.spec import DatasetSpec
 from mmdata.store import MANIFEST_NAME, SampleRecord, ShardReader, ShardRef, find_shards, read_manifest
-from mmdata.store.layout import record_columns
+from mmdata.store.layout import DIGEST_FIELDS, record_columns
 from mmdata.store.integrity import ATTRS_KEY, check_attributes, check_small_arrays, chunk_file, read_checked
 from mmdata.store.reader import check_manifest_hash, check_shard_against_entry, shard_entry_path
 from mmdata.store.writer import shard_checksum
@@ -125,11 +125,12 @@ def _int(value: Any) -> int | None:
         return None
 
 
-def _check_shard_records(reader: ShardReader, entry: ShardRef | None, manifest_path: Path, report: AuditReport) -> np.ndarray | None:
+def _check_shard_records(reader: ShardReader, entry: ShardRef | None, manifest_path: Path, report: AuditReport) -> dict[str, np.ndarray] | None:
     """Attribute hash, manifest entry, recorded checksums and small arrays of one shard.
 
     Returns:
-        The recorded frame digests ``(N, F, 32)``, or None when they cannot be read (a problem is recorded).
+        The recorded frame digests, ``"digest"`` ``(N, F, 32)`` and (when the shard has them)
+        ``"fast_digest"`` ``(N, F, 16)``, or None when they cannot be read (a problem is recorded).
     """
     a, where = reader.attrs, _where(reader)
     try:
@@ -159,11 +160,12 @@ def _check_shard_records(reader: ShardReader, entry: ShardRef | None, manifest_p
     for f, name in enumerate(reader.layout.frame_fields):
         if name in recorded and combine_digests(row.tobytes() for row in digest[:, f]) != recorded[name]:
             report.problems.append(AuditProblem(**where, what=f"array {name!r} does not match its recorded checksum"))
-    return digest
+    return {name: small[name] for name in DIGEST_FIELDS if name in small}
 
 
-def _hash_frames(reader: ShardReader, digest: np.ndarray, report: AuditReport) -> None:
-    """Hash every frame of every sample of a shard against its recorded sha256 (one problem per bad frame)."""
+def _hash_frames(reader: ShardReader, digests: dict[str, np.ndarray], report: AuditReport) -> None:
+    """Hash every frame of every sample of a shard against its recorded sha256 and fast digest (one problem per bad frame)."""
+    digest, fast = digests["digest"], digests.get("fast_digest")
     layout = reader.layout
     for f, name in enumerate(layout.frame_fields):
         try:
@@ -186,10 +188,15 @@ def _hash_frames(reader: ShardReader, digest: np.ndarray, report: AuditReport) -
                         report.problems.append(AuditProblem(**_where(reader, reader.start + o, str(chunk_file(arr, reader.path, o))), what=what))
             for i, frame in enumerate(frames):
                 o = lo + i
-                if frame is not None and sample_digest(frame) != digest[o, f].tobytes():
+                if frame is None:
+                    continue
+                if sample_digest(frame) != digest[o, f].tobytes():
                     path = chunk_file(arr, reader.path, o)
                     gone = "" if path.exists() else " (its chunk file is missing)"
                     report.problems.append(AuditProblem(**_where(reader, reader.start + o, f"{reader.path}[{o}]"), what=f"{name}: stored bytes do not match the recorded sha256{gone}"))
+                elif fast is not None and fast_digest(frame) != fast[o, f].tobytes():
+                    report.problems.append(AuditProblem(**_where(reader, reader.start + o, f"{reader.path}[{o}]"),
+                                                        what=f"{name}: the recorded xxh3-128 digest does not match the bytes (their sha256 does)"))
 
 
 def _check_render(reader: ShardReader, offset: int, catalogue: Catalogue, report: AuditReport) -> None:
@@ -344,9 +351,9 @@ def audit_dataset(
         if reader is None:
             continue
         readers.append(reader)
-        digest = _check_shard_records(reader, entry, manifest_path, report)
-        if digest is not None:
-            _hash_frames(reader, digest, report)
+        digests = _check_shard_records(reader, entry, manifest_path, report)
+        if digests is not None:
+            _hash_frames(reader, digests, report)
         report.samples_checked += reader.count
         recorded = (reader.attrs.get("code_version") or {}).get("render_code_hash")
         note = f"shards were written by rendering code with hash {str(recorded)[:12]}, not the current {render_code_hash()[:12]}; re-render differences may come from code changes"

@@ -3,9 +3,12 @@
 Three records written with every shard cover all of it:
 
 * ``digest`` — the sha256 of every frame of every sample (over the decoded bytes in C order, see
-  :func:`mmdata.store.provenance.sample_digest`); :func:`verify_frames` compares frames read with it;
+  :func:`mmdata.store.provenance.sample_digest`); the audit compares every frame with it;
+  ``fast_digest`` — an xxh3-128 of the same bytes (:func:`mmdata.store.provenance.fast_digest`);
+  :func:`verify_frames` compares every frame read with it, or with the sha256 in shards written
+  before it existed;
 * ``checksums`` — sha256 of every small per-sample array (``alpha``, ``motion``, ``params_json``, ...,
-  and ``digest`` itself); :func:`check_small_arrays` recomputes them when a shard is opened;
+  and the digest arrays themselves); :func:`check_small_arrays` recomputes them when a shard is opened;
 * ``attrs_sha256`` — sha256 of the canonical JSON of every other root attribute (provenance, config,
   start, checksums); :func:`check_attributes` recomputes it. The manifest indexes it per shard.
 
@@ -26,8 +29,8 @@ import numpy as np
 import zarr
 
 from mmdata.errors import IntegrityError, StoreError
-from mmdata.store.layout import SMALL_FIELDS
-from mmdata.store.provenance import bytes_checksum, sample_digest
+from mmdata.store.layout import DIGEST_FIELDS, SMALL_FIELDS
+from mmdata.store.provenance import bytes_checksum, fast_digest, sample_digest
 
 __all__ = ["ATTRS_KEY", "attrs_digest", "check_attributes", "chunk_file", "read_checked", "check_small_arrays", "verify_frames", "Where"]
 
@@ -117,21 +120,23 @@ def read_checked(arr: zarr.Array, root: Path, where: Where, start: int, stop: in
 
 def check_small_arrays(group: zarr.Group, root: Path, where: Where, recorded: Mapping[str, str], count: int,
                        names: Iterable[str] = SMALL_FIELDS) -> dict[str, np.ndarray]:
-    """Read every small per-sample array (``names``: the layout's ``small_fields``) and ``digest`` and
-    compare them with their recorded checksums.
+    """Read every small per-sample array (``names``: the layout's ``small_fields``) and the digest arrays
+    and compare them with their recorded checksums.
 
     Returns:
-        name -> values of the arrays read (``digest`` among them).
+        name -> values of the arrays read (``digest`` among them, ``fast_digest`` when the shard has it).
 
     Raises:
         IntegrityError: an array's bytes differ from its recorded checksum.
         StoreError: an array is missing or cannot be decoded.
     """
     out = {}
-    for name in (*names, "digest"):
+    for name in (*names, *DIGEST_FIELDS):
         try:
             arr = group[name]
         except KeyError as exc:
+            if name == "fast_digest" and name not in recorded:  # a shard written before fast digests
+                continue
             raise StoreError(f"{root / name}: array missing from {where.label}") from exc
         values = read_checked(arr, root, where, 0, count)
         if name in recorded and bytes_checksum(values) != recorded[name]:
@@ -140,15 +145,24 @@ def check_small_arrays(group: zarr.Group, root: Path, where: Where, recorded: Ma
     return out
 
 
-def verify_frames(name: str, frames: np.ndarray, digests: np.ndarray, arr: zarr.Array, root: Path, where: Where, start: int) -> None:
-    """Compare frames ``[start, start + len(frames))`` with their recorded sha256 (``digests`` rows of the same range).
+#: Digest array -> (function over a frame's bytes, name in messages).
+_DIGESTS = {"fast_digest": (fast_digest, "xxh3-128 digest"), "digest": (sample_digest, "sha256")}
+
+
+def verify_frames(name: str, frames: np.ndarray, digests: np.ndarray, arr: zarr.Array, root: Path, where: Where, start: int,
+                  kind: str = "fast_digest") -> None:
+    """Compare frames ``[start, start + len(frames))`` with their recorded digests (``digests`` rows of the same range).
+
+    Args:
+        kind: which digest array ``digests`` comes from: ``"fast_digest"`` (xxh3-128) or ``"digest"`` (sha256).
 
     Raises:
         IntegrityError: a sample's bytes differ (edited, zeroed, or its chunk is missing); the sample and
             its file are named.
     """
+    digest, label = _DIGESTS[kind]
     for i in range(len(frames)):
-        if sample_digest(frames[i]) != digests[i].tobytes():
+        if digest(frames[i]) != digests[i].tobytes():
             path = chunk_file(arr, root, start + i)
             state = "" if path.exists() else " (the file is missing)"
-            raise IntegrityError(f"{path}: {name} of {where.sample(start + i)} does not match its recorded sha256{state}")
+            raise IntegrityError(f"{path}: {name} of {where.sample(start + i)} does not match its recorded {label}{state}")

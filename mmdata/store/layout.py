@@ -23,6 +23,8 @@ params_json        (N,)            string     exact SampleParams JSON ("" when i
 theta              (N,)            float32    axial stores only: direction of alpha_x, radians from +x towards +y
 alpha_x, alpha_y   (N,)            float32    axial stores only: factors along and across theta (alpha_x = alpha)
 digest             (N, F, 32)      uint8      sha256 of each frame field, in frame_fields order
+fast_digest        (N, F, 16)      uint8      xxh3-128 of the same bytes (checked by verified reads;
+                                              absent from shards written before it existed)
 blocks_done        (n_blocks,)     uint8      1 when a writer finished that zarr shard
 =================  ==============  =========  ==============================================
 
@@ -40,6 +42,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from mmdata.errors import ConfigError
 from mmdata.render.params import SampleParams
 from mmdata.store.provenance import params_to_json
 
@@ -51,6 +54,7 @@ __all__ = [
     "SMALL_FIELDS",
     "AXIAL_FIELDS",
     "axial_maps",
+    "DIGEST_FIELDS",
     "part_dir",
     "shard_path",
     "partial_path",
@@ -76,6 +80,9 @@ SMALL_FIELDS: dict[str, str] = {
 #: The per-sample arrays of an axial store (``ShardLayout.axial``), besides SMALL_FIELDS.
 AXIAL_FIELDS: dict[str, str] = {"theta": "float32", "alpha_x": "float32", "alpha_y": "float32"}
 
+#: Per-frame digest arrays: name -> bytes per digest ("fast_digest" may be absent from older shards).
+DIGEST_FIELDS: dict[str, int] = {"digest": 32, "fast_digest": 16}
+
 
 @dataclass(frozen=True)
 class StoreSettings:
@@ -83,8 +90,12 @@ class StoreSettings:
 
     zarr_shard_samples: int = 50  # samples per zarr shard inside a store (the unit one writer owns)
     codec: str = "zstd"  # frames: a lossless image format (mmdata.store.codec) or a Blosc compressor name
-    compression_level: int = 1  # Blosc level 0-9, or JPEG XL effort 1-9; unused by htj2k and jpegls
+    compression_level: int = 1  # Blosc level 0-9, JPEG XL effort 1-9 or WebP method 0-6; unused by htj2k and jpegls
     pool: str = "threads"  # local Dask pool: "threads" or "processes"
+
+    def __post_init__(self) -> None:
+        if self.codec == "webp" and not 0 <= self.compression_level <= 6:
+            raise ConfigError(f"store.compression_level: WebP's method is 0-6, got {self.compression_level}")
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "StoreSettings":

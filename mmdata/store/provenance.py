@@ -13,7 +13,9 @@ Every shard store records (SPEC section 4):
   fields; the sources are covered by the catalogue identity); two shards with the same render hash
   and catalogue identity are parts of one dataset;
 * the catalogue identity;
-* per-sample sha256 digests of every frame and per-array checksums.
+* per-sample sha256 digests of every frame (what the audit checks), a fast xxh3-128 digest of every
+  frame (what verified reads check: about 30 times cheaper to compute than sha256, see
+  :func:`fast_digest`) and per-array checksums.
 
 Per-sample parameters are stored as the JSON of :meth:`mmdata.render.params.SampleParams.to_dict`, which
 round-trips every float exactly (``json`` writes the shortest repr), so re-rendering from stored
@@ -34,6 +36,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import numpy as np
+import xxhash
 
 from mmdata.config import config_hash
 from mmdata.render.params import SampleParams
@@ -54,6 +57,7 @@ __all__ = [
     "params_to_json",
     "params_from_json",
     "sample_digest",
+    "fast_digest",
     "combine_digests",
     "bytes_checksum",
 ]
@@ -242,6 +246,16 @@ def sample_digest(frame: np.ndarray) -> bytes:
     """sha256 digest (32 bytes) of one sample's array in C order (hashed in place, without a copy)."""
     arr = np.ascontiguousarray(frame)
     return hashlib.sha256(arr.reshape(-1).view(np.uint8) if arr.size else b"").digest()
+
+
+def fast_digest(frame: np.ndarray) -> bytes:
+    """xxh3-128 digest (16 bytes) of one sample's array in C order, the bytes :func:`sample_digest` hashes.
+
+    Not a cryptographic hash: it finds damaged or edited bytes on every verified read at memory speed
+    (tens of GB/s against sha256's ~2 GB/s), while the audit keeps checking sha256.
+    """
+    arr = np.ascontiguousarray(frame)
+    return xxhash.xxh3_128(arr.reshape(-1).view(np.uint8) if arr.size else b"").digest()
 
 
 def combine_digests(digests: Iterable[bytes]) -> str:

@@ -22,7 +22,7 @@ import zarr
 from mmdata.errors import IntegrityError, StoreError, StoreNotFound
 from mmdata.render.params import part_number
 from mmdata.store.integrity import Where, check_attributes, check_small_arrays, read_checked, verify_frames
-from mmdata.store.layout import ShardLayout
+from mmdata.store.layout import DIGEST_FIELDS, ShardLayout
 from mmdata.store.writer import read_marker
 
 __all__ = [
@@ -61,7 +61,8 @@ class ShardReader:
     Args:
         path: ``ROOT/part{P}/shard-{K:04d}.zarr``.
         verify: check the attributes and the small arrays against their recorded hashes now, and every
-            frame read by :meth:`read` against its recorded sha256 (see :mod:`mmdata.store.integrity`).
+            frame read by :meth:`read` against its recorded xxh3-128 digest (the sha256 in shards written
+            before fast digests existed; see :mod:`mmdata.store.integrity`).
             ``verify=False`` reads whatever is on disk; only for people who know why.
 
     Raises:
@@ -87,11 +88,13 @@ class ShardReader:
         self.verify = verify
         self.where = Where(self.path, attrs)
         self._digest: np.ndarray | None = None
+        self._fast: np.ndarray | None = None
         self.note: str | None = None  # why a check could not be made (e.g. an old shard's missing record)
         if verify:
             self.note = check_attributes(attrs, self.where)
             small = check_small_arrays(self.group, self.path, self.where, attrs.get("checksums", {}), self.count, self.layout.small_fields)
             self._digest = small["digest"]
+            self._fast = small.get("fast_digest")
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_group": None, "_arrays": {}}
@@ -123,7 +126,7 @@ class ShardReader:
                 # into a directory output) are not fields; zarr warns about each of them
                 warnings.filterwarnings("ignore", message="Object at .* is not recognized", category=UserWarning)
                 present = set(self.group.array_keys()) - {"blocks_done"}
-            order = [*self.layout.frame_fields, *self.layout.small_fields, "digest"]
+            order = [*self.layout.frame_fields, *self.layout.small_fields, *DIGEST_FIELDS]
             self._fields = [k for k in order if k in present] + sorted(present - set(order))
         return list(self._fields)
 
@@ -145,17 +148,19 @@ class ShardReader:
         Raises:
             StoreError: a field is missing, the range is outside the shard, or a chunk cannot be decoded
                 (the sample and the file are named).
-            IntegrityError: (``verify``) a frame differs from its recorded sha256.
+            IntegrityError: (``verify``) a frame differs from its recorded digest.
         """
         if not 0 <= start <= stop <= self.count:
             raise StoreError(f"{self.path}: run [{start}, {stop}) outside the shard's {self.count} samples")
         names = list(fields) if fields is not None else self.fields
         out = {name: read_checked(self.array(name), self.path, self.where, start, stop) for name in names}
         if self.verify:
+            # the fast digest where the shard has one, else (older shards) the sha256
+            kind, digests = ("fast_digest", self._fast) if self._fast is not None else ("digest", self.digests())
             for name in names:
                 if name in self.layout.frame_fields:
                     f = self.layout.frame_fields.index(name)
-                    verify_frames(name, out[name], self.digests()[start:stop, f], self.array(name), self.path, self.where, start)
+                    verify_frames(name, out[name], digests[start:stop, f], self.array(name), self.path, self.where, start, kind)
         return out
 
     def digests(self) -> np.ndarray:
@@ -350,7 +355,7 @@ def open_dataset(root: str | Path, parts: Iterable[int | str] | None = None, *, 
         root: the dataset root.
         parts: part numbers or names to include (default: every part in the manifest).
         verify: recompute the manifest hash, check every chosen shard against its manifest entry and
-            its own recorded hashes, and every frame read against its sha256
+            its own recorded hashes, and every frame read against its recorded digest
             (see :class:`ShardReader`). Shard paths must lie inside ``root`` whatever ``verify`` is.
 
     Returns:

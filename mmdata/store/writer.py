@@ -27,8 +27,9 @@ import zarr.codecs
 from mmdata.errors import StoreError
 from mmdata.store.codec import IMAGE_FORMATS, ImageCodec
 from mmdata.store.integrity import ATTRS_KEY, attrs_digest
-from mmdata.store.provenance import bytes_checksum, combine_digests, sample_digest, utc_now
+from mmdata.store.provenance import bytes_checksum, combine_digests, fast_digest, sample_digest, utc_now
 from mmdata.store.layout import (
+    DIGEST_FIELDS,
     STORE_FORMAT,
     SampleRecord,
     ShardLayout,
@@ -38,7 +39,7 @@ from mmdata.store.layout import (
     record_columns,
 )
 
-__all__ = ["ShardTarget", "write_block", "shard_checksum", "read_marker"]
+__all__ = ["ShardTarget", "frame_codecs", "write_block", "shard_checksum", "read_marker"]
 
 log = logging.getLogger(__name__)
 
@@ -65,14 +66,25 @@ def read_marker(path: Path) -> dict[str, Any] | None:
     return attrs
 
 
+def _small_compressor(settings: StoreSettings) -> zarr.codecs.BloscCodec:
+    """Blosc for the small arrays (zstd when the frames use an image format), and for Blosc frames."""
+    image = settings.codec in IMAGE_FORMATS
+    return zarr.codecs.BloscCodec(cname="zstd" if image else settings.codec, clevel=1 if image else settings.compression_level,
+                                  shuffle="noshuffle")
+
+
+def frame_codecs(settings: StoreSettings) -> dict[str, Any]:
+    """``zarr.create_array`` keyword arguments that compress a frame array as ``settings`` say."""
+    if settings.codec not in IMAGE_FORMATS:
+        return {"compressors": _small_compressor(settings)}
+    level = settings.compression_level if settings.codec == "webp" else max(1, settings.compression_level)
+    return {"serializer": ImageCodec(format=settings.codec, level=level), "compressors": None}
+
+
 def _create_arrays(path: Path, layout: ShardLayout, settings: StoreSettings, attrs: dict[str, Any]) -> None:
     """Create the (empty) partial store with every array of ``layout``."""
-    image = settings.codec in IMAGE_FORMATS
-    blosc = "zstd" if image else settings.codec  # the small arrays always get Blosc
-    comp = zarr.codecs.BloscCodec(cname=blosc, clevel=1 if image else settings.compression_level, shuffle="noshuffle")
-    frames: dict[str, Any] = {"compressors": comp}
-    if image:
-        frames = {"serializer": ImageCodec(format=settings.codec, level=max(1, settings.compression_level)), "compressors": None}
+    comp = _small_compressor(settings)
+    frames = frame_codecs(settings)
     group = zarr.open_group(str(path), mode="w-", attributes=attrs)
     n, (h, w), b = layout.count, layout.image_shape, layout.block
     # Named dimensions (zarr v3 ``dimension_names``), so xarray.open_zarr reads a shard as a Dataset.
@@ -88,8 +100,10 @@ def _create_arrays(path: Path, layout: ShardLayout, settings: StoreSettings, att
         else:
             group.create_array(name, shape=(n,), chunks=(b,), dtype=str if dtype == "str" else dtype, compressors=comp,
                                dimension_names=("sample",))
-    group.create_array("digest", shape=(n, len(layout.frame_fields), 32), chunks=(b, len(layout.frame_fields), 32), dtype="uint8",
-                       compressors=comp, dimension_names=("sample", "field", "byte"))
+    nf = len(layout.frame_fields)
+    for name, size in DIGEST_FIELDS.items():  # one byte dimension per digest size (xarray needs one length per name)
+        group.create_array(name, shape=(n, nf, size), chunks=(b, nf, size), dtype="uint8", compressors=comp,
+                           dimension_names=("sample", "field", "byte" if name == "digest" else f"{name}_byte"))
     group.create_array("blocks_done", shape=(layout.n_blocks,), chunks=(1,), dtype="uint8", fill_value=0, dimension_names=("block",))
 
 
@@ -112,21 +126,23 @@ def write_block(path: str | Path, layout: ShardLayout, block_index: int, records
     if len(records) != hi - lo:
         raise StoreError(f"{path}: block {block_index} needs {hi - lo} samples, got {len(records)}")
     group = zarr.open_group(str(path), mode="r+")
-    digests = np.zeros((hi - lo, len(layout.frame_fields), 32), dtype=np.uint8)
+    digests = {name: np.zeros((hi - lo, len(layout.frame_fields), size), dtype=np.uint8) for name, size in DIGEST_FIELDS.items()}
     for f, name in enumerate(layout.frame_fields):
         stack = np.stack([np.asarray(r.frames[name], dtype=np.uint8) for r in records])
         if stack.shape[1:] != (*layout.image_shape, 3):
             raise StoreError(f"{path}: {name} has shape {stack.shape[1:]}, expected {(*layout.image_shape, 3)}")
         group[name][lo:hi] = stack
         for i in range(hi - lo):
-            digests[i, f] = np.frombuffer(sample_digest(stack[i]), dtype=np.uint8)
+            digests["digest"][i, f] = np.frombuffer(sample_digest(stack[i]), dtype=np.uint8)
+            digests["fast_digest"][i, f] = np.frombuffer(fast_digest(stack[i]), dtype=np.uint8)
     try:
         columns = record_columns(records, layout)
     except ValueError as exc:
         raise StoreError(f"{path}: {exc}") from exc
     for name, values in columns.items():
         group[name][lo:hi] = values
-    group["digest"][lo:hi] = digests
+    for name, values in digests.items():
+        group[name][lo:hi] = values
     group["blocks_done"][block_index] = 1
     return hi - lo
 
@@ -135,7 +151,7 @@ def _checksums(group: zarr.Group, layout: ShardLayout) -> dict[str, str]:
     """Per-array checksums: frames from their per-sample digests, other arrays from their bytes."""
     digest = np.asarray(group["digest"][:])
     out = {name: combine_digests(row.tobytes() for row in digest[:, f]) for f, name in enumerate(layout.frame_fields)}
-    for name in (*layout.small_fields, "digest"):
+    for name in (*layout.small_fields, *DIGEST_FIELDS):
         out[name] = bytes_checksum(np.asarray(group[name][:]))
     return out
 

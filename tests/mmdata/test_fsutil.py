@@ -166,3 +166,13 @@ def test_a_real_full_disk_raises_enospc_and_keeps_the_old_file(small_tmpfs):
     assert err.value.errno == errno.ENOSPC and err.value.filename == str(path)
     assert path.read_text() == "the old notes\n"
     assert sorted(p.name for p in small_tmpfs.iterdir()) == ["notes.txt"]  # no .notes.txt.tmp-* left
+
+
+def test_a_read_only_folder_raises_erofs_naming_the_file_and_keeps_the_old_one(readonly_disk):
+    path = readonly_disk.path / "notes.txt"
+    atomic_write_text(path, "the old notes\n")
+    readonly_disk.seal()
+    with pytest.raises(OSError) as err:
+        atomic_write_text(path, "new notes\n")
+    assert err.value.errno == errno.EROFS and err.value.filename == str(path)  # not the temporary's name
+    assert path.read_text() == "the old notes\n" and sorted(p.name for p in readonly_disk.path.iterdir()) == ["notes.txt"]

@@ -57,3 +57,12 @@ def test_reference_configs_over_the_demo_equal_themselves_alone(name: str) -> No
     assert alone["train"]["preset"] == "paper" and alone["train"]["batch_size"] is None  # the paper's batch
     assert alone["train"]["lr"] is None and alone["dataset"]["alpha"]["max"] == 100.0
     assert sum(alone["dataset"]["parts"].values()) >= 10000  # not memorised by a CPU-sized run either
+
+
+def test_the_384_px_evaluation_config_has_the_oh2018_levels_at_three_scenes() -> None:
+    config = validate_config(_read("evaluate-384.yaml"))
+    size, oh2018 = config["evaluate"]["sizes"][config["evaluate"]["size"]], config["evaluate"]["protocols"]["oh2018"]
+    assert size["image_size"] == config["dataset"]["image_size"] == oh2018["image_size"] == 384 and size["samples"] == 3
+    for key in ("subpixel_motions", "noise_factors", "magnification_alphas", "input_motions"):
+        assert size[key] == oh2018[key], key
+    assert config["evaluate"]["tests"] == oh2018["tests"]

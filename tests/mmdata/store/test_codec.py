@@ -10,7 +10,7 @@ import zarr
 
 from mmdata.config import load_config
 from mmdata.store import StoreSettings
-from mmdata.store.codec import CODEC_NAME, IMAGE_FORMATS, ImageCodec
+from mmdata.store.codec import CODEC_NAME, IMAGE_FORMATS, LEVELS, ImageCodec
 from mmdata.store.generate import generate_shard
 from mmdata.store.reader import open_shard
 
@@ -32,7 +32,7 @@ def test_round_trip_through_a_sharded_zarr_array_is_bit_exact(fmt):
     store = zarr.storage.MemoryStore()
     arr = zarr.create_array(
         store, shape=data.shape, chunks=(1, *data.shape[1:]), shards=(3, *data.shape[1:]), dtype="uint8",
-        serializer=ImageCodec(format=fmt, level=2 if fmt == "jpegxl" else None), compressors=None,
+        serializer=ImageCodec(format=fmt, level=2 if fmt in LEVELS else None), compressors=None,
     )
     arr[...] = data
     back = zarr.open_array(store, mode="r")  # a fresh reader: the codec comes from the metadata
@@ -47,7 +47,8 @@ def test_codec_metadata_names_format_and_level():
     assert ImageCodec(format="htj2k", level=5).level is None  # a level only JPEG XL uses
 
 
-@pytest.mark.parametrize("kwargs", [{"format": "webp"}, {"format": "jpegxl", "level": 0}, {"format": "jpegxl", "level": 10}])
+@pytest.mark.parametrize("kwargs", [{"format": "png"}, {"format": "jpegxl", "level": 0}, {"format": "jpegxl", "level": 10},
+                                    {"format": "webp", "level": 7}, {"format": "webp", "level": -1}])
 def test_bad_codec_settings_are_refused(kwargs):
     with pytest.raises(ValueError):
         ImageCodec(**kwargs)
@@ -68,12 +69,12 @@ def _shard(tmp_path, catalogue, codec):
 def test_the_codec_changes_no_pixel_and_is_recorded(tmp_path, catalogue):
     """Shards written with each codec hold the same frames; zarr.json and the provenance name the codec."""
     frames = {}
-    for codec in ("htj2k", "jpegxl", "zstd"):
+    for codec in ("htj2k", "jpegxl", "webp", "zstd"):
         path = _shard(tmp_path, catalogue, codec)
         meta = json.loads((path / "frame_a" / "zarr.json").read_text())
         inner = meta["codecs"][0]["configuration"]["codecs"]  # inside the sharding codec
         if codec in IMAGE_FORMATS:
-            level = 1 if codec == "jpegxl" else None
+            level = 1 if codec in LEVELS else None  # store.compression_level's default
             assert inner == [{"name": CODEC_NAME, "configuration": {"format": codec, "level": level}}]
         else:
             assert [c["name"] for c in inner] == ["bytes", "blosc"]
@@ -81,6 +82,13 @@ def test_the_codec_changes_no_pixel_and_is_recorded(tmp_path, catalogue):
         assert f'"codec": "{codec}"' in json.dumps(attrs)
         shard = open_shard(path)
         frames[codec] = shard.read(0, shard.count, shard.layout.frame_fields)
-    for codec in ("htj2k", "jpegxl"):
+    for codec in ("htj2k", "jpegxl", "webp"):
         for field, img in frames["zstd"].items():
             assert frames[codec][field].tobytes() == img.tobytes(), (codec, field)
+
+
+def test_a_webp_method_out_of_range_names_the_key():
+    from mmdata.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"^store.compression_level: WebP's method is 0-6, got 9$"):
+        StoreSettings(codec="webp", compression_level=9)

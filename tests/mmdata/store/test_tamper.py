@@ -7,6 +7,7 @@ sampled audit fails naming the sample (exit 1), errors are one line with exit 2.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import struct
@@ -14,12 +15,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import xxhash
 import zarr
 from store_helpers import builtin_catalogue_dir, small_config, write_config
 
 from mmdata.cli import main
 from mmdata.errors import IntegrityError, StoreError
-from mmdata.store import MANIFEST_NAME, open_dataset, open_shard, shard_path
+from mmdata.store import MANIFEST_NAME, attrs_digest, open_dataset, open_shard, shard_path
+from mmdata.store.writer import shard_checksum
 
 CONFIG = small_config(dataset={"shard_size": 4, "parts": {"fg_bg": 8, "bg_only": 0, "blur_bg": 0, "static": 0, "fg_only": 0}})
 
@@ -107,7 +110,7 @@ def test_a_flipped_byte_in_a_frame_chunk_names_the_sample_and_the_file(root, cap
 def test_a_deleted_chunk_file_is_not_read_as_zeros(root, capsys):
     path = _chunk_file(root, 0, "frame_a")
     path.unlink()
-    with pytest.raises(IntegrityError, match=r"frame_a of part 1 shard 0 sample index 0 \(offset 0\) does not match its recorded sha256 \(the file is missing\)"):
+    with pytest.raises(IntegrityError, match=r"frame_a of part 1 shard 0 sample index 0 \(offset 0\) does not match its recorded xxh3-128 digest \(the file is missing\)"):
         _read_all(root)
     assert np.all(open_dataset(root, verify=False).read_run(0, 0, 4, ["frame_a"])["frame_a"] == 0)  # what zarr silently returns
     status, lines = _audit(root, capsys)
@@ -231,6 +234,67 @@ def test_a_shard_written_before_attrs_sha256_still_reads_and_audits(root, capsys
     assert any(line.strip().startswith("note: attribute hash not recorded by this shard's writer") for line in lines)
 
 
+def _edit_frame(root: Path, shard: int, field: str, offset: int) -> None:
+    """Change one pixel of one stored frame through zarr (the chunk stays decodable)."""
+    arr = zarr.open_array(str(shard_path(root, 1, shard) / field), mode="r+")
+    frame = np.asarray(arr[offset])
+    frame[3, 5, 1] ^= 1
+    arr[offset] = frame
+
+
+def test_fast_digests_are_xxh3_128_and_sha256_of_the_frame_bytes(root):
+    reader = open_shard(shard_path(root, 1, 0))
+    data = reader.read(0, reader.count)
+    for f, name in enumerate(reader.layout.frame_fields):
+        for i in range(reader.count):
+            blob = np.ascontiguousarray(data[name][i]).tobytes()
+            assert data["fast_digest"][i, f].tobytes() == xxhash.xxh3_128(blob).digest()
+            assert data["digest"][i, f].tobytes() == hashlib.sha256(blob).digest()
+
+
+def test_an_edited_frame_fails_the_read_by_its_fast_digest_and_the_audit_by_its_sha256(root, capsys):
+    _edit_frame(root, 1, "frame_a", 1)
+    with pytest.raises(IntegrityError, match=r"frame_a of part 1 shard 1 sample index 5 \(offset 1\) does not match its recorded xxh3-128 digest$"):
+        open_dataset(root).read_run(1, 0, 4, ["frame_a"])
+    status, lines = _audit(root, capsys, "--samples", "0")
+    assert status == 1 and any("shard 0001 index 5 " in line and "frame_a: stored bytes do not match the recorded sha256" in line for line in lines)
+
+
+def test_an_edited_fast_digest_array_fails_when_the_shard_is_opened(root, capsys):
+    arr = zarr.open_array(str(shard_path(root, 1, 0) / "fast_digest"), mode="r+")
+    values = np.asarray(arr[:])
+    values[2, 0, 0] ^= 0xFF
+    arr[:] = values
+    with pytest.raises(IntegrityError, match=r"fast_digest: part 1 shard 0: array 'fast_digest' does not match its recorded checksum"):
+        open_shard(shard_path(root, 1, 0))
+    status, lines = _audit(root, capsys, "--samples", "0")
+    assert status == 1 and any("fast_digest" in line for line in lines)
+
+
+def _drop_fast_digests(store: Path) -> None:
+    """Make a shard look as a writer before fast digests left it: no array, no checksum of it."""
+    shutil.rmtree(store / "fast_digest")
+
+    def edit(a):
+        del a["checksums"]["fast_digest"]
+        a["shard_checksum"] = shard_checksum(a["checksums"])
+        a["attrs_sha256"] = attrs_digest(a)
+
+    _edit_attrs(store, edit)
+
+
+def test_a_shard_written_before_fast_digests_still_reads_verified_and_audits(root, capsys):
+    for shard in (0, 1):
+        _drop_fast_digests(shard_path(root, 1, shard))
+    assert main(["-q", "index", "--root", str(root)]) == 0
+    _read_all(root)
+    status, lines = _audit(root, capsys, "--samples", "1")
+    assert status == 0, lines
+    _edit_frame(root, 0, "frame_b", 2)  # such shards are still verified on read, by their sha256
+    with pytest.raises(IntegrityError, match=r"frame_b of part 1 shard 0 sample index 2 \(offset 2\) does not match its recorded sha256$"):
+        open_dataset(root).read_run(0, 0, 4, ["frame_b"])
+
+
 def test_a_negative_sample_count_is_one_line_and_exit_2(root, capsys):
     capsys.readouterr()
     assert main(["-q", "audit", "--root", str(root), "--samples", "-1"]) == 2
@@ -271,3 +335,26 @@ def test_a_full_disk_while_indexing_is_one_line_and_keeps_the_old_manifest(root,
     assert err.count("\n") == 1 and "No space left on device" in err
     assert (root / MANIFEST_NAME).read_bytes() == before
     assert not [p for p in root.rglob(".*tmp-*")]
+
+
+def test_a_read_only_dataset_reads_and_audits_but_writing_to_it_is_one_line_and_exit_2(pristine, readonly_disk, capsys, tmp_path_factory):
+    root = readonly_disk.path / "ds"
+    shutil.copytree(pristine, root)
+    (root / MANIFEST_NAME).unlink()  # indexing it has to write
+    cfg = write_config(readonly_disk.path / "c.yaml", CONFIG)
+    readonly_disk.seal()
+    before = sorted(str(p) for p in root.rglob("*"))
+    capsys.readouterr()
+    assert main(["-q", "index", "--root", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Read-only file system" in err and f"{root / MANIFEST_NAME}'" in err, err
+    args = ["-q", "generate", "--config", str(cfg), "--catalogue", str(builtin_catalogue_dir(tmp_path_factory)), "--part", "1",
+            "--shard", "0", "--root", str(readonly_disk.path / "other")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Read-only file system" in err and str(readonly_disk.path / "other") in err, err
+    assert sorted(str(p) for p in root.rglob("*")) == before
+    for s in (0, 1):
+        open_shard(shard_path(root, 1, s)).read(0, 4)  # reading needs no write
+    status, lines = _audit(root, capsys, "--samples", "0")
+    assert status == 0 and lines[0].startswith("audit PASSED"), lines
