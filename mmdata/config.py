@@ -230,6 +230,10 @@ def _check_cross_field(cfg: Mapping[str, Any]) -> None:
         ("dataset.blur.sigma_min", ds.get("blur", {}).get("sigma_min"), "dataset.blur.sigma_max", ds.get("blur", {}).get("sigma_max")),
         ("dataset.photometric.read_noise_std.min", ds.get("photometric", {}).get("read_noise_std", {}).get("min"),
          "dataset.photometric.read_noise_std.max", ds.get("photometric", {}).get("read_noise_std", {}).get("max")),
+        ("dataset.axial.theta_deg.min", ds.get("axial", {}).get("theta_deg", {}).get("min"),
+         "dataset.axial.theta_deg.max", ds.get("axial", {}).get("theta_deg", {}).get("max")),
+        ("dataset.axial.ratio.min", ds.get("axial", {}).get("ratio", {}).get("min"),
+         "dataset.axial.ratio.max", ds.get("axial", {}).get("ratio", {}).get("max")),
     ]
     for lo_key, lo, hi_key, hi in pairs:
         if lo is not None and hi is not None and lo > hi:

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 from mmdata.config import validate_config
 from mmdata.render.params import PART_NAMES, RECIPES, PartRecipe, part_name, part_number
 
-__all__ = ["custom_part_numbers", "CustomPart", "Range", "AffineSpec", "MotionSpec", "ObjectSpec", "NoiseSpec", "PhotometricSpec", "DatasetSpec"]
+__all__ = ["custom_part_numbers", "CustomPart", "Range", "AffineSpec", "MotionSpec", "ObjectSpec", "NoiseSpec", "PhotometricSpec", "AxialSpec", "DatasetSpec"]
 
 
 def custom_part_numbers(dataset: Mapping[str, Any] | None) -> dict[str, int]:
@@ -122,6 +122,20 @@ class PhotometricSpec:
 
 
 @dataclass(frozen=True)
+class AxialSpec:
+    """Axial magnification targets (off by default): alpha_x = alpha along theta, alpha_y = r * alpha across it."""
+
+    enabled: bool  # draw (theta, r) per sample and magnify per axis
+    theta_deg: Range  # direction theta of alpha_x, degrees from +x towards +y
+    ratio: Range  # r = alpha_y / alpha_x, within [0, 1]
+
+    @property
+    def active(self) -> bool:
+        """Whether samples get axial targets."""
+        return self.enabled
+
+
+@dataclass(frozen=True)
 class DatasetSpec:
     """Everything sampling and rendering need to know about the dataset."""
 
@@ -142,6 +156,7 @@ class DatasetSpec:
     linear_light: bool = False  # composite, blur and decimate in linear light (sRGB decoded, re-encoded)
     photometric: PhotometricSpec = PhotometricSpec(0.0, Range(0.0, 0.0))  # input-only gain and read noise
     custom_parts: tuple[CustomPart, ...] = ()  # dataset.custom_parts, by number
+    axial: AxialSpec = AxialSpec(False, Range(0.0, 180.0), Range(0.0, 1.0))  # per-axis magnification targets
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> "DatasetSpec":
@@ -190,6 +205,11 @@ class DatasetSpec:
             photometric=PhotometricSpec(
                 gain_flicker=float(ds["photometric"]["gain_flicker"]),
                 read_noise=Range(float(ds["photometric"]["read_noise_std"]["min"]), float(ds["photometric"]["read_noise_std"]["max"])),
+            ),
+            axial=AxialSpec(
+                enabled=bool(ds["axial"]["enabled"]),
+                theta_deg=Range(float(ds["axial"]["theta_deg"]["min"]), float(ds["axial"]["theta_deg"]["max"])),
+                ratio=Range(float(ds["axial"]["ratio"]["min"]), float(ds["axial"]["ratio"]["max"])),
             ),
             custom_parts=tuple(sorted((CustomPart.from_config(n, c, objects) for n, c in (ds.get("custom_parts") or {}).items()), key=lambda c: c.number)),
         )

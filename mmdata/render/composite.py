@@ -6,8 +6,8 @@ Pipeline (SPEC section 3, paper section 3.3; choices documented in README "Rende
    the continuous domain as an interpolating cubic B-spline of its source pixels.
 2. The spline is sampled, with its scale and exact sub-pixel translation, on a render grid
    ``supersample`` times finer than the output (plus a margin): separable sparse operators, and only
-   over each object's bounding box. Geometry is evaluated once per frame (A: 0, B: delta, Y: alpha*delta)
-   and shared between a frame and its colour-perturbed twin.
+   over each object's bounding box. Geometry is evaluated once per frame (A: 0, B: delta, Y: alpha*delta,
+   or M delta with axial targets, ``SampleParams.magnification``) and shared between a frame and its colour-perturbed twin.
 3. Layers are composited back to front with the "over" operator (premultiplied alpha); the
    perturbation is composited alongside as an offset image, so X'_b = X_b + offsets exactly.
 4. Gaussian anti-aliasing (std ``antialias_sigma`` output px) and decimation to the output grid.
@@ -84,13 +84,18 @@ class _Warp:
 
     A point x of the layer in A appears at ``y = m x + b`` (``m = I + factor G``, ``b`` from the centre
     and ``factor * motion``); a render-grid point q shows the layer's point ``inv q + off`` of A.
+    ``factor`` may be a (2, 2) magnification M (axial targets): ``m = I + M G``, translation ``M motion``.
     """
 
-    def __init__(self, layer: LayerParams, factor: float) -> None:
+    def __init__(self, layer: LayerParams, factor: "float | np.ndarray") -> None:
         g = np.reshape(np.asarray(layer.motion_gradient, dtype=np.float64), (2, 2))
         c = np.asarray(layer.motion_centre, dtype=np.float64)
-        t = factor * np.asarray(layer.motion, dtype=np.float64)
-        self.m = np.eye(2) + factor * g
+        if isinstance(factor, np.ndarray):
+            t = factor @ np.asarray(layer.motion, dtype=np.float64)
+            self.m = np.eye(2) + factor @ g
+        else:
+            t = factor * np.asarray(layer.motion, dtype=np.float64)
+            self.m = np.eye(2) + factor * g
         self.b = c + t - self.m @ c
         self.inv = np.linalg.inv(self.m)
         self.off = c - self.inv @ (c + t)
@@ -117,11 +122,11 @@ class _Warp:
         return out
 
 
-def _warps(layer: LayerParams, alpha: float) -> list["_Warp | None"]:
+def _warps(layer: LayerParams, params: SampleParams) -> list["_Warp | None"]:
     """The warps of a layer in A, B and Y: None where the layer only translates (all frames of a plain layer)."""
     if not layer.is_affine:
         return [None, None, None]
-    return [None, _Warp(layer, 1.0), _Warp(layer, alpha)]
+    return [None, _Warp(layer, 1.0), _Warp(layer, params.magnification if params.is_axial else params.alpha)]
 
 
 def prefilter_sigma(scale: float, factor: int) -> float:
@@ -306,16 +311,15 @@ def render_clean(params: SampleParams, catalogue: Catalogue, spec: DatasetSpec) 
     is returned encoded to sRGB (the colour offsets are added after encoding).
     """
     grid = _Grid(spec.image_size, spec.supersample, spec.antialias_sigma)
-    alpha = params.alpha
     layers = (params.background, *params.objects)
     shifts = {
         "a": [(0.0, 0.0)] * len(layers),
         "b": [tuple(float(v) for v in l.motion) for l in layers],
-        "y": [(alpha * l.motion[0], alpha * l.motion[1]) for l in layers],
+        "y": [params.magnify(l.motion) for l in layers],  # alpha * motion, or M motion (axial)
     }
     canvases = [np.empty((grid.n, 3, grid.n), dtype=np.float32) for _ in range(3)]  # RGB of A, B, Y
     linear = spec.linear_light
-    warps = [_warps(layer, alpha) for layer in layers]  # per layer: A, B, Y (None: a translation)
+    warps = [_warps(layer, params) for layer in layers]  # per layer: A, B, Y (None: a translation)
     _background_layer(params, catalogue, grid, [shifts[f][0] for f in ("a", "b", "y")], canvases, linear, warps[0])
     coefs = [_object_coefficients(catalogue, obj, spec.supersample, linear) for obj in params.objects]
     dec = gaussian_decimation(spec.image_size, spec.supersample, spec.antialias_sigma, grid.margin)

@@ -13,6 +13,10 @@ Geometry conventions (SPEC section 1):
       ``alpha * motion``. +dx moves content right, +dy moves it down. With an affine part
       (``motion_gradient`` G != 0), the layer's point x of frame A moves by
       ``d(x) = motion + G (x - motion_centre)`` in B and by ``alpha * d(x)`` in Y.
+    * Axial targets (``dataset.axial``; ``alpha_y`` not None): Y shows every layer's ``d(x)`` as
+      ``M d(x)``, ``M = R(theta) diag(alpha, alpha_y) R(theta)^T`` (:attr:`SampleParams.magnification`):
+      alpha (= alpha_x) along the unit vector (cos theta, sin theta) and alpha_y across it. Every layer
+      of a sample shares M.
 
 Fields of the optional generator changes (``dataset.photometric``, ...) have the value that means
 "off" as their default and are left out of :meth:`SampleParams.to_dict` while off, so the recorded
@@ -22,10 +26,13 @@ parameters of a default sample are what they were before the options existed.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-__all__ = ["PART_NAMES", "PartRecipe", "RECIPES", "part_number", "part_name", "LayerParams", "SampleParams"]
+import numpy as np
+
+__all__ = ["PART_NAMES", "PartRecipe", "RECIPES", "part_number", "part_name", "LayerParams", "SampleParams", "magnification", "magnify"]
 
 #: The five parts of the dataset (SPEC section 2), numbered 1..5 in this order.
 PART_NAMES: tuple[str, ...] = ("fg_bg", "bg_only", "blur_bg", "static", "fg_only")
@@ -150,6 +157,23 @@ class SampleParams:
     objects: tuple[LayerParams, ...] = ()  # back to front: later objects occlude earlier ones
     gain_b: float = 1.0  # exposure factor of the input frame B (X_b and X'_b) only; 1 = off
     read_noise_std: float = 0.0  # Gaussian read-noise std on the noisy frames, 0-255 units; 0 = off
+    # axial targets (dataset.axial): alpha is alpha_x, the factor along theta; alpha_y the one across it
+    theta: float = 0.0  # direction of alpha_x, radians from +x towards +y (output coordinates)
+    alpha_y: float | None = None  # factor across theta; None = not axial (alpha in every direction)
+
+    @property
+    def is_axial(self) -> bool:
+        """Whether the magnified frames have axial targets (a factor per axis)."""
+        return self.alpha_y is not None
+
+    @property
+    def magnification(self) -> np.ndarray:
+        """(2, 2) M with Y's displacement = M d (:func:`magnification`)."""
+        return magnification(self.alpha, self.theta, self.alpha_y)
+
+    def magnify(self, d: tuple[float, float]) -> tuple[float, float]:
+        """The magnified frame's displacement of a layer point displaced by ``d`` in B (:func:`magnify`)."""
+        return magnify(d, self.alpha, self.theta, self.alpha_y)
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -170,11 +194,31 @@ class SampleParams:
             objects=tuple(LayerParams.from_dict(o) for o in d["objects"]),
             gain_b=float(d.get("gain_b", _SAMPLE_OFF["gain_b"])),
             read_noise_std=float(d.get("read_noise_std", _SAMPLE_OFF["read_noise_std"])),
+            theta=float(d.get("theta", _SAMPLE_OFF["theta"])),
+            alpha_y=None if d.get("alpha_y") is None else float(d["alpha_y"]),
         )
 
 
+def magnification(alpha: float, theta: float = 0.0, alpha_y: float | None = None) -> np.ndarray:
+    """(2, 2) M with the magnified displacement = M d: alpha I, or R(theta) diag(alpha, alpha_y) R(theta)^T
+    when ``alpha_y`` is given (axial targets; theta in radians from +x towards +y)."""
+    if alpha_y is None:
+        return alpha * np.eye(2)
+    c, s = math.cos(theta), math.sin(theta)
+    rot = np.array([[c, -s], [s, c]])
+    return rot @ np.diag([alpha, alpha_y]) @ rot.T
+
+
+def magnify(d: tuple[float, float], alpha: float, theta: float = 0.0, alpha_y: float | None = None) -> tuple[float, float]:
+    """The magnified displacement (dx, dy) of a displacement ``d`` = (dx, dy) from A to B (see :func:`magnification`)."""
+    if alpha_y is None:  # exactly the scalar products every dataset was rendered with
+        return (alpha * d[0], alpha * d[1])
+    m = magnification(alpha, theta, alpha_y)
+    return (float(m[0, 0] * d[0] + m[0, 1] * d[1]), float(m[1, 0] * d[0] + m[1, 1] * d[1]))
+
+
 #: Optional fields of SampleParams and the value that means "off" (left out of its dict then).
-_SAMPLE_OFF: dict[str, Any] = {"gain_b": 1.0, "read_noise_std": 0.0}
+_SAMPLE_OFF: dict[str, Any] = {"gain_b": 1.0, "read_noise_std": 0.0, "theta": 0.0, "alpha_y": None}
 
 
 def _without_off(d: dict[str, Any], off: dict[str, Any]) -> dict[str, Any]:

@@ -4,7 +4,8 @@ Each part gets ``preview-<part>.png``: one row per sample, columns A (``frame_a`
 Y (``frame_y``, the magnified frame) and ``gain * |B - A|`` (the input motion made visible), with a
 caption giving the sample index, alpha and the background's motion. With optional generator changes
 on, each row's caption has further lines naming the active ones with this sample's values
-(:func:`option_labels`): a custom part's recipe ``part still_bg = fg_bg, background_moves false``, ``linear light``, ``gain B 1.07``, ``read noise 1.30``, the background's
+(:func:`option_labels`): a custom part's recipe ``part still_bg = fg_bg, background_moves false``, ``linear light``, ``gain B 1.07``, ``read noise 1.30``,
+the axial targets ``axial theta 30.0° alpha_x 12.0 alpha_y 3.0``, the background's
 affine part ``bg affine rot +1.20° scale +0.80% shear +0.004`` and the objects' largest
 ``obj affine |rot| <= 1.9° |scale| <= 0.7%``; with none on, the sheet is laid out as it always was.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import tempfile
 from pathlib import Path
 from typing import Any, Sequence
@@ -50,14 +52,14 @@ def option_labels(params: SampleParams, *, linear_light: bool = False, custom: C
     """Labels of the optional generator changes active in one sample, with its values.
 
     Args:
-        params: the sample's parameters (gain, read noise and affine parts are read from them).
+        params: the sample's parameters (gain, read noise, axial targets and affine parts are read from them).
         linear_light: whether the sample was rendered in linear light (``dataset.linear_light``; a
             dataset-wide setting, not a per-sample parameter).
         custom: the custom part the sample belongs to (``dataset.custom_parts``), if any: its recipe
             and overrides come first, e.g. ``"part still_bg = fg_bg, background_moves false"``.
 
     Returns:
-        e.g. ``["linear light", "gain B 1.07", "read noise 1.30", "bg affine rot +1.20° scale +0.80%
+        e.g. ``["linear light", "gain B 1.07", "read noise 1.30", "axial theta 30.0° alpha_x 12.0 alpha_y 3.0", "bg affine rot +1.20° scale +0.80%
         shear +0.004", "obj affine |rot| <= 1.9° |scale| <= 0.7%"]``; empty with every option off.
     """
     labels = [_recipe_label(custom)] if custom is not None else []
@@ -67,6 +69,8 @@ def option_labels(params: SampleParams, *, linear_light: bool = False, custom: C
         labels.append(f"gain B {params.gain_b:.3f}")
     if params.read_noise_std > 0.0:
         labels.append(f"read noise {params.read_noise_std:.2f}")
+    if params.is_axial:
+        labels.append(f"axial theta {math.degrees(params.theta):.1f}° alpha_x {params.alpha:.1f} alpha_y {params.alpha_y:.1f}")
     if params.background.is_affine:
         rot, scale, shear = _rot_scale_shear(params.background)
         labels.append(f"bg affine rot {rot:+.2f}° scale {100 * scale:+.2f}% shear {shear:+.3f}")

@@ -36,6 +36,10 @@ above, and hence every default sample, stay exactly as they are:
   the frame for the background; the field is linear, so the corners bound it everywhere) and
   ``alpha * k * |A - I| <= MAX_MAGNIFIED_STRAIN``. The background's cover then accounts for the
   largest displacements near the frame.
+* ``dataset.axial`` (:data:`AXIAL_STREAM`): theta ~ U[theta_deg.min, max] (degrees, recorded in
+  radians), then r ~ U[ratio.min, max], alpha_y = r * alpha. They are drawn before the layers, since
+  the background's cover in Y depends on M = R(theta) diag(alpha, alpha_y) R(theta)^T; every cap
+  above is computed with alpha, the largest factor (r <= 1, so |M| = alpha), and holds unchanged.
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ from typing import Sequence
 import numpy as np
 
 from mmdata.errors import SourceError
-from mmdata.render.params import LayerParams, SampleParams
+from mmdata.render.params import LayerParams, SampleParams, magnification, magnify
 from mmdata.sources.base import Catalogue
 from mmdata.spec import DatasetSpec
 
@@ -54,6 +58,7 @@ __all__ = [
     "COVER_MARGIN",
     "PHOTOMETRIC_STREAM",
     "AFFINE_STREAM",
+    "AXIAL_STREAM",
     "MAX_MAGNIFIED_STRAIN",
     "sample_seed",
     "sample_params",
@@ -69,6 +74,8 @@ COVER_MARGIN = 4.0
 PHOTOMETRIC_STREAM = (2,)
 #: spawn_key of the SeedSequence the affine motions of a sample's layers draw from.
 AFFINE_STREAM = (3,)
+#: spawn_key of the SeedSequence the axial targets (theta, alpha_y) draw from ((4, frame) is the read noise).
+AXIAL_STREAM = (5,)
 #: Largest spectral norm of the magnified displacement gradient alpha * (A - I): the magnified map
 #: I + alpha (A - I) keeps singular values in [0.5, 1.5], so it never folds a layer over.
 MAX_MAGNIFIED_STRAIN = 0.5
@@ -155,16 +162,18 @@ def _affine(
 
 
 def _cover_shifts(
-    size: int, motion: tuple[float, float], gradient: tuple[float, float, float, float], alpha: float
+    size: int, motion: tuple[float, float], gradient: tuple[float, float, float, float], alpha: "float | np.ndarray"
 ) -> list[tuple[float, float]]:
     """Displacements in A, B and Y that bound an affine background's field near the frame (corners of the
-    frame widened by the cover margin and the largest displacement there: the field is linear)."""
+    frame widened by the cover margin and the largest displacement there: the field is linear). ``alpha``
+    is Y's factor, or its (2, 2) magnification M (axial targets)."""
     g = np.reshape(gradient, (2, 2))
     half = size / 2.0
     out = [(0.0, 0.0)]
     for factor in (1.0, alpha):
         def disp(r: tuple[float, float]) -> np.ndarray:
-            return factor * (np.asarray(motion) + g @ np.asarray(r))
+            d = np.asarray(motion) + g @ np.asarray(r)
+            return factor @ d if isinstance(factor, np.ndarray) else factor * d
         reach = max(float(np.hypot(*disp((sx * half, sy * half)))) for sx in (-1, 1) for sy in (-1, 1))
         e = half + COVER_MARGIN + reach + 1.0
         out += [tuple(float(v) for v in disp((sx * e, sy * e))) for sx in (-1, 1) for sy in (-1, 1)]
@@ -223,7 +232,9 @@ def _background(
     alpha: float,
     still: bool,
     affine_rng: np.random.Generator | None = None,
+    axial: tuple[float, float | None] = (0.0, None),
 ) -> LayerParams:
+    """The background layer; ``axial`` = (theta, alpha_y) of the sample (alpha_y None: not axial)."""
     ids = list(catalogue.background_ids)
     if not ids:
         raise SourceError("catalogue: has no background images; cannot sample a scene")
@@ -233,9 +244,10 @@ def _background(
     h, w = _shape(catalogue, "background", bg_id)
     half = spec.image_size / 2.0
     gradient, affine = _affine(affine_rng, spec, alpha, motion, (half, half), still)
-    shifts = [(0.0, 0.0), motion, (alpha * motion[0], alpha * motion[1])]
+    theta, alpha_y = axial
+    shifts = [(0.0, 0.0), motion, magnify(motion, alpha, theta, alpha_y)]
     if affine:
-        shifts = _cover_shifts(spec.image_size, motion, gradient, alpha)
+        shifts = _cover_shifts(spec.image_size, motion, gradient, alpha if alpha_y is None else magnification(alpha, theta, alpha_y))
     cover, ((x_lo, x_hi), (y_lo, y_hi)) = background_cover(spec.image_size, (h, w), shifts)
     scale = max(float(rng.uniform(spec.background_scale.min, spec.background_scale.max)), cover)
     x_lo -= (scale - cover) * w
@@ -291,6 +303,17 @@ def _photometric(spec: DatasetSpec, seed: tuple[int, ...]) -> tuple[float, float
     return gain, read_noise
 
 
+def _axial(spec: DatasetSpec, seed: tuple[int, ...], alpha: float) -> tuple[float, float | None]:
+    """(theta in radians, alpha_y) of one sample: (0, None) without drawing anything when off."""
+    ax = spec.axial
+    if not ax.active:
+        return 0.0, None
+    rng = np.random.default_rng(np.random.SeedSequence(list(seed), spawn_key=AXIAL_STREAM))
+    theta = math.radians(rng.uniform(ax.theta_deg.min, ax.theta_deg.max))
+    ratio = float(rng.uniform(ax.ratio.min, ax.ratio.max))
+    return theta, ratio * alpha
+
+
 def sample_params(spec: DatasetSpec, part: int | str, index: int, catalogue: Catalogue) -> SampleParams:
     """Draw the scene of sample ``index`` of ``part``.
 
@@ -321,7 +344,8 @@ def sample_params(spec: DatasetSpec, part: int | str, index: int, catalogue: Cat
     affine_rng = None
     if spec.motion.affine.active:
         affine_rng = np.random.default_rng(np.random.SeedSequence(list(seed), spawn_key=AFFINE_STREAM))
-    background = _background(rng, spec, catalogue, alpha, not recipe.background_moves, affine_rng)
+    axial = _axial(spec, seed, alpha)
+    background = _background(rng, spec, catalogue, alpha, not recipe.background_moves, affine_rng, axial)
     objects: tuple[LayerParams, ...] = ()
     if recipe.objects:
         objects = _objects(rng, spec, catalogue, alpha, not recipe.objects_move, affine_rng, recipe.count)
@@ -337,4 +361,6 @@ def sample_params(spec: DatasetSpec, part: int | str, index: int, catalogue: Cat
         objects=objects,
         gain_b=gain_b,
         read_noise_std=read_noise_std,
+        theta=axial[0],
+        alpha_y=axial[1],
     )

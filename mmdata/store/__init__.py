@@ -17,10 +17,12 @@
 
 from mmdata.store.codec import CODEC_NAME, IMAGE_FORMATS, ImageCodec
 from mmdata.store.layout import (
+    AXIAL_FIELDS,
     STORE_FORMAT,
     SampleRecord,
     ShardLayout,
     StoreSettings,
+    axial_maps,
     part_dir,
     partial_path,
     shard_path,
@@ -49,6 +51,8 @@ __all__ = [
     "IMAGE_FORMATS",
     "ImageCodec",
     "STORE_FORMAT",
+    "AXIAL_FIELDS",
+    "axial_maps",
     "MANIFEST_NAME",
     "SampleRecord",
     "ShardLayout",

@@ -32,8 +32,8 @@ from mmdata.render.params import part_name
 from mmdata.store.provenance import RENDER_CONFIG_KEYS, combine_digests, fast_digest, params_from_json, render_code_hash, sample_digest
 from mmdata.sources.base import Catalogue
 from mmdata.spec import DatasetSpec
-from mmdata.store import MANIFEST_NAME, ShardReader, ShardRef, find_shards, read_manifest
-from mmdata.store.layout import DIGEST_FIELDS
+from mmdata.store import MANIFEST_NAME, SampleRecord, ShardReader, ShardRef, find_shards, read_manifest
+from mmdata.store.layout import DIGEST_FIELDS, record_columns
 from mmdata.store.integrity import ATTRS_KEY, check_attributes, check_small_arrays, chunk_file, read_checked
 from mmdata.store.reader import check_manifest_hash, check_shard_against_entry, shard_entry_path
 from mmdata.store.writer import shard_checksum
@@ -149,7 +149,7 @@ def _check_shard_records(reader: ShardReader, entry: ShardRef | None, manifest_p
     if shard_checksum(recorded) != a.get("shard_checksum"):
         report.problems.append(AuditProblem(**where, what="recorded array checksums do not match the recorded shard checksum"))
     try:
-        small = check_small_arrays(reader.group, reader.path, reader.where, recorded, reader.count)
+        small = check_small_arrays(reader.group, reader.path, reader.where, recorded, reader.count, reader.layout.small_fields)
     except MotionMagError as exc:
         report.problems.append(AuditProblem(**where, what=str(exc)))
         return None
@@ -219,6 +219,7 @@ def _check_render(reader: ShardReader, offset: int, catalogue: Catalogue, report
         report.problems.append(AuditProblem(**where, what=f"recorded parameters are of part {params.part} index {params.index}"))
     if sample_params(spec, params.part, params.index, catalogue) != params:
         report.problems.append(AuditProblem(**where, what="recorded parameters differ from a fresh draw from the sample's seed"))
+    _check_columns(reader, offset, params, where, report)
     frames = render_sample(params, catalogue, spec)
     report.samples_rendered += 1
     for name in reader.layout.frame_fields:
@@ -228,6 +229,22 @@ def _check_render(reader: ShardReader, offset: int, catalogue: Catalogue, report
             report.problems.append(
                 AuditProblem(**where, what=f"{name}: {int(np.count_nonzero(diff))} byte(s) differ from the re-render (max |diff| {int(diff.max())})")
             )
+
+
+def _check_columns(reader: ShardReader, offset: int, params: Any, where: dict[str, Any], report: AuditReport) -> None:
+    """The sample's stored parameter arrays (alpha, motion, ..., theta/alpha_x/alpha_y) are its recorded parameters'."""
+    layout = reader.layout
+    names = [n for n in layout.small_fields if n not in ("part", "index", "params_json")]
+    stored = reader.read(offset, offset + 1, names)
+    record = SampleRecord(part=params.part, index=params.index, frames={}, alpha=params.alpha, params=params)
+    try:
+        expected = record_columns([record], layout)
+    except ValueError as exc:
+        report.problems.append(AuditProblem(**where, what=f"stored arrays do not fit the recorded parameters ({exc})"))
+        return
+    differ = [n for n in names if not np.array_equal(stored[n], expected[n], equal_nan=stored[n].dtype.kind == "f")]
+    if differ:
+        report.problems.append(AuditProblem(**where, what=f"stored array(s) {', '.join(differ)} differ from the recorded parameters"))
 
 
 def _manifest_shards(root: Path, manifest: dict[str, Any], report: AuditReport) -> list[tuple[Path, ShardRef | None, int | None, int | None]]:

@@ -1,9 +1,11 @@
 """The dataset card: what an indexed dataset holds, as markdown, JSON and histograms.
 
 ``ROOT/card/card.json`` and ``card.md`` summarise every part (samples, shards, bytes per sample on
-disk, statistics of alpha, per-layer input and magnified motion, object counts, noise) and record the
-manifest hash, config hash, catalogue identity and code versions; ``alpha.png``, ``motion.png``,
-``objects.png`` and ``bytes_per_sample.png`` show the distributions per part.
+disk, statistics of alpha, per-layer input and magnified motion, object counts, noise; with axial
+targets, alpha_y and theta too) and record the manifest hash, config hash, catalogue identity and code
+versions, and the generator options (all off by default) the recorded config turns on, with their
+ranges (:func:`generator_options`); ``alpha.png``, ``motion.png``, ``objects.png`` and
+``bytes_per_sample.png`` show the distributions per part.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from mmdata.render.params import part_name
 from mmdata.fsutil import remove_stale, replace_dir, tmp_name
 from mmdata.store import open_dataset
 
-__all__ = ["CARD_DIR", "card_statistics", "write_card"]
+__all__ = ["CARD_DIR", "generator_options", "card_statistics", "write_card"]
 
 log = logging.getLogger(__name__)
 
@@ -35,23 +37,72 @@ def _stats(values: np.ndarray) -> dict[str, float | int | None]:
     return {"n": int(v.size), "min": float(v.min()), "max": float(v.max()), "mean": float(v.mean()), "median": float(np.median(v))}
 
 
-def _part_arrays(root: Path, part: int) -> dict[str, np.ndarray]:
-    """alpha, per-layer |motion| and alpha*|motion|, object counts and noise of one part."""
+def _part_arrays(root: Path, part: int, axial: bool = False) -> dict[str, np.ndarray]:
+    """alpha, per-layer |motion| and magnified |motion|, object counts and noise of one part (and, in an
+    axial dataset, alpha_y and theta in degrees; the magnified motion is then |M delta|)."""
     ds = open_dataset(root, parts=[part], verify=False)
-    names = ("alpha", "motion", "n_objects", "noise_std")
+    names = ("alpha", "motion", "n_objects", "noise_std", *(("alpha_y", "theta") if axial else ()))
     runs = [ds.read_run(i, 0, ref.count, names) for i, ref in enumerate(ds.shards)]
     if not runs:  # a part the config asks for, none of whose shards exist yet
         empty = np.zeros(0, dtype=np.float32)
-        return {"alpha": empty, "motion": empty, "magnified_motion": empty, "n_objects": empty, "noise_std": empty}
-    alpha, motion, n_obj, noise = (np.concatenate([r[k] for r in runs]) for k in names)
+        return {k: empty for k in ("alpha", "motion", "magnified_motion", "n_objects", "noise_std", *(("alpha_y", "theta_deg") if axial else ()))}
+    cols = {k: np.concatenate([r[k] for r in runs]) for k in names}
+    alpha, motion, n_obj = cols["alpha"], cols["motion"], cols["n_objects"]
     mag = np.hypot(motion[..., 0], motion[..., 1])  # (N, L), NaN on padding
+    magnified = mag * alpha[:, None]
+    out = {"alpha": alpha}
+    if axial:  # |M delta|: alpha along theta, alpha_y across it
+        c, sn = np.cos(cols["theta"])[:, None], np.sin(cols["theta"])[:, None]
+        along, across = motion[..., 0] * c + motion[..., 1] * sn, -motion[..., 0] * sn + motion[..., 1] * c
+        magnified = np.hypot(alpha[:, None] * along, cols["alpha_y"][:, None] * across)
+        out.update({"alpha_y": cols["alpha_y"], "theta_deg": np.degrees(cols["theta"])})
     return {
-        "alpha": alpha,
+        **out,
         "motion": mag[np.isfinite(mag)],
-        "magnified_motion": (mag * alpha[:, None])[np.isfinite(mag)],
+        "magnified_motion": magnified[np.isfinite(mag)],
         "n_objects": n_obj[n_obj >= 0],
-        "noise_std": noise,
+        "noise_std": cols["noise_std"],
     }
+
+
+def _range(section: Mapping[str, Any]) -> str:
+    return f"[{section['min']:g}, {section['max']:g}]"
+
+
+def generator_options(dataset: Mapping[str, Any] | None) -> dict[str, str]:
+    """The generator options (all off by default) a recorded ``dataset`` config section turns on, with their ranges.
+
+    Returns:
+        Dotted config key -> plain description, in schema order; empty for the paper's generator
+        (or an imported dataset, which records no config).
+    """
+    ds = dict(dataset or {})
+    out: dict[str, str] = {}
+    if ds.get("total") is not None and ds.get("mix"):
+        shares = ", ".join(f"{name} {ratio:g}" for name, ratio in ds["mix"].items())
+        out["dataset.mix"] = f"{ds['total']} samples split by ratio: {shares}"
+    for name, cp in (ds.get("custom_parts") or {}).items():
+        knobs = [f"{k} {str(cp[k]).lower()}" for k in ("background_moves", "objects_move", "blur") if k in cp]
+        if "count_min" in cp or "count_max" in cp:
+            objects = ds.get("objects") or {}
+            knobs.append(f"objects {cp.get('count_min', objects.get('count_min'))}-{cp.get('count_max', objects.get('count_max'))}")
+        out[f"dataset.custom_parts.{name}"] = f"part {cp['number']}, recipe {cp['recipe']}" + (f" with {', '.join(knobs)}" if knobs else "")
+    affine = (ds.get("motion") or {}).get("affine") or {}
+    if any(float(affine.get(k, 0.0)) > 0 for k in ("rotation_deg", "scale", "shear")):
+        out["dataset.motion.affine"] = (f"rotation in [-{affine['rotation_deg']:g}, {affine['rotation_deg']:g}] deg, scale change in "
+                                        f"[-{affine['scale']:g}, {affine['scale']:g}], shear in [-{affine['shear']:g}, {affine['shear']:g}] per moving layer")
+    if ds.get("linear_light"):
+        out["dataset.linear_light"] = "composited, blurred and decimated in linear light (sRGB decoded, re-encoded)"
+    ph = ds.get("photometric") or {}
+    if float(ph.get("gain_flicker", 0.0)) > 0:
+        out["dataset.photometric.gain_flicker"] = f"gain of input frame B in [{1 - ph['gain_flicker']:g}, {1 + ph['gain_flicker']:g}]"
+    if float((ph.get("read_noise_std") or {}).get("max", 0.0)) > 0:
+        out["dataset.photometric.read_noise_std"] = f"Gaussian read-noise std in {_range(ph['read_noise_std'])} (0-255)"
+    axial = ds.get("axial") or {}
+    if axial.get("enabled"):
+        out["dataset.axial"] = (f"axial targets: theta in {_range(axial['theta_deg'])} deg, alpha_x = alpha, "
+                                f"alpha_y = r * alpha with r in {_range(axial['ratio'])}")
+    return out
 
 
 def card_statistics(root: str | Path, manifest: Mapping[str, Any]) -> tuple[dict[str, Any], dict[int, dict[str, np.ndarray]]]:
@@ -59,9 +110,12 @@ def card_statistics(root: str | Path, manifest: Mapping[str, Any]) -> tuple[dict
     root = Path(root)
     arrays: dict[int, dict[str, np.ndarray]] = {}
     parts: dict[str, Any] = {}
+    config = _recorded_config(root, manifest)
+    dataset = config.get("dataset") or {}
+    axial = bool((dataset.get("axial") or {}).get("enabled"))
     for key, info in sorted(manifest["parts"].items()):
         part = int(key)
-        arrays[part] = _part_arrays(root, part)
+        arrays[part] = _part_arrays(root, part, axial)
         nbytes = sum(s["bytes"] for s in manifest["shards"] if int(s["part"]) == part)
         parts[key] = {
             "name": str(info.get("name") or part_name(part)),
@@ -82,9 +136,20 @@ def card_statistics(root: str | Path, manifest: Mapping[str, Any]) -> tuple[dict
         "code_versions": manifest["code_versions"],
         "samples": sum(p["samples"] for p in parts.values()),
         "bytes": sum(p["bytes"] for p in parts.values()),
+        "generator_options": generator_options(dataset),
         "parts": parts,
     }
     return doc, arrays
+
+
+def _recorded_config(root: Path, manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """The config the first indexed shard recorded ({} for imported shards, which record none)."""
+    from mmdata.store.reader import ShardReader
+
+    shards = manifest.get("shards") or []
+    if not shards:
+        return {}
+    return dict(ShardReader(root / shards[0]["path"], verify=False).attrs.get("config") or {})
 
 
 def _histograms(out: Path, doc: Mapping[str, Any], arrays: Mapping[int, Mapping[str, np.ndarray]]) -> list[str]:
@@ -141,7 +206,7 @@ def _markdown(doc: Mapping[str, Any], images: list[str]) -> str:
         f"- catalogue identity: `{doc['catalogue_identity']}`",
         *(f"- code: motionmag {v.get('version')} commit `{v.get('git_commit')}` dirty={v.get('git_dirty')}" for v in doc["code_versions"]),
         "",
-        "| part | name | samples | shards | missing | MB/sample | alpha mean (min-max) | mean abs(delta) px | mean alpha*abs(delta) px | objects mean (min-max) | noise std mean |",
+        "| part | name | samples | shards | missing | MB/sample | alpha mean (min-max) | mean abs(delta) px | mean magnified abs(delta) px | objects mean (min-max) | noise std mean |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for key in sorted(doc["parts"], key=int):
@@ -152,6 +217,16 @@ def _markdown(doc: Mapping[str, Any], images: list[str]) -> str:
             f"{fmt(p['motion'])} | {fmt(p['magnified_motion'])} | {fmt(p['n_objects'])} ({fmt(p['n_objects'], 'min')}-{fmt(p['n_objects'], 'max')}) | "
             f"{fmt(p['noise_std'])} |"
         )
+    options = doc.get("generator_options") or {}
+    lines += ["", "## Generator options", ""]
+    lines += [f"- `{key}`: {text}" for key, text in options.items()] or ["None: the paper's generator (every option off)."]
+    axial = [k for k in sorted(doc["parts"], key=int) if "alpha_y" in doc["parts"][k]]
+    if axial:
+        lines += ["", "| part | alpha_y mean (min-max) | theta deg mean (min-max) |", "|---|---|---|"]
+        for key in axial:
+            p = doc["parts"][key]
+            lines.append(f"| {key} | {fmt(p['alpha_y'])} ({fmt(p['alpha_y'], 'min')}-{fmt(p['alpha_y'], 'max')}) | "
+                         f"{fmt(p['theta_deg'])} ({fmt(p['theta_deg'], 'min')}-{fmt(p['theta_deg'], 'max')}) |")
     lines += ["", *(f"![{img}]({img})" for img in images), ""]
     return "\n".join(lines)
 

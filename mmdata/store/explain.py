@@ -7,6 +7,7 @@ edited provenance fails with one error naming the file instead of describing ano
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -81,11 +82,11 @@ def _describe(catalogue: Catalogue | None, source_id: str) -> dict[str, Any]:
         return {"id": source_id, "error": str(exc)}
 
 
-def _layer(catalogue: Catalogue | None, layer: Any, alpha: float) -> dict[str, Any]:
+def _layer(catalogue: Catalogue | None, layer: Any, params: SampleParams) -> dict[str, Any]:
     d = layer.to_dict()
     dx, dy = layer.motion
     d["motion_px"] = float(np.hypot(dx, dy))
-    d["magnified_motion_px"] = float(alpha * np.hypot(dx, dy))
+    d["magnified_motion_px"] = float(np.hypot(*params.magnify(layer.motion)))
     d["source"] = _describe(catalogue, layer.source_id)
     if layer.is_affine:
         d["affine"] = affine_parts(layer.motion_gradient)
@@ -110,9 +111,16 @@ def active_options(params: SampleParams, dataset: Mapping[str, Any]) -> dict[str
     affine = [layer for layer in (params.background, *params.objects) if layer.is_affine]
     if affine:
         norm = max(float(np.linalg.norm(np.reshape(layer.motion_gradient, (2, 2)), 2)) for layer in affine)
+        strain = max(float(np.linalg.norm(params.magnification @ np.reshape(layer.motion_gradient, (2, 2)), 2)) for layer in affine)
         out["dataset.motion.affine"] = (
             f"{len(affine)} layer(s) move affinely, d(x) = delta + (A - I)(x - centre); largest |A - I| {norm:.4g} "
-            f"(magnified {params.alpha * norm:.4g}); each layer's A below"
+            f"(magnified {strain:.4g}); each layer's A below"
+        )
+    if params.is_axial:
+        out["dataset.axial"] = (
+            f"magnified per axis, M = R(theta) diag(alpha_x, alpha_y) R(theta)^T: theta {math.degrees(params.theta):.4f} deg "
+            f"(from +x towards +y), alpha_x {params.alpha:.6g} along it, alpha_y {params.alpha_y:.6g} across it "
+            f"(ratio {params.alpha_y / params.alpha:.4g}); every layer shares them"
         )
     if params.read_noise_std > 0:
         out["dataset.photometric.read_noise_std"] = f"Gaussian read noise of std {params.read_noise_std:.4g} (0-255) on every frame that has photon noise"
@@ -158,11 +166,12 @@ def explain_sample(root: str | Path, part: int | str, index: int, catalogue: str
         "offset_in_shard": offset,
         "seed": list(params.seed),
         "alpha": params.alpha,
+        **({"axial": {"theta_deg": math.degrees(params.theta), "alpha_x": params.alpha, "alpha_y": params.alpha_y}} if params.is_axial else {}),
         "noise_std": params.noise_std,
         "background_blur": params.background_blur,
         "options": active_options(params, (a.get("config") or {}).get("dataset") or {}),
-        "background": _layer(cat, params.background, params.alpha),
-        "objects": [_layer(cat, o, params.alpha) for o in params.objects],
+        "background": _layer(cat, params.background, params),
+        "objects": [_layer(cat, o, params) for o in params.objects],
         "code_version": a.get("code_version"),
         "config_hash": a.get("config_hash"),
         "render_config_hash": a.get("render_config_hash"),

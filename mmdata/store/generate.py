@@ -89,6 +89,7 @@ def shard_layout(spec: DatasetSpec, plan: ShardPlan, settings: StoreSettings) ->
         frame_fields=frame_fields(spec),
         max_layers=1 + spec.objects.count_max,
         block=max(1, min(settings.zarr_shard_samples, plan.count)),
+        axial=spec.axial.active,
     )
 
 

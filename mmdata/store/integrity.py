@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 import zarr
@@ -118,8 +118,10 @@ def read_checked(arr: zarr.Array, root: Path, where: Where, start: int, stop: in
         ) from first
 
 
-def check_small_arrays(group: zarr.Group, root: Path, where: Where, recorded: Mapping[str, str], count: int) -> dict[str, np.ndarray]:
-    """Read every small per-sample array and the digest arrays and compare them with their recorded checksums.
+def check_small_arrays(group: zarr.Group, root: Path, where: Where, recorded: Mapping[str, str], count: int,
+                       names: Iterable[str] = SMALL_FIELDS) -> dict[str, np.ndarray]:
+    """Read every small per-sample array (``names``: the layout's ``small_fields``) and the digest arrays
+    and compare them with their recorded checksums.
 
     Returns:
         name -> values of the arrays read (``digest`` among them, ``fast_digest`` when the shard has it).
@@ -129,7 +131,7 @@ def check_small_arrays(group: zarr.Group, root: Path, where: Where, recorded: Ma
         StoreError: an array is missing or cannot be decoded.
     """
     out = {}
-    for name in (*SMALL_FIELDS, *DIGEST_FIELDS):
+    for name in (*names, *DIGEST_FIELDS):
         try:
             arr = group[name]
         except KeyError as exc:

@@ -20,11 +20,17 @@ background_blur    (N,)            float32    background blur sigma (NaN: unknow
 n_objects          (N,)            int16      foreground objects (-1: unknown)
 motion             (N, L, 2)       float32    (dx, dy) per layer, background first, NaN pad
 params_json        (N,)            string     exact SampleParams JSON ("" when imported)
+theta              (N,)            float32    axial stores only: direction of alpha_x, radians from +x towards +y
+alpha_x, alpha_y   (N,)            float32    axial stores only: factors along and across theta (alpha_x = alpha)
 digest             (N, F, 32)      uint8      sha256 of each frame field, in frame_fields order
 fast_digest        (N, F, 16)      uint8      xxh3-128 of the same bytes (checked by verified reads;
                                               absent from shards written before it existed)
 blocks_done        (n_blocks,)     uint8      1 when a writer finished that zarr shard
 =================  ==============  =========  ==============================================
+
+A store of axial targets (``dataset.axial``; ``ShardLayout.axial``) has the three arrays theta, alpha_x
+and alpha_y: every layer of a sample shares them, so they are stored per sample, and the per-pixel
+factor maps (constant over the frame) are made from them on export (:func:`axial_maps`).
 """
 
 from __future__ import annotations
@@ -46,6 +52,8 @@ __all__ = [
     "ShardLayout",
     "SampleRecord",
     "SMALL_FIELDS",
+    "AXIAL_FIELDS",
+    "axial_maps",
     "DIGEST_FIELDS",
     "part_dir",
     "shard_path",
@@ -68,6 +76,9 @@ SMALL_FIELDS: dict[str, str] = {
     "motion": "float32",
     "params_json": "str",
 }
+
+#: The per-sample arrays of an axial store (``ShardLayout.axial``), besides SMALL_FIELDS.
+AXIAL_FIELDS: dict[str, str] = {"theta": "float32", "alpha_x": "float32", "alpha_y": "float32"}
 
 #: Per-frame digest arrays: name -> bytes per digest ("fast_digest" may be absent from older shards).
 DIGEST_FIELDS: dict[str, int] = {"digest": 32, "fast_digest": 16}
@@ -106,6 +117,12 @@ class ShardLayout:
     frame_fields: tuple[str, ...]  # frame array names, in digest order
     max_layers: int  # L: background + the most foreground objects a sample may have
     block: int  # samples per zarr shard (one writer owns one block)
+    axial: bool = False  # whether the samples have axial targets (arrays AXIAL_FIELDS)
+
+    @property
+    def small_fields(self) -> dict[str, str]:
+        """The per-sample arrays besides the frames and the digests: SMALL_FIELDS (+ AXIAL_FIELDS)."""
+        return {**SMALL_FIELDS, **AXIAL_FIELDS} if self.axial else dict(SMALL_FIELDS)
 
     @property
     def n_blocks(self) -> int:
@@ -123,6 +140,7 @@ class ShardLayout:
             "frame_fields": list(self.frame_fields),
             "max_layers": self.max_layers,
             "block": self.block,
+            **({"axial": True} if self.axial else {}),  # left out otherwise: the layouts of earlier shards
         }
 
     @classmethod
@@ -133,6 +151,7 @@ class ShardLayout:
             frame_fields=tuple(str(f) for f in d["frame_fields"]),
             max_layers=int(d["max_layers"]),
             block=int(d["block"]),
+            axial=bool(d.get("axial", False)),
         )
 
 
@@ -145,6 +164,7 @@ class SampleRecord:
     frames: dict[str, np.ndarray]  # frame field -> uint8 (H, W, 3)
     alpha: float
     params: SampleParams | None = None  # None for samples imported from another layout
+    axial: tuple[float, float, float] | None = None  # (theta, alpha_x, alpha_y) of an imported axial sample
 
 
 def part_dir(root: str | Path, part: int) -> Path:
@@ -184,6 +204,8 @@ def record_columns(records: Sequence[SampleRecord], layout: ShardLayout) -> dict
         "motion": np.full((n, layout.max_layers, 2), np.nan, dtype=np.float32),
         "params_json": np.array([""] * n, dtype=object),
     }
+    if layout.axial:
+        cols.update(_axial_columns(records))
     for i, rec in enumerate(records):
         p = rec.params
         if p is None:
@@ -199,3 +221,31 @@ def record_columns(records: Sequence[SampleRecord], layout: ShardLayout) -> dict
         cols["motion"][i, : len(layers)] = [layer.motion for layer in layers]
         cols["params_json"][i] = params_to_json(p)
     return cols
+
+
+def _axial_columns(records: Sequence[SampleRecord]) -> dict[str, np.ndarray]:
+    """theta, alpha_x, alpha_y of every record (from its parameters, or an imported sample's ``axial``).
+
+    Raises:
+        ValueError: a record has no axial targets.
+    """
+    rows = []
+    for rec in records:
+        if rec.params is not None and rec.params.is_axial:
+            rows.append((rec.params.theta, rec.params.alpha, rec.params.alpha_y))
+        elif rec.params is None and rec.axial is not None:
+            rows.append(rec.axial)
+        else:
+            raise ValueError(f"part {rec.part} index {rec.index}: has no axial targets, but the store is one of axial targets")
+    values = np.asarray(rows, dtype=np.float32).reshape(len(records), 3)
+    return {name: values[:, k] for k, name in enumerate(AXIAL_FIELDS)}
+
+
+def axial_maps(alpha_x: float, alpha_y: float, shape: tuple[int, int]) -> np.ndarray:
+    """The per-pixel factor maps of one axial sample: (H, W, 2) float32, channel 0 alpha_x, 1 alpha_y.
+
+    Every pixel gets the sample's factors: the background and every object share them.
+    """
+    out = np.empty((*shape, 2), dtype=np.float32)
+    out[..., 0], out[..., 1] = alpha_x, alpha_y
+    return out

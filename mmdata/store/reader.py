@@ -22,7 +22,7 @@ import zarr
 from mmdata.errors import IntegrityError, StoreError, StoreNotFound
 from mmdata.render.params import part_number
 from mmdata.store.integrity import Where, check_attributes, check_small_arrays, read_checked, verify_frames
-from mmdata.store.layout import DIGEST_FIELDS, SMALL_FIELDS, ShardLayout
+from mmdata.store.layout import DIGEST_FIELDS, ShardLayout
 from mmdata.store.writer import read_marker
 
 __all__ = [
@@ -92,7 +92,7 @@ class ShardReader:
         self.note: str | None = None  # why a check could not be made (e.g. an old shard's missing record)
         if verify:
             self.note = check_attributes(attrs, self.where)
-            small = check_small_arrays(self.group, self.path, self.where, attrs.get("checksums", {}), self.count)
+            small = check_small_arrays(self.group, self.path, self.where, attrs.get("checksums", {}), self.count, self.layout.small_fields)
             self._digest = small["digest"]
             self._fast = small.get("fast_digest")
 
@@ -126,7 +126,7 @@ class ShardReader:
                 # into a directory output) are not fields; zarr warns about each of them
                 warnings.filterwarnings("ignore", message="Object at .* is not recognized", category=UserWarning)
                 present = set(self.group.array_keys()) - {"blocks_done"}
-            order = [*self.layout.frame_fields, *SMALL_FIELDS, *DIGEST_FIELDS]
+            order = [*self.layout.frame_fields, *self.layout.small_fields, *DIGEST_FIELDS]
             self._fields = [k for k in order if k in present] + sorted(present - set(order))
         return list(self._fields)
 

@@ -30,7 +30,6 @@ from mmdata.store.integrity import ATTRS_KEY, attrs_digest
 from mmdata.store.provenance import bytes_checksum, combine_digests, fast_digest, sample_digest, utc_now
 from mmdata.store.layout import (
     DIGEST_FIELDS,
-    SMALL_FIELDS,
     STORE_FORMAT,
     SampleRecord,
     ShardLayout,
@@ -94,7 +93,7 @@ def _create_arrays(path: Path, layout: ShardLayout, settings: StoreSettings, att
             name, shape=(n, h, w, 3), chunks=(1, h, w, 3), shards=(b, h, w, 3), dtype="uint8", fill_value=0,
             dimension_names=("sample", "y", "x", "channel"), **frames,
         )
-    for name, dtype in SMALL_FIELDS.items():
+    for name, dtype in layout.small_fields.items():
         if name == "motion":
             group.create_array(name, shape=(n, layout.max_layers, 2), chunks=(b, layout.max_layers, 2), dtype=dtype, compressors=comp,
                                dimension_names=("sample", "layer", "axis"))
@@ -152,7 +151,7 @@ def _checksums(group: zarr.Group, layout: ShardLayout) -> dict[str, str]:
     """Per-array checksums: frames from their per-sample digests, other arrays from their bytes."""
     digest = np.asarray(group["digest"][:])
     out = {name: combine_digests(row.tobytes() for row in digest[:, f]) for f, name in enumerate(layout.frame_fields)}
-    for name in (*SMALL_FIELDS, *DIGEST_FIELDS):
+    for name in (*layout.small_fields, *DIGEST_FIELDS):
         out[name] = bytes_checksum(np.asarray(group[name][:]))
     return out
 

@@ -163,7 +163,8 @@ def write_test_set(
         "testset_format": TESTSET_FORMAT,
         "toolkit_version": __version__,
         "spec": ev.set_description(test),
-        "renderer": {"supersample": ds.supersample, "antialias_sigma": ds.antialias_sigma},
+        # linear light is named only when on, so test sets written before it existed keep their identity
+        "renderer": {"supersample": ds.supersample, "antialias_sigma": ds.antialias_sigma, **({"linear_light": True} if ds.linear_light else {})},
         "catalogue": catalogue.identity,
         "shard": list(shard),
     }

@@ -69,7 +69,11 @@ class StreamConfig:
 
 
 def check_fields(dataset: DatasetLike, *, source: Any = "dataset") -> None:
-    """Raise StoreError naming the fields training needs that ``dataset`` lacks, and checking their shapes."""
+    """Raise StoreError naming the fields training needs that ``dataset`` lacks, and checking their shapes.
+
+    A dataset of axial targets (``dataset.axial``: it stores ``theta``, ``alpha_x``, ``alpha_y``) is refused:
+    its magnified frames are not the input motion times the scalar alpha the network is given.
+    """
     fields = getattr(dataset, "fields", None)
     names = set(fields) if fields is not None else set()
     if not getattr(dataset, "shards", None) or len(dataset) == 0:
@@ -77,6 +81,10 @@ def check_fields(dataset: DatasetLike, *, source: Any = "dataset") -> None:
     missing = [f for f in REQUIRED_FIELDS if f not in names]
     if missing:
         raise StoreError(f"{source}: training needs fields {list(REQUIRED_FIELDS)}; missing {missing}")
+    if "alpha_y" in names:  # an axial store (dataset.axial): its targets are magnified by a factor per axis
+        raise StoreError(f"{source}: the dataset has axial magnification targets (dataset.axial: alpha_x along theta, alpha_y "
+                         "across it), which the scalar-alpha network cannot learn; train on a dataset rendered without "
+                         "dataset.axial, or read theta, alpha_x and alpha_y with mmtrain.train.SampleDataset in an axial trainer")
     for name in FRAME_FIELDS:
         shape = tuple(fields[name].shape)
         if len(shape) != 4 or shape[-1] != 3:

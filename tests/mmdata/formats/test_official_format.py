@@ -14,6 +14,7 @@ from store_helpers import small_config, tree_snapshot
 from mmdata import open_dataset
 from mmdata.cli import main
 from mmdata.store.generate import generate_shard
+from mmdata.store.provenance import params_from_json
 
 CONFIG = small_config(dataset={"shard_size": 3, "parts": {"fg_bg": 5, "bg_only": 2, "blur_bg": 0, "static": 0, "fg_only": 0}})
 
@@ -77,3 +78,89 @@ def test_bad_inputs(dataset, tmp_path, capsys):
     assert main(["-q", "import-official", str(tmp_path / "nothing"), "--root", str(tmp_path / "r")]) == 2
     assert "train_mf.txt: not found" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+CUSTOM_CONFIG = small_config(dataset={
+    "shard_size": 2, "parts": {"fg_bg": 2, "bg_only": 0, "blur_bg": 0, "static": 0, "fg_only": 0, "still_bg": 3},
+    "custom_parts": {"still_bg": {"number": 6, "recipe": "fg_bg", "background_moves": False}},
+})
+
+
+def test_custom_parts_survive_export_and_import(catalogue, tmp_path):
+    """A custom part (number 6) goes out with its number and name in meta and comes back as that part."""
+    root, out, back = tmp_path / "ds", tmp_path / "official", tmp_path / "imported"
+    for part, shard in ((1, 0), (6, 0), (6, 1)):
+        generate_shard(CUSTOM_CONFIG, catalogue, root, part, shard)
+    assert main(["-q", "index", "--root", str(root)]) == 0
+    assert main(["-q", "export-official", "--root", str(root), "-o", str(out)]) == 0
+    assert json.loads((out / "meta" / "000002.json").read_text())["part_name"] == "still_bg"
+    assert main(["-q", "import-official", str(out), "--root", str(back)]) == 0
+    assert main(["-q", "index", "--root", str(back)]) == 0
+    manifest = json.loads((back / "manifest.json").read_text())
+    assert {k: (v["name"], v["count"]) for k, v in manifest["parts"].items()} == {"1": ("fg_bg", 2), "6": ("still_bg", 3)}
+    before, after = open_dataset(root, parts=["still_bg"]), open_dataset(back, parts=["still_bg"])
+    for name in ("frame_a", "frame_y_perturbed", "alpha", "part", "index"):
+        np.testing.assert_array_equal(after.fields[name].compute(), before.fields[name].compute(), err_msg=name)
+
+
+@pytest.mark.parametrize(
+    "meta, message",
+    [
+        ({"part": 6}, "part 6 is a custom part, but part_name None"),
+        ({"part": 6, "part_name": "fg_bg"}, "part 6 is a custom part, but part_name 'fg_bg'"),
+        ({"part": 300, "part_name": "big"}, "unknown part 300"),
+    ],
+)
+def test_a_custom_part_needs_its_name_in_meta(dataset, tmp_path, capsys, meta, message):
+    out = tmp_path / "official"
+    assert main(["-q", "export-official", "--root", str(dataset), "-o", str(out)]) == 0
+    (out / "meta" / "000000.json").write_text(json.dumps({"amplification_factor": 2.0, "index": 0, **meta}))
+    assert main(["-q", "import-official", str(out), "--root", str(tmp_path / "r")]) == 2
+    assert message in capsys.readouterr().err
+
+
+AXIAL_CONFIG = small_config(dataset={
+    "shard_size": 3, "parts": {"fg_bg": 3, "bg_only": 2, "blur_bg": 0, "static": 0, "fg_only": 0},
+    "axial": {"enabled": True, "theta_deg": {"min": 0.0, "max": 180.0}, "ratio": {"min": 0.0, "max": 0.8}},
+})
+
+
+@pytest.fixture(scope="module")
+def axial_dataset(tmp_path_factory: pytest.TempPathFactory, catalogue) -> Path:
+    root = tmp_path_factory.mktemp("axial") / "ds"
+    for part in (1, 2):
+        generate_shard(AXIAL_CONFIG, catalogue, root, part, 0)
+    assert main(["-q", "index", "--root", str(root)]) == 0
+    return root
+
+
+def test_an_axial_export_writes_per_pixel_factor_maps(axial_dataset, tmp_path):
+    out = tmp_path / "official"
+    assert main(["-q", "export-official", "--root", str(axial_dataset), "-o", str(out)]) == 0
+    fields = open_dataset(axial_dataset).fields
+    rows = np.loadtxt(out / "train_axial.txt", ndmin=2)
+    assert rows.shape == (5, 3)
+    for n in range(5):
+        params = params_from_json(str(fields["params_json"][n].compute()))
+        maps = np.load(out / "axial" / f"{n:06d}.npy")
+        assert maps.shape == (32, 32, 2) and maps.dtype == np.float32
+        assert np.all(maps[..., 0] == np.float32(params.alpha)) and np.all(maps[..., 1] == np.float32(params.alpha_y))
+        meta = json.loads((out / "meta" / f"{n:06d}.json").read_text())
+        assert (np.float32(meta["theta"]), np.float32(meta["alpha_x"]), np.float32(meta["alpha_y"])) == (
+            np.float32(params.theta), np.float32(params.alpha), np.float32(params.alpha_y))
+        assert meta["amplification_factor"] == meta["alpha_x"]  # the authors' readers see the factor along theta
+        np.testing.assert_array_equal(rows[n].astype(np.float32), np.float32([params.alpha, params.alpha_y, params.theta]))
+
+
+def test_an_axial_export_imports_back_exactly(axial_dataset, tmp_path, capsys):
+    out, back = tmp_path / "official", tmp_path / "imported"
+    assert main(["-q", "export-official", "--root", str(axial_dataset), "-o", str(out)]) == 0
+    assert main(["-q", "import-official", str(out), "--root", str(back)]) == 0
+    assert main(["-q", "index", "--root", str(back)]) == 0
+    before, after = open_dataset(axial_dataset).fields, open_dataset(back).fields
+    for name in ("frame_a", "frame_b_perturbed", "alpha", "theta", "alpha_x", "alpha_y"):
+        np.testing.assert_array_equal(after[name].compute(), before[name].compute(), err_msg=name)
+    assert main(["-q", "audit", "--root", str(back)]) == 0
+    (out / "train_axial.txt").unlink()  # maps without their factor list are refused, not imported as scalar
+    assert main(["-q", "import-official", str(out), "--root", str(tmp_path / "r")]) == 2
+    assert "train_axial.txt: not found" in capsys.readouterr().err

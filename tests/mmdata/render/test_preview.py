@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -105,11 +106,13 @@ def test_option_labels_name_each_active_option_with_the_samples_values():
     still = LayerParams("bg", 1.0, (0.0, 0.0), (0.5, -0.25), (0.0, 0.0, 0.0))
     assert option_labels(_params(still)) == []  # every option off: no labels
     objects = [_affine_layer(0.5, -0.004, 0.0), _affine_layer(-1.9, 0.007, 0.01), still]
-    labels = option_labels(_params(_affine_layer(1.2, 0.008, 0.004), objects, gain_b=1.07, read_noise_std=1.3), linear_light=True)
+    labels = option_labels(_params(_affine_layer(1.2, 0.008, 0.004), objects, gain_b=1.07, read_noise_std=1.3,
+                                   theta=math.radians(30.0), alpha_y=3.0), linear_light=True)
     assert labels == [
         "linear light",
         "gain B 1.070",
         "read noise 1.30",
+        "axial theta 30.0° alpha_x 10.0 alpha_y 3.0",
         "bg affine rot +1.20° scale +0.80% shear +0.004",
         "obj affine |rot| <= 1.9° |scale| <= 0.7%",
     ]
@@ -136,7 +139,7 @@ def test_preview_with_every_option_on_labels_each_row(tmp_path, catalogue_dir, c
     from mmdata.spec import DatasetSpec
 
     dataset = {"image_size": 32, "linear_light": True, "photometric": {"gain_flicker": 0.1, "read_noise_std": {"min": 0.5, "max": 2.0}},
-               "motion": {"affine": {"rotation_deg": 2.0, "scale": 0.01, "shear": 0.01}}}
+               "motion": {"affine": {"rotation_deg": 2.0, "scale": 0.01, "shear": 0.01}}, "axial": {"enabled": True}}
     config = tmp_path / "options.yaml"
     config.write_text(yaml.safe_dump({"sources": SOURCES, "dataset": dataset}))
     out = tmp_path / "preview"
@@ -151,7 +154,8 @@ def test_preview_with_every_option_on_labels_each_row(tmp_path, catalogue_dir, c
         params, _ = render(spec, "fg_bg", i, catalogue)
         labels = option_labels(params, linear_light=True)
         assert labels[0] == "linear light" and labels[1].startswith("gain B ") and labels[2].startswith("read noise ")
-        assert labels[3].startswith("bg affine rot ") and labels[4].startswith("obj affine |rot| <= ")
+        assert labels[3] == f"axial theta {math.degrees(params.theta):.1f}° alpha_x {params.alpha:.1f} alpha_y {params.alpha_y:.1f}"
+        assert labels[4].startswith("bg affine rot ") and labels[5].startswith("obj affine |rot| <= ")
         assert f"gain B {params.gain_b:.3f}" in labels
     assert sheet.size[1] > 14 + 2 * (32 + 14 + 4) + 4  # the option lines take room
     assert _option_pixels(sheet) > 100  # and are drawn

@@ -44,6 +44,12 @@ OPTIONS: dict[str, tuple[dict[str, Any], dict[str, Any], str, str]] = {
         "dataset.motion.affine",
         "recorded parameters differ from a fresh draw",
     ),
+    "axial": (
+        {"axial": {"enabled": True, "theta_deg": {"min": 10.0, "max": 80.0}, "ratio": {"min": 0.1, "max": 0.5}}},
+        {"axial": {"enabled": False}},
+        "dataset.axial",
+        "recorded parameters differ from a fresh draw",
+    ),
 }
 
 #: options that are rendering settings of the whole dataset, not per-sample draws
@@ -178,3 +184,75 @@ def test_a_default_sample_lists_no_option(tmp_path, catalogue_dir, capsys):
     capsys.readouterr()
     assert main(["-q", "explain", "--root", str(root), "--part", "1", "--index", "0"]) == 0
     assert "  option " not in capsys.readouterr().out
+
+
+#: axial flips: what is edited (the recorded parameters, or the stored array with its checksum resealed)
+AXIAL_FLIPS: dict[str, tuple[str, str]] = {
+    "recorded theta turned by 10 degrees": ("params", "theta"),
+    "recorded alpha_y doubled": ("params", "alpha_y"),
+    "stored alpha_y array doubled": ("array", "alpha_y"),
+    "stored theta array turned": ("array", "theta"),
+}
+
+
+@pytest.fixture(scope="module")
+def axial_root(tmp_path_factory: pytest.TempPathFactory, catalogue_dir: Path) -> Path:
+    return _generate(tmp_path_factory.mktemp("axial"), catalogue_dir, OPTIONS["axial"][0])
+
+
+def test_an_axial_shard_stores_the_factors_of_its_recorded_parameters(axial_root):
+    group = zarr.open_group(str(shard_path(axial_root, 1, 0)), mode="r")
+    for offset in range(2):
+        p = params_from_json(str(group["params_json"][offset]))
+        assert p.is_axial and 10.0 <= np.degrees(p.theta) <= 80.0 and 0.1 * p.alpha <= p.alpha_y <= 0.5 * p.alpha
+        stored = [float(group[name][offset]) for name in ("theta", "alpha_x", "alpha_y", "alpha")]
+        assert stored == [float(np.float32(v)) for v in (p.theta, p.alpha, p.alpha_y, p.alpha)]
+
+
+def _reseal_array(root: Path, name: str, values: np.ndarray) -> None:
+    """Overwrite one stored array and reseal its checksum (a writer that stored the wrong values)."""
+    group = zarr.open_group(str(shard_path(root, 1, 0)), mode="r+")
+    group[name][:] = values
+    attrs = group.attrs.asdict()
+    attrs["checksums"] = {**attrs["checksums"], name: bytes_checksum(group[name][:])}
+    attrs["shard_checksum"] = shard_checksum(attrs["checksums"])
+    attrs[ATTRS_KEY] = attrs_digest(attrs)
+    group.attrs.update(attrs)
+
+
+@pytest.mark.parametrize("case", sorted(AXIAL_FLIPS))
+def test_an_edited_axial_target_fails_the_audit(case, axial_root, tmp_path):
+    where, name = AXIAL_FLIPS[case]
+    root = tmp_path / "ds"
+    shutil.copytree(axial_root, root)
+    group = zarr.open_group(str(shard_path(root, 1, 0)), mode="r")
+    recorded = params_from_json(str(group["params_json"][1]))
+    if where == "params":
+        value = recorded.theta + np.radians(10.0) if name == "theta" else 2.0 * recorded.alpha_y
+        _flip_recorded_params(root, 1, {name: float(value)})
+        findings = ("recorded parameters differ from a fresh draw", f"stored array(s) {name} differ from the recorded parameters", "frame_y: ")
+    else:
+        values = np.asarray(group[name][:]).copy()
+        values[1] = values[1] * 2.0 if name == "alpha_y" else values[1] + 0.2
+        _reseal_array(root, name, values)
+        findings = (f"stored array(s) {name} differ from the recorded parameters",)
+    report = audit_dataset(root, rng=np.random.default_rng(0))
+    assert not report.ok and report.text().startswith("audit FAILED") and {p.index for p in report.problems} == {1}, report.text()
+    for finding in findings:
+        assert any(finding in p.what for p in report.problems), (finding, report.text())
+    if where == "params":  # the target is re-rendered with the edited value: only the magnified frames differ
+        differ = {p.what.split(":")[0] for p in report.problems if "differ from the re-render" in p.what}
+        assert differ == {"frame_y", "frame_y_perturbed"}, report.text()
+
+
+def test_explain_shows_the_axial_targets(axial_root, capsys):
+    recorded = params_from_json(str(zarr.open_group(str(shard_path(axial_root, 1, 0)), mode="r")["params_json"][0]))
+    capsys.readouterr()
+    assert main(["-q", "explain", "--root", str(axial_root), "--part", "1", "--index", "0"]) == 0
+    out = capsys.readouterr().out
+    line = next(l for l in out.splitlines() if l.startswith("  option dataset.axial: "))
+    assert f"theta {np.degrees(recorded.theta):.4f} deg" in line
+    assert f"alpha_x {recorded.alpha:.6g}" in line and f"alpha_y {recorded.alpha_y:.6g}" in line
+    m = recorded.magnification
+    d = m @ np.array(recorded.background.motion)
+    assert f"magnified {np.hypot(*d):.3f} px" in out  # the background's magnified motion is |M delta|

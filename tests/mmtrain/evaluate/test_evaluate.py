@@ -135,6 +135,10 @@ def test_rewriting_a_test_set_keeps_it_or_refuses_other_content(
     with pytest.raises(StoreError, match="different config"):
         write_test_set(sets_dir, "subpixel", dataclasses.replace(ev, seed=1), ds, catalogue, progress=False)
     assert (sets_dir / "subpixel.zarr" / "zarr.json").read_bytes() == before
+    # a test set rendered without linear light is not taken for one rendered with it (dataset.linear_light)
+    with pytest.raises(StoreError, match="different config"):
+        write_test_set(sets_dir, "subpixel", ev, dataclasses.replace(ds, linear_light=True), catalogue, progress=False)
+    assert (sets_dir / "subpixel.zarr" / "zarr.json").read_bytes() == before
 
 def test_oracle_scores_one_and_do_nothing_scores_the_baseline(sets_dir: Path) -> None:
     sets = [open_test_set(sets_dir / f"{t}.zarr") for t in ("subpixel", "noise")]

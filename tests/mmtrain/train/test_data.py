@@ -125,6 +125,13 @@ def test_missing_fields_and_bad_sizes_are_clear_errors(samples) -> None:
         _take(TrainingStream(FakeDataset(samples, 10), StreamConfig(batch_size=2, crop_size=32)), 1)
 
 
+def test_an_axial_dataset_is_refused_with_a_clear_message(samples) -> None:
+    axial = {**samples, "theta": np.zeros(10, np.float32), "alpha_x": samples["alpha"], "alpha_y": samples["alpha"] / 2}
+    with pytest.raises(StoreError, match="mydata: the dataset has axial magnification targets .*scalar-alpha network cannot learn"):
+        check_fields(FakeDataset(axial, 10), source="mydata")
+    check_fields(FakeDataset(samples, 10), source="mydata")  # the same samples without them train
+
+
 @pytest.mark.parametrize("crop, match", [
     (32, "mydata: frames are 16x16 pixels \\(width x height\\), smaller than train.crop_size 32"),
     (6, "train.crop_size 6 is not a positive multiple of 4 .*up to 16"),

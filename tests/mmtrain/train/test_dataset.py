@@ -55,3 +55,24 @@ def test_bad_field_and_index_are_refused(root) -> None:
         SampleDataset(root, fields=("frame_z",))
     with pytest.raises(IndexError, match="outside"):
         SampleDataset(root)[9]
+
+
+def test_an_axial_dataset_serves_its_factors_and_our_trainer_refuses_it(tmp_path_factory, capsys) -> None:
+    """SampleDataset hands axial trainers theta, alpha_x, alpha_y; mmtrain train stops before it starts."""
+    from mmtrain.cli import main as mmtrain_main
+
+    catalogue = builtin_catalogue_dir(tmp_path_factory)
+    base = tmp_path_factory.mktemp("axialds")
+    dataset = {"shard_size": 4, "parts": {"fg_bg": 4, "bg_only": 0, "blur_bg": 0, "static": 0, "fg_only": 0}, "axial": {"enabled": True}}
+    cfg = write_config(base / "c.yaml", small_config(dataset=dataset))
+    root = base / "ds"
+    assert mmdata_main(["-q", "generate", "--config", str(cfg), "--catalogue", str(catalogue), "--part", "1", "--shard", "0", "--root", str(root)]) == 0
+    assert mmdata_main(["-q", "index", "--root", str(root)]) == 0
+    item = SampleDataset(root, fields=("frame_y_perturbed", "alpha", "theta", "alpha_x", "alpha_y"))[0]
+    assert item["alpha_x"].item() == item["alpha"].item() and 0.0 <= item["alpha_y"].item() <= item["alpha_x"].item()
+    train_cfg = write_config(base / "t.yaml", {"train": {"steps": 1, "crop_size": 16, "workers": 0}})
+    capsys.readouterr()
+    assert mmtrain_main(["-q", "train", "--config", str(train_cfg), "--root", str(root), "-o", str(base / "run")]) == 2
+    err = capsys.readouterr().err
+    assert f"{root}: the dataset has axial magnification targets" in err and len(err.strip().splitlines()) == 1, err
+    assert not (base / "run" / "checkpoint.pt").exists()
