@@ -43,6 +43,7 @@ from mmdata.render.params import SampleParams
 
 __all__ = [
     "PART_SIZE_DATASET_KEYS",
+    "GENERATOR_OPTIONS",
     "LAYOUT_DATASET_KEYS",
     "RENDER_CONFIG_KEYS",
     "RENDER_MODULES",
@@ -54,6 +55,7 @@ __all__ = [
     "render_config",
     "render_config_hash",
     "utc_now",
+    "without_options_off",
     "params_to_json",
     "params_from_json",
     "sample_digest",
@@ -71,6 +73,9 @@ RENDER_CONFIG_KEYS: tuple[str, ...] = ("seed", "dataset")
 PART_SIZE_DATASET_KEYS: tuple[str, ...] = ("parts", "total", "mix")
 #: Keys of ``dataset`` that decide how many samples exist and where they are stored, not their pixels.
 LAYOUT_DATASET_KEYS: tuple[str, ...] = (*PART_SIZE_DATASET_KEYS, "shard_size", "store_frame_y")
+#: Generator options of ``dataset`` added after the paper's generator (off by default; ``motion.affine``
+#: besides): the render config leaves them out while they are off (:func:`without_options_off`).
+GENERATOR_OPTIONS: tuple[str, ...] = ("linear_light", "photometric", "axial", "custom_parts")
 
 _PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
@@ -208,11 +213,43 @@ def _scipy_version() -> str:
     return scipy.__version__
 
 
+def _is_off(key: str, value: Any) -> bool:
+    """Whether the generator option ``dataset.<key>`` is switched off (so that it changes no pixel)."""
+    if key == "linear_light":
+        return value is False
+    if key == "axial":
+        return isinstance(value, Mapping) and value.get("enabled") is False
+    if key == "photometric":
+        noise = value.get("read_noise_std", {}) if isinstance(value, Mapping) else None
+        return isinstance(noise, Mapping) and value.get("gain_flicker") == 0 and noise.get("min") == 0 and noise.get("max") == 0
+    if key == "custom_parts":
+        return not value
+    return False
+
+
+def without_options_off(dataset: Mapping[str, Any]) -> dict[str, Any]:
+    """``dataset`` without the generator options that are off (:data:`GENERATOR_OPTIONS`, ``motion.affine``).
+
+    An option that is off draws nothing and changes no pixel, so leaving it out keeps the render
+    config (and its hash) of a dataset the same as before the option existed: adding an option to the
+    toolkit never makes existing datasets look like another configuration.
+    """
+    out = {k: v for k, v in dataset.items() if not (k in GENERATOR_OPTIONS and _is_off(k, v))}
+    motion = out.get("motion")
+    affine = motion.get("affine") if isinstance(motion, Mapping) else None
+    if isinstance(affine, Mapping) and affine and all(v == 0 for v in affine.values()):
+        out["motion"] = {k: v for k, v in motion.items() if k != "affine"}
+    return out
+
+
 def render_config(config: Mapping[str, Any]) -> dict[str, Any]:
-    """The part of a resolved config that determines pixels (see :data:`RENDER_CONFIG_KEYS`)."""
+    """The part of a resolved config that determines pixels (see :data:`RENDER_CONFIG_KEYS`).
+
+    Layout keys (part sizes, shard size, stored fields) and generator options that are off are left out.
+    """
     out = {k: config[k] for k in RENDER_CONFIG_KEYS if k in config}
     if isinstance(out.get("dataset"), Mapping):
-        out["dataset"] = {k: v for k, v in out["dataset"].items() if k not in LAYOUT_DATASET_KEYS}
+        out["dataset"] = without_options_off({k: v for k, v in out["dataset"].items() if k not in LAYOUT_DATASET_KEYS})
     return out
 
 

@@ -114,3 +114,25 @@ def test_a_mix_is_layout_not_pixels_so_growing_the_total_keeps_the_render_config
     grown = validate_config({"dataset": {"total": 40, "mix": {"fg_bg": 0.25, "bg_only": 0.75}}})
     assert render_config_hash(by_parts) == render_config_hash(by_mix) == render_config_hash(grown)
     assert render_config_hash(by_parts) != render_config_hash(validate_config({"dataset": {"linear_light": True}}))
+
+
+#: render_config_hash recorded by every shard of the reference dataset (config/reference-cpu.yaml),
+#: rendered before the generator options (linear light, photometric, affine, axial, custom parts) existed.
+REFERENCE_RENDER_CONFIG_HASH = "6fe41cd75609bdf2bae725cfc9a73f1aa45e369c239dbc6a4f92801279fee75f"
+
+
+def test_generator_options_that_are_off_leave_the_render_config_as_before_they_existed() -> None:
+    from mmdata.store.provenance import render_config_hash
+
+    reference = load_config("config/reference-cpu.yaml")
+    assert render_config_hash(reference) == REFERENCE_RENDER_CONFIG_HASH
+    on = {
+        "linear_light": True,
+        "axial": {"enabled": True},
+        "photometric": {"gain_flicker": 0.05},
+        "motion": {**reference["dataset"]["motion"], "affine": {"rotation_deg": 1.0, "scale": 0.0, "shear": 0.0}},
+        "custom_parts": {"busy": {"recipe": "fg_bg", "number": 6}},
+    }
+    for key, value in on.items():
+        switched = validate_config({**reference, "dataset": {**reference["dataset"], key: value}})
+        assert render_config_hash(switched) != REFERENCE_RENDER_CONFIG_HASH, key

@@ -13,7 +13,7 @@ from mmdata.errors import ConfigError
 from mmdata.fsutil import atomic_write_text
 from mmdata.render.params import part_name, part_number
 from mmdata.spec import custom_part_numbers
-from mmdata.store.provenance import PART_SIZE_DATASET_KEYS, RENDER_CONFIG_KEYS, package_code_hash, render_code_hash
+from mmdata.store.provenance import PART_SIZE_DATASET_KEYS, RENDER_CONFIG_KEYS, package_code_hash, render_code_hash, without_options_off
 
 
 # ---- configuration: defaults filled in and validated (once) before anything runs ---------------
@@ -126,10 +126,13 @@ SOURCES_CONFIG = config_view("sources")
 # (shard_samples), not on how many samples the other shards hold. So growing or shrinking one part
 # renders only that part's new or changed shards; the file is rewritten in place (atomically) when
 # only part sizes change, and what it says about them is what the shards record as their part size.
+# Generator options that are off are left out of both (they change no pixel, and the shard job fills
+# their defaults back in), so a toolkit release that adds an option re-renders nothing.
 def shard_config_file() -> str:
-    layout_free = {k: v for k, v in DATASET.items() if k not in PART_SIZE_DATASET_KEYS}  # parts, total, mix
+    dataset = without_options_off(DATASET)
+    layout_free = {k: v for k, v in dataset.items() if k not in PART_SIZE_DATASET_KEYS}  # parts, total, mix
     key = yaml.safe_dump({"seed": config["seed"], "dataset": layout_free, "store": config["store"]}, sort_keys=True)
-    text = yaml.safe_dump({k: config[k] for k in (*RENDER_CONFIG_KEYS, "store")}, sort_keys=True)
+    text = yaml.safe_dump({**{k: config[k] for k in (*RENDER_CONFIG_KEYS, "store")}, "dataset": dataset}, sort_keys=True)
     path = f"results/config/shards-{hashlib.sha256(key.encode()).hexdigest()[:16]}.yaml"
     CONFIG_VIEWS[path] = text
     return path
