@@ -100,6 +100,7 @@ HOW: dict[str, str] = {
     "mmtrain evaluate run --shard 0/2 --sets results/evaluate/sets-2 -o results/evaluate/part0": "demo",
     "mmtrain evaluate run --shard 1/2 --sets results/evaluate/sets-2 -o results/evaluate/part1": "demo",
     "mmtrain evaluate merge results/evaluate/part0 results/evaluate/part1 -o results/evaluate/merged": "demo",
+    "mmtrain evaluate video-accuracy demo.mp4 --frames 30 --alpha 5 --band 1 3 --bands 1-3 5-15 --points 8 -o results/video-accuracy/demo": "fast",
 }
 
 

@@ -123,6 +123,7 @@ class EvalSpec:
     models: tuple[tuple[str, str], ...]  # (name, weights path) of networks to score
     video: VideoSpec = field(default_factory=VideoSpec)
     phase_based: PhaseBasedConfig = field(default_factory=PhaseBasedConfig)
+    baseline_backend: str = "torch"  # implementation of phase_based and linear: torch or numpy
     sweep_alphas: tuple[float, ...] = (5.0, 10.0, 20.0, 50.0, 100.0)  # levels of the alpha sweep
     sweep_motion: float = 0.1  # input motion of the alpha sweep (px)
     noise_scale: str = "photon_255"  # how the noise factor maps to a strength (NOISE_SCALES)
@@ -187,6 +188,7 @@ class EvalSpec:
                 fps=video.fps, low_hz=float(pb["low_hz"]), high_hz=float(pb["high_hz"]), taps=int(pb["taps"]),
                 orientations=int(pb["orientations"]), sigma=float(pb["sigma"]),
             ),
+            baseline_backend=str(pb["backend"]),
             sweep_alphas=tuple(float(v) for v in merged["sweep_alphas"]),
             sweep_motion=float(ev["sweep_motion"]),
             noise_scale=str(merged["noise_scale"]),

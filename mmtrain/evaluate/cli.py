@@ -1,4 +1,5 @@
-"""``mmtrain evaluate sets|run|merge``: render the test sets, score them, merge sharded scores, write the report."""
+"""``mmtrain evaluate sets|run|merge|video-accuracy``: render the test sets, score them, merge sharded scores,
+write the report; measure the physical accuracy of a magnified real video."""
 
 from __future__ import annotations
 
@@ -35,7 +36,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="a network to score: our checkpoint or the authors' weights.npz (repeatable)")
     run.add_argument("--methods", nargs="*", help="built-in methods (default evaluate.methods): oracle do_nothing phase_based")
     run.add_argument("--catalogue", help="catalogue folder, needed only for test sets stored without clips")
-    run.add_argument("--device", default="cpu", help="torch device of the networks (default cpu)")
+    run.add_argument("--device", default="auto",
+                     help="torch device of the networks and the torch baselines: auto (CUDA when available), cpu, cuda:N")
+    run.add_argument("--baseline-backend", choices=("torch", "numpy"),
+                     help="phase_based / linear in torch or numpy (default evaluate.phase_based.backend; same numbers)")
     run.add_argument("--workers", type=int, default=1, help="processes scoring cases in parallel (default 1)")
     run.add_argument("-o", "--out", required=True, help="results folder")
     _common(run)
@@ -45,6 +49,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     merge.add_argument("parts", nargs="+", help="results.json files (or their folders) of `run --shard K/N`")
     merge.add_argument("-o", "--out", required=True, help="results folder")
     merge.set_defaults(func=_cmd_merge)
+
+    acc = sub.add_parser("video-accuracy", help="a real clip: tracked motion ratio per frequency band against alpha, flicker")
+    acc.add_argument("video", help="input video file")
+    acc.add_argument("--alpha", type=float, required=True, help="magnification factor")
+    acc.add_argument("--band", type=float, nargs=2, metavar=("LOW", "HIGH"),
+                     help="the method's pass band in Hz (needed unless --magnified; nominal factor alpha inside, 1 outside)")
+    acc.add_argument("--method", default="phase_based", choices=("phase_based", "linear", "network"),
+                     help="phase_based (default) or linear: whole-clip FIR in torch; network: --model in temporal FIR mode")
+    acc.add_argument("--model", help="weights of the network method (our checkpoint or the authors' weights.npz)")
+    acc.add_argument("--magnified", help="measure this already magnified video instead (same frames and crop)")
+    acc.add_argument("--start", type=int, default=0, help="first frame (default 0)")
+    acc.add_argument("--frames", type=int, help="frames (default: to the end)")
+    acc.add_argument("--crop", type=int, nargs=4, metavar=("X", "Y", "W", "H"), help="crop of every frame (even W, H)")
+    acc.add_argument("--bands", nargs="+", metavar="LOW-HIGH", type=_band,
+                     help="frequency bands of the report in Hz, e.g. 0.5-1 1-2 (default: octaves up to Nyquist)")
+    acc.add_argument("--points", type=int, default=24, help="textured points tracked at most (default 24)")
+    acc.add_argument("--patch", type=int, default=12, help="half-size of the tracked patches in px (default 12)")
+    acc.add_argument("--min-amplitude", type=float, default=0.02,
+                     help="input motion (px RMS) a point needs in a band to count in its ratio (default 0.02)")
+    acc.add_argument("--device", default="auto", help="torch device: auto (CUDA when available), cpu, cuda:N")
+    acc.add_argument("-o", "--out", required=True, help="folder for accuracy.json, accuracy.csv, accuracy.png")
+    acc.set_defaults(func=_cmd_video_accuracy)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -65,6 +91,17 @@ def _shard(text: str) -> tuple[int, int]:
     if not sep or not 0 <= shard[0] < shard[1]:
         raise argparse.ArgumentTypeError(f"expected K/N with 0 <= K < N, got {text!r}")
     return shard
+
+
+def _band(text: str) -> tuple[float, float]:
+    lo, sep, hi = text.partition("-")
+    try:
+        band = (float(lo), float(hi))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LOW-HIGH in Hz, e.g. 0.5-2, got {text!r}") from None
+    if not sep or not 0 <= band[0] < band[1]:
+        raise argparse.ArgumentTypeError(f"expected LOW-HIGH with 0 <= LOW < HIGH, got {text!r}")
+    return band
 
 
 def _specs(args: argparse.Namespace) -> tuple[dict[str, Any], EvalSpec, DatasetSpec]:
@@ -96,10 +133,15 @@ def _cmd_sets(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from mmtrain.magnify.pipeline import select_device
+
     cfg, ev, ds = _specs(args)
-    methods: list[Method] = [make_builtin(name, ev.phase_based) for name in (args.methods if args.methods is not None else ev.methods)]
+    device = select_device(args.device)
+    backend = args.baseline_backend or ev.baseline_backend
+    methods: list[Method] = [make_builtin(name, ev.phase_based, backend=backend, device=device)
+                             for name in (args.methods if args.methods is not None else ev.methods)]
     models = [f"{name}={path}" for name, path in ev.models] + list(args.model)
-    methods += [load_network(spec, args.device) for spec in models]  # fail early on bad weights
+    methods += [load_network(spec, str(device)) for spec in models]  # fail early on bad weights
     test_sets = [open_test_set(Path(args.sets) / shard_name(test, args.shard)) for test in ev.tests]
     catalogue = None
     if args.catalogue:
@@ -108,7 +150,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         catalogue = open_catalogue(args.catalogue)
     results = evaluate_test_sets(test_sets, methods, border=ev.border, catalogue=catalogue, ds=ds, workers=args.workers,
                                  progress=not args.quiet, ssim_variant=ev.ssim_variant)
-    results.meta.update({"protocol": ev.protocol, "shard": list(args.shard), "noise_scale": ev.noise_scale})
+    results.meta.update({"protocol": ev.protocol, "shard": list(args.shard), "noise_scale": ev.noise_scale,
+                         "baseline_backend": backend, "device": str(device)})
     for path in write_results(results, args.out):
         print(path)
     return 0
@@ -126,5 +169,23 @@ def _cmd_merge(args: argparse.Namespace) -> int:
     merged = Results.merge(parts)
     merged.meta["shard"] = [0, 1]
     for path in write_results(merged, args.out):
+        print(path)
+    return 0
+
+
+def _cmd_video_accuracy(args: argparse.Namespace) -> int:
+    from mmtrain.evaluate.video_report import video_accuracy
+
+    acc, paths = video_accuracy(args.video, args.out, alpha=args.alpha, band=tuple(args.band) if args.band else None,
+                                method=args.method, checkpoint=args.model, magnified=args.magnified, start=args.start,
+                                frames=args.frames, crop=tuple(args.crop) if args.crop else None, bands=args.bands,
+                                points=args.points, patch=args.patch, min_amplitude=args.min_amplitude,
+                                device=args.device)
+    for b in acc.bands:
+        nominal = "" if b.expected is None else f" (nominal {b.expected:g})"
+        state = f"ratio {b.ratio:.2f}{nominal}" if b.measurable else "too little input motion to measure"
+        print(f"{b.low_hz:g}-{b.high_hz:g} Hz: input {b.input_amplitude:.3f} px, output {b.output_amplitude:.3f} px, {state}")
+    print(f"flicker in still regions: input {acc.flicker_input:.2f}, output {acc.flicker_output:.2f} (0-255)")
+    for path in paths:
         print(path)
     return 0

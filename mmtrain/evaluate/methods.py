@@ -6,6 +6,8 @@ Every method maps a case to an 8-bit RGB frame that should equal the ground trut
 * ``do_nothing``: the input frame B unchanged (its SSIM is the paper's baseline);
 * ``phase_based``: Wadhwa et al. 2013 on the case's clip, frame 0 (:mod:`mmtrain.evaluate.baselines`);
 * ``linear``: linear Eulerian magnification (Wu et al. 2012) on the clip, same temporal filter;
+  both in torch on a chosen device (``backend="torch"``, :mod:`mmtrain.magnify.phase_torch`) or in
+  numpy (``backend="numpy"``), with the same numbers;
 * a network (:class:`NetworkMethod`): any of our checkpoints or the authors' weights, two frames
   (A, B) and alpha, no temporal filter, as the paper ran it.
 
@@ -14,6 +16,7 @@ Outputs are rounded and clipped to uint8, as a magnified video would be.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Protocol
@@ -24,11 +27,15 @@ import torch
 from mmdata.errors import ConfigError
 from mmtrain.model.frames import from_model_range, to_model_range
 from mmtrain.evaluate.baselines import PhaseBasedConfig, linear_magnify, phase_based_magnify
+from mmtrain.magnify.phase_torch import linear_magnify_torch, phase_based_magnify_torch
 
-__all__ = ["Method", "Oracle", "DoNothing", "ClipMethod", "PhaseBased", "LinearEulerian", "NetworkMethod", "BUILTIN_METHODS", "make_builtin", "load_network", "to_uint8"]
+__all__ = ["Method", "Oracle", "DoNothing", "ClipMethod", "PhaseBased", "LinearEulerian", "NetworkMethod", "BUILTIN_METHODS",
+           "BACKENDS", "make_builtin", "load_network", "to_uint8"]
 
 #: Names of the methods that need no weights.
 BUILTIN_METHODS: tuple[str, ...] = ("oracle", "do_nothing", "phase_based", "linear")
+#: Implementations of the classical baselines (``phase_based``, ``linear``).
+BACKENDS: tuple[str, ...] = ("torch", "numpy")
 
 
 def to_uint8(img: np.ndarray) -> np.ndarray:
@@ -83,14 +90,23 @@ class ClipMethod:
         return to_uint8(self.magnify(clip, alpha, self.config, frames=[0])[0])
 
 
-def PhaseBased(config: PhaseBasedConfig) -> ClipMethod:  # noqa: N802 (reads as a method class)
-    """The phase-based method with its temporal band-pass (:func:`mmtrain.evaluate.baselines.phase_based_magnify`)."""
-    return ClipMethod("phase_based", phase_based_magnify, config)
+def _backend(numpy_fn: Callable[..., np.ndarray], torch_fn: Callable[..., np.ndarray], backend: str,
+             device: torch.device | str) -> Callable[..., np.ndarray]:
+    if backend not in BACKENDS:
+        raise ConfigError(f"evaluate.phase_based.backend: expected one of {', '.join(BACKENDS)}, got {backend!r}")
+    return numpy_fn if backend == "numpy" else functools.partial(torch_fn, device=str(device))
 
 
-def LinearEulerian(config: PhaseBasedConfig) -> ClipMethod:  # noqa: N802
-    """Linear Eulerian magnification with the same band-pass (:func:`mmtrain.evaluate.baselines.linear_magnify`)."""
-    return ClipMethod("linear", linear_magnify, config)
+def PhaseBased(config: PhaseBasedConfig, backend: str = "numpy", device: torch.device | str = "cpu") -> ClipMethod:  # noqa: N802
+    """The phase-based method with its temporal band-pass (:func:`mmtrain.evaluate.baselines.phase_based_magnify`,
+    or :func:`mmtrain.magnify.phase_torch.phase_based_magnify_torch` on ``device`` with ``backend="torch"``)."""
+    return ClipMethod("phase_based", _backend(phase_based_magnify, phase_based_magnify_torch, backend, device), config)
+
+
+def LinearEulerian(config: PhaseBasedConfig, backend: str = "numpy", device: torch.device | str = "cpu") -> ClipMethod:  # noqa: N802
+    """Linear Eulerian magnification with the same band-pass (:func:`mmtrain.evaluate.baselines.linear_magnify`,
+    or :func:`mmtrain.magnify.phase_torch.linear_magnify_torch`)."""
+    return ClipMethod("linear", _backend(linear_magnify, linear_magnify_torch, backend, device), config)
 
 
 @dataclass
@@ -111,20 +127,21 @@ class NetworkMethod:
         return from_model_range(y)[0]
 
 
-def make_builtin(name: str, phase_config: PhaseBasedConfig) -> Method:
-    """A built-in method by name.
+def make_builtin(name: str, phase_config: PhaseBasedConfig, *, backend: str = "numpy",
+                 device: torch.device | str = "cpu") -> Method:
+    """A built-in method by name; ``backend`` and ``device`` choose how the classical baselines run.
 
     Raises:
-        ConfigError: unknown name.
+        ConfigError: unknown name or backend.
     """
     if name == "oracle":
         return Oracle()
     if name == "do_nothing":
         return DoNothing()
     if name == "phase_based":
-        return PhaseBased(phase_config)
+        return PhaseBased(phase_config, backend, device)
     if name == "linear":
-        return LinearEulerian(phase_config)
+        return LinearEulerian(phase_config, backend, device)
     raise ConfigError(f"evaluate.methods: unknown method {name!r}; expected one of {', '.join(BUILTIN_METHODS)}")
 
 

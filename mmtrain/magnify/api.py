@@ -64,7 +64,7 @@ def magnify_batches(model: torch.nn.Module | None, batches: Iterable[np.ndarray]
     if settings.method == "phase-based":
         from mmtrain.magnify.phase import phase_based_frames
 
-        return phase_based_frames(batches, settings)
+        return phase_based_frames(batches, settings, device=device if settings.backend == "torch" else None)
     if settings.method == "linear":
         from mmtrain.magnify.linear import linear_frames
 

@@ -17,7 +17,7 @@ __all__ = ["register", "run_magnify", "run_make_demo_video"]
 
 _SETTINGS_KEYS = ("method", "alpha", "mode", "filter", "band", "fps", "order", "batch", "official_fir", "fir_taps",
                   "fir_memory_mb", "allow_leaky_fir", "call_pixels", "channels_last", "precision", "compile",
-                  "threads")
+                  "threads", "backend")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -57,6 +57,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_output_options(p)
     p.add_argument("--batch", type=int, help="frames per network call")
     p.add_argument("--device", help="auto (CUDA when available), cpu, cuda, cuda:N")
+    p.add_argument("--backend", choices=("torch", "numpy"),
+                   help="phase-based method in torch on --device (default) or in numpy (the same numbers)")
     p.add_argument("--threads", type=int, help="CPU threads (default: the CPUs this process may use)")
     p.add_argument("--precision", choices=("fp32", "bf16", "fp16"), help="network precision (default fp32)")
     p.add_argument("--compile", action="store_true", default=None, help="torch.compile the network")

@@ -262,13 +262,24 @@ class PhaseBasedStream:
 
 
 def phase_based_frames(batches: Iterable[np.ndarray], settings: "MagnifySettings",  # noqa: F821
-                       config: PhaseBasedConfig | None = None) -> Iterator[np.ndarray]:
+                       config: PhaseBasedConfig | None = None, *,
+                       device: torch.device | str | None = None) -> Iterator[np.ndarray]:
     """Stream the phase-based method over batches of uint8 frames ``(n, H, W, 3)``; yields uint8 batches.
 
+    Args:
+        device: run the torch implementation there
+            (:class:`mmtrain.magnify.phase_torch.PhaseBasedStreamTorch`); ``None``: numpy (pyrtools).
+
     Raises:
-        ConfigError: frames under 8 pixels on a side (the pyramid needs at least one level).
+        ConfigError: frames under 8 pixels on a side (the pyramid needs at least one level); odd
+            frame sides with a device (the torch pyramid needs even ones).
     """
-    stream = PhaseBasedStream(settings, config)
+    if device is None:
+        stream = PhaseBasedStream(settings, config)
+    else:
+        from mmtrain.magnify.phase_torch import PhaseBasedStreamTorch
+
+        stream = PhaseBasedStreamTorch(settings, config, device)
     for frames in batches:
         if min(frames.shape[1:3]) < 8:
             raise ConfigError(f"phase-based: frames of {frames.shape[2]}x{frames.shape[1]} are too small "

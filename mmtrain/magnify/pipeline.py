@@ -75,6 +75,8 @@ class MagnifySettings:
         threads: CPU threads of the network; ``None`` = the CPUs this process may use.
         allow_leaky_fir: run an FIR whose DC or stop-band gain exceeds the limits of
             :mod:`mmtrain.magnify.fircheck` instead of refusing it.
+        backend: the phase-based method in ``torch`` (on the run's device,
+            :class:`mmtrain.magnify.phase_torch.PhaseBasedStreamTorch`) or ``numpy`` (pyrtools).
     """
 
     alpha: float
@@ -94,6 +96,7 @@ class MagnifySettings:
     compile: bool = False
     threads: int | None = None
     allow_leaky_fir: bool = False
+    backend: str = "torch"
 
     def resolve(self, video_fps: float, n_frames: int) -> "MagnifySettings":
         """Check every value against the video and fill in the sampling rate.
@@ -114,6 +117,8 @@ class MagnifySettings:
             raise ConfigError(f"call_pixels: expected a positive pixel count, got {self.call_pixels}")
         if self.precision not in PRECISIONS:
             raise ConfigError(f"precision: expected one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        if self.backend not in ("torch", "numpy"):
+            raise ConfigError(f"backend: expected torch or numpy, got {self.backend!r}")
         if self.threads is not None and self.threads < 1:
             raise ConfigError(f"threads: expected a positive thread count, got {self.threads}")
         if self.mode != "temporal":

@@ -161,6 +161,28 @@ def test_oracle_scores_one_and_do_nothing_scores_the_baseline(sets_dir: Path) ->
     assert min(r["ssim_mean"] for r in noisy if r["level"] == 0.1) > max(r["ssim_mean"] for r in noisy if r["level"] == 10.0)
 
 
+@pytest.mark.parametrize("name", ["phase_based", "linear"])
+def test_torch_baselines_score_as_numpy_on_the_cases(sets_dir: Path, specs: tuple[EvalSpec, DatasetSpec], name: str) -> None:
+    """Both backends on every case of two test sets: float outputs within 1e-6, every SSIM within 1e-4."""
+    ev, _ = specs
+    sets = [open_test_set(sets_dir / f"{t}.zarr") for t in ("subpixel", "noise")]
+    methods = {b: make_builtin(name, ev.phase_based, backend=b, device="cpu") for b in ("numpy", "torch")}
+    worst = 0.0
+    for ts in sets:
+        for i in range(ts.count):
+            clip, alpha = ts.clip(i), ts.case(i).params.alpha
+            a, b = (methods[k].magnify(clip, alpha, ev.phase_based, frames=[0])[0] for k in ("numpy", "torch"))
+            worst = max(worst, float(np.abs(a - b).max()))
+    assert worst < 1e-6
+    scores = {b: evaluate_test_sets(sets, [m], border=6, progress=False).scores for b, m in methods.items()}
+    assert len(scores["numpy"]) == sum(ts.count for ts in sets) == len(scores["torch"])
+    for x, y in zip(scores["numpy"], scores["torch"]):
+        assert (x.test, x.index) == (y.test, y.index)
+        assert abs(x.ssim - y.ssim) < 1e-4 and abs(x.ssim_uniform7 - y.ssim_uniform7) < 1e-4
+    with pytest.raises(ConfigError, match="backend: expected one of torch, numpy"):
+        make_builtin(name, ev.phase_based, backend="jax")
+
+
 class _FirstClipFrame:
     """A temporal method stand-in: returns frame 0 of the clip it is given (cheap)."""
 
