@@ -37,7 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--methods", nargs="*", help="built-in methods (default evaluate.methods): oracle do_nothing phase_based")
     run.add_argument("--catalogue", help="catalogue folder, needed only for test sets stored without clips")
     run.add_argument("--device", default="auto",
-                     help="torch device of the networks and the torch baselines: auto (CUDA when available), cpu, cuda:N")
+                     help="torch device of the networks and the torch baselines: auto (CUDA when available with "
+                          "--workers 1, else cpu), cpu, cuda:N")
     run.add_argument("--baseline-backend", choices=("torch", "numpy"),
                      help="phase_based / linear in torch or numpy (default evaluate.phase_based.backend; same numbers)")
     run.add_argument("--workers", type=int, default=1, help="processes scoring cases in parallel (default 1)")
@@ -133,10 +134,19 @@ def _cmd_sets(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    import torch
+
     from mmtrain.magnify.pipeline import select_device
 
     cfg, ev, ds = _specs(args)
-    device = select_device(args.device)
+    # worker processes are forked, and a forked process cannot use CUDA: several workers score on the CPU
+    if args.workers > 1 and args.device == "auto":
+        device = torch.device("cpu")
+    else:
+        device = select_device(args.device)
+    if args.workers > 1 and device.type != "cpu":
+        raise ConfigError(f"--workers {args.workers} with --device {args.device}: worker processes cannot share a {device.type} "
+                          "device; score on it with --workers 1, or use several workers on the CPU")
     backend = args.baseline_backend or ev.baseline_backend
     methods: list[Method] = [make_builtin(name, ev.phase_based, backend=backend, device=device)
                              for name in (args.methods if args.methods is not None else ev.methods)]

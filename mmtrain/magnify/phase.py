@@ -269,19 +269,26 @@ def phase_based_frames(batches: Iterable[np.ndarray], settings: "MagnifySettings
     Args:
         device: run the torch implementation there
             (:class:`mmtrain.magnify.phase_torch.PhaseBasedStreamTorch`); ``None``: numpy (pyrtools).
+            Frames with an odd side run in numpy whatever the device (the torch pyramid needs even
+            sides to use pyrtools' own filters); a log line says so. The two give the same output.
 
     Raises:
-        ConfigError: frames under 8 pixels on a side (the pyramid needs at least one level); odd
-            frame sides with a device (the torch pyramid needs even ones).
+        ConfigError: frames under 8 pixels on a side (the pyramid needs at least one level).
     """
-    if device is None:
-        stream = PhaseBasedStream(settings, config)
-    else:
-        from mmtrain.magnify.phase_torch import PhaseBasedStreamTorch
-
-        stream = PhaseBasedStreamTorch(settings, config, device)
+    stream = None
     for frames in batches:
         if min(frames.shape[1:3]) < 8:
             raise ConfigError(f"phase-based: frames of {frames.shape[2]}x{frames.shape[1]} are too small "
                               "for a steerable pyramid (expected at least 8x8)")
+        if stream is None:
+            odd = frames.shape[1] % 2 or frames.shape[2] % 2
+            if device is not None and odd:
+                log.info("phase-based: %dx%d frames have an odd side; running in numpy (the torch pyramid needs even sides)",
+                         frames.shape[2], frames.shape[1])
+            if device is None or odd:
+                stream = PhaseBasedStream(settings, config)
+            else:
+                from mmtrain.magnify.phase_torch import PhaseBasedStreamTorch
+
+                stream = PhaseBasedStreamTorch(settings, config, device)
         yield np.stack([np.clip(np.rint(stream(f)), 0, 255).astype(np.uint8) for f in frames])

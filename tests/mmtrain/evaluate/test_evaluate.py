@@ -252,6 +252,10 @@ def test_bad_input_is_a_clear_error(tmp_path: Path, sets_dir: Path, catalogue: I
                  "--sets", str(sets_dir), "--model", f"ours={bad}", "-o", str(tmp_path / "r")]) == 2
     assert str(bad) in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+    args = ["evaluate", "run", "--sets", str(sets_dir), "--workers", "2", "--device", "meta", "-o", str(tmp_path / "r")]
+    assert main(args) == 2  # forked workers cannot share an accelerator (CUDA, or here torch's meta device)
+    assert "--workers 2 with --device meta: worker processes cannot share a meta device" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
     with pytest.raises(ConfigError, match="NAME=PATH"):
         load_network(f"oracle={bad}")
     with pytest.raises(ConfigError, match="unknown method"):

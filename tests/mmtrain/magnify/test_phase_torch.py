@@ -139,3 +139,20 @@ def test_torch_stream_equals_numpy_stream(mode, extra):
     assert np.abs(expected.astype(int) - clip.astype(int))[1:].max() > 5  # it did magnify
     with pytest.raises(ConfigError, match="backend: expected torch or numpy"):
         MagnifySettings(alpha=10.0, method="phase-based", backend="jax").resolve(30.0, 6)
+
+
+def test_frames_with_an_odd_side_run_in_numpy_on_any_device(caplog):
+    """A 33 x 30 video magnifies with the default (torch) backend: those frames go through numpy, said in the log."""
+    import logging
+
+    from mmtrain.magnify.phase import phase_based_frames
+    from mmtrain.magnify.pipeline import MagnifySettings
+
+    clip = np.clip(np.rint(_moving_clip(6, 32, 0.3)), 0, 255).astype(np.uint8)
+    clip = np.concatenate([clip, clip[:, :1]], axis=1)[:, :, :30]  # 33 rows, 30 columns
+    settings = MagnifySettings(alpha=10.0, method="phase-based").resolve(30.0, len(clip))
+    expected = np.concatenate(list(phase_based_frames(iter([clip[:4], clip[4:]]), settings)))
+    with caplog.at_level(logging.INFO, logger="mmtrain.magnify.phase"):
+        got = np.concatenate(list(phase_based_frames(iter([clip[:4], clip[4:]]), settings, device="cpu")))
+    assert np.array_equal(got, expected) and np.abs(expected.astype(int) - clip.astype(int))[1:].max() > 5
+    assert any("30x33 frames have an odd side; running in numpy" in r.getMessage() for r in caplog.records)
