@@ -124,6 +124,36 @@ def tf_same_pads(length: int, kernel: int, stride: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
+def reflect_conv(x: Tensor, weight: Tensor, bias: Tensor | None, p: int) -> Tensor:
+    """``conv2d(pad(x, p, 'reflect'), weight, bias)`` without the padded copy of ``x``.
+
+    The convolution runs with zero padding inside the kernel; only its ``p``-pixel border differs from
+    the reflect-padded result, and is recomputed from thin reflect-padded strips of ``x`` (four small
+    convolutions). The same sums per output pixel, so equal to the padded form within float rounding;
+    on large frames the padded copy cost as much as a fifth of the network's time. Needs H, W >= 2p.
+
+    Args:
+        x: (B, C, H, W).
+        weight: (C_out, C, 2p + 1, 2p + 1).
+        bias: (C_out,) or None.
+        p: the padding, ``kernel // 2``.
+
+    Returns:
+        (B, C_out, H, W).
+    """
+    h, w = x.shape[-2:]
+    y = F.conv2d(x, weight, bias, padding=p)
+    k = 2 * p
+    # rows first (full width, corners included), then the columns between them ('valid' vertically)
+    y[..., :p, :] = F.conv2d(F.pad(x[..., :k, :], (p, p, p, 0), mode="reflect"), weight, bias)
+    y[..., h - p:, :] = F.conv2d(F.pad(x[..., h - k:, :], (p, p, 0, p), mode="reflect"), weight, bias)
+    if h <= k:  # no rows between the top and bottom strips
+        return y
+    y[..., p:h - p, :p] = F.conv2d(F.pad(x[..., :, :k], (p, 0, 0, 0), mode="reflect"), weight, bias)
+    y[..., p:h - p, w - p:] = F.conv2d(F.pad(x[..., :, w - k:], (0, p, 0, 0), mode="reflect"), weight, bias)
+    return y
+
+
 class Conv(nn.Module):
     """Explicit padding then a 'valid' convolution, optionally followed by ReLU.
 
@@ -150,11 +180,14 @@ class Conv(nn.Module):
         if self.tf_same:
             top, bottom = tf_same_pads(x.shape[-2], self.kernel, self.stride)
             left, right = tf_same_pads(x.shape[-1], self.kernel, self.stride)
-            x = F.pad(x, (left, right, top, bottom))
-        elif not self.native_pad:
+            x = self.conv(F.pad(x, (left, right, top, bottom)))
+        elif self.native_pad:
+            x = self.conv(x)
+        elif min(x.shape[-2:]) >= 2 * (self.kernel // 2) and self.kernel > 1:
+            x = reflect_conv(x, self.conv.weight, self.conv.bias, self.kernel // 2)
+        else:  # too small for the border strips: pad a copy
             p = self.kernel // 2
-            x = F.pad(x, (p, p, p, p), mode=self.mode)
-        x = self.conv(x)
+            x = self.conv(F.pad(x, (p, p, p, p), mode=self.mode))
         # in place: a convolution's backward needs its input, not its output
         return F.relu_(x) if self.relu else x
 

@@ -7,7 +7,10 @@ import torch
 
 from fakes import single_thread  # noqa: F401 (autouse fixture)
 
-from mmtrain.model.network import InputShapeError, MagNet, ModelConfig, make_model, tf_same_pads
+import torch.nn.functional as F
+
+import mmtrain.model.network as network
+from mmtrain.model.network import InputShapeError, MagNet, ModelConfig, make_model, reflect_conv, tf_same_pads
 
 SMALL = dict(n_enc_blocks=1, n_texture_blocks=1, n_shape_blocks=1, n_dec_blocks=1)
 
@@ -144,6 +147,47 @@ def test_channels_last_matches_contiguous() -> None:
         model = model.to(memory_format=torch.channels_last)
         y = model(x_a.contiguous(memory_format=torch.channels_last), x_b.contiguous(memory_format=torch.channels_last), 4.0)
     assert torch.allclose(ref, y, atol=1e-5)
+
+
+@pytest.mark.parametrize("h, w, kernel", [(2, 2, 3), (3, 2, 3), (2, 9, 3), (6, 6, 7), (7, 9, 7), (11, 13, 5), (24, 40, 3)])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_reflect_conv_equals_the_padded_convolution(h: int, w: int, kernel: int, channels_last: bool) -> None:
+    # the reference: an explicit reflect-padded copy, then a 'valid' convolution
+    g = torch.Generator().manual_seed(h * 100 + w)
+    x = torch.randn(2, 5, h, w, generator=g)
+    weight, bias = torch.randn(4, 5, kernel, kernel, generator=g), torch.randn(4, generator=g)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    p = kernel // 2
+    ref = F.conv2d(F.pad(x, (p, p, p, p), mode="reflect"), weight, bias)
+    got = reflect_conv(x, weight, bias, p)
+    assert got.shape == ref.shape
+    assert torch.allclose(got, ref, atol=1e-5, rtol=0)
+    assert torch.allclose(reflect_conv(x, weight, None, p), F.conv2d(F.pad(x, (p, p, p, p), mode="reflect"), weight),
+                          atol=1e-5, rtol=0)
+
+
+def test_reflect_conv_gradients_equal_the_padded_convolution() -> None:
+    g = torch.Generator().manual_seed(3)
+    x0, w0 = torch.randn(1, 3, 9, 12, generator=g), torch.randn(2, 3, 3, 3, generator=g)
+    grads = []
+    for fn in (lambda x, w: F.conv2d(F.pad(x, (1, 1, 1, 1), mode="reflect"), w), lambda x, w: reflect_conv(x, w, None, 1)):
+        x, w = x0.clone().requires_grad_(), w0.clone().requires_grad_()
+        (fn(x, w) ** 2).sum().backward()
+        grads.append((x.grad, w.grad))
+    assert torch.allclose(grads[0][0], grads[1][0], atol=1e-4) and torch.allclose(grads[0][1], grads[1][1], atol=1e-4)
+
+
+def test_official_network_equals_explicit_reflect_padding(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the whole official network with every reflect convolution done on a padded copy, as the authors do
+    torch.manual_seed(8)
+    model = make_model("official", **SMALL).eval()
+    x_a, x_b = _pair(1, 36, 44)
+    with torch.no_grad():
+        y = model(x_a, x_b, 6.0)
+        monkeypatch.setattr(network, "reflect_conv", lambda x, wt, b, p: F.conv2d(F.pad(x, (p, p, p, p), mode="reflect"), wt, b))
+        ref = model(x_a, x_b, 6.0)
+    assert (y - ref).abs().max() < 1e-5
 
 
 def test_default_model_is_paper() -> None:
