@@ -124,19 +124,20 @@ def tf_same_pads(length: int, kernel: int, stride: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
-def reflect_conv(x: Tensor, weight: Tensor, bias: Tensor | None, p: int) -> Tensor:
-    """``conv2d(pad(x, p, 'reflect'), weight, bias)`` without the padded copy of ``x``.
+def reflect_conv(x: Tensor, weight: Tensor, bias: Tensor | None, p: int, mode: str = "reflect") -> Tensor:
+    """``conv2d(pad(x, p, mode), weight, bias)`` without the padded copy of ``x``.
 
     The convolution runs with zero padding inside the kernel; only its ``p``-pixel border differs from
-    the reflect-padded result, and is recomputed from thin reflect-padded strips of ``x`` (four small
-    convolutions). The same sums per output pixel, so equal to the padded form within float rounding;
-    on large frames the padded copy cost as much as a fifth of the network's time. Needs H, W >= 2p.
+    the padded result, and is recomputed from thin padded strips of ``x`` (four small convolutions).
+    The same sums per output pixel, so equal to the padded form within float rounding; on large frames
+    the padded copy cost as much as a fifth of the network's time. Needs H, W >= 2p.
 
     Args:
         x: (B, C, H, W).
         weight: (C_out, C, 2p + 1, 2p + 1).
         bias: (C_out,) or None.
         p: the padding, ``kernel // 2``.
+        mode: ``"reflect"`` or ``"replicate"``.
 
     Returns:
         (B, C_out, H, W).
@@ -145,13 +146,61 @@ def reflect_conv(x: Tensor, weight: Tensor, bias: Tensor | None, p: int) -> Tens
     y = F.conv2d(x, weight, bias, padding=p)
     k = 2 * p
     # rows first (full width, corners included), then the columns between them ('valid' vertically)
-    y[..., :p, :] = F.conv2d(F.pad(x[..., :k, :], (p, p, p, 0), mode="reflect"), weight, bias)
-    y[..., h - p:, :] = F.conv2d(F.pad(x[..., h - k:, :], (p, p, 0, p), mode="reflect"), weight, bias)
+    y[..., :p, :] = F.conv2d(F.pad(x[..., :k, :], (p, p, p, 0), mode=mode), weight, bias)
+    y[..., h - p:, :] = F.conv2d(F.pad(x[..., h - k:, :], (p, p, 0, p), mode=mode), weight, bias)
     if h <= k:  # no rows between the top and bottom strips
         return y
-    y[..., p:h - p, :p] = F.conv2d(F.pad(x[..., :, :k], (p, 0, 0, 0), mode="reflect"), weight, bias)
-    y[..., p:h - p, w - p:] = F.conv2d(F.pad(x[..., :, w - k:], (0, p, 0, 0), mode="reflect"), weight, bias)
+    y[..., p:h - p, :p] = F.conv2d(F.pad(x[..., :, :k], (p, 0, 0, 0), mode=mode), weight, bias)
+    y[..., p:h - p, w - p:] = F.conv2d(F.pad(x[..., :, w - k:], (0, p, 0, 0), mode=mode), weight, bias)
     return y
+
+
+def _phase_kernels(weight: Tensor) -> Tensor:
+    """(4 C_out, C, 3, 3): the four output phases of a 3x3 kernel applied to a 2x nearest-upsampled image.
+
+    Output pixel (2i + r, 2j + s) of the upsampled convolution sees input rows i - 1 + r .. i + r and columns
+    j - 1 + s .. j + s of the small image: a 2x2 kernel whose taps are sums of the 3x3 kernel's (for r = 0,
+    rows (w0, w1 + w2); for r = 1, (w0 + w1, w2)), placed in a 3x3 kernel at offset (r, s). Channel
+    ``c * 4 + r * 2 + s`` is the order :func:`torch.nn.functional.pixel_shuffle` expects.
+    """
+    def pairs(t: Tensor, dim: int) -> tuple[Tensor, Tensor]:
+        a, b, c = t.unbind(dim)
+        return torch.stack([a, b + c], dim), torch.stack([a + b, c], dim)
+
+    c_out, c_in = weight.shape[:2]
+    phases = weight.new_zeros(c_out, 2, 2, c_in, 3, 3)
+    for r, rows in enumerate(pairs(weight, 2)):
+        for s, taps in enumerate(pairs(rows, 3)):
+            phases[:, r, s, :, r:r + 2, s:s + 2] = taps
+    return phases.reshape(4 * c_out, c_in, 3, 3)
+
+
+def upsample_conv(x: Tensor, weight: Tensor, bias: Tensor | None, mode: str) -> Tensor:
+    """``conv2d(pad(nearest_upsample_2x(x), 1, mode), weight, bias)`` computed on the small image.
+
+    The four output phases are one convolution of ``x`` (same multiply-adds, a quarter of the pixels, no
+    upsampled copy), interleaved by ``pixel_shuffle``. Padding the upsampled image by reflection is
+    padding the small one by replication (row -1 of the upsampled image is row 1, which is small row 0);
+    zero padding stays zero padding. Equal to the upsampled form within float rounding.
+
+    Args:
+        x: (B, C, H, W).
+        weight: (C_out, C, 3, 3).
+        bias: (C_out,) or None.
+        mode: the upsampled image's padding, ``"reflect"`` or ``"constant"`` (zeros).
+
+    Returns:
+        (B, C_out, 2H, 2W).
+    """
+    phases = _phase_kernels(weight)
+    bias4 = bias.repeat_interleave(4) if bias is not None else None
+    if mode == "constant":
+        z = F.conv2d(x, phases, bias4, padding=1)
+    elif min(x.shape[-2:]) >= 2:
+        z = reflect_conv(x, phases, bias4, 1, mode="replicate")
+    else:
+        z = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), phases, bias4)
+    return F.pixel_shuffle(z, 2)
 
 
 class Conv(nn.Module):
@@ -190,6 +239,13 @@ class Conv(nn.Module):
             x = self.conv(F.pad(x, (p, p, p, p), mode=self.mode))
         # in place: a convolution's backward needs its input, not its output
         return F.relu_(x) if self.relu else x
+
+    def upsampled(self, x: Tensor) -> Tensor:
+        """``forward(nearest_upsample_2x(x))`` for a stride-1 3x3 conv, without the upsampled copy."""
+        if self.kernel != 3 or self.stride != 1:
+            return self(F.interpolate(x, scale_factor=2, mode="nearest"))
+        y = upsample_conv(x, self.conv.weight, self.conv.bias, self.mode)
+        return F.relu_(y) if self.relu else y
 
 
 class ResBlock(nn.Module):
@@ -260,10 +316,9 @@ class Decoder(nn.Module):
         self.pred_conv = Conv(c.dec_dim, c.in_channels, 7, c)
 
     def forward(self, texture: Tensor, shape: Tensor) -> Tensor:
-        texture = self.texture_up(F.interpolate(texture, scale_factor=2, mode="nearest"))
+        texture = self.texture_up.upsampled(texture)  # conv(nearest 2x upsampling), on the small image
         x = self.blocks(torch.cat([texture, shape], dim=1))  # texture first, then shape
-        x = self.up_conv(F.interpolate(x, scale_factor=2, mode="nearest"))
-        return self.pred_conv(x)
+        return self.pred_conv(self.up_conv.upsampled(x))
 
 
 class MagNet(nn.Module):

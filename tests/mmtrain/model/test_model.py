@@ -10,7 +10,7 @@ from fakes import single_thread  # noqa: F401 (autouse fixture)
 import torch.nn.functional as F
 
 import mmtrain.model.network as network
-from mmtrain.model.network import InputShapeError, MagNet, ModelConfig, make_model, reflect_conv, tf_same_pads
+from mmtrain.model.network import InputShapeError, MagNet, ModelConfig, make_model, reflect_conv, tf_same_pads, upsample_conv
 
 SMALL = dict(n_enc_blocks=1, n_texture_blocks=1, n_shape_blocks=1, n_dec_blocks=1)
 
@@ -178,14 +178,45 @@ def test_reflect_conv_gradients_equal_the_padded_convolution() -> None:
     assert torch.allclose(grads[0][0], grads[1][0], atol=1e-4) and torch.allclose(grads[0][1], grads[1][1], atol=1e-4)
 
 
-def test_official_network_equals_explicit_reflect_padding(monkeypatch: pytest.MonkeyPatch) -> None:
-    # the whole official network with every reflect convolution done on a padded copy, as the authors do
+def _upsampled_reference(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, mode: str) -> torch.Tensor:
+    return F.conv2d(F.pad(F.interpolate(x, scale_factor=2, mode="nearest"), (1, 1, 1, 1), mode=mode), weight, bias)
+
+
+@pytest.mark.parametrize("h, w", [(1, 1), (1, 3), (2, 2), (5, 7), (12, 20)])
+@pytest.mark.parametrize("mode", ["reflect", "constant"])
+def test_upsample_conv_equals_the_upsampled_convolution(h: int, w: int, mode: str) -> None:
+    g = torch.Generator().manual_seed(h * 10 + w)
+    x = torch.rand(2, 6, h, w, generator=g).contiguous(memory_format=torch.channels_last)
+    weight, bias = torch.randn(5, 6, 3, 3, generator=g) * 0.2, torch.randn(5, generator=g)
+    got = upsample_conv(x, weight, bias, mode)
+    assert got.shape == (2, 5, 2 * h, 2 * w)
+    assert torch.allclose(got, _upsampled_reference(x, weight, bias, mode), atol=1e-5, rtol=0)
+    assert torch.allclose(upsample_conv(x, weight, None, mode), _upsampled_reference(x, weight, None, mode), atol=1e-5, rtol=0)
+
+
+def test_upsample_conv_gradients_equal_the_upsampled_convolution() -> None:
+    g = torch.Generator().manual_seed(4)
+    x0, w0, b0 = torch.randn(1, 3, 6, 7, generator=g), torch.randn(2, 3, 3, 3, generator=g), torch.randn(2, generator=g)
+    grads = []
+    for fn in (_upsampled_reference, upsample_conv):
+        x, w, b = (t.clone().requires_grad_() for t in (x0, w0, b0))
+        (fn(x, w, b, "reflect") ** 2).sum().backward()
+        grads.append((x.grad, w.grad, b.grad))
+    for ref, got in zip(*grads):
+        assert torch.allclose(ref, got, rtol=1e-5, atol=1e-3)
+
+
+@pytest.mark.parametrize("preset", ["paper", "official"])
+def test_network_equals_explicit_padding_and_upsampling(preset: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the whole network with every reflect convolution done on a padded copy and every upsampling
+    # materialised, as the authors' code does
     torch.manual_seed(8)
-    model = make_model("official", **SMALL).eval()
+    model = make_model(preset, **SMALL).eval()
     x_a, x_b = _pair(1, 36, 44)
     with torch.no_grad():
         y = model(x_a, x_b, 6.0)
-        monkeypatch.setattr(network, "reflect_conv", lambda x, wt, b, p: F.conv2d(F.pad(x, (p, p, p, p), mode="reflect"), wt, b))
+        monkeypatch.setattr(network, "reflect_conv", lambda x, wt, b, p, mode="reflect": F.conv2d(F.pad(x, (p, p, p, p), mode=mode), wt, b))
+        monkeypatch.setattr(network, "upsample_conv", _upsampled_reference)
         ref = model(x_a, x_b, 6.0)
     assert (y - ref).abs().max() < 1e-5
 
