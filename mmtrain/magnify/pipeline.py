@@ -36,7 +36,8 @@ import torch
 from mmdata.errors import ConfigError
 from mmtrain.model.frames import from_model_range, pad_to_multiple, to_model_range
 from mmtrain.magnify.filters import FILTER_KINDS, fir_response, make_streaming_filter, validate_band
-from mmtrain.model.runtime import (PRECISIONS, autocast, check_precision, maybe_compile,
+from mmtrain.model.runtime import (PRECISIONS, autocast, check_precision, maybe_compile, release_freed_memory,
+                                  retain_freed_memory,
                                   to_channels_last)
 
 __all__ = ["MODES", "METHODS", "MagnifySettings", "select_device", "frames_to_tensor", "tensor_to_frames",
@@ -229,6 +230,8 @@ class _Net:
 
     def __init__(self, model: torch.nn.Module, s: MagnifySettings, device: torch.device) -> None:
         check_precision(s.precision, device)
+        if device.type == "cpu":
+            retain_freed_memory()  # large activations reused, not page-faulted in again at every call
         if s.channels_last:
             model.to(memory_format=torch.channels_last)  # in place: the weights' values are unchanged
         self.model = maybe_compile(model, s.compile)
@@ -305,7 +308,9 @@ def _magnify_fir(net: _Net, batches: Iterable[np.ndarray], s: MagnifySettings, *
             return
         t = spill.n_frames
         response = fir_response(t, s.band, s.fps, numtaps=s.fir_taps, official=s.official_fir)
+        release_freed_memory()  # the encoding pass's buffers
         spill.filter(response, progress=progress)
+        release_freed_memory()  # the filter workers' buffers, in heaps the decoding pass does not use
         last = net.tensor(spill.read(t - 1, t)[1])
         per_call = max(1, s.call_pixels // max(1, size[0] * size[1]))
         for start in tqdm(range(0, t, s.batch), desc="FIR decode", unit="batch", disable=None if progress else True):

@@ -14,6 +14,11 @@ option              default    effect
 ``compile``         ``False``  ``torch.compile`` the network (first call compiles: seconds to minutes)
 ==================  =========  ==============================================================================
 
+Large activations (over 32 MB: a 64-channel map of a 1280x704 frame at half resolution) are, by
+glibc's default, mapped fresh from the kernel for each allocation and unmapped when freed, so every
+network call page-faults them in again; :func:`retain_freed_memory` keeps freed memory in the process
+for reuse (measured at 1280x704: 1.69 s/frame before, 1.20-1.40 s after; no change at 640x352).
+
 Example:
     >>> configure_threads(None)  # doctest: +SKIP
     2
@@ -25,15 +30,18 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import ctypes
+import ctypes.util
 import logging
 import os
+import sys
 from typing import Literal
 
 import torch
 from torch import nn
 
 __all__ = ["PRECISIONS", "Precision", "available_cpus", "configure_threads", "check_precision", "autocast", "to_channels_last",
-           "maybe_compile"]
+           "maybe_compile", "release_freed_memory", "retain_freed_memory"]
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +81,55 @@ def configure_threads(threads: int | None = None) -> int:
         torch.set_num_threads(n)
         log.info("torch CPU threads: %d", n)
     return n
+
+
+_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4  # glibc's mallopt parameters (malloc.h)
+_retained: bool | None = None
+
+
+def _glibc() -> ctypes.CDLL | None:
+    """The C library when it is glibc (it has ``gnu_get_libc_version``), else None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.gnu_get_libc_version.restype = ctypes.c_char_p
+        libc.gnu_get_libc_version()
+        return libc
+    except (OSError, AttributeError):
+        return None
+
+
+def release_freed_memory() -> None:
+    """Hand the memory freed so far (by every thread's heap) back to the operating system (glibc).
+
+    For the end of a phase that will not run again, such as the FIR mode's encoding and filtering
+    passes: the Dask workers' freed buffers sit in their own heaps, which the decoding pass (on the
+    main thread) cannot reuse. Nothing is done where the C library is not glibc.
+    """
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
+
+
+def retain_freed_memory() -> bool:
+    """Let the C allocator reuse freed memory instead of mapping and unmapping every large block.
+
+    glibc serves allocations above its mmap threshold (at most 32 MB) with a fresh mapping and returns
+    it to the kernel on free, so a network call on a large frame page-faults all its activations in
+    again. With mappings off (``M_MMAP_MAX`` 0) and trimming of the heap's top only above 1 GiB, freed
+    blocks are reused. Memory then returns to the operating system when the process ends, not when an
+    activation is freed; the peak is unchanged. Nothing is done where the C library is not glibc.
+
+    Returns:
+        Whether the setting is in effect (idempotent; the first call decides).
+    """
+    global _retained
+    if _retained is None:
+        libc = _glibc()
+        _retained = bool(libc is not None and libc.mallopt(_M_MMAP_MAX, 0) and libc.mallopt(_M_TRIM_THRESHOLD, 2**30))
+        log.debug("freed memory kept for reuse: %s", _retained)
+    return _retained
 
 
 def check_precision(precision: str, device: torch.device) -> None:

@@ -33,7 +33,7 @@ from mmtrain.train.data import (StreamConfig, TrainingStream, check_fields, chec
                                 validation_batches)
 from mmtrain.train.losses import LossConfig, MagnificationLoss, do_nothing_loss
 from mmtrain.model.network import MagNet, ModelConfig
-from mmtrain.model.runtime import autocast, configure_threads, to_channels_last
+from mmtrain.model.runtime import autocast, configure_threads, retain_freed_memory, to_channels_last
 
 __all__ = ["TrainConfig", "train", "evaluate_loss", "CHECKPOINT_NAME", "METRICS_NAME"]
 
@@ -233,6 +233,7 @@ class _Run:
         self.model, state = _initial_state(config, self.ckpt_path, resume, ds.manifest_hash)
         if not self.cuda:
             configure_threads(config.threads)
+            retain_freed_memory()  # activations above 32 MB reused, not page-faulted in at every step
         self.model.to(self.device)
         if config.channels_last:
             self.model.to(memory_format=torch.channels_last)

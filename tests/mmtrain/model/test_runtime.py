@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import platform
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -77,3 +80,41 @@ def test_compiled_parts_share_the_weights_and_leave_the_model_alone() -> None:
     assert compiled is not model and compiled.encoder is not model.encoder
     assert type(model.encoder).__name__ == "Encoder"
     assert compiled.encoder._orig_mod is model.encoder
+
+
+_HEAP = """
+import ctypes, sys
+import numpy as np
+from mmtrain.model.runtime import release_freed_memory, retain_freed_memory
+
+class Info(ctypes.Structure):  # glibc's struct mallinfo2
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+libc = ctypes.CDLL("libc.so.6")
+libc.mallinfo2.restype = Info
+if sys.argv[1] == "retain":
+    assert retain_freed_memory() and retain_freed_memory()
+a = np.ones(16 * 2**20, np.float32)  # 64 MB, above glibc's largest mmap threshold (32 MB)
+mapped = libc.mallinfo2().hblkhd  # bytes in blocks mapped on their own
+del a
+kept = libc.mallinfo2().fordblks  # freed bytes kept in the heap for reuse
+release_freed_memory()
+print(mapped, kept, libc.mallinfo2().fordblks)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc"
+                    or tuple(int(v) for v in platform.libc_ver()[1].split(".")[:2]) < (2, 33), reason="glibc >= 2.33")
+def test_retained_memory_is_kept_for_reuse_and_released_on_request() -> None:
+    # each in a fresh process: the allocator setting is process-wide
+    def heap(mode: str) -> list[int]:
+        out = subprocess.run([sys.executable, "-c", _HEAP, mode], check=True, capture_output=True, text=True)
+        return [int(v) for v in out.stdout.split()[-3:]]
+
+    block = 64 * 2**20
+    mapped, kept, _ = heap("default")
+    assert mapped >= block and kept < block  # a mapping of its own, unmapped when freed
+    mapped, kept, after_release = heap("retain")
+    assert mapped < block <= kept  # from the heap, and kept there when freed
+    assert after_release < block  # until release_freed_memory hands it back
