@@ -51,6 +51,8 @@ RECORDED = {
     "e2e_1_cpu": None,
     "e2e_2_cpu": None,
     "cpu_efficiency": None,
+    "e2e_2p_sps": None,  # not measured then
+    "efficiency_p": None,
 }
 ROWS = [
     ("render_sps", "render, samples/s per core", "{:.2f}"),
@@ -62,6 +64,8 @@ ROWS = [
     ("e2e_1_cpu", "end to end, 1 worker, CPU s/sample", "{:.3f}"),
     ("e2e_2_cpu", "end to end, 2 threads, CPU s/sample", "{:.3f}"),
     ("cpu_efficiency", "CPU efficiency at 2 threads", "{:.0%}"),
+    ("e2e_2p_sps", "end to end, 2 processes, samples/s", "{:.2f}"),
+    ("efficiency_p", "parallel efficiency at 2 processes", "{:.0%}"),
 ]
 
 
@@ -92,10 +96,18 @@ def measure(catalogue_dir: str, samples: int, size: int, work: Path) -> dict[str
     out = {"render_sps": samples / (time.process_time() - cpu)}
     warm = load_config(overrides={"dataset": {"image_size": 32, "shard_size": 2, "parts": {"fg_bg": 2}}, "store": {"zarr_shard_samples": 1}})
     generate_shard(warm, catalogue, work / "warm", 1, 0, workers=2, catalogue_path=catalogue_dir)  # first-use costs
-    for label, workers in (("e2e_1_sps", 1), ("e2e_2_sps", 2)):
+    try:  # store.pool: processes (not in every release)
+        processes = load_config(overrides={**cfg, "store": {**cfg["store"], "pool": "processes"}})
+    except Exception:  # noqa: BLE001 (an older release's config schema)
+        processes = None
+    for label, workers in (("e2e_1_sps", 1), ("e2e_2_sps", 2), ("e2e_2p_sps", 2)):
+        run_config = processes if label == "e2e_2p_sps" else config
+        if run_config is None:
+            out[label] = None
+            continue
         root = work / label
-        t, cpu = time.perf_counter(), _cpu()
-        path = generate_shard(config, catalogue, root, 1, 0, workers=workers, catalogue_path=catalogue_dir)
+        t, cpu = time.perf_counter(), _cpu()  # CPU of this process and its finished children
+        path = generate_shard(run_config, catalogue, root, 1, 0, workers=workers, catalogue_path=catalogue_dir)
         out[label] = samples / (time.perf_counter() - t)
         out[label.replace("_sps", "_cpu")] = (_cpu() - cpu) / samples
         out["bytes_per_sample"] = dir_bytes(path) / samples
@@ -110,6 +122,8 @@ def measure(catalogue_dir: str, samples: int, size: int, work: Path) -> dict[str
         shutil.rmtree(root)
     out["efficiency"] = out["e2e_2_sps"] / (2 * out["e2e_1_sps"])
     out["cpu_efficiency"] = out["e2e_1_cpu"] / out["e2e_2_cpu"]
+    out["efficiency_p"] = out["e2e_2p_sps"] / (2 * out["e2e_1_sps"]) if out["e2e_2p_sps"] else None
+    out.pop("e2e_2p_cpu", None)
     return out
 
 
@@ -130,11 +144,12 @@ def _table(current: dict[str, float], baseline: dict[str, float] | None, ref: st
         scale = 1e-6 if key == "bytes_per_sample" else 1.0
         rec = RECORDED[key]
         line = f"{label:36s} {fmt.format(rec * scale) if rec is not None else '-':>10s}"
-        ref_value = baseline[key] if baseline else rec
+        ref_value = baseline.get(key) if baseline else rec
+        value = current.get(key)
         if baseline:
-            line += f" {fmt.format(baseline[key] * scale):>10s}"
-        line += f" {fmt.format(current[key] * scale):>10s}"
-        line += f" {current[key] / ref_value:7.2f}" if ref_value else f" {'-':>7s}"
+            line += f" {fmt.format(ref_value * scale) if ref_value is not None else '-':>10s}"
+        line += f" {fmt.format(value * scale) if value is not None else '-':>10s}"
+        line += f" {value / ref_value:7.2f}" if ref_value and value else f" {'-':>7s}"
         lines.append(line)
     return lines
 
@@ -170,8 +185,10 @@ def main() -> None:
             for name, code in codes.items():  # alternating: baseline, current, baseline, current, ...
                 (work / name).mkdir(exist_ok=True)
                 runs[name].append(_round(code, args, Path(catalogue_dir), work / name))
-                print(f"round {r + 1} {name}: " + ", ".join(f"{k} {v:.3g}" for k, v in runs[name][-1].items()), flush=True)
-        med = {name: {k: statistics.median(run[k] for run in rs) for k in rs[0]} for name, rs in runs.items()}
+                print(f"round {r + 1} {name}: " + ", ".join(f"{k} {v:.3g}" for k, v in runs[name][-1].items() if v is not None),
+                      flush=True)
+        med = {name: {k: (statistics.median(run[k] for run in rs) if rs[0][k] is not None else None) for k in rs[0]}
+               for name, rs in runs.items()}
     print(f"\npart 1 at {args.size}x{args.size}, {args.samples} samples per figure, medians of {args.rounds} rounds; "
           f"ratio = current / {'baseline ' + args.baseline if args.baseline else 'recorded'}")
     print("\n".join(_table(med["current"], med.get("baseline"), args.baseline)))

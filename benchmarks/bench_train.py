@@ -56,6 +56,13 @@ def _step_fn(preset: str, batch: dict, device, precision: str = "fp32"):
         model.to(memory_format=torch.channels_last)
         batch = {k: to_channels_last(v) for k, v in batch.items()}
         context = lambda: autocast(device, precision)  # noqa: E731
+        try:  # as the training loop does on CPU (later releases)
+            from mmtrain.model.runtime import retain_freed_memory
+
+            if device.type == "cpu":
+                retain_freed_memory()
+        except ImportError:
+            pass
     except ImportError:  # the previous release: channels_last on CUDA only, fp32 on CPU
         if device.type == "cuda":
             model.to(memory_format=torch.channels_last)
