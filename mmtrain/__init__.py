@@ -18,10 +18,20 @@ on a ``(T, H, W, 3)`` uint8 array (:func:`mmtrain.magnify.api.magnify`; the subp
 from __future__ import annotations
 
 from mmdata import CheckpointError, VideoError, __version__
-from mmtrain import magnify  # the subpackage, callable as mmtrain.magnify(frames, alpha, ...)
-from mmtrain.magnify import MagnifySettings, magnify_frames, magnify_iter, magnify_video
-from mmtrain.model import MagNet, ModelConfig, load_checkpoint, load_model, make_model, save_checkpoint
-from mmtrain.train import TrainConfig, train
+from mmdata.lazy import lazy_exports
+from mmtrain.train.loop import TrainConfig, train  # eager: the name ``train`` is also a subpackage
+
+#: Where each public name is defined; imported on first use (PEP 562): ``import mmtrain.magnify.pipeline``
+#: does not import training, evaluation or the classical methods.
+_EXPORTS = {
+    "mmtrain.magnify": ["magnify"],  # the subpackage, callable as mmtrain.magnify(frames, alpha, ...)
+    "mmtrain.magnify.pipeline": ["MagnifySettings", "magnify_frames"],
+    "mmtrain.magnify.api": ["magnify_iter"],
+    "mmtrain.magnify.videofile": ["magnify_video"],
+    "mmtrain.model.network": ["MagNet", "ModelConfig", "make_model"],
+    "mmtrain.model.checkpoint": ["load_checkpoint", "load_model", "save_checkpoint"],
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "__version__",

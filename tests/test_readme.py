@@ -14,6 +14,9 @@ trailing comments dropped) and each one must appear in :data:`HOW` with the way 
   scheduler: its options are checked against ``mmdata generate --help``;
 * ``gpu``: the GPU measurement script, which needs a CUDA device: its options are checked against
   its ``--help`` (its CPU mode, ``--tiny``, is run by ``tests/mmtrain/train/test_gpu_reference.py``);
+* ``bench``: the performance benchmarks (each takes from minutes to an hour on 2 cores, measuring a
+  previous release beside this checkout): their options are checked against their ``--help``, and
+  the git ref each names as ``--baseline`` must be a commit of this repository;
 * ``demo``: the demo workflow and the commands on its results (and the network commands), run in
   README order in one scratch folder, together with the ``fast`` ones, in one slow test
   (``python -m pytest -m slow tests/test_readme.py``; about half an hour on 2 loaded cores). After the
@@ -101,6 +104,11 @@ HOW: dict[str, str] = {
     "mmtrain evaluate run --shard 1/2 --sets results/evaluate/sets-2 -o results/evaluate/part1": "demo",
     "mmtrain evaluate merge results/evaluate/part0 results/evaluate/part1 -o results/evaluate/merged": "demo",
     "mmtrain evaluate video-accuracy demo.mp4 --frames 30 --alpha 5 --band 1 3 --bands 1-3 5-15 --points 8 -o results/video-accuracy/demo": "fast",
+    # Performance
+    "python benchmarks/bench_magnify.py --speed --baseline 86a809c --rounds 3": "bench",
+    "python benchmarks/bench_magnify.py --memory --baseline 86a809c --memory-frames 30 120": "bench",
+    "python benchmarks/bench_train.py --baseline 86a809c --rounds 2": "bench",
+    "python benchmarks/bench_perf.py --baseline 86a809c --rounds 3 --samples 48": "bench",
 }
 
 
@@ -198,14 +206,23 @@ def test_the_cluster_loop_is_a_valid_generate_command_per_shard() -> None:
         assert option in usage.stdout, f"mmdata generate has no {option}"
 
 
-def test_the_gpu_script_command_takes_those_options() -> None:
-    (command,) = commands_of("gpu")
+@pytest.mark.parametrize("command", commands_of("gpu") + commands_of("bench"))
+def test_script_command_takes_those_options(command: str) -> None:
     script, *args = command.split()[1:]
     usage = subprocess.run([sys.executable, str(REPO_ROOT / script), "--help"], env=_env(), capture_output=True,
                            text=True, timeout=120)
     assert usage.returncode == 0, usage.stderr
     for option in (a for a in args if a.startswith("--")):
-        assert option in usage.stdout, f"{script} has no {option}"
+        assert re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", usage.stdout), f"{script} has no {option}"
+    if "--baseline" in args:
+        ref = args[args.index("--baseline") + 1]
+        found = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "--verify", "--quiet", ref + "^{commit}"],
+                               capture_output=True, text=True)
+        assert found.returncode == 0, f"{command}: {ref} is not a commit of this repository"
+
+
+def test_there_are_gpu_and_benchmark_commands() -> None:
+    assert len(commands_of("gpu")) == 1 and len(commands_of("bench")) >= 4
 
 
 # ---- dry runs: paper scale and cluster ----------------------------------------------------------

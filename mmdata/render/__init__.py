@@ -18,50 +18,25 @@ re-renders on.
 
 from __future__ import annotations
 
-from mmdata.render.params import (
-    PART_NAMES,
-    part_number,
-    part_name,
-    LayerParams,
-    SampleParams,
-)
-from mmdata.render.sampling import (
-    COVER_MARGIN,
-    sample_seed,
-    sample_params,
-    background_cover,
-)
-from mmdata.render.resample import (
-    bspline3,
-    spline_coefficients,
-    warp_matrix,
-    transpose_into,
-    separable_transposed,
-    apply_separable,
-    gaussian_decimation,
-)
-from mmdata.render.composite import (
-    FRAME_FIELDS,
-    INPUT_FIELDS,
-    render_clean,
-    render_sample,
-    render,
-    prefilter_sigma,
-)
-from mmdata.render.noise import (
-    MID_GRAY,
-    NORMAL_ABOVE,
-    photon_noise,
-    read_noise,
-    stochastic_round,
-)
-from mmdata.render.measure import (
-    estimate_shift,
-)
-from mmdata.render.preview import (
-    contact_sheet,
-    write_previews,
-)
+from mmdata.lazy import lazy_exports
+
+#: Where each public name is defined; imported on first use (PEP 562), so that importing one
+#: module of this package does not import all the others and their dependencies.
+_EXPORTS = {
+    "mmdata.render.params": ["PART_NAMES", "part_number", "part_name", "LayerParams", "SampleParams"],
+    "mmdata.render.sampling": ["COVER_MARGIN", "sample_seed", "sample_params", "background_cover"],
+    "mmdata.render.resample": [
+        "bspline3", "spline_coefficients", "warp_matrix", "transpose_into", "separable_transposed",
+        "apply_separable", "gaussian_decimation",
+    ],
+    "mmdata.render.composite": [
+        "FRAME_FIELDS", "INPUT_FIELDS", "render_clean", "render_sample", "render", "prefilter_sigma",
+    ],
+    "mmdata.render.noise": ["MID_GRAY", "NORMAL_ABOVE", "photon_noise", "read_noise", "stochastic_round"],
+    "mmdata.render.measure": ["estimate_shift"],
+    "mmdata.render.preview": ["contact_sheet", "write_previews"],
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "PART_NAMES",

@@ -14,73 +14,35 @@
 
 from __future__ import annotations
 
-from mmtrain.evaluate.cases import (
-    TEST_NAMES,
-    VideoSpec,
-    EvalSpec,
-    Case,
-    NOISE_SCALES,
-    noise_std_of_factor,
-    build_cases,
-)
-from mmtrain.evaluate.sets import (
-    TESTSET_FORMAT,
-    PAIR_FIELDS,
-    MASK_FIELD,
-    shard_name,
-    shard_cases,
-    video_fields,
-    render_video,
-    write_test_set,
-    open_test_set,
-    OpenedTestSet,
-)
-from mmtrain.evaluate.baselines import (
-    PhaseBasedConfig,
-    fir_bandpass,
-    fir_transfer,
-    phase_based_magnify,
-    linear_magnify,
-)
-from mmtrain.evaluate.methods import (
-    Method,
-    Oracle,
-    DoNothing,
-    ClipMethod,
-    PhaseBased,
-    LinearEulerian,
-    NetworkMethod,
-    BUILTIN_METHODS,
-    BACKENDS,
-    make_builtin,
-    load_network,
-    to_uint8,
-)
-from mmtrain.evaluate.layers import LAYERS, CoverageCatalogue, layer_masks
-from mmtrain.evaluate.metrics import (
-    SSIM_VARIANTS,
-    IMAGE_METRICS,
-    ssim_gaussian11,
-    ssim_uniform7,
-    psnr,
-    rmse,
-    image_metrics,
-    magnification_ratio,
-)
-from mmtrain.evaluate.claims import Claim, check_claims
-from mmtrain.evaluate.scoring import (
-    ssim,
-    METRICS,
-    score_case,
-    CaseScore,
-    Results,
-    evaluate_test_sets,
-)
-from mmtrain.evaluate.report import (
-    write_results,
-    plot_results,
-    group_label,
-)
+from mmdata.lazy import lazy_exports
+
+#: Where each public name is defined; imported on first use (PEP 562), so that importing one
+#: module of this package does not import all the others and their dependencies.
+_EXPORTS = {
+    "mmtrain.evaluate.cases": [
+        "TEST_NAMES", "VideoSpec", "EvalSpec", "Case", "NOISE_SCALES", "noise_std_of_factor", "build_cases",
+    ],
+    "mmtrain.evaluate.sets": [
+        "TESTSET_FORMAT", "PAIR_FIELDS", "MASK_FIELD", "shard_name", "shard_cases", "video_fields",
+        "render_video", "write_test_set", "open_test_set", "OpenedTestSet",
+    ],
+    "mmtrain.evaluate.baselines": [
+        "PhaseBasedConfig", "fir_bandpass", "fir_transfer", "phase_based_magnify", "linear_magnify",
+    ],
+    "mmtrain.evaluate.methods": [
+        "Method", "Oracle", "DoNothing", "ClipMethod", "PhaseBased", "LinearEulerian", "NetworkMethod",
+        "BUILTIN_METHODS", "BACKENDS", "make_builtin", "load_network", "to_uint8",
+    ],
+    "mmtrain.evaluate.layers": ["LAYERS", "CoverageCatalogue", "layer_masks"],
+    "mmtrain.evaluate.metrics": [
+        "SSIM_VARIANTS", "IMAGE_METRICS", "ssim_gaussian11", "ssim_uniform7", "psnr", "rmse", "image_metrics",
+        "magnification_ratio",
+    ],
+    "mmtrain.evaluate.claims": ["Claim", "check_claims"],
+    "mmtrain.evaluate.scoring": ["ssim", "METRICS", "score_case", "CaseScore", "Results", "evaluate_test_sets"],
+    "mmtrain.evaluate.report": ["write_results", "plot_results", "group_label"],
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "TEST_NAMES",

@@ -25,92 +25,46 @@ from __future__ import annotations
 import sys
 import types
 
-from mmtrain.magnify.video import (
-    LOSSLESS_PIX_FMT,
-    VideoInfo,
-    probe_video,
-    VideoReader,
-    VideoWriter,
-    check_writable,
-    write_video,
-)
-from mmtrain.magnify.filters import (
-    FilterKind,
-    FILTER_KINDS,
-    validate_band,
-    iir_lowpass_coefficient,
-    iir_lowpass_cutoff,
-    StreamingFilter,
-    DiffIIRFilter,
-    ButterworthFilter,
-    make_streaming_filter,
-    fir_taps,
-    fir_response,
-    fir_filter,
-)
-from mmtrain.magnify.spill import (
-    RepresentationSpill,
-    tile_side,
-)
-from mmtrain.magnify.slices import (
-    SliceRecorder,
-    check_slice,
-    side_by_side,
-    slice_figure,
-    save_png,
-)
-from mmtrain.magnify.presets import (
-    SequencePreset,
-    PRESETS,
-    get_preset,
-)
-from mmtrain.magnify.fircheck import (
-    MAX_DC_GAIN,
-    MAX_STOP_GAIN,
-    FirReport,
-    fir_dense_response,
-    check_fir,
-    require_fir,
-)
-from mmtrain.magnify.clip import ClipSelection
-from mmtrain.magnify.outputs import (
-    CODECS,
-    is_png_sequence,
-    check_not_input,
-    PngSequenceWriter,
-    open_output,
-)
-from mmtrain.magnify.pipeline import (
-    MODES,
-    METHODS,
-    MagnifySettings,
-    select_device,
-    frames_to_tensor,
-    tensor_to_frames,
-    magnify_frames,
-)
-from mmtrain.magnify.phase import (
-    PhaseBasedConfig,
-    phase_based_magnify,
-    PhaseBasedStream,
-    phase_based_frames,
-)
-from mmtrain.magnify.linear import linear_magnify, linear_frames
-from mmtrain.magnify.api import load_for, magnify_batches, magnify, magnify_iter
-from mmtrain.magnify.videofile import (
-    MagnifyResult,
-    SliceSpec,
-    parse_slice,
-    default_slice_path,
-    frame_png_path,
-    difference_panel,
-    magnify_video,
-)
-from mmtrain.magnify.demo import (
-    DEMO_IMAGES,
-    demo_image,
-    SinusoidVideo,
-)
+from mmdata.lazy import lazy_exports
+
+#: Where each public name is defined; imported on first use (PEP 562), so that importing one
+#: module of this package does not import all the others and their dependencies.
+_EXPORTS = {
+    "mmtrain.magnify.video": [
+        "LOSSLESS_PIX_FMT", "VideoInfo", "probe_video", "VideoReader", "VideoWriter", "check_writable",
+        "write_video",
+    ],
+    "mmtrain.magnify.filters": [
+        "FilterKind", "FILTER_KINDS", "validate_band", "iir_lowpass_coefficient", "iir_lowpass_cutoff",
+        "StreamingFilter", "DiffIIRFilter", "ButterworthFilter", "make_streaming_filter", "fir_taps",
+        "fir_response", "fir_filter",
+    ],
+    "mmtrain.magnify.spill": ["RepresentationSpill", "tile_side"],
+    "mmtrain.magnify.slices": ["SliceRecorder", "check_slice", "side_by_side", "slice_figure", "save_png"],
+    "mmtrain.magnify.presets": ["SequencePreset", "PRESETS", "get_preset"],
+    "mmtrain.magnify.fircheck": [
+        "MAX_DC_GAIN", "MAX_STOP_GAIN", "FirReport", "fir_dense_response", "check_fir", "require_fir",
+    ],
+    "mmtrain.magnify.clip": ["ClipSelection"],
+    "mmtrain.magnify.outputs": [
+        "CODECS", "is_png_sequence", "check_not_input", "PngSequenceWriter", "open_output",
+    ],
+    "mmtrain.magnify.pipeline": [
+        "MODES", "METHODS", "MagnifySettings", "select_device", "frames_to_tensor", "tensor_to_frames",
+        "magnify_frames",
+    ],
+    "mmtrain.magnify.phase": [
+        "PhaseBasedConfig", "phase_based_magnify", "PhaseBasedStream", "phase_based_frames",
+    ],
+    "mmtrain.magnify.linear": ["linear_magnify", "linear_frames"],
+    "mmtrain.magnify.api": ["load_for", "magnify_batches", "magnify", "magnify_iter"],
+    "mmtrain.magnify.videofile": [
+        "MagnifyResult", "SliceSpec", "parse_slice", "default_slice_path", "frame_png_path",
+        "difference_panel", "magnify_video",
+    ],
+    "mmtrain.magnify.demo": ["DEMO_IMAGES", "demo_image", "SinusoidVideo"],
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "LOSSLESS_PIX_FMT",
@@ -188,6 +142,8 @@ class _CallableModule(types.ModuleType):
     """This package, callable as :func:`~mmtrain.magnify.api.magnify` (the one-call API)."""
 
     def __call__(self, *args, **kwargs):
+        from mmtrain.magnify.api import magnify
+
         return magnify(*args, **kwargs)
 
 

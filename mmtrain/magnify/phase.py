@@ -52,7 +52,6 @@ import numpy as np
 import scipy.ndimage
 import scipy.signal
 import torch
-from pyrtools.pyramids import SteerablePyramidFreq
 
 from mmdata.errors import ConfigError
 
@@ -123,6 +122,13 @@ def fir_transfer(n_frames: int, config: PhaseBasedConfig) -> np.ndarray:
     return response
 
 
+def _steerable_pyramid(image: np.ndarray, height: int | str, order: int):
+    """pyrtools' complex steerable pyramid of one image (pyrtools, which imports matplotlib, loads on first use)."""
+    from pyrtools.pyramids import SteerablePyramidFreq
+
+    return SteerablePyramidFreq(image, height=height, order=order, is_complex=True)
+
+
 def _amplitude_weighted_blur(phase: np.ndarray, amplitude: np.ndarray, sigma: float) -> np.ndarray:
     """Gaussian smoothing of ``phase`` weighted by ``amplitude`` (both (h, w))."""
     if sigma <= 0:
@@ -138,7 +144,7 @@ def _magnify_channel(
     """Phase-based magnification of one channel: (T, H, W) -> (len(frames), H, W)."""
     height = "auto" if config.levels is None else config.levels
     order = config.orientations - 1
-    pyramids = [SteerablePyramidFreq(f, height=height, order=order, is_complex=True) for f in video]
+    pyramids = [_steerable_pyramid(f, height, order) for f in video]
     new_coeffs = {t: dict(pyramids[t].pyr_coeffs) for t in frames}
     for key in pyramids[0].pyr_coeffs:
         if not isinstance(key, tuple):  # residual high/low-pass bands stay as they are
@@ -250,8 +256,7 @@ class PhaseBasedStream:
         height = "auto" if self.config.levels is None else self.config.levels
         out = np.empty(frame.shape, np.float64)
         for c in range(frame.shape[-1]):
-            pyr = SteerablePyramidFreq(frame[..., c].astype(np.float64), height=height,
-                                       order=self.config.orientations - 1, is_complex=True)
+            pyr = _steerable_pyramid(frame[..., c].astype(np.float64), height, self.config.orientations - 1)
             for key, coeff in list(pyr.pyr_coeffs.items()):
                 if not isinstance(key, tuple):  # residual high/low-pass bands stay as they are
                     continue

@@ -33,7 +33,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from pyrtools.pyramids import SteerablePyramidFreq
 
 from mmdata.errors import ConfigError
 
@@ -52,6 +51,8 @@ class Decomposition:
 @functools.lru_cache(maxsize=16)
 def _pyrtools_masks(shape: tuple[int, int], height: int | None, order: int) -> dict[str, object]:
     """pyrtools' own frequency-domain masks for frames of ``shape`` (analysis and synthesis)."""
+    from pyrtools.pyramids import SteerablePyramidFreq  # on use: pyrtools imports matplotlib
+
     zeros = np.zeros(shape)
     h = "auto" if height is None else height
     try:

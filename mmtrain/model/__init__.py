@@ -11,41 +11,23 @@
 
 from __future__ import annotations
 
-from mmtrain.model.frames import (
-    from_model_range,
-    pad_to_multiple,
-    to_model_range,
-)
-from mmtrain.model.network import (
-    InputShapeError,
-    ModelConfig,
-    MagNet,
-    make_model,
-    PRESETS,
-)
-from mmtrain.model.official import (
-    official_parameter_names,
-    read_npz_weights,
-    read_tf_checkpoint,
-    resolve_tf_prefix,
-    load_official_state,
-    load_official_weights,
-)
-from mmtrain.model.checkpoint import (
-    FORMAT,
-    VERSION,
-    save_checkpoint,
-    load_checkpoint,
-    load_model,
-    is_official_weights,
-)
-from mmtrain.model.runtime import (
-    PRECISIONS,
-    available_cpus,
-    configure_threads,
-    autocast,
-    maybe_compile,
-)
+from mmdata.lazy import lazy_exports
+
+#: Where each public name is defined; imported on first use (PEP 562), so that importing one
+#: module of this package does not import all the others and their dependencies.
+_EXPORTS = {
+    "mmtrain.model.frames": ["from_model_range", "pad_to_multiple", "to_model_range"],
+    "mmtrain.model.network": ["InputShapeError", "ModelConfig", "MagNet", "make_model", "PRESETS"],
+    "mmtrain.model.official": [
+        "official_parameter_names", "read_npz_weights", "read_tf_checkpoint", "resolve_tf_prefix",
+        "load_official_state", "load_official_weights",
+    ],
+    "mmtrain.model.checkpoint": [
+        "FORMAT", "VERSION", "save_checkpoint", "load_checkpoint", "load_model", "is_official_weights",
+    ],
+    "mmtrain.model.runtime": ["PRECISIONS", "available_cpus", "configure_threads", "autocast", "maybe_compile"],
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "from_model_range",

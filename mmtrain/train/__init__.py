@@ -9,33 +9,20 @@
 
 from __future__ import annotations
 
-from mmtrain.train.data import (
-    StreamConfig,
-    TrainingStream,
-    check_fields,
-    make_loader,
-    to_model_range,
-    add_poisson_noise,
-    validation_batches,
-    epoch_runs,
-)
-from mmtrain.train.dataset import (
-    SampleDataset,
-)
-from mmtrain.train.losses import (
-    LossConfig,
-    l1,
-    MagnificationLoss,
-    do_nothing_loss,
-    BATCH_FIELDS,
-)
-from mmtrain.train.loop import (
-    TrainConfig,
-    train,
-    evaluate_loss,
-    CHECKPOINT_NAME,
-    METRICS_NAME,
-)
+from mmdata.lazy import lazy_exports
+
+#: Where each public name is defined; imported on first use (PEP 562), so that importing one
+#: module of this package does not import all the others and their dependencies.
+_EXPORTS = {
+    "mmtrain.train.data": [
+        "StreamConfig", "TrainingStream", "check_fields", "make_loader", "to_model_range", "add_poisson_noise",
+        "validation_batches", "epoch_runs",
+    ],
+    "mmtrain.train.dataset": ["SampleDataset"],
+    "mmtrain.train.losses": ["LossConfig", "l1", "MagnificationLoss", "do_nothing_loss", "BATCH_FIELDS"],
+    "mmtrain.train.loop": ["TrainConfig", "train", "evaluate_loss", "CHECKPOINT_NAME", "METRICS_NAME"],
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "SampleDataset",
