@@ -38,35 +38,4 @@ _EXPORTS = {
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
-__all__ = [
-    "PART_NAMES",
-    "part_number",
-    "part_name",
-    "LayerParams",
-    "SampleParams",
-    "COVER_MARGIN",
-    "sample_seed",
-    "sample_params",
-    "background_cover",
-    "bspline3",
-    "spline_coefficients",
-    "warp_matrix",
-    "transpose_into",
-    "separable_transposed",
-    "apply_separable",
-    "gaussian_decimation",
-    "FRAME_FIELDS",
-    "INPUT_FIELDS",
-    "render_clean",
-    "render_sample",
-    "render",
-    "prefilter_sigma",
-    "MID_GRAY",
-    "NORMAL_ABOVE",
-    "photon_noise",
-    "read_noise",
-    "stochastic_round",
-    "estimate_shift",
-    "contact_sheet",
-    "write_previews",
-]
+__all__ = [name for names in _EXPORTS.values() for name in names]

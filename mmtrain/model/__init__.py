@@ -29,30 +29,4 @@ _EXPORTS = {
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
-__all__ = [
-    "from_model_range",
-    "pad_to_multiple",
-    "to_model_range",
-    "InputShapeError",
-    "ModelConfig",
-    "MagNet",
-    "make_model",
-    "PRESETS",
-    "official_parameter_names",
-    "read_npz_weights",
-    "read_tf_checkpoint",
-    "resolve_tf_prefix",
-    "load_official_state",
-    "load_official_weights",
-    "FORMAT",
-    "VERSION",
-    "save_checkpoint",
-    "load_checkpoint",
-    "load_model",
-    "is_official_weights",
-    "PRECISIONS",
-    "available_cpus",
-    "configure_threads",
-    "autocast",
-    "maybe_compile",
-]
+__all__ = [name for names in _EXPORTS.values() for name in names]

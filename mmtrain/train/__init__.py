@@ -24,24 +24,4 @@ _EXPORTS = {
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
-__all__ = [
-    "SampleDataset",
-    "StreamConfig",
-    "TrainingStream",
-    "check_fields",
-    "make_loader",
-    "to_model_range",
-    "add_poisson_noise",
-    "validation_batches",
-    "epoch_runs",
-    "LossConfig",
-    "l1",
-    "MagnificationLoss",
-    "do_nothing_loss",
-    "BATCH_FIELDS",
-    "TrainConfig",
-    "train",
-    "evaluate_loss",
-    "CHECKPOINT_NAME",
-    "METRICS_NAME",
-]
+__all__ = [name for names in _EXPORTS.values() for name in names]
