@@ -53,6 +53,10 @@ CACHED_BACKGROUNDS = 4
 CACHED_OBJECTS = 64
 
 
+#: Keys of ``catalogue.json`` that say where the sources lie or how the build ran, not what they hold.
+_LOCATION_KEYS = frozenset({"roots", "config", "skipped"})
+
+
 def compute_identity(backgrounds: Iterable[tuple[str, str]], objects: Iterable[tuple[str, str]]) -> str:
     """Identity hash of a catalogue from its (id, sha256) pairs, independent of order and paths.
 
@@ -149,6 +153,18 @@ class StoredCatalogue:
     def identity(self) -> str:
         """sha256 over the sorted ids and checksums of all backgrounds and objects."""
         return str(self._doc["identity"])
+
+    @property
+    def content_digest(self) -> str:
+        """sha256 of what ``catalogue.json`` says about the content (canonical JSON, sorted keys).
+
+        Everything but where the files lie and how the build was invoked (``roots``, ``config``,
+        ``skipped``): a rebuild from the same sources in another folder gives the same digest, any
+        change to an id, a checksum, a box, a class or a threshold gives another. Shards record it
+        and the manifest indexes it.
+        """
+        body = {k: v for k, v in self._doc.items() if not k.startswith("_") and k not in _LOCATION_KEYS}
+        return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
     @property
     def kind(self) -> str:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,72 +27,21 @@ import numpy as np
 from tqdm import tqdm
 
 from mmdata.errors import ConfigError, IntegrityError, MotionMagError, StoreError, StoreNotFound
-from mmdata.render.params import part_name
 from mmdata.store.provenance import RENDER_CONFIG_KEYS, combine_digests, fast_digest, params_from_json, render_code_hash, sample_digest
 from mmdata.sources.base import Catalogue
 from mmdata.spec import DatasetSpec
-from mmdata.store import MANIFEST_NAME, SampleRecord, ShardReader, ShardRef, find_shards, read_manifest
+from mmdata.render.params import part_number
+from mmdata.store import MANIFEST_NAME, SampleRecord, ShardReader, ShardRef, find_shards, read_manifest, shard_path
 from mmdata.store.layout import DIGEST_FIELDS, record_columns
-from mmdata.store.integrity import ATTRS_KEY, check_attributes, check_small_arrays, chunk_file, read_checked
-from mmdata.store.reader import check_manifest_hash, check_shard_against_entry, shard_entry_path
+from mmdata.store.audit_report import AuditProblem, AuditReport, read_shard_report
+from mmdata.store.integrity import ATTRS_KEY, METADATA_KEY, check_attributes, check_metadata, check_small_arrays, chunk_file, read_checked
+from mmdata.store.reader import check_shard_against_entry, manifest_problems, shard_entry_path
 from mmdata.store.writer import shard_checksum
 from mmdata.store.explain import explain_sample, locate_sample, open_recorded_catalogue
 
-__all__ = ["AuditProblem", "AuditReport", "audit_dataset", "open_recorded_catalogue", "locate_sample", "explain_sample"]
+__all__ = ["AuditProblem", "AuditReport", "audit_dataset", "audit_shard", "merge_shard_reports", "shard_seed", "open_recorded_catalogue", "locate_sample", "explain_sample"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class AuditProblem:
-    """One finding: where (part, shard, index within the part, path) and what."""
-
-    part: int | None
-    shard: int | None
-    index: int | None
-    path: str
-    what: str
-    part_name: str | None = None  # as the shard records it (custom parts' names live in their config)
-
-    def __str__(self) -> str:
-        where = []
-        if self.part is not None:
-            where.append(f"part {self.part} ({self.part_name or _builtin_name(self.part)})")
-        if self.shard is not None:
-            where.append(f"shard {self.shard:04d}")
-        if self.index is not None:
-            where.append(f"index {self.index}")
-        return f"{' '.join(where) or 'dataset'} [{self.path}]: {self.what}"
-
-
-def _builtin_name(part: int) -> str:
-    """A built-in part's name; "custom part" for another number (its name is only in its shards)."""
-    try:
-        return part_name(part)
-    except ConfigError:
-        return "custom part"
-
-
-@dataclass
-class AuditReport:
-    """What an audit checked and found."""
-
-    shards: int = 0
-    samples_checked: int = 0
-    samples_rendered: int = 0
-    problems: list[AuditProblem] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # context that is not a failure by itself
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def text(self) -> str:
-        head = (
-            f"audit {'PASSED' if self.ok else 'FAILED'}: {self.shards} shards, {self.samples_checked} samples checked, "
-            f"{self.samples_rendered} re-rendered, {len(self.problems)} problem(s)"
-        )
-        return "\n".join([head, *(f"  {p}" for p in self.problems), *(f"  note: {n}" for n in self.notes)])
 
 
 @functools.lru_cache(maxsize=8)
@@ -136,10 +84,16 @@ def _check_shard_records(reader: ShardReader, entry: ShardRef | None, manifest_p
     try:
         note = check_attributes(a, reader.where)
         if note and note.removeprefix(f"{reader.path}: ") not in " ".join(report.notes):
-            report.notes.append(f"{note.removeprefix(f'{reader.path}: ')} (e.g. {reader.path})")
+            report.add_note(f"{note.removeprefix(f'{reader.path}: ')} (e.g. {reader.path})")
     except IntegrityError as exc:
         report.problems.append(AuditProblem(**where, what=f"attributes do not match their recorded {ATTRS_KEY} (provenance edited after writing)"))
         log.debug("%s", exc)
+    try:
+        note = check_metadata(reader.path, a, reader.where)
+        if note:
+            report.add_note(f"array metadata digests not recorded by this shard's writer (written before {METADATA_KEY} existed), e.g. {reader.path}")
+    except MotionMagError as exc:
+        report.problems.append(AuditProblem(**where, what=str(exc).split(": ", 1)[-1].removeprefix(f"{reader.where.label}: ")))
     if entry is not None:
         try:
             check_shard_against_entry(reader, entry, manifest_path)
@@ -163,9 +117,13 @@ def _check_shard_records(reader: ShardReader, entry: ShardRef | None, manifest_p
     return {name: small[name] for name in DIGEST_FIELDS if name in small}
 
 
-def _hash_frames(reader: ShardReader, digests: dict[str, np.ndarray], report: AuditReport) -> None:
-    """Hash every frame of every sample of a shard against its recorded sha256 and fast digest (one problem per bad frame)."""
+def _hash_frames(reader: ShardReader, digests: dict[str, np.ndarray], report: AuditReport, fast_only: bool = False) -> None:
+    """Hash every frame of every sample of a shard against its recorded sha256 and fast digest (one problem per bad frame).
+
+    ``fast_only``: check the recorded xxh3-128 digests only (where the shard has them), not the sha256.
+    """
     digest, fast = digests["digest"], digests.get("fast_digest")
+    fast_only = fast_only and fast is not None
     layout = reader.layout
     for f, name in enumerate(layout.frame_fields):
         try:
@@ -189,6 +147,11 @@ def _hash_frames(reader: ShardReader, digests: dict[str, np.ndarray], report: Au
             for i, frame in enumerate(frames):
                 o = lo + i
                 if frame is None:
+                    continue
+                if fast_only:
+                    if fast_digest(frame) != fast[o, f].tobytes():
+                        report.problems.append(AuditProblem(**_where(reader, reader.start + o, f"{reader.path}[{o}]"),
+                                                            what=f"{name}: stored bytes do not match the recorded xxh3-128 digest"))
                     continue
                 if sample_digest(frame) != digest[o, f].tobytes():
                     path = chunk_file(arr, reader.path, o)
@@ -248,17 +211,15 @@ def _check_columns(reader: ShardReader, offset: int, params: Any, where: dict[st
 
 
 def _manifest_shards(root: Path, manifest: dict[str, Any], report: AuditReport) -> list[tuple[Path, ShardRef | None, int | None, int | None]]:
-    """The shards a manifest lists; entries that leave the root or are malformed become problems."""
+    """The shards a manifest lists; its own problems (:func:`manifest_problems`), entries that leave the
+    root or are malformed, and shards it lists as missing become problems."""
     manifest_path = root / MANIFEST_NAME
-    try:
-        check_manifest_hash(manifest, manifest_path)
-    except IntegrityError as exc:
-        report.problems.append(AuditProblem(None, None, None, str(manifest_path), str(exc).removeprefix(f"{manifest_path}: ")))
+    for problem in manifest_problems(manifest, manifest_path):
+        report.problems.append(AuditProblem(None, None, None, str(manifest_path), problem))
     entries = manifest.get("shards")
     if not isinstance(entries, list):
-        report.problems.append(AuditProblem(None, None, None, str(manifest_path), "'shards' is not a list"))
         return []
-    out = []
+    out, seen = [], set()
     for entry in entries:
         part, shard = (_int(entry.get("part")), _int(entry.get("shard"))) if isinstance(entry, dict) else (None, None)
         try:
@@ -267,12 +228,10 @@ def _manifest_shards(root: Path, manifest: dict[str, Any], report: AuditReport) 
         except (MotionMagError, KeyError, TypeError, ValueError) as exc:
             report.problems.append(AuditProblem(part, shard, None, str(manifest_path), f"bad shard entry, not followed: {str(exc).removeprefix(f'{manifest_path}: ')}"))
             continue
-        out.append((path, ref, part, shard))
+        if path not in seen:  # a duplicated entry is a manifest problem already; audit the shard once
+            seen.add(path)
+            out.append((path, ref, part, shard))
     for key, info in (manifest.get("parts") or {}).items():
-        listed = [r for _, r, _, _ in out if r is not None and str(r.part) == str(key)]
-        if isinstance(info, dict) and (info.get("count"), info.get("shards")) != (sum(r.count for r in listed), len(listed)):
-            report.problems.append(AuditProblem(_int(key), None, None, str(manifest_path),
-                                                f"part counts {info.get('count')} samples in {info.get('shards')} shards, but its entries list {sum(r.count for r in listed)} in {len(listed)}"))
         name = str(info.get("name")) if isinstance(info, dict) and info.get("name") else None
         for shard in (info.get("missing", []) if isinstance(info, dict) else []):
             report.problems.append(AuditProblem(_int(key), _int(shard), None, str(root / f"part{key}"), "shard missing (the config asks for it)", name))
@@ -280,19 +239,22 @@ def _manifest_shards(root: Path, manifest: dict[str, Any], report: AuditReport) 
 
 
 def _shard_list(root: Path, report: AuditReport) -> tuple[list[tuple[Path, ShardRef | None, int | None, int | None]], Path]:
-    """(path, manifest entry, part, shard) of every shard to audit; missing ones become problems."""
+    """(path, manifest entry, part, shard) of every shard to audit; a missing manifest or shard is a problem.
+
+    Without a readable manifest the shards found on disk are still audited (so that the report says
+    what else is wrong), but the audit fails: a dataset is what its manifest indexes.
+    """
     manifest_path = root / MANIFEST_NAME
     on_disk = find_shards(root)
     partial = sorted(p for p in root.glob("part*/.shard-*.zarr.partial"))
     if partial:
-        report.notes.append(f"{len(partial)} partial shard(s) whose writer did not finish, e.g. {partial[0]}")
+        report.add_note(f"{len(partial)} partial shard(s) whose writer did not finish, e.g. {partial[0]}")
     try:
         manifest = read_manifest(root)
-    except StoreNotFound:
-        report.notes.append(f"{manifest_path}: no manifest; auditing the shards found on disk (run `mmdata index --root {root}`)")
-        return [(path, None, part, shard) for part, shard, path in on_disk], manifest_path
     except StoreError as exc:
-        report.problems.append(AuditProblem(None, None, None, str(manifest_path), str(exc).removeprefix(f"{manifest_path}: ")))
+        what = (f"no manifest: the dataset is not indexed (run `mmdata index --root {root}`)" if isinstance(exc, StoreNotFound)
+                else str(exc).removeprefix(f"{manifest_path}: "))
+        report.problems.append(AuditProblem(None, None, None, str(manifest_path), what))
         return [(path, None, part, shard) for part, shard, path in on_disk], manifest_path
     out = _manifest_shards(root, manifest, report)
     listed = {p for p, *_ in out}
@@ -312,6 +274,19 @@ def _open(path: Path, part: int | None, shard: int | None, report: AuditReport) 
     return None
 
 
+def _check_bytes(reader: ShardReader, entry: ShardRef | None, manifest_path: Path, report: AuditReport, fast: bool) -> None:
+    """Every record and every frame of one shard (see the module docstring)."""
+    digests = _check_shard_records(reader, entry, manifest_path, report)
+    if digests is not None:
+        _hash_frames(reader, digests, report, fast_only=fast)
+    report.samples_checked += reader.count
+    report.shards += 1
+    recorded = (reader.attrs.get("code_version") or {}).get("render_code_hash")
+    if reader.attrs.get("origin") == "generate" and recorded != render_code_hash():
+        report.add_note(f"shards were written by rendering code with hash {str(recorded)[:12]}, not the current "
+                        f"{render_code_hash()[:12]}; re-render differences may come from code changes")
+
+
 def audit_dataset(
     root: str | Path,
     *,
@@ -319,12 +294,13 @@ def audit_dataset(
     catalogue: str | Path | None = None,
     rng: np.random.Generator,
     progress: bool = False,
+    fast: bool = False,
 ) -> AuditReport:
     """Audit a dataset root (see the module docstring).
 
     Every audit hashes every frame of every shard and checks every recorded hash; ``samples`` only
     limits how many samples are re-rendered. Damaged data never raises: each finding is a line of the
-    report. A root without any complete shard fails.
+    report. A root without a manifest or without any complete shard fails.
 
     Args:
         root: the dataset root.
@@ -332,6 +308,7 @@ def audit_dataset(
         catalogue: catalogue folder (default: the one each shard recorded).
         rng: draws the random samples.
         progress: show a tqdm progress bar.
+        fast: check every frame against its recorded xxh3-128 digest only, not its sha256 as well.
 
     Returns:
         The :class:`AuditReport`; ``report.ok`` is False when anything is wrong.
@@ -343,26 +320,124 @@ def audit_dataset(
     root = Path(root)
     if samples is not None and samples < 0:
         raise ConfigError(f"samples: expected a count >= 0, got {samples}")
-    report = AuditReport()
+    report = AuditReport(mode="fast" if fast else "full")
     readers: list[ShardReader] = []
     shard_list, manifest_path = _shard_list(root, report)
     for path, entry, part, shard in tqdm(shard_list, desc="audit bytes", unit="shard", disable=None if progress else True):
         reader = _open(path, part, shard, report)
-        if reader is None:
-            continue
-        readers.append(reader)
-        digests = _check_shard_records(reader, entry, manifest_path, report)
-        if digests is not None:
-            _hash_frames(reader, digests, report)
-        report.samples_checked += reader.count
-        recorded = (reader.attrs.get("code_version") or {}).get("render_code_hash")
-        note = f"shards were written by rendering code with hash {str(recorded)[:12]}, not the current {render_code_hash()[:12]}; re-render differences may come from code changes"
-        if reader.attrs.get("origin") == "generate" and recorded != render_code_hash() and note not in report.notes:
-            report.notes.append(note)
-    report.shards = len(readers)
+        if reader is not None:
+            readers.append(reader)
+            _check_bytes(reader, entry, manifest_path, report, fast)
     if not readers:
         report.problems.append(AuditProblem(None, None, None, str(root), "no complete shard store to audit (empty or interrupted root)"))
     _rerender(readers, samples, catalogue, rng, report, progress)
+    return report
+
+
+def shard_seed(seed: int, part: int, shard: int) -> np.random.Generator:
+    """The generator that picks the samples a shard's audit re-renders: the same for the same shard."""
+    return np.random.default_rng(np.random.SeedSequence([int(seed), int(part), int(shard)]))
+
+
+def audit_shard(
+    root: str | Path,
+    part: int | str,
+    shard: int,
+    *,
+    samples: int | None = None,
+    catalogue: str | Path | None = None,
+    seed: int = 0,
+    fast: bool = False,
+    progress: bool = False,
+) -> tuple[AuditReport, dict[str, Any] | None]:
+    """Audit one indexed shard: what :func:`audit_dataset` checks of it, against its manifest entry.
+
+    The samples re-rendered are drawn by :func:`shard_seed`, so auditing the same shard again writes the
+    same report. The checks of the dataset as a whole are :func:`merge_shard_reports`'.
+
+    Returns:
+        (report, the manifest entry audited, or None when the manifest does not list the shard).
+
+    Raises:
+        StoreNotFound: the root or the manifest does not exist.
+        StoreError: the manifest cannot be read.
+        ConfigError: ``samples`` is negative, or an unknown part.
+    """
+    root = Path(root)
+    if samples is not None and samples < 0:
+        raise ConfigError(f"samples: expected a count >= 0, got {samples}")
+    manifest = read_manifest(root)
+    manifest_path = root / MANIFEST_NAME
+    number = part_number_of(part, manifest)
+    report = AuditReport(mode="fast" if fast else "full")
+    entries = [e for e in (manifest.get("shards") or []) if isinstance(e, dict) and _int(e.get("part")) == number and _int(e.get("shard")) == int(shard)]
+    path = shard_path(root, number, int(shard))
+    if len(entries) != 1:
+        what = "not in the manifest" if not entries else "listed more than once in the manifest"
+        report.problems.append(AuditProblem(number, int(shard), None, str(path), f"shard {what} ({manifest_path})"))
+        return report, None
+    entry = entries[0]
+    try:
+        ref = ShardRef(shard_entry_path(root, entry, manifest_path), number, int(shard), int(entry["start"]), int(entry["count"]),
+                       str(entry["checksum"]), entry.get("attrs_sha256"))
+    except (MotionMagError, KeyError, TypeError, ValueError) as exc:
+        report.problems.append(AuditProblem(number, int(shard), None, str(manifest_path), f"bad shard entry, not followed: {exc}"))
+        return report, entry
+    reader = _open(ref.path, number, int(shard), report)
+    if reader is not None:
+        _check_bytes(reader, ref, manifest_path, report, fast)
+        _rerender([reader], samples, catalogue, shard_seed(seed, number, int(shard)), report, progress)
+    return report, entry
+
+
+def part_number_of(part: int | str, manifest: dict[str, Any]) -> int:
+    """A part's number by number or name, custom parts of an indexed dataset included."""
+    from mmdata.store.reader import _custom_parts
+
+    return part_number(part, _custom_parts(manifest))
+
+
+def merge_shard_reports(root: str | Path, reports: list[str | Path]) -> AuditReport:
+    """The dataset's audit from its shards' reports (``audit_shard``) and the checks of the whole.
+
+    The manifest is checked by itself; shards on disk that it does not list, and shards it lists as
+    missing, are problems; every shard it lists must have exactly one report, written for the same
+    manifest entry (checksum and attribute hash), so a report of an earlier version of a shard is refused.
+
+    Raises:
+        StoreNotFound: the root does not exist.
+        StoreError: a report cannot be read.
+    """
+    root = Path(root)
+    report = AuditReport()
+    shard_list, _ = _shard_list(root, report)
+    by_key: dict[tuple[int, int], tuple[AuditReport, dict[str, Any] | None, Path]] = {}
+    for path in reports:
+        shard_report, entry = read_shard_report(path)
+        key = (_int((entry or {}).get("part")), _int((entry or {}).get("shard")))
+        if entry is None:
+            report.merge(shard_report)  # a shard the manifest did not list: its report says so
+            continue
+        if key in by_key:
+            report.problems.append(AuditProblem(key[0], key[1], None, str(path), f"a second report of this shard (first: {by_key[key][2]})"))
+            continue
+        by_key[key] = (shard_report, entry, Path(path))
+    for path, ref, part, shard in shard_list:
+        if ref is None:
+            continue
+        found = by_key.pop((ref.part, ref.shard), None)
+        if found is None:
+            report.problems.append(AuditProblem(ref.part, ref.shard, None, str(path), "no audit report for this shard"))
+            continue
+        shard_report, entry, report_path = found
+        if (entry.get("checksum"), entry.get("attrs_sha256"), entry.get("start"), entry.get("count")) != (ref.checksum, ref.attrs_sha256, ref.start, ref.count):
+            report.problems.append(AuditProblem(ref.part, ref.shard, None, str(report_path), "the report audited another version of this shard than the manifest indexes"))
+            continue
+        report.merge(shard_report)
+    for (part, shard), (_, _, report_path) in sorted(by_key.items(), key=lambda kv: str(kv[0])):
+        report.problems.append(AuditProblem(part, shard, None, str(report_path), "report of a shard the manifest does not list"))
+    if report.shards == 0 and report.ok:
+        report.problems.append(AuditProblem(None, None, None, str(root), "no shard audited"))
     return report
 
 

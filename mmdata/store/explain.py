@@ -36,8 +36,10 @@ def open_recorded_catalogue(reader: ShardReader, override: str | Path | None = N
     """
     from mmdata.sources import open_catalogue
 
+    from mmdata.store.writer import read_run_record
+
     recorded = reader.attrs.get("catalogue", {})
-    path = override or recorded.get("path")
+    path = override or recorded.get("path") or read_run_record(reader.path).get("catalogue_path")
     if not path:
         raise StoreError(f"{reader.path}: no catalogue path recorded; pass --catalogue DIR")
     cat = open_catalogue(path)
@@ -157,6 +159,9 @@ def explain_sample(root: str | Path, part: int | str, index: int, catalogue: str
         log.warning("source descriptions unavailable: %s", exc)
         cat = None
     a = reader.attrs
+    from mmdata.store.writer import read_run_record
+
+    run = read_run_record(reader.path)  # when, where, which checkout (older shards kept it in their attributes)
     dataset = (a.get("config") or {}).get("dataset") or {}
     out = {
         "part": params.part,
@@ -172,11 +177,12 @@ def explain_sample(root: str | Path, part: int | str, index: int, catalogue: str
         "options": active_options(params, (a.get("config") or {}).get("dataset") or {}),
         "background": _layer(cat, params.background, params),
         "objects": [_layer(cat, o, params) for o in params.objects],
-        "code_version": a.get("code_version"),
+        "code_version": {**(run.get("code") or {}), **(a.get("code_version") or {})},
         "config_hash": a.get("config_hash"),
         "render_config_hash": a.get("render_config_hash"),
         "catalogue": a.get("catalogue"),
-        "created": a.get("created"),
+        "created": run.get("created", a.get("created")),
+        "run": run,
     }
     recipe = _recipe(dataset, out["part_name"])
     if recipe is not None:

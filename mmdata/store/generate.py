@@ -30,7 +30,7 @@ from tqdm import tqdm
 from mmdata.config import config_hash, validate_config
 from mmdata.errors import ConfigError
 from mmdata.render.params import part_name
-from mmdata.store.provenance import code_version, render_config_hash, utc_now
+from mmdata.store.provenance import content_code_version, render_config_hash, run_record, utc_now
 from mmdata.sources.base import Catalogue
 from mmdata.spec import DatasetSpec, custom_part_numbers
 from mmdata.store import SampleRecord, ShardLayout, ShardTarget, StoreSettings, shard_path, write_block
@@ -170,12 +170,18 @@ def _run(spec: DatasetSpec, plan: ShardPlan, layout: ShardLayout, catalogue: Cat
         bar.close()
 
 
-def _provenance(resolved: Mapping[str, Any], plan: ShardPlan, catalogue: Catalogue, catalogue_path: str | Path | None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(identity, attributes) of a shard store: what must match to resume or accept it, and what it records."""
+def _provenance(resolved: Mapping[str, Any], plan: ShardPlan, catalogue: Catalogue) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(identity, attributes) of a shard store: what must match to resume or accept it, and what it records.
+
+    Both depend only on content (config, catalogue, the code that decides pixels): regenerating the
+    shard gives the same attributes byte for byte. When, where and by which checkout it ran goes to
+    the run record (:func:`_run_record`).
+    """
+    code = content_code_version()
     identity = {
         "render_config_hash": render_config_hash(resolved),
         "catalogue_identity": catalogue.identity,
-        "render_code_hash": code_version()["render_code_hash"],
+        "render_code_hash": code["render_code_hash"],
         "part": plan.part,
         "shard": plan.shard,
         "start": plan.start,
@@ -192,11 +198,19 @@ def _provenance(resolved: Mapping[str, Any], plan: ShardPlan, catalogue: Catalog
         "render_config_hash": identity["render_config_hash"],
         "config_hash": config_hash(resolved),
         "config": resolved,
-        "catalogue": {"identity": catalogue.identity, "path": str(Path(catalogue_path).resolve()) if catalogue_path else None},
-        "code_version": code_version(),
-        "created": utc_now(),
+        "catalogue": {"identity": catalogue.identity, "content_sha256": getattr(catalogue, "content_digest", None)},
+        "code_version": code,
     }
     return identity, attrs
+
+
+def _run_record(catalogue_path: str | Path | None, workers: int, scheduler: str | None, pool: str) -> dict[str, Any]:
+    """What a run records beside the store (its ``run.json``): never part of an identity."""
+    return run_record(
+        created=utc_now(),
+        catalogue_path=str(Path(catalogue_path).resolve()) if catalogue_path else None,
+        executor=scheduler or (f"{workers} {pool}" if workers > 1 else "1 thread"),
+    )
 
 
 def generate_shard(
@@ -239,10 +253,11 @@ def generate_shard(
     plan = plan_shard(spec, part, shard)
     layout = shard_layout(spec, plan, settings)
     final = shard_path(root, plan.part, plan.shard).resolve()
-    identity, attrs = _provenance(resolved, plan, catalogue, catalogue_path)
+    identity, attrs = _provenance(resolved, plan, catalogue)
+    run = _run_record(catalogue_path, workers, scheduler, settings.pool)
     client = _connect(scheduler) if scheduler else None  # before anything is written
     try:
-        with ShardTarget(final, layout, identity, attrs, settings) as target:
+        with ShardTarget(final, layout, identity, attrs, settings, run=run) as target:
             if target.complete:
                 return final
             log.info(

@@ -10,7 +10,16 @@ Three records written with every shard cover all of it:
 * ``checksums`` — sha256 of every small per-sample array (``alpha``, ``motion``, ``params_json``, ...,
   and the digest arrays themselves); :func:`check_small_arrays` recomputes them when a shard is opened;
 * ``attrs_sha256`` — sha256 of the canonical JSON of every other root attribute (provenance, config,
-  start, checksums); :func:`check_attributes` recomputes it. The manifest indexes it per shard.
+  start, checksums); :func:`check_attributes` recomputes it. The manifest indexes it per shard;
+* ``array_metadata`` — sha256 of every array's own ``zarr.json`` (data type, shape, chunking, codecs:
+  everything that decides how its bytes are read), a root attribute, so covered by ``attrs_sha256``;
+  :func:`check_metadata` compares them when a shard is opened.
+
+Before any of that, :func:`check_store_files` walks the store folder without following links: every
+entry must be a folder or a regular file (a FIFO, a device or a symbolic link is refused, so no read
+can hang or run forever), and every file that will be read is at most the size its metadata allows
+(:func:`read_limited` reads metadata files that way), so a damaged store is one error in bounded
+time and memory, never a hang or an exhausted machine.
 
 Shards written before ``attrs_sha256`` existed have no such record: the check reports that instead
 of failing (old datasets keep reading and auditing). Zarr's own decode errors (a truncated chunk, a
@@ -22,20 +31,223 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import os
+import stat
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import numpy as np
 import zarr
 
-from mmdata.errors import IntegrityError, StoreError
+from mmdata.errors import IntegrityError, StoreError, StoreNotFound
 from mmdata.store.layout import DIGEST_FIELDS, SMALL_FIELDS
 from mmdata.store.provenance import bytes_checksum, fast_digest, sample_digest
 
-__all__ = ["ATTRS_KEY", "attrs_digest", "check_attributes", "chunk_file", "read_checked", "check_small_arrays", "verify_frames", "Where"]
+__all__ = ["ATTRS_KEY", "METADATA_KEY", "attrs_digest", "metadata_digests", "check_metadata", "check_store_files", "read_limited", "check_attributes", "chunk_file", "read_checked", "check_small_arrays", "verify_frames", "Where"]
 
 #: Root attribute holding the sha256 of all other attributes.
 ATTRS_KEY = "attrs_sha256"
+#: Root attribute holding the sha256 of every array's own ``zarr.json``, by array name.
+METADATA_KEY = "array_metadata"
+
+#: Largest root ``zarr.json`` read (its attributes hold the resolved config and the checksums).
+ROOT_METADATA_MAX = 16 << 20
+#: Largest ``zarr.json`` of one array (data type, shape, chunking and codecs: a few hundred bytes).
+ARRAY_METADATA_MAX = 1 << 20
+#: Bytes a stored string element may take (a sample's parameter JSON is a few kB).
+STRING_ELEMENT_MAX = 1 << 20
+#: Most entries a store folder may hold (a shard of 1000 samples in blocks of one has about 20,000).
+MAX_ENTRIES = 1_000_000
+
+_KINDS = {stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",
+          stat.S_IFSOCK: "a socket", stat.S_IFLNK: "a symbolic link", stat.S_IFDIR: "a folder"}
+
+
+def _kind(mode: int) -> str:
+    return _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+
+
+def read_limited(path: Path, limit: int, what: str) -> bytes:
+    """The bytes of ``path``, which must be a regular file (not a link) of at most ``limit`` bytes.
+
+    Raises:
+        StoreNotFound: the file does not exist.
+        StoreError: it is a FIFO, device, socket, folder or link, or larger than ``limit`` bytes, or
+            it cannot be read; the message names the file and ``what`` it should be.
+    """
+    path = Path(path)
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError as exc:
+        raise StoreNotFound(f"{path}: {what} not found") from exc
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot read {what} ({exc.strerror or exc})") from exc
+    if not stat.S_ISREG(st.st_mode):
+        raise StoreError(f"{path}: {_kind(st.st_mode)} where {what} should be a regular file; refused")
+    if st.st_size > limit:
+        raise StoreError(f"{path}: {st.st_size} bytes, more than {what} can be ({limit}); refused")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped since the lstat
+                raise StoreError(f"{path}: not a regular file; refused")
+            with os.fdopen(fd, "rb", closefd=False) as f:
+                data = f.read(limit + 1)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot read {what} ({exc.strerror or exc})") from exc
+    if len(data) > limit:
+        raise StoreError(f"{path}: more than {limit} bytes, more than {what} can be; refused")
+    return data
+
+
+def _file_limit(meta: Mapping[str, Any]) -> int:
+    """The most bytes one chunk (or zarr shard) file of an array with metadata ``meta`` can take."""
+    try:
+        shape = [int(n) for n in meta["shape"]]
+        grid = meta["chunk_grid"]["configuration"]["chunk_shape"]
+        inner = [int(n) for n in grid]
+        codecs = meta.get("codecs") or []
+        if codecs and isinstance(codecs[0], dict) and codecs[0].get("name") == "sharding_indexed":
+            inner_chunks = [int(n) for n in codecs[0]["configuration"]["chunk_shape"]]
+            per_file_chunks = math.prod(-(-o // i) for o, i in zip(inner, inner_chunks))
+            elements, overhead = math.prod(inner), 16 * per_file_chunks + 1024 * per_file_chunks
+        else:
+            elements, overhead = math.prod(inner), 1024
+        dtype = meta["data_type"]
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise StoreError(f"array metadata is malformed ({type(exc).__name__}: {exc})") from exc
+    if not shape or any(n < 0 for n in shape) or any(n <= 0 for n in inner):
+        raise StoreError(f"array metadata declares shape {shape} in chunks of {inner}")
+    itemsize = STRING_ELEMENT_MAX if dtype in ("string", "str", "variable_length_utf8") else _itemsize(dtype)
+    # lossless codecs can grow incompressible data a little; twice the raw bytes is far beyond any of them
+    return 2 * elements * itemsize + overhead + 4096
+
+
+def _itemsize(dtype: Any) -> int:
+    try:
+        return int(np.dtype(str(dtype)).itemsize)
+    except TypeError:
+        return 16
+
+
+def check_store_files(path: Path) -> None:
+    """Walk a store folder (links not followed) and refuse anything a read could hang or drown on.
+
+    Every entry must be a folder or a regular file; symbolic links, FIFOs, devices and sockets are
+    refused. Each array's ``zarr.json`` is read (bounded) and every file of its chunks must be at most
+    what a chunk of that array can take; the root ``zarr.json`` at most :data:`ROOT_METADATA_MAX`.
+
+    Raises:
+        StoreNotFound: the folder does not exist.
+        StoreError: the first offending entry, named, with what it is and what was expected.
+    """
+    path = Path(path)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError as exc:
+        raise StoreNotFound(f"{path}: shard store not found") from exc
+    if not stat.S_ISDIR(st.st_mode):
+        raise StoreError(f"{path}: {_kind(st.st_mode)}, expected a shard store folder")
+    seen = 0
+    for entry in _scan(path):
+        seen += 1
+        if seen > MAX_ENTRIES:
+            raise StoreError(f"{path}: more than {MAX_ENTRIES} entries; not a shard store")
+        mode = entry.stat(follow_symlinks=False).st_mode
+        if not stat.S_ISDIR(mode):
+            raise StoreError(f"{entry.path}: {_kind(mode)} inside the shard store where only regular files belong; refused")
+        array = Path(entry.path)
+        meta_path = array / "zarr.json"
+        if not meta_path.exists() and not meta_path.is_symlink():
+            _check_plain_files(array)
+            continue
+        raw = read_limited(meta_path, ARRAY_METADATA_MAX, "an array's zarr.json")
+        try:
+            meta = json.loads(raw)
+        except ValueError as exc:
+            raise StoreError(f"{meta_path}: not valid JSON ({exc})") from exc
+        if not isinstance(meta, dict) or meta.get("node_type") != "array":
+            _check_plain_files(array)
+            continue
+        try:
+            limit = _file_limit(meta)
+        except StoreError as exc:
+            raise StoreError(f"{meta_path}: {exc}") from exc
+        _check_plain_files(array, limit, skip=meta_path)
+    root_meta = path / "zarr.json"
+    if os.path.lexists(root_meta):
+        mode = os.lstat(root_meta).st_mode
+        if not stat.S_ISREG(mode):
+            raise StoreError(f"{root_meta}: {_kind(mode)} where the store's zarr.json should be a regular file; refused")
+        if os.lstat(root_meta).st_size > ROOT_METADATA_MAX:
+            raise StoreError(f"{root_meta}: larger than a store's zarr.json can be ({ROOT_METADATA_MAX} bytes); refused")
+
+
+def _scan(path: Path) -> list[os.DirEntry[str]]:
+    """The sub-folders (and anything that is not a regular file) directly inside ``path``."""
+    out = []
+    with os.scandir(path) as it:
+        for entry in it:
+            mode = entry.stat(follow_symlinks=False).st_mode
+            if stat.S_ISREG(mode):
+                continue  # root-level files: zarr.json (checked by the caller), run.json, workflow stamps
+            out.append(entry)
+    return out
+
+
+def _check_plain_files(folder: Path, limit: int | None = None, skip: Path | None = None) -> None:
+    """Every entry under ``folder`` is a folder or a regular file of at most ``limit`` bytes."""
+    stack, seen = [folder], 0
+    while stack:
+        current = stack.pop()
+        with os.scandir(current) as it:
+            for entry in it:
+                seen += 1
+                if seen > MAX_ENTRIES:
+                    raise StoreError(f"{folder}: more than {MAX_ENTRIES} entries; not a shard store")
+                st = entry.stat(follow_symlinks=False)
+                if stat.S_ISDIR(st.st_mode):
+                    stack.append(Path(entry.path))
+                elif not stat.S_ISREG(st.st_mode):
+                    raise StoreError(f"{entry.path}: {_kind(st.st_mode)} inside the shard store where only regular files belong; refused")
+                elif limit is not None and st.st_size > limit and Path(entry.path) != skip:
+                    raise StoreError(f"{entry.path}: {st.st_size} bytes, more than a chunk of this array can take ({limit}); refused")
+
+
+def metadata_digests(path: Path, names: Iterable[str]) -> dict[str, str]:
+    """sha256 of the ``zarr.json`` of each named array of the store at ``path``."""
+    return {name: hashlib.sha256(read_limited(Path(path) / name / "zarr.json", ARRAY_METADATA_MAX, "an array's zarr.json")).hexdigest()
+            for name in names}
+
+
+def check_metadata(path: Path, attrs: Mapping[str, Any], where: "Where") -> str | None:
+    """Every array's ``zarr.json`` against its recorded digest (:data:`METADATA_KEY`).
+
+    Returns:
+        None when they match, or a note when this shard's writer recorded none (older shards).
+
+    Raises:
+        IntegrityError: an array's metadata (data type, shape, chunking, codecs) changed after writing,
+            or an array it records is gone.
+    """
+    recorded = attrs.get(METADATA_KEY)
+    if recorded is None:
+        return f"{where.path}: array metadata digests not recorded by this shard's writer (written before {METADATA_KEY} existed)"
+    if not isinstance(recorded, dict):
+        raise IntegrityError(f"{where.path / 'zarr.json'}: {where.label}: {METADATA_KEY} is not a mapping")
+    for name, digest in sorted(recorded.items()):
+        meta = Path(where.path) / str(name) / "zarr.json"
+        try:
+            actual = hashlib.sha256(read_limited(meta, ARRAY_METADATA_MAX, "an array's zarr.json")).hexdigest()
+        except StoreNotFound as exc:
+            raise IntegrityError(f"{meta}: {where.label}: array {name!r} is missing") from exc
+        if actual != digest:
+            raise IntegrityError(f"{meta}: {where.label}: array {name!r} metadata (data type, shape, chunks or codecs) "
+                                 "does not match its recorded digest (edited after writing)")
+    return None
 
 
 def attrs_digest(attrs: Mapping[str, Any]) -> str:

@@ -48,6 +48,10 @@ __all__ = [
     "RENDER_CONFIG_KEYS",
     "RENDER_MODULES",
     "code_version",
+    "content_code_version",
+    "CONTENT_CODE_KEYS",
+    "RUN_RECORD_NAME",
+    "run_record",
     "code_hash",
     "package_code_hash",
     "render_code_hash",
@@ -205,6 +209,40 @@ def code_version() -> dict[str, Any]:
         "numpy": np.__version__,
         "scipy": _scipy_version(),
     }
+
+
+#: The entries of :func:`code_version` that a shard's content records: what can change its bytes.
+#: The rest (package version, git commit and dirty flag, whole-package source hash) say which
+#: checkout ran, and go to the run record (:func:`run_record`), where no content identity depends on them.
+CONTENT_CODE_KEYS: tuple[str, ...] = ("package", "render_code_hash", "numpy", "scipy")
+
+#: File name of a store's run record (inside the store folder, beside its root ``zarr.json``).
+RUN_RECORD_NAME = "run.json"
+
+
+def content_code_version() -> dict[str, Any]:
+    """The part of :func:`code_version` that decides a sample's bytes (:data:`CONTENT_CODE_KEYS`).
+
+    Regenerating a shard from another commit whose rendering code is the same gives the same value,
+    so the shard's attributes, and the manifest, come out byte-identical.
+    """
+    full = code_version()
+    return {k: full[k] for k in CONTENT_CODE_KEYS}
+
+
+def run_record(**fields: Any) -> dict[str, Any]:
+    """The wall-clock record of one run: when, where, by which checkout; never part of any identity.
+
+    Returns:
+        ``{"host", "pid", "python", "code": code_version(), **fields}``; callers add ``created``,
+        ``completed``, ``seconds``, the workers and the catalogue folder.
+    """
+    import os
+    import platform
+    import socket
+
+    return {"host": socket.gethostname(), "pid": os.getpid(), "python": platform.python_version(),
+            "machine": platform.machine(), "code": code_version(), **fields}
 
 
 def _scipy_version() -> str:

@@ -21,7 +21,7 @@ import zarr
 
 from mmdata.errors import IntegrityError, StoreError, StoreNotFound
 from mmdata.render.params import part_number
-from mmdata.store.integrity import Where, check_attributes, check_small_arrays, read_checked, verify_frames
+from mmdata.store.integrity import Where, check_attributes, check_metadata, check_small_arrays, check_store_files, read_checked, read_limited, verify_frames
 from mmdata.store.layout import DIGEST_FIELDS, ShardLayout
 from mmdata.store.writer import read_marker
 
@@ -35,6 +35,8 @@ __all__ = [
     "read_manifest",
     "manifest_digest",
     "check_manifest_hash",
+    "check_manifest",
+    "manifest_problems",
     "check_shard_against_entry",
     "shard_entry_path",
 ]
@@ -75,6 +77,7 @@ class ShardReader:
         self.path = Path(path)
         if not self.path.exists():
             raise StoreNotFound(f"{self.path}: shard store not found")
+        check_store_files(self.path)  # no FIFO, device, link or oversized file is ever read (verified or not)
         attrs = read_marker(self.path)
         if attrs is None:
             raise StoreError(f"{self.path}: not a shard store written by mmdata")
@@ -91,7 +94,8 @@ class ShardReader:
         self._fast: np.ndarray | None = None
         self.note: str | None = None  # why a check could not be made (e.g. an old shard's missing record)
         if verify:
-            self.note = check_attributes(attrs, self.where)
+            notes = [check_attributes(attrs, self.where), check_metadata(self.path, attrs, self.where)]
+            self.note = "; ".join(n for n in notes if n) or None
             small = check_small_arrays(self.group, self.path, self.where, attrs.get("checksums", {}), self.count, self.layout.small_fields)
             self._digest = small["digest"]
             self._fast = small.get("fast_digest")
@@ -187,18 +191,24 @@ class ShardRef:
     attrs_sha256: str | None = None  # the shard's attribute hash at indexing time (None: not indexed)
 
 
+#: Largest manifest read (a paper-size dataset's is well under 1 MB).
+MANIFEST_MAX = 64 << 20
+
+
 def read_manifest(root: str | Path) -> dict[str, Any]:
-    """Load ``ROOT/manifest.json``.
+    """Load ``ROOT/manifest.json`` (a regular file of at most :data:`MANIFEST_MAX` bytes).
 
     Raises:
         StoreNotFound: the manifest does not exist (run ``mmdata index --root ROOT``).
-        StoreError: it is not valid JSON.
+        StoreError: it is not a regular file, too large, or not a JSON object.
     """
     path = Path(root) / MANIFEST_NAME
-    if not path.is_file():
-        raise StoreNotFound(f"{path}: dataset manifest not found; run `mmdata index --root {root}` first")
     try:
-        manifest = json.loads(path.read_text())
+        raw = read_limited(path, MANIFEST_MAX, "the dataset manifest")
+    except StoreNotFound:
+        raise StoreNotFound(f"{path}: dataset manifest not found; run `mmdata index --root {root}` first") from None
+    try:
+        manifest = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise StoreError(f"{path}: not valid JSON ({exc})") from exc
     if not isinstance(manifest, dict):
@@ -313,14 +323,88 @@ def _ref(root: Path, entry: dict[str, Any], manifest_path: Path) -> ShardRef:
 
 
 def check_manifest_hash(manifest: dict[str, Any], manifest_path: Path) -> None:
-    """Recompute the manifest's hash.
+    """Recompute the manifest's hash, which must be recorded.
 
     Raises:
-        IntegrityError: it differs from the recorded ``manifest_hash`` (the manifest was edited).
+        IntegrityError: no ``manifest_hash``, or it differs from the content (the manifest was edited).
     """
     recorded = manifest.get("manifest_hash")
-    if recorded is not None and recorded != manifest_digest(manifest):
+    if recorded is None:
+        raise IntegrityError(f"{manifest_path}: no manifest_hash (removed, or not written by `mmdata index`); "
+                             f"re-run `mmdata index --root {manifest_path.parent}`")
+    if recorded != manifest_digest(manifest):
         raise IntegrityError(f"{manifest_path}: content does not match its manifest_hash (edited after `mmdata index`); re-run `mmdata index --root {manifest_path.parent}`")
+
+
+def manifest_problems(manifest: dict[str, Any], manifest_path: Path) -> list[str]:
+    """What is wrong with a manifest by itself, one sentence each (empty when nothing is).
+
+    The hash must be recorded and match; every shard entry is well formed, at its layout path
+    ``part{P}/shard-{K:04d}.zarr`` and listed once; each part's count and shard count are the sums of
+    its entries; within a part, consecutive shards hold contiguous sample ranges from 0, and a gap
+    between shards is exactly the shards the part lists as missing.
+    """
+    problems = []
+    try:
+        check_manifest_hash(manifest, manifest_path)
+    except IntegrityError as exc:
+        problems.append(str(exc).removeprefix(f"{manifest_path}: "))
+    entries = manifest.get("shards")
+    if not isinstance(entries, list):
+        return [*problems, "'shards' is not a list"]
+    by_part: dict[int, list[tuple[int, int, int]]] = {}
+    seen: set[tuple[int, int]] = set()
+    for entry in entries:
+        try:
+            part, shard, start, count = (int(entry[k]) for k in ("part", "shard", "start", "count"))
+            path = str(entry["path"])
+        except (KeyError, TypeError, ValueError):
+            problems.append(f"shard entry {str(entry)[:120]} lacks a valid path/part/shard/start/count")
+            continue
+        if path != f"part{part}/shard-{shard:04d}.zarr":
+            problems.append(f"shard entry {path!r} says part {part} shard {shard}, which lives at part{part}/shard-{shard:04d}.zarr")
+        if (part, shard) in seen:
+            problems.append(f"part {part} shard {shard} is listed more than once")
+            continue
+        seen.add((part, shard))
+        by_part.setdefault(part, []).append((shard, start, count))
+    parts = manifest.get("parts")
+    parts = parts if isinstance(parts, dict) else {}
+    for part, listed in sorted(by_part.items()):
+        info = parts.get(str(part))
+        if not isinstance(info, dict):
+            problems.append(f"part {part} has shard entries but no entry under 'parts'")
+            continue
+        total = sum(c for _, _, c in listed)
+        if (info.get("count"), info.get("shards")) != (total, len(listed)):
+            problems.append(f"part {part} counts {info.get('count')} samples in {info.get('shards')} shards, but its entries list {total} in {len(listed)}")
+        missing = set(info.get("missing") or []) if isinstance(info.get("missing"), list) else set()
+        end, previous = 0, -1
+        for shard, start, count in sorted(listed):
+            gap = set(range(previous + 1, shard))
+            if not gap <= missing:
+                problems.append(f"part {part}: shard(s) {sorted(gap - missing)} before shard {shard} are neither listed nor missing")
+            elif not gap and start != end:
+                problems.append(f"part {part} shard {shard} starts at sample {start}, not where the previous shard ends ({end})")
+            if count <= 0 or start < end:
+                problems.append(f"part {part} shard {shard} holds samples [{start}, {start + count}), overlapping or empty")
+            end, previous = start + count, shard
+    for key, info in parts.items():
+        if str(key).isdigit() and int(key) not in by_part and isinstance(info, dict) and (info.get("count") or info.get("shards")):
+            problems.append(f"part {key} counts {info.get('count')} samples in {info.get('shards')} shards, but no entry lists it")
+    return problems
+
+
+def check_manifest(manifest: dict[str, Any], manifest_path: Path) -> None:
+    """:func:`manifest_problems`, as an error.
+
+    Raises:
+        IntegrityError: naming the manifest and its first problems.
+    """
+    problems = manifest_problems(manifest, manifest_path)
+    if problems:
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise IntegrityError(f"{manifest_path}: {'; '.join(problems[:3])}{more}")
 
 
 def check_shard_against_entry(reader: ShardReader, ref: ShardRef, manifest_path: Path) -> None:
@@ -371,7 +455,7 @@ def open_dataset(root: str | Path, parts: Iterable[int | str] | None = None, *, 
     manifest = read_manifest(root)
     manifest_path = root / MANIFEST_NAME
     if verify:
-        check_manifest_hash(manifest, manifest_path)
+        check_manifest(manifest, manifest_path)
     wanted = None if parts is None else {part_number(p, _custom_parts(manifest)) for p in parts}
     entries = manifest.get("shards", [])
     if not isinstance(entries, list):

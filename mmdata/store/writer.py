@@ -24,10 +24,11 @@ import numpy as np
 import zarr
 import zarr.codecs
 
-from mmdata.errors import StoreError
+from mmdata.errors import StoreError, StoreNotFound
 from mmdata.store.codec import IMAGE_FORMATS, ImageCodec
-from mmdata.store.integrity import ATTRS_KEY, attrs_digest
-from mmdata.store.provenance import bytes_checksum, combine_digests, fast_digest, sample_digest, utc_now
+from mmdata.fsutil import atomic_write_text
+from mmdata.store.integrity import ATTRS_KEY, METADATA_KEY, ROOT_METADATA_MAX, attrs_digest, metadata_digests, read_limited
+from mmdata.store.provenance import RUN_RECORD_NAME, bytes_checksum, combine_digests, fast_digest, sample_digest, utc_now
 from mmdata.store.layout import (
     DIGEST_FIELDS,
     STORE_FORMAT,
@@ -39,7 +40,7 @@ from mmdata.store.layout import (
     record_columns,
 )
 
-__all__ = ["ShardTarget", "frame_codecs", "write_block", "shard_checksum", "read_marker"]
+__all__ = ["ShardTarget", "frame_codecs", "write_block", "shard_checksum", "read_marker", "read_run_record"]
 
 log = logging.getLogger(__name__)
 
@@ -53,17 +54,44 @@ def shard_checksum(checksums: Mapping[str, str]) -> str:
 
 
 def read_marker(path: Path) -> dict[str, Any] | None:
-    """Root attributes of a store written by this module, or None for anything else."""
-    meta = path / "zarr.json"
-    if not meta.is_file():
+    """Root attributes of a store written by this module, or None for anything else.
+
+    Raises:
+        StoreError: the store's ``zarr.json`` is not a regular file or is larger than one can be
+            (a FIFO or a link to a device is refused, never read).
+    """
+    try:
+        raw = read_limited(Path(path) / "zarr.json", ROOT_METADATA_MAX, "a store's zarr.json")
+    except StoreNotFound:
         return None
     try:
-        attrs = json.loads(meta.read_text()).get("attributes", {})
-    except (OSError, ValueError):
+        attrs = json.loads(raw).get("attributes", {})
+    except (ValueError, AttributeError):
         return None
     if not isinstance(attrs, dict) or not isinstance(attrs.get(_MARKER), dict):
         return None
     return attrs
+
+
+def read_run_record(path: Path) -> dict[str, Any]:
+    """The run record of a store (``run.json``: when, where, which checkout wrote it), or ``{}`` when
+    it has none or it cannot be read (it is only a record; nothing depends on it)."""
+    try:
+        record = json.loads(read_limited(Path(path) / RUN_RECORD_NAME, 1 << 20, "a run record"))
+    except (StoreError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _seconds(created: Any) -> float | None:
+    """Seconds from an ISO time stamp (``utc_now``) to now, or None."""
+    import datetime as dt
+
+    try:
+        start = dt.datetime.strptime(str(created), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
+    except ValueError:
+        return None
+    return round((dt.datetime.now(dt.timezone.utc) - start).total_seconds(), 1)
 
 
 def _small_compressor(settings: StoreSettings) -> zarr.codecs.BloscCodec:
@@ -164,8 +192,12 @@ class ShardTarget:
         layout: shapes of its arrays.
         identity: what must match for a partial store to be resumed or a complete one accepted
             (render config hash, catalogue identity, code source hash, part, range, ...).
-        attrs: further attributes to record (code version, resolved config, creation time, ...).
+        attrs: further attributes to record (code version, resolved config, ...): content only, so
+            that writing the same shard again gives the same attributes byte for byte.
         settings: compression and zarr shard size.
+        run: the run record (when, where, which checkout), written to the store's ``run.json``
+            beside its ``zarr.json``; ``completed`` is added when the store is finished. No
+            identity, checksum or manifest depends on it.
 
     Use as a context manager; on entry ``complete`` tells whether the shard already exists with
     the same identity (nothing to do) and ``pending_blocks`` which blocks still need writing.
@@ -182,6 +214,8 @@ class ShardTarget:
         identity: Mapping[str, Any],
         attrs: Mapping[str, Any],
         settings: StoreSettings,
+        *,
+        run: Mapping[str, Any] | None = None,
     ) -> None:
         self.final = Path(final)
         self.partial = partial_path(self.final)
@@ -189,6 +223,7 @@ class ShardTarget:
         self.identity = json.loads(json.dumps({**identity, "layout": layout.to_dict(), "format": STORE_FORMAT}))
         self.attrs = dict(attrs)
         self.settings = settings
+        self.run = dict(run or {})
         self.complete = False
         self.pending_blocks: list[int] = []
         self._lock_fd: int | None = None
@@ -260,6 +295,9 @@ class ShardTarget:
             if done is not None:
                 self.pending_blocks = [b for b in range(self.layout.n_blocks) if not done[b]]
                 log.info("%s: resuming, %d of %d blocks left", self.partial, len(self.pending_blocks), self.layout.n_blocks)
+                previous = read_run_record(self.partial)
+                self._write_run({**self.run, "created": previous.get("created", self.run.get("created")),
+                                 "resumed": [*previous.get("resumed", []), utc_now()]})
                 return
             log.warning("%s: left by a run with another identity (or unreadable); starting over", self.partial)
             shutil.rmtree(self.partial)
@@ -271,7 +309,11 @@ class ShardTarget:
             **self.attrs,
         }
         _create_arrays(self.partial, self.layout, self.settings, json.loads(json.dumps(attrs)))
+        self._write_run(self.run)
         self.pending_blocks = list(range(self.layout.n_blocks))
+
+    def _write_run(self, record: Mapping[str, Any]) -> None:
+        atomic_write_text(self.partial / RUN_RECORD_NAME, json.dumps(record, indent=1, sort_keys=True, default=str) + "\n")
 
     def _blocks_done(self) -> np.ndarray | None:
         """Done flags of the partial store's blocks, or None when they cannot be read."""
@@ -296,10 +338,13 @@ class ShardTarget:
         if not done.all():
             raise StoreError(f"{self.partial}: blocks {np.flatnonzero(done == 0).tolist()} were not written")
         checksums = _checksums(group, self.layout)
-        final = {"complete": True, "completed": utc_now(), "checksums": checksums, "shard_checksum": shard_checksum(checksums)}
+        final = {"complete": True, "checksums": checksums, "shard_checksum": shard_checksum(checksums),
+                 METADATA_KEY: metadata_digests(self.partial, [*self.layout.frame_fields, *self.layout.small_fields, *DIGEST_FIELDS])}
         attrs = json.loads(json.dumps({**group.attrs.asdict(), **final}))  # as a reader will see them
         final[ATTRS_KEY] = attrs_digest(attrs)
         group.attrs.update(final)
+        record = read_run_record(self.partial)
+        self._write_run({**record, "completed": utc_now(), "seconds": _seconds(record.get("created"))})
         try:
             os.rename(self.partial, self.final)
         except OSError as exc:

@@ -67,3 +67,8 @@ def assert_same(actual: dict[str, np.ndarray], expected: dict[str, np.ndarray], 
 def tree_snapshot(path: Path) -> dict[str, bytes]:
     """Relative path -> bytes of every file under ``path`` (to prove nothing was touched)."""
     return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def reindex(root: Path) -> None:
+    """Index a dataset root (``mmdata index``): after a test built or resealed its shards."""
+    assert main(["-q", "index", "--root", str(root)]) == 0

@@ -99,6 +99,11 @@ def shard_stores(parts=PART_NUMBERS) -> list[str]:
     return [shard_store(p, k) for p in parts for k in range(shard_count(p))]
 
 
+def audit_reports(parts=PART_NUMBERS) -> list[str]:
+    """Paths of the audit reports of every shard of the given parts (one `audit_shard` job each)."""
+    return [f"results/dataset/audit/part{p}/shard-{k:04d}.json" for p in parts for k in range(shard_count(p))]
+
+
 def selected_parts() -> list[int]:
     """Parts chosen by workflow.parts (numbers or names), for the `shards` target."""
     return sorted({part_number(p, CUSTOM_PARTS) for p in WF["parts"]})

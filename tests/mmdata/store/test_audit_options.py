@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 import zarr
-from store_helpers import builtin_catalogue_dir, small_config, write_config
+from store_helpers import builtin_catalogue_dir, reindex, small_config, write_config
 
 from mmdata.cli import main
 from mmdata.store import shard_path
@@ -79,6 +79,7 @@ def _generate(tmp: Path, catalogue_dir: Path, dataset: dict[str, Any]) -> Path:
     args = ["-q", "generate", "--config", str(write_config(tmp / "c.yaml", cfg)), "--catalogue", str(catalogue_dir),
             "--part", "1", "--shard", "0", "--root", str(root)]
     assert main(args) == 0
+    reindex(root)
     return root
 
 
@@ -96,6 +97,7 @@ def _flip_recorded_config(root: Path, dataset: dict[str, Any]) -> None:
     attrs["config"] = {**attrs["config"], "dataset": _merge(attrs["config"]["dataset"], dataset)}
     attrs[ATTRS_KEY] = attrs_digest(attrs)
     group.attrs.update(attrs)
+    reindex(root)
 
 
 @pytest.mark.parametrize("option", sorted(OPTIONS))
@@ -133,6 +135,7 @@ def _flip_recorded_params(root: Path, offset: int, changes: dict[str, Any]) -> N
     attrs["shard_checksum"] = shard_checksum(attrs["checksums"])
     attrs[ATTRS_KEY] = attrs_digest(attrs)
     group.attrs.update(attrs)
+    reindex(root)
 
 
 @pytest.fixture(scope="module")
@@ -218,6 +221,7 @@ def _reseal_array(root: Path, name: str, values: np.ndarray) -> None:
     attrs["shard_checksum"] = shard_checksum(attrs["checksums"])
     attrs[ATTRS_KEY] = attrs_digest(attrs)
     group.attrs.update(attrs)
+    reindex(root)
 
 
 @pytest.mark.parametrize("case", sorted(AXIAL_FLIPS))
