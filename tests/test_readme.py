@@ -61,7 +61,7 @@ HOW: dict[str, str] = {
     # Running on a cluster
     "snakemake all --workflow-profile workflow/profiles/slurm --configfile config/paper.yaml": "dry",
     "snakemake all --workflow-profile workflow/profiles/slurm --default-resources slurm_partition=cpu slurm_account=myproject --set-threads shard=16 --set-resources shard:mem_mb=16000 shard:runtime=240 train_model:slurm_partition=gpu train_model:gpu=2": "dry",
-    "timeout -k 10 600 snakemake dataset --workflow-profile workflow/profiles/slurm --set-threads catalogue=2 shard=1 audit=1 --slurm-status-command squeue --slurm-init-seconds-before-status-checks 2 --slurm-keep-successful-logs": "dry",
+    "timeout -k 10 600 snakemake dataset --workflow-profile workflow/profiles/slurm --set-threads catalogue=2 shard=1 audit_shard=1 --slurm-status-command squeue --slurm-init-seconds-before-status-checks 2 --slurm-keep-successful-logs": "dry",
     # Sources
     "mmdata sources build --kind builtin -o resources/sources/builtin": "fast",
     "mmdata sources build --coco-json coco/annotations/instances_train2017.json --coco-images coco/train2017 --voc-root VOCdevkit/VOC2012 -o resources/sources/coco_voc --workers 8": "fast",
@@ -73,6 +73,8 @@ HOW: dict[str, str] = {
     "mmdata generate --config config/config.yaml --catalogue resources/sources/builtin --part 1 --shard 1 --root results/dataset --workers 8": "demo",
     "mmdata index --root results/dataset": "demo",
     "mmdata audit --root results/dataset --samples 100 --seed 0": "demo",
+    "mmdata audit --root results/dataset --part 1 --shard 1 --samples 2 --fast --json audit-1-1.json": "demo",
+    "mmdata audit --root results/dataset --merge results/dataset/audit/part*/shard-*.json": "demo",
     "mmdata explain --root results/dataset --part 1 --index 40": "demo",
     "for k in $(seq 0 199); do mmdata generate --config config/paper.yaml --catalogue resources/sources/coco_voc --part 1 --shard $k --root results/dataset --scheduler tcp://10.0.0.5:8786; done": "loop",  # needs a scheduler
     # Magnifying videos

@@ -3,6 +3,7 @@
     python check.py jobs OUTPUT --slurm-logs DIR
         every job of the run was submitted to SLURM, has its SLURM log, is COMPLETED in
         ``squeue --states=all``, and got as many CPUs as the Dask workers its command asked for;
+        the dataset is audited by one ``audit_shard`` SLURM job per ``shard`` job;
     python check.py failure OUTPUT --status N --log RULE_LOG --slurm-logs DIR
         the run failed, its output names the job's log and its SLURM log, and the log holds the error.
 """
@@ -65,6 +66,9 @@ def check_jobs(output: Path, slurm_logs: Path) -> list[str]:
     # Snakemake prints a block per job ("jobid: N"), then "Job N has been submitted with SLURM jobid M"
     submitted = {m.group(1): m for line in text.splitlines() if (m := SUBMITTED.search(line.strip()))}
     problems, rows = [], []
+    shards, audits = sum(j.rule == "shard" for j in jobs), sum(j.rule == "audit_shard" for j in jobs)
+    if not shards or audits != shards:
+        problems.append(f"{shards} shard job(s) but {audits} audit_shard job(s) on SLURM; expected one audit job per shard")
     for job in jobs:
         jobid = job.find(JOBID)
         sub = submitted.get(jobid.group(1)) if jobid else None

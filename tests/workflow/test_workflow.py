@@ -43,12 +43,17 @@ def test_dataset_stage_builds_an_audited_dataset(tiny_run: Path) -> None:
     counts = {info["name"]: info["count"] for info in manifest["parts"].values() if info["count"]}
     assert counts == {"fg_bg": 2, "blur_bg": 2}
     assert all(not info["missing"] for info in manifest["parts"].values())
-    assert "PASSED" in (tiny_run / "results/dataset/audit.txt").read_text()
+    audit = (tiny_run / "results/dataset/audit.txt").read_text()
+    assert audit.startswith("audit PASSED: 2 shards, 4 samples checked (fast digests), 4 re-rendered"), audit  # 2 per shard
+    for store in STORES:  # one audit job per shard, each with its own report
+        report = json.loads((tiny_run / store.replace("dataset/", "dataset/audit/").replace(".zarr", ".json")).read_text())
+        assert report["entry"]["path"] == store.removeprefix("results/dataset/") and report["problems"] == []
     assert (tiny_run / "results/dataset/card/card.md").is_file()
-    for rule in ("catalogue", "index", "audit"):
+    for rule in ("catalogue", "index", "audit"):  # and one log per audit_shard job
         assert (tiny_run / f"logs/{rule}/{rule}.log").is_file()
         assert (tiny_run / f"logs/benchmarks/{rule}/{rule}.tsv").is_file()
     assert (tiny_run / "logs/shard/part3/shard-0000.log").is_file()
+    assert (tiny_run / "logs/audit_shard/part3/shard-0000.log").is_file()
     assert not (tiny_run / "results/dataset/part2").exists()  # a part of 0 samples has no shards
     # the user's own check of the result: every sample re-rendered byte for byte
     root, catalogue = tiny_run / "results/dataset", tiny_run / "results/sources/catalogue"
@@ -66,7 +71,7 @@ def test_forcerun_one_shard_rerenders_that_shard_only(tiny_run: Path) -> None:
     target = "results/dataset/part3/shard-0000.zarr"
     result = snakemake(tiny_run, "dataset", *RUN, "--forcerun", target)
     out = result.stdout
-    assert planned_counts(out) == {"shard": 1, "index": 1, "audit": 1, "dataset": 1}
+    assert planned_counts(out) == {"shard": 1, "index": 1, "audit_shard": 2, "audit": 1, "dataset": 1}
     assert planned_outputs(out)["shard"] == [target]
     after = _mtimes(tiny_run)
     assert [s for s in STORES if after[s] != before[s]] == [target]
@@ -88,11 +93,12 @@ def test_shards_target_rebuilds_a_deleted_shard_only(tiny_run: Path, tmp_path: P
     ("override", "expected"),
     [
         # a setting only the audit reads re-runs only the audit
-        ({"workflow": {"audit_samples": 3}}, {"audit": 1, "dataset": 1}),
+        ({"workflow": {"audit_samples": 3}}, {"audit_shard": 2, "audit": 1, "dataset": 1}),
+        ({"workflow": {"audit_fast": False}}, {"audit_shard": 2, "audit": 1, "dataset": 1}),
         # a render setting changes every shard (not the catalogue), then the index and the audit
-        ({"dataset": {"noise": {"photon_std_max": 2.5}}}, {"shard": 2, "index": 1, "audit": 1, "dataset": 1}),
+        ({"dataset": {"noise": {"photon_std_max": 2.5}}}, {"shard": 2, "index": 1, "audit_shard": 2, "audit": 1, "dataset": 1}),
         # growing one part renders only its new shard: the existing shards keep their bytes
-        ({"dataset": {"parts": {"blur_bg": 4}}}, {"shard": 1, "index": 1, "audit": 1, "dataset": 1}),
+        ({"dataset": {"parts": {"blur_bg": 4}}}, {"shard": 1, "index": 1, "audit_shard": 3, "audit": 1, "dataset": 1}),
     ],
 )
 def test_a_config_change_plans_exactly_the_jobs_that_read_it(tiny_run: Path, override: dict, expected: dict) -> None:
