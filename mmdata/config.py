@@ -32,6 +32,7 @@ import jsonschema
 import yaml
 
 from mmdata.errors import ConfigError
+from mmdata.yamlfile import read_yaml
 
 __all__ = ["SCHEMA_PATH", "MIX_SUM_TOLERANCE", "ResolvedConfig", "mix_counts", "load_schema", "load_config", "validate_config", "section_defaults", "config_hash"]
 
@@ -277,19 +278,19 @@ def _check_custom_parts(ds: Mapping[str, Any], wf: Mapping[str, Any]) -> None:
 def load_config(path: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> ResolvedConfig:
     """Read a YAML config (or none: all defaults), apply ``overrides`` and validate.
 
+    The file is read with :func:`mmdata.yamlfile.read_yaml`: bounded in size, expanded size
+    (nested aliases) and depth, UTF-8 only, no key given twice in one mapping.
+
     Raises:
-        ConfigError: the file is missing, not YAML, or does not validate.
+        ConfigError: the file is missing, not UTF-8 or not YAML, too large, repeats a key, or does
+            not validate; the message names the file (and key and line) or the offending key.
     """
     raw: dict[str, Any] = {}
     if path is not None:
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"{path}: config file not found")
-        try:
-            with open(path, encoding="utf-8") as fh:
-                raw = yaml.safe_load(fh) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
+        raw = read_yaml(path, error=ConfigError) or {}
         if not isinstance(raw, dict):
             raise ConfigError(f"{path}: the configuration must be a mapping, got {type(raw).__name__}")
     if overrides:
