@@ -31,7 +31,7 @@ from tqdm import tqdm
 
 from mmdata.config import validate_config
 from mmdata.errors import SourceError
-from mmdata.fsutil import remove_stale, replace_dir, tmp_name
+from mmdata.fsutil import os_errors_named, remove_stale, replace_dir, tmp_name
 from mmdata.sources.bank import ObjectBankWriter
 from mmdata.sources.catalogue import BANK_DIR, CATALOGUE_FILE, FORMAT, VERSION, compute_identity, rgba_sha256
 from mmdata.sources.images import BackgroundRecord, CutoutRecord, SkipRecord
@@ -168,8 +168,8 @@ def build_catalogue(sources_cfg: dict[str, Any], out_dir: str | Path, *, workers
     Raises:
         ConfigError: a bad ``sources`` key.
         SourceNotFound: a named folder or annotation file does not exist.
-        SourceError: an annotation file is not valid, a source lists no usable image, or
-            ``out_dir`` holds something else.
+        SourceError: an annotation file is not valid, a source lists no usable image,
+            ``out_dir`` holds something else, or writing failed (a full disk, ...; naming ``out_dir``).
     """
     cfg = resolve_sources_config(sources_cfg)
     out_dir = Path(out_dir)
@@ -181,14 +181,15 @@ def build_catalogue(sources_cfg: dict[str, Any], out_dir: str | Path, *, workers
         log.warning("%s: removed the temporary folder of an interrupted build", stale)
     tmp = tmp_name(out_dir)
     try:
-        tmp.mkdir()
-        bank = ObjectBankWriter(tmp / BANK_DIR)
-        found = _run_plans(plans, bank, max(1, int(workers)), progress)
-        bank.close()
-        doc = _document(cfg, plans, found)
-        with open(tmp / CATALOGUE_FILE, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, indent=1)
-        _replace(tmp, out_dir)
+        with os_errors_named(out_dir, SourceError, "cannot write the catalogue"):
+            tmp.mkdir()
+            bank = ObjectBankWriter(tmp / BANK_DIR)
+            found = _run_plans(plans, bank, max(1, int(workers)), progress)
+            bank.close()
+            doc = _document(cfg, plans, found)
+            with open(tmp / CATALOGUE_FILE, "w", encoding="utf-8") as fh:
+                json.dump(doc, fh, indent=1)
+            _replace(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -252,3 +252,23 @@ def test_a_crashed_build_leaves_no_temporary_folder(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ann.json", "images"]  # the stale one removed too
     monkeypatch.undo()
     assert open_catalogue(build_catalogue(cfg, tmp_path / "cat", progress=False)).summary["counts"]["backgrounds"] == 2
+
+
+# --- OS errors name the catalogue -----------------------------------------------------------------------
+
+
+@pytest.mark.timeout(30)
+def test_full_disk_during_build_names_the_catalogue(tmp_path, capsys, monkeypatch):
+    import errno
+
+    from mmdata.sources.bank import ObjectBankWriter
+
+    def enospc(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(ObjectBankWriter, "append", enospc)
+    ann = _coco(tmp_path, [_ann(11, _square(4, 4, 40))])
+    assert main(_build_argv(tmp_path, ann)) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"mmdata sources: error: {tmp_path / 'cat'}: cannot write the catalogue ([Errno 28] No space left on device)"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ann.json", "images", "sources.yaml"]  # no temporary folder
