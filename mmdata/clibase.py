@@ -6,7 +6,8 @@ parsed arguments. :func:`run_cli` builds the program from a list of such modules
 
 Exit status, the same in both programs: 0 success; 1 a runtime failure (a check that failed, such
 as a FAILED audit, which the command reports by returning 1; an unexpected exception, with its
-traceback); 2 a usage or input error (argparse's usage errors, every
+traceback); 2 a usage or input error (argparse's usage errors, as one line ``PROG CMD: error: ...
+(see PROG CMD --help)`` without the usage text; every
 :class:`~mmdata.errors.MotionMagError` and every ``OSError`` — a missing or unreadable file, a full
 disk, a read-only folder — as one line on stderr naming the file or key); 130 an interrupt; 141
 (the shell's status for SIGPIPE) when the reader of the output stops early (``mmdata sources show
@@ -22,7 +23,7 @@ import os
 import signal
 import sys
 from types import ModuleType
-from typing import Sequence
+from typing import NoReturn, Sequence
 
 from mmdata.errors import MotionMagError
 
@@ -31,11 +32,22 @@ __all__ = ["run_cli"]
 log = logging.getLogger(__name__)
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr (exit 2), pointing at ``--help``.
+
+    Sub-command parsers are of the same class (``add_subparsers`` uses the parent's class).
+    """
+
+    def error(self, message: str) -> NoReturn:
+        message = " ".join(message.split())
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def run_cli(prog: str, description: str, modules: Sequence[ModuleType], argv: Sequence[str] | None = None) -> int:
     """Parse ``argv``, run the chosen sub-command and return the exit status."""
     from mmdata import __version__
 
-    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser = _OneLineParser(prog=prog, description=description)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors, no progress bars")

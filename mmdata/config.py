@@ -32,8 +32,9 @@ import jsonschema
 import yaml
 
 from mmdata.errors import ConfigError
+from mmdata.yamlfile import read_yaml
 
-__all__ = ["SCHEMA_PATH", "MIX_SUM_TOLERANCE", "ResolvedConfig", "mix_counts", "load_schema", "load_config", "validate_config", "section_defaults", "config_hash"]
+__all__ = ["SCHEMA_PATH", "MIX_SUM_TOLERANCE", "MAX_SHARDS_PER_PART", "ResolvedConfig", "mix_counts", "load_schema", "load_config", "validate_config", "section_defaults", "config_hash"]
 
 SCHEMA_PATH = Path(str(resources.files("mmdata") / "schema" / "config.schema.yaml"))
 
@@ -96,6 +97,18 @@ def _key_path(error: jsonschema.ValidationError) -> str:
     return ".".join(parts) or "<root>"
 
 
+def _is_integer(checker: Any, instance: Any) -> bool:
+    """JSON Schema's ``integer`` without floats: 1e20 read from YAML is a float and stays one (range() refuses it)."""
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+#: Draft 2020-12 with integers that are Python ints only.
+_Validator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer),
+)
+
+
 def section_defaults(section: str) -> dict[str, Any]:
     """The schema's defaults of one top-level section, e.g. ``section_defaults("train")``."""
     return _defaults(_parsed_schema()["properties"][section])
@@ -113,7 +126,7 @@ def validate_config(config: Mapping[str, Any]) -> ResolvedConfig:
         raise ConfigError(f"<root>: the configuration must be a mapping, got {type(config).__name__}")
     schema = _parsed_schema()
     resolved = _merge(_defaults(schema), _resolve_mix(config))
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = _Validator(schema)
     errors = sorted(validator.iter_errors(resolved), key=lambda e: (len(list(e.absolute_path)), str(e.absolute_path)))
     _check_finite(resolved, "")
     if errors:
@@ -128,6 +141,9 @@ def validate_config(config: Mapping[str, Any]) -> ResolvedConfig:
 _PART_ORDER = ("fg_bg", "bg_only", "blur_bg", "static", "fg_only")
 #: How far the ratios of dataset.mix may sum from 1.
 MIX_SUM_TOLERANCE = 1e-9
+#: Most shard stores of one part (dataset.parts.<part> / dataset.shard_size, rounded up): bounds
+#: every list of a part's shards (the manifest's missing shards, the workflow's targets).
+MAX_SHARDS_PER_PART = 100_000
 
 
 def mix_counts(total: int, mix: Mapping[str, float], custom: tuple[str, ...] = ()) -> dict[str, int]:
@@ -239,12 +255,24 @@ def _check_cross_field(cfg: Mapping[str, Any]) -> None:
         if lo is not None and hi is not None and lo > hi:
             raise ConfigError(f"{lo_key}: {lo} exceeds {hi_key} ({hi})")
     _check_custom_parts(ds, cfg.get("workflow", {}))
+    _check_shard_counts(ds)
     motion, alpha = ds.get("motion", {}), ds.get("alpha", {})
     if motion and alpha and alpha["min"] * motion["min"] > motion["max_magnified"]:
         raise ConfigError(
             f"dataset.motion.max_magnified: {motion['max_magnified']} is below dataset.alpha.min * "
             f"dataset.motion.min = {alpha['min'] * motion['min']}; no sample could satisfy the cap"
         )
+
+
+def _check_shard_counts(ds: Mapping[str, Any]) -> None:
+    """Every part fits in :data:`MAX_SHARDS_PER_PART` shards of ``dataset.shard_size`` samples."""
+    size = ds.get("shard_size")
+    for name, n in (ds.get("parts") or {}).items():
+        if size and n and -(-n // size) > MAX_SHARDS_PER_PART:
+            raise ConfigError(
+                f"dataset.parts.{name}: {n} samples make {-(-n // size)} shards of dataset.shard_size {size}; "
+                f"at most {MAX_SHARDS_PER_PART} shards per part (raise dataset.shard_size or lower the count)"
+            )
 
 
 def _check_custom_parts(ds: Mapping[str, Any], wf: Mapping[str, Any]) -> None:
@@ -277,19 +305,19 @@ def _check_custom_parts(ds: Mapping[str, Any], wf: Mapping[str, Any]) -> None:
 def load_config(path: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> ResolvedConfig:
     """Read a YAML config (or none: all defaults), apply ``overrides`` and validate.
 
+    The file is read with :func:`mmdata.yamlfile.read_yaml`: bounded in size, expanded size
+    (nested aliases) and depth, UTF-8 only, no key given twice in one mapping.
+
     Raises:
-        ConfigError: the file is missing, not YAML, or does not validate.
+        ConfigError: the file is missing, not UTF-8 or not YAML, too large, repeats a key, or does
+            not validate; the message names the file (and key and line) or the offending key.
     """
     raw: dict[str, Any] = {}
     if path is not None:
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"{path}: config file not found")
-        try:
-            with open(path, encoding="utf-8") as fh:
-                raw = yaml.safe_load(fh) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
+        raw = read_yaml(path, error=ConfigError) or {}
         if not isinstance(raw, dict):
             raise ConfigError(f"{path}: the configuration must be a mapping, got {type(raw).__name__}")
     if overrides:

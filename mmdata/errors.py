@@ -12,6 +12,7 @@ __all__ = [
     "ConfigError",
     "SourceError",
     "SourceNotFound",
+    "SourceTooLarge",
     "StoreError",
     "StoreNotFound",
     "IntegrityError",
@@ -34,6 +35,10 @@ class SourceError(MotionMagError, ValueError):
 
 class SourceNotFound(SourceError, FileNotFoundError):
     """A source folder or file does not exist."""
+
+
+class SourceTooLarge(SourceError):
+    """A source image or annotation declares more pixels than the configured bound (checked before decoding)."""
 
 
 class StoreError(MotionMagError, ValueError):

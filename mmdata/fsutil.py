@@ -8,6 +8,8 @@
 * :func:`tmp_name` + :func:`commit` (or :func:`discard`) — the two halves of :func:`atomic_path`, for a
   writer that stays open across many calls (a video encoder): write to ``tmp_name(path)``, then
   ``commit(tmp, path)`` on success or ``discard(tmp)`` on failure;
+* :func:`os_errors_named` — a context manager turning an ``OSError`` raised inside (a full disk, a
+  read-only folder) into the toolkit's error naming the file or folder being written;
 * :func:`replace_dir` — swap a finished temporary folder in for a final one with no moment at which
   the final path is missing: the old folder is renamed aside, the new one renamed in, then the old
   one deleted (an interruption between the two renames leaves the old folder beside the final path,
@@ -26,10 +28,10 @@ import uuid
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from mmdata.errors import ConfigError
+from mmdata.errors import ConfigError, MotionMagError
 
 __all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "commit", "discard", "replace_dir", "remove_stale",
-           "tmp_name", "check_suffix"]
+           "tmp_name", "check_suffix", "os_errors_named"]
 
 
 def _umask() -> int:
@@ -226,3 +228,27 @@ def check_suffix(path: str | Path, suffixes: Sequence[str], *, what: str, hint: 
         got = f"extension {path.suffix!r}" if path.suffix else "no extension"
         raise error(f"{path}: unsupported {what} file name ({got}); supported: {', '.join(suffixes)}{hint}")
     return path
+
+
+@contextlib.contextmanager
+def os_errors_named(path: str | Path, error: type[MotionMagError], doing: str) -> Iterator[None]:
+    """Raise an ``OSError`` from the body again as ``error``, naming ``path`` (and the file the system named).
+
+    A failed ``write`` (``[Errno 28] No space left on device``) names no file; wrapped in this, the
+    message says what was being written, e.g. ``ROOT/part1/shard-0000.zarr: cannot write the shard
+    store ([Errno 28] No space left on device)``. Errors of the toolkit (``SourceNotFound`` is also
+    a ``FileNotFoundError``) and a closed pipe pass through unchanged.
+
+    Args:
+        path: the file or folder the body writes.
+        error: the error class raised (``StoreError``, ``SourceError``, ...).
+        doing: what the body does, e.g. ``"cannot write the shard store"``.
+    """
+    try:
+        yield
+    except (MotionMagError, BrokenPipeError):
+        raise
+    except OSError as exc:
+        reason = f"[Errno {exc.errno}] {exc.strerror}" if exc.errno is not None and exc.strerror else str(exc)
+        named = exc.filename if exc.filename is not None and str(exc.filename) != str(path) else None
+        raise error(f"{path}: {doing} ({f'{named}: ' if named else ''}{reason})") from exc

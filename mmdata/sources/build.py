@@ -10,7 +10,9 @@ processes, and streams the results back **in task order**: backgrounds become re
 its reason. So the output is the same whatever the number of workers, and never more than a few
 images per worker are held in memory.
 
-Everything is written to a temporary folder beside ``out_dir`` and renamed into place at the end.
+Everything is written to a temporary folder beside ``out_dir`` and renamed into place at the end;
+a failed build removes it, and the next build removes one a killed build left behind. A source
+that lists no image at all is an error, not an empty catalogue.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from tqdm import tqdm
 
 from mmdata.config import validate_config
 from mmdata.errors import SourceError
-from mmdata.fsutil import replace_dir, tmp_name
+from mmdata.fsutil import os_errors_named, remove_stale, replace_dir, tmp_name
 from mmdata.sources.bank import ObjectBankWriter
 from mmdata.sources.catalogue import BANK_DIR, CATALOGUE_FILE, FORMAT, VERSION, compute_identity, rgba_sha256
 from mmdata.sources.images import BackgroundRecord, CutoutRecord, SkipRecord
@@ -166,23 +168,28 @@ def build_catalogue(sources_cfg: dict[str, Any], out_dir: str | Path, *, workers
     Raises:
         ConfigError: a bad ``sources`` key.
         SourceNotFound: a named folder or annotation file does not exist.
-        SourceError: an annotation file is not valid, or ``out_dir`` holds something else.
+        SourceError: an annotation file is not valid, a source lists no usable image,
+            ``out_dir`` holds something else, or writing failed (a full disk, ...; naming ``out_dir``).
     """
     cfg = resolve_sources_config(sources_cfg)
     out_dir = Path(out_dir)
     _check_target(out_dir)
     plans = _plans(cfg)
+    _check_not_empty(plans)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
+    for stale in remove_stale(out_dir.parent, out_dir.name):  # left by a build that was killed
+        log.warning("%s: removed the temporary folder of an interrupted build", stale)
     tmp = tmp_name(out_dir)
     try:
-        tmp.mkdir()
-        bank = ObjectBankWriter(tmp / BANK_DIR)
-        found = _run_plans(plans, bank, max(1, int(workers)), progress)
-        bank.close()
-        doc = _document(cfg, plans, found)
-        with open(tmp / CATALOGUE_FILE, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, indent=1)
-        _replace(tmp, out_dir)
+        with os_errors_named(out_dir, SourceError, "cannot write the catalogue"):
+            tmp.mkdir()
+            bank = ObjectBankWriter(tmp / BANK_DIR)
+            found = _run_plans(plans, bank, max(1, int(workers)), progress)
+            bank.close()
+            doc = _document(cfg, plans, found)
+            with open(tmp / CATALOGUE_FILE, "w", encoding="utf-8") as fh:
+                json.dump(doc, fh, indent=1)
+            _replace(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -237,6 +244,15 @@ def _reason_key(reason: str) -> str:
     """Group skip reasons by their leading phrase (before any ':' or '(' detail, numbers dropped)."""
     head = reason.split(":")[0].split("(")[0]
     return " ".join(w for w in head.split() if not any(c.isdigit() for c in w)).strip() or reason
+
+
+def _check_not_empty(plans: list[SourcePlan]) -> None:
+    """A source that lists no image at all (or none that planning kept) is an error, not an empty catalogue."""
+    for plan in plans:
+        if not plan.tasks:
+            what = plan.origin or ", ".join(plan.roots.values()) or plan.name
+            dropped = f" (all {len(plan.skipped)} entries skipped: {Counter(_reason_key(s.reason) for s in plan.skipped).most_common(3)})" if plan.skipped else ""
+            raise SourceError(f"{what}: lists no usable images{dropped}")
 
 
 def _check_target(out_dir: Path) -> None:

@@ -26,7 +26,7 @@ import numpy as np
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
-from mmdata.errors import SourceError, SourceNotFound
+from mmdata.errors import SourceError, SourceNotFound, SourceTooLarge
 from mmdata.sources.paths import contained_file
 from mmdata.sources.plan import SourcePlan
 from mmdata.sources.images import BackgroundRecord, CutoutRecord, SkipRecord, cutout, read_image
@@ -148,6 +148,7 @@ def plan(cfg: dict[str, Any]) -> SourcePlan:
         "min_background_size": cfg["min_background_size"],
         "min_object_size": cfg["min_object_size"],
         "mask_min_area": c["mask_min_area"],
+        "max_image_side": cfg["max_image_side"],
     }
     tasks = []
     for image_id in sorted(coco.imgs, key=lambda i: (str(type(i)), i)):
@@ -188,9 +189,9 @@ def process(task: dict[str, Any]) -> list[BackgroundRecord | CutoutRecord | Skip
     img = task["image"]
     ref = f"coco:{img['id']}"
     try:
-        image = read_image(task["path"])
+        image = read_image(task["path"], max_side=task["max_image_side"])
     except SourceError as exc:
-        reason = "file not found" if isinstance(exc, SourceNotFound) else "unreadable image"
+        reason = "file not found" if isinstance(exc, SourceNotFound) else "image too large" if isinstance(exc, SourceTooLarge) else "unreadable image"
         extra = f" (and its {len(task['anns'])} annotations)" if task["anns"] else ""
         return [SkipRecord("background", img["file_name"], f"{reason}{extra}: {exc}")]
     h, w = image.rgb.shape[:2]
@@ -221,19 +222,100 @@ def process(task: dict[str, Any]) -> list[BackgroundRecord | CutoutRecord | Skip
     return records
 
 
+#: How far, in pixels, polygon vertices may lie outside the image (COCO outlines overshoot by a little).
+POLYGON_MARGIN = 16.0
+#: Longest total outline of one annotation's polygons, in multiples of the image's width + height
+#: (pycocotools rasterizes every edge point by point, so its memory grows with the outline).
+MAX_OUTLINE = 64
+
+
+def _polygons(segmentation: list[Any], h: int, w: int) -> list[list[float]]:
+    """The usable polygons of a COCO polygon list, checked to lie near the image before pycocotools sees them."""
+    out, outline = [], 0.0
+    for p in segmentation:
+        if not isinstance(p, list) or len(p) < 6 or len(p) % 2:
+            continue
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in p):
+            raise ValueError("polygon coordinates must be numbers")
+        xy = np.asarray(p, dtype=np.float64).reshape(-1, 2)
+        if not np.isfinite(xy).all():
+            raise ValueError("polygon coordinates must be finite")
+        lo, hi = xy.min(axis=0), xy.max(axis=0)
+        if lo.min() < -POLYGON_MARGIN or hi[0] > w + POLYGON_MARGIN or hi[1] > h + POLYGON_MARGIN:
+            raise ValueError(
+                f"polygon reaches ({lo[0]:.4g}, {lo[1]:.4g})-({hi[0]:.4g}, {hi[1]:.4g}), outside the {w}x{h} image "
+                f"(by more than {POLYGON_MARGIN:g} px)"
+            )
+        outline += float(np.abs(np.diff(xy, axis=0, append=xy[:1])).max(axis=1).sum())
+        if outline > MAX_OUTLINE * (w + h):
+            raise ValueError(f"polygon outline longer than {MAX_OUTLINE} x (width + height) of the {w}x{h} image")
+        out.append([float(v) for v in p])
+    return out
+
+
+def rle_string_counts(counts: bytes) -> list[int]:
+    """The run lengths of a compressed COCO RLE string (pycocotools' ``rleFrString``, in Python and bounds-checked).
+
+    Raises:
+        ValueError: the string is cut short or holds characters outside COCO's alphabet.
+    """
+    out: list[int] = []
+    p = 0
+    while p < len(counts):
+        x, k, more = 0, 0, True
+        while more:
+            if p >= len(counts):
+                raise ValueError("compressed RLE counts end in the middle of a number")
+            c = counts[p] - 48
+            if not 0 <= c < 64:
+                raise ValueError(f"compressed RLE counts hold the character {chr(counts[p])!r}")
+            x |= (c & 0x1F) << (5 * k)
+            more = bool(c & 0x20)
+            p += 1
+            k += 1
+            if not more and c & 0x10:
+                x |= -1 << (5 * k)
+        if len(out) > 2:
+            x += out[-2]
+        out.append(x)
+    return out
+
+
+def _rle_counts(segmentation: dict[str, Any], h: int, w: int) -> list[int]:
+    """An RLE's run lengths, checked before anything is decoded: its size is the image's, the runs cover it exactly."""
+    size = segmentation.get("size")
+    if not isinstance(size, (list, tuple)) or len(size) != 2 or [type(v) for v in size] != [int, int]:
+        raise ValueError(f"RLE size {size!r} is not [height, width]")
+    if list(size) != [h, w]:
+        raise ValueError(f"RLE size {size[1]}x{size[0]} (width x height) differs from the {w}x{h} image")
+    counts = segmentation["counts"]
+    if isinstance(counts, str):
+        counts = counts.encode("ascii")
+    if isinstance(counts, bytes):
+        runs = rle_string_counts(counts)
+    elif isinstance(counts, list) and all(type(v) is int for v in counts):
+        runs = list(counts)
+    else:
+        raise ValueError("RLE counts must be a list of integers or a compressed string")
+    if any(v < 0 for v in runs) or sum(runs) != h * w:
+        raise ValueError(f"RLE runs sum to {sum(runs)} (or are negative); the {w}x{h} image has {h * w} pixels")
+    return runs
+
+
 def _decode(segmentation: Any, h: int, w: int) -> np.ndarray:
-    """Decode a COCO polygon list, uncompressed RLE or compressed RLE to a boolean (h, w) mask."""
+    """Decode a COCO polygon list, uncompressed RLE or compressed RLE to a boolean (h, w) mask.
+
+    Nothing reaches pycocotools' C code unchecked (it neither bounds its allocations nor its
+    writes): polygons must lie near the image (:data:`POLYGON_MARGIN`) with a bounded outline
+    (:data:`MAX_OUTLINE`); an RLE must have the image's size and runs that sum to its pixel count.
+    """
     if isinstance(segmentation, list):
-        polygons = [p for p in segmentation if isinstance(p, list) and len(p) >= 6 and len(p) % 2 == 0]
+        polygons = _polygons(segmentation, h, w)
         if not polygons:
             return np.zeros((h, w), dtype=bool)
         rle = mask_utils.merge(mask_utils.frPyObjects(polygons, h, w))
-    elif isinstance(segmentation, dict) and isinstance(segmentation.get("counts"), list):
-        rle = mask_utils.frPyObjects(segmentation, h, w)
     elif isinstance(segmentation, dict) and "counts" in segmentation:
-        rle = dict(segmentation)
-        if isinstance(rle["counts"], str):
-            rle["counts"] = rle["counts"].encode("ascii")
+        rle = mask_utils.frPyObjects({"size": [h, w], "counts": _rle_counts(segmentation, h, w)}, h, w)
     else:
         raise ValueError(f"unsupported segmentation of type {type(segmentation).__name__}")
     with warnings.catch_warnings():  # pycocotools' decode trips a numpy 2 copy= DeprecationWarning

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from mmdata.errors import SourceError, SourceNotFound
+from mmdata.errors import SourceError, SourceNotFound, SourceTooLarge
 
 __all__ = [
     "ImageRead",
@@ -25,6 +26,7 @@ __all__ = [
     "CutoutRecord",
     "SkipRecord",
     "read_image",
+    "open_bounded",
     "sha256_bytes",
     "cutout",
 ]
@@ -52,18 +54,44 @@ class ImageRead:
     mode: str
 
 
-def read_image(path: str | Path, expected_sha256: str | None = None) -> ImageRead:
+def open_bounded(data: bytes, path: Path, max_side: int | None) -> Image.Image:
+    """Open image bytes lazily (header only) and refuse a declared width or height above ``max_side``.
+
+    The caller decodes (``load``) only what passed, so a small file declaring a huge image (a
+    "decompression bomb") costs nothing. PIL's own bomb warning is silenced: this bound is tighter.
+
+    Raises:
+        SourceTooLarge: the header declares a side above ``max_side`` (``sources.max_image_side``).
+        OSError, SyntaxError, ValueError: PIL cannot identify the image.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            img = Image.open(io.BytesIO(data))
+        except Image.DecompressionBombError as exc:  # PIL's own, looser bound, checked in open
+            raise SourceTooLarge(f"{path}: declares too many pixels ({exc}); not decoded") from None
+    w, h = img.size
+    if max_side is not None and max(w, h) > max_side:
+        img.close()
+        raise SourceTooLarge(f"{path}: declares {w}x{h} pixels, more than sources.max_image_side ({max_side}); not decoded")
+    return img
+
+
+def read_image(path: str | Path, expected_sha256: str | None = None, *, max_side: int | None = None) -> ImageRead:
     """Read, checksum and fully decode an image file to 8-bit RGB.
 
     Args:
         path: the image file.
         expected_sha256: when given, the file's sha256 must equal it.
+        max_side: when given, an image whose header declares a larger width or height is refused
+            before it is decoded.
 
     Returns:
         The decoded image with its checksum, size and original mode.
 
     Raises:
         SourceNotFound: the file does not exist.
+        SourceTooLarge: the header declares a side above ``max_side`` (nothing is decoded).
         SourceError: the file is not a decodable image (corrupt, truncated, not an image), or its
             checksum differs from ``expected_sha256``.
     """
@@ -80,10 +108,12 @@ def read_image(path: str | Path, expected_sha256: str | None = None) -> ImageRea
             f"{path}: file changed since the catalogue was built (sha256 {digest[:12]}..., expected {expected_sha256[:12]}...)"
         )
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        with open_bounded(data, path, max_side) as img:
             img.load()
             mode = img.mode
             rgb = np.asarray(_to_rgb(img), dtype=np.uint8)
+    except SourceTooLarge:
+        raise
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise SourceError(f"{path}: not a readable image ({type(exc).__name__}: {exc})") from exc
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.shape[0] == 0 or rgb.shape[1] == 0:

@@ -13,7 +13,6 @@ files and masks whose size differs from their photograph.
 
 from __future__ import annotations
 
-import io
 import logging
 from pathlib import Path
 from typing import Any
@@ -21,10 +20,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from mmdata.errors import SourceError, SourceNotFound
+from mmdata.errors import SourceError, SourceNotFound, SourceTooLarge
 from mmdata.sources.plan import SourcePlan
 from mmdata.sources.paths import contained_file
-from mmdata.sources.images import CutoutRecord, SkipRecord, cutout, read_image, sha256_bytes
+from mmdata.sources.images import CutoutRecord, SkipRecord, cutout, open_bounded, read_image, sha256_bytes
 
 __all__ = ["VOC_CLASSES", "ROOT_NAME", "plan", "process", "read_label_png"]
 
@@ -76,7 +75,12 @@ def plan(cfg: dict[str, Any]) -> SourcePlan:
     if not cls_dir.is_dir():
         log.warning("%s: no SegmentationClass folder; VOC objects will have no class", cls_dir)
     names = _class_names(root)
-    params = {"min_object_area": cfg["min_object_area"], "min_object_size": cfg["min_object_size"], "names": names}
+    params = {
+        "min_object_area": cfg["min_object_area"],
+        "min_object_size": cfg["min_object_size"],
+        "max_image_side": cfg["max_image_side"],
+        "names": names,
+    }
     tasks, skipped = [], []
     for stem in _stems(root, obj_dir, cfg["voc"].get("image_set")):
         try:
@@ -86,7 +90,8 @@ def plan(cfg: dict[str, Any]) -> SourcePlan:
             skipped.append(SkipRecord("image", stem, f"file not used: {exc}"))
             continue
         tasks.append({"ref": stem, "stem": stem, "jpg": str(files[0]), "obj": str(files[1]), "cls": None if cls is None else str(cls), **params})
-    return SourcePlan(name="voc", tasks=tasks, worker=process, roots={ROOT_NAME: str(root)}, classes=names, skipped=skipped)
+    origin = f"{obj_dir}" + (f" (image set {cfg['voc']['image_set']})" if cfg["voc"].get("image_set") else "")
+    return SourcePlan(name="voc", tasks=tasks, worker=process, roots={ROOT_NAME: str(root)}, classes=names, skipped=skipped, origin=origin)
 
 
 def _listed(folder: Path, name: str, max_bytes: int) -> Path:
@@ -97,14 +102,17 @@ def _listed(folder: Path, name: str, max_bytes: int) -> Path:
         return folder / name
 
 
-def read_label_png(path: str | Path) -> tuple[np.ndarray, str]:
+def read_label_png(path: str | Path, *, max_side: int | None = None) -> tuple[np.ndarray, str]:
     """Read a VOC label PNG (palette or 8-bit grayscale) as its raw indices.
+
+    ``max_side``: when given, a mask whose header declares a larger side is refused undecoded.
 
     Returns:
         (uint8 (H, W) label indices, sha256 of the file).
 
     Raises:
         SourceNotFound: no such file.
+        SourceTooLarge: the header declares a side above ``max_side``.
         SourceError: not a readable single-channel label image.
     """
     path = Path(path)
@@ -113,10 +121,10 @@ def read_label_png(path: str | Path) -> tuple[np.ndarray, str]:
     except FileNotFoundError as exc:
         raise SourceNotFound(f"{path}: mask file not found") from exc
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            img.load()
+        with open_bounded(data, path, max_side) as img:
             if img.mode not in ("P", "L"):
                 raise SourceError(f"{path}: mask is a {img.mode} image, expected a palette or 8-bit label PNG")
+            img.load()
             labels = np.array(img, dtype=np.uint8)
     except (OSError, SyntaxError, ValueError) as exc:
         if isinstance(exc, SourceError):
@@ -129,15 +137,13 @@ def process(task: dict[str, Any]) -> list[CutoutRecord | SkipRecord]:
     """Cut every instance of one VOC image out (or say why not)."""
     stem = task["stem"]
     try:
-        image = read_image(task["jpg"])
-        objects, mask_sha = read_label_png(task["obj"])
-        classes = read_label_png(task["cls"])[0] if task["cls"] and Path(task["cls"]).is_file() else None
+        side = task["max_image_side"]
+        image = read_image(task["jpg"], max_side=side)
+        objects, mask_sha = read_label_png(task["obj"], max_side=side)
+        classes = read_label_png(task["cls"], max_side=side)[0] if task["cls"] and Path(task["cls"]).is_file() else None
     except SourceError as exc:
-        return [
-            SkipRecord(
-                "image", stem, f"{'file not found' if isinstance(exc, SourceNotFound) else 'unreadable file'}: {exc}"
-            )
-        ]
+        reason = "file not found" if isinstance(exc, SourceNotFound) else "image too large" if isinstance(exc, SourceTooLarge) else "unreadable file"
+        return [SkipRecord("image", stem, f"{reason}: {exc}")]
     h, w = image.rgb.shape[:2]
     for what, arr in (("SegmentationObject", objects), ("SegmentationClass", classes)):
         if arr is not None and arr.shape != (h, w):

@@ -19,26 +19,37 @@ __all__ = ["register"]
 
 def _generate(args: argparse.Namespace) -> int:
     from mmdata.config import load_config
-    from mmdata.store.generate import generate_shard
+    from mmdata.errors import StoreError
+    from mmdata.fsutil import os_errors_named
+    from mmdata.spec import DatasetSpec
+    from mmdata.store import shard_path
+    from mmdata.store.generate import generate_shard, plan_shard
     from mmdata.sources import open_catalogue
 
     config = load_config(args.config)
+    plan = plan_shard(DatasetSpec.from_config(config), args.part, args.shard)
     catalogue = open_catalogue(args.catalogue)
-    path = generate_shard(
-        config, catalogue, args.root, args.part, args.shard,
-        workers=args.workers, scheduler=args.scheduler, catalogue_path=args.catalogue, progress=not args.quiet,
-    )
+    with os_errors_named(shard_path(args.root, plan.part, plan.shard), StoreError, "cannot write the shard store"):
+        path = generate_shard(
+            config, catalogue, args.root, args.part, args.shard,
+            workers=args.workers, scheduler=args.scheduler, catalogue_path=args.catalogue, progress=not args.quiet,
+        )
     print(path)
     return 0
 
 
 def _index(args: argparse.Namespace) -> int:
-    from mmdata.store.card import write_card
+    from mmdata.errors import StoreError
+    from mmdata.fsutil import os_errors_named
+    from mmdata.store.card import CARD_DIR, write_card
     from mmdata.store import build_manifest, write_manifest
 
-    manifest = build_manifest(args.root)
-    path = write_manifest(args.root, manifest)
-    card = write_card(args.root, manifest)
+    with os_errors_named(args.root, StoreError, "cannot read the dataset"):
+        manifest = build_manifest(args.root)
+    with os_errors_named(Path(args.root) / "manifest.json", StoreError, "cannot write the manifest"):
+        path = write_manifest(args.root, manifest)
+    with os_errors_named(Path(args.root) / CARD_DIR, StoreError, "cannot write the dataset card"):
+        card = write_card(args.root, manifest)
     n = sum(s["count"] for s in manifest["shards"])
     missing = sum(len(p["missing"]) for p in manifest["parts"].values())
     print(f"{path}: {len(manifest['shards'])} shards, {n} samples, {missing} missing shard(s); card in {card}")

@@ -96,7 +96,7 @@ def test_nan_and_absurd_values_are_one_line_naming_the_key(tmp_path, capsys, tex
 
 
 def test_a_resolved_config_is_validated_once(monkeypatch) -> None:
-    import jsonschema
+    import mmdata.config
 
     from mmdata.config import ResolvedConfig, load_config, validate_config
     from mmdata.spec import DatasetSpec
@@ -107,7 +107,7 @@ def test_a_resolved_config_is_validated_once(monkeypatch) -> None:
     def refuse(*args, **kwargs):
         raise AssertionError("validated a second time")
 
-    monkeypatch.setattr(jsonschema, "Draft202012Validator", refuse)
+    monkeypatch.setattr(mmdata.config, "_Validator", refuse)  # the schema validator class
     assert validate_config(cfg) is cfg
     assert DatasetSpec.from_config(cfg).image_size == 96
     with pytest.raises(AssertionError, match="second time"):

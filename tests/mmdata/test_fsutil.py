@@ -176,3 +176,21 @@ def test_a_read_only_folder_raises_erofs_naming_the_file_and_keeps_the_old_one(r
         atomic_write_text(path, "new notes\n")
     assert err.value.errno == errno.EROFS and err.value.filename == str(path)  # not the temporary's name
     assert path.read_text() == "the old notes\n" and sorted(p.name for p in readonly_disk.path.iterdir()) == ["notes.txt"]
+
+
+def test_os_errors_named_names_the_path_and_passes_toolkit_errors(tmp_path):
+    import errno
+
+    from mmdata.errors import SourceNotFound, StoreError
+    from mmdata.fsutil import os_errors_named
+
+    with pytest.raises(StoreError, match=r"^out\.zarr: cannot write \(\[Errno 28\] No space left on device\)$") as info:
+        with os_errors_named("out.zarr", StoreError, "cannot write"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+    assert isinstance(info.value.__cause__, OSError)
+    with pytest.raises(StoreError, match=r"^out\.zarr: cannot write \(out\.zarr/c/0: \[Errno 13\] Permission denied\)$"):
+        with os_errors_named("out.zarr", StoreError, "cannot write"):
+            raise PermissionError(errno.EACCES, "Permission denied", "out.zarr/c/0")
+    with pytest.raises(SourceNotFound):  # already the toolkit's, and already named
+        with os_errors_named("out.zarr", StoreError, "cannot write"):
+            raise SourceNotFound("x.json: not found")
