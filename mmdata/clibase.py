@@ -6,7 +6,8 @@ parsed arguments. :func:`run_cli` builds the program from a list of such modules
 
 Exit status, the same in both programs: 0 success; 1 a runtime failure (a check that failed, such
 as a FAILED audit, which the command reports by returning 1; an unexpected exception, with its
-traceback); 2 a usage or input error (argparse's usage errors, every
+traceback); 2 a usage or input error (argparse's usage errors, as one line ``PROG: error: MESSAGE (see
+'PROG --help')``; every
 :class:`~mmdata.errors.MotionMagError` and every ``OSError`` — a missing or unreadable file, a full
 disk, a read-only folder — as one line on stderr naming the file or key); 130 an interrupt; 141
 (the shell's status for SIGPIPE) when the reader of the output stops early (``mmdata sources show
@@ -22,20 +23,31 @@ import os
 import signal
 import sys
 from types import ModuleType
-from typing import Sequence
+from typing import NoReturn, Sequence
 
 from mmdata.errors import MotionMagError
 
-__all__ = ["run_cli"]
+__all__ = ["OneLineParser", "run_cli"]
 
 log = logging.getLogger(__name__)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose usage errors are one line on stderr, with exit status 2.
+
+    ``mmtrain magnify: error: argument --alpha: expected one argument (see 'mmtrain magnify --help')``;
+    sub-command parsers are of the same class (argparse builds them with ``type(parent)``).
+    """
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see '{self.prog} --help')\n")
 
 
 def run_cli(prog: str, description: str, modules: Sequence[ModuleType], argv: Sequence[str] | None = None) -> int:
     """Parse ``argv``, run the chosen sub-command and return the exit status."""
     from mmdata import __version__
 
-    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser = OneLineParser(prog=prog, description=description)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors, no progress bars")
@@ -43,7 +55,9 @@ def run_cli(prog: str, description: str, modules: Sequence[ModuleType], argv: Se
     subparsers.required = True
     for module in modules:
         module.register(subparsers)
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # named by the sub-command they were given to, as its other usage errors are
+        subparsers.choices.get(args.command, parser).error(f"unrecognized arguments: {' '.join(extra)}")
     level = logging.WARNING if args.quiet else (logging.INFO if args.verbose < 2 else logging.DEBUG)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:
