@@ -66,13 +66,21 @@ def run_cli(prog: str, description: str, modules: Sequence[ModuleType], argv: Se
     except BrokenPipeError:
         return _stdout_closed()
     except (MotionMagError, OSError) as exc:
-        message = " ".join(str(exc).split())  # one line, whatever the exception's text holds
+        message = " ".join(_in_words(exc).split())  # one line, whatever the exception's text holds
         print(f"{prog} {args.command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{prog} {args.command}: interrupted", file=sys.stderr)
         return 130
     return int(status or 0)
+
+
+def _in_words(exc: BaseException) -> str:
+    """The error's text; an OS error without its number (``No space left on device: 'FILE'``, not ``[Errno 28] ...``)."""
+    text = str(exc)
+    if isinstance(exc, OSError) and exc.errno is not None and exc.strerror:
+        text = text.removeprefix(f"[Errno {exc.errno}] ")
+    return text
 
 
 def _stdout_closed() -> int:

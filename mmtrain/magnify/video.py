@@ -113,6 +113,8 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
             FFmpeg cannot decode, has zero frames or no frame rate.
     """
     path = Path(path)
+    if path.is_dir():
+        raise VideoError(f"{path}: is a folder, expected a video file")
     if not path.is_file():
         raise VideoError(f"{path}: no such video file")
     with _open(path) as container:
@@ -347,7 +349,7 @@ class VideoWriter:
             self._stream = self._container.add_stream(codec, rate=rate)
         except (av.FFmpegError, ValueError, OSError) as exc:
             self.abort()
-            raise VideoError(f"{self.path}: cannot write a video with this file name ({exc})") from exc
+            raise VideoError(f"{self.path}: cannot write a video with this file name ({_reason(exc)})") from exc
         self._stream.width, self._stream.height = width, height
         even = width % 2 == 0 and height % 2 == 0
         formats = {f.name for f in (self._stream.codec_context.codec.video_formats or [])}

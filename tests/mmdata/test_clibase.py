@@ -68,3 +68,23 @@ def test_help_still_shows_the_full_usage(capsys) -> None:
     with pytest.raises(SystemExit) as info:
         mmtrain_main(["magnify", "--help"])
     assert info.value.code == 0 and capsys.readouterr().out.startswith("usage: mmtrain magnify")
+
+
+@pytest.mark.timeout(30)
+def test_os_errors_are_one_line_in_words_without_their_number(tmp_path, capsys) -> None:
+    import errno
+    import types
+
+    from mmdata.clibase import run_cli
+
+    target = tmp_path / "out.bin"
+
+    def register(subparsers) -> None:
+        p = subparsers.add_parser("write")
+        p.set_defaults(func=lambda args: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left on device",
+                                                                       str(target))))
+
+    status = run_cli("prog", "test program", [types.SimpleNamespace(register=register)], ["write"])
+    err = capsys.readouterr().err
+    assert status == 2 and err == f"prog write: error: No space left on device: '{target}'\n", err
+

@@ -129,3 +129,10 @@ def test_unreadable_video_is_named_in_words_without_an_errno(content, tmp_path, 
                  "--method", "linear"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and str(path) in err and "Errno" not in err, err
+
+
+@pytest.mark.timeout(30)
+def test_a_folder_given_as_the_input_video_is_named(tmp_path, capsys) -> None:
+    assert main(["magnify", str(tmp_path), "-o", str(tmp_path / "out.mp4"), "--alpha", "2",
+                 "--method", "linear"]) == 2
+    assert capsys.readouterr().err == f"mmtrain magnify: error: {tmp_path}: is a folder, expected a video file\n"
