@@ -202,13 +202,14 @@ class VideoReader:
             stream.thread_type = "AUTO"
             try:
                 for i, frame in enumerate(container.decode(stream)):
-                    if i >= want.stop:
+                    if i > want[-1]:
                         break
                     decoded = i + 1
                     if i in want:
                         yield sel.apply(_to_display(frame, rotation))
             except av.FFmpegError as exc:
-                raise self._short_error(decoded, f"frames decoded, then {_reason(exc)}") from exc
+                if decoded <= want[-1]:  # damage after the selection's last frame is none of its business
+                    raise self._short_error(decoded, f"frames decoded, then {_reason(exc)}") from exc
         if decoded <= want[-1]:
             raise self._short_error(decoded, "frames decoded")
 
