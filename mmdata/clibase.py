@@ -6,8 +6,8 @@ parsed arguments. :func:`run_cli` builds the program from a list of such modules
 
 Exit status, the same in both programs: 0 success; 1 a runtime failure (a check that failed, such
 as a FAILED audit, which the command reports by returning 1; an unexpected exception, with its
-traceback); 2 a usage or input error (argparse's usage errors, as one line ``PROG CMD: error: ...
-(see PROG CMD --help)`` without the usage text; every
+traceback); 2 a usage or input error (argparse's usage errors, as one line ``PROG: error: MESSAGE (see
+'PROG --help')``; every
 :class:`~mmdata.errors.MotionMagError` and every ``OSError`` — a missing or unreadable file, a full
 disk, a read-only folder — as one line on stderr naming the file or key); 130 an interrupt; 141
 (the shell's status for SIGPIPE) when the reader of the output stops early (``mmdata sources show
@@ -27,27 +27,27 @@ from typing import NoReturn, Sequence
 
 from mmdata.errors import MotionMagError
 
-__all__ = ["run_cli"]
+__all__ = ["OneLineParser", "run_cli"]
 
 log = logging.getLogger(__name__)
 
 
-class _OneLineParser(argparse.ArgumentParser):
-    """An argument parser whose usage errors are one line on stderr (exit 2), pointing at ``--help``.
+class OneLineParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose usage errors are one line on stderr, with exit status 2.
 
-    Sub-command parsers are of the same class (``add_subparsers`` uses the parent's class).
+    ``mmtrain magnify: error: argument --alpha: expected one argument (see 'mmtrain magnify --help')``;
+    sub-command parsers are of the same class (argparse builds them with ``type(parent)``).
     """
 
     def error(self, message: str) -> NoReturn:
-        message = " ".join(message.split())
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see '{self.prog} --help')\n")
 
 
 def run_cli(prog: str, description: str, modules: Sequence[ModuleType], argv: Sequence[str] | None = None) -> int:
     """Parse ``argv``, run the chosen sub-command and return the exit status."""
     from mmdata import __version__
 
-    parser = _OneLineParser(prog=prog, description=description)
+    parser = OneLineParser(prog=prog, description=description)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors, no progress bars")
@@ -55,7 +55,9 @@ def run_cli(prog: str, description: str, modules: Sequence[ModuleType], argv: Se
     subparsers.required = True
     for module in modules:
         module.register(subparsers)
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # named by the sub-command they were given to, as its other usage errors are
+        subparsers.choices.get(args.command, parser).error(f"unrecognized arguments: {' '.join(extra)}")
     level = logging.WARNING if args.quiet else (logging.INFO if args.verbose < 2 else logging.DEBUG)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:
@@ -64,13 +66,21 @@ def run_cli(prog: str, description: str, modules: Sequence[ModuleType], argv: Se
     except BrokenPipeError:
         return _stdout_closed()
     except (MotionMagError, OSError) as exc:
-        message = " ".join(str(exc).split())  # one line, whatever the exception's text holds
+        message = " ".join(_in_words(exc).split())  # one line, whatever the exception's text holds
         print(f"{prog} {args.command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{prog} {args.command}: interrupted", file=sys.stderr)
         return 130
     return int(status or 0)
+
+
+def _in_words(exc: BaseException) -> str:
+    """The error's text; an OS error without its number (``No space left on device: 'FILE'``, not ``[Errno 28] ...``)."""
+    text = str(exc)
+    if isinstance(exc, OSError) and exc.errno is not None and exc.strerror:
+        text = text.removeprefix(f"[Errno {exc.errno}] ")
+    return text
 
 
 def _stdout_closed() -> int:

@@ -89,11 +89,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _add_clip_options(p: argparse.ArgumentParser) -> None:
     """Frame range, stride, crop and resize (applied while decoding, in display orientation)."""
     p.add_argument("--start", type=int, default=0, help="first frame to magnify (0-based; default 0)")
-    p.add_argument("--frames", type=int, help="number of frames to magnify (after --stride; default: to the end)")
+    p.add_argument("--frames", type=int,
+                   help="number of frames to magnify (after --stride; default: to the end). A file whose stream "
+                        "ends before its declared length (truncated) is an error (exit 2) naming the frames read "
+                        "and declared, unless --frames selects only frames it holds")
     p.add_argument("--stride", type=int, default=1, help="keep every N-th frame (the frame rate becomes fps/N)")
     p.add_argument("--crop", type=int, nargs=4, metavar=("X", "Y", "W", "H"), help="magnify only this rectangle")
-    p.add_argument("--resize", type=int, nargs=2, metavar=("W", "H"), help="resize (after --crop) to W x H")
-    p.add_argument("--scale", type=float, help="resize (after --crop) by this factor")
+    p.add_argument("--resize", type=int, nargs=2, metavar=("W", "H"),
+                   help="resize (after --crop) to W x H (at most 8192 x 4320 pixels in all)")
+    p.add_argument("--scale", type=float,
+                   help="resize (after --crop) by this factor (the result: at most 8192 x 4320 pixels in all)")
 
 
 def _add_output_options(p: argparse.ArgumentParser) -> None:

@@ -7,7 +7,9 @@ applied first, see :mod:`mmtrain.magnify.video`), in this order:
 1. frames ``start, start + stride, start + 2 stride, ...`` (indices of the decoded video, from 0),
    at most ``frames`` of them; skipped frames are decoded but not converted;
 2. ``crop = (x, y, w, h)``: the pixels ``[y, y + h) x [x, x + w)``;
-3. ``resize = (w, h)`` or ``scale``: Lanczos resampling (PIL, antialiased when shrinking).
+3. ``resize = (w, h)`` or ``scale``: Lanczos resampling (PIL, antialiased when shrinking); the result
+   may hold at most :data:`MAX_FRAME_PIXELS` pixels (8192 x 4320, the largest frame of H.264's top
+   level, 8K UHD), so that a slip such as ``--scale 1000`` is refused before anything is allocated.
 
 The frame rate of the selected clip is the video's divided by ``stride`` (what the temporal filter's
 band refers to, unless ``--fps`` is given).
@@ -22,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,7 +32,10 @@ from PIL import Image
 
 from mmdata.errors import ConfigError
 
-__all__ = ["ClipSelection"]
+__all__ = ["ClipSelection", "MAX_FRAME_PIXELS"]
+
+#: The most pixels a selected (resized) frame may have: 8192 x 4320, H.264 level 6.2's largest frame.
+MAX_FRAME_PIXELS = 8192 * 4320
 
 
 @dataclass(frozen=True)
@@ -84,14 +90,17 @@ class ClipSelection:
             w, h = self.resize
             if w < 1 or h < 1:
                 raise ConfigError(f"resize: expected a positive size W H, got {w} {h}")
-            return int(w), int(h)
+            return _bounded("resize", f"--resize {w} {h}", int(w), int(h))
         if self.scale is not None:
-            if not self.scale > 0:
-                raise ConfigError(f"scale: expected a positive factor, got {self.scale}")
+            if not (self.scale > 0 and math.isfinite(self.scale)):
+                raise ConfigError(f"scale: expected a positive finite factor, got {self.scale}")
+            if width * self.scale * height * self.scale > 2 * MAX_FRAME_PIXELS:  # before rounding huge floats
+                w, h = width * self.scale, height * self.scale
+                return _bounded("scale", f"--scale {self.scale:g} of the {width}x{height} frame", w, h)
             w, h = round(width * self.scale), round(height * self.scale)
             if w < 1 or h < 1:
                 raise ConfigError(f"scale: {self.scale:g} shrinks the {width}x{height} frame to nothing")
-            return w, h
+            return _bounded("scale", f"--scale {self.scale:g} of the {width}x{height} frame", w, h)
         return width, height
 
     def apply(self, frame: np.ndarray) -> np.ndarray:
@@ -106,3 +115,19 @@ class ClipSelection:
             return frame
         image = Image.fromarray(np.ascontiguousarray(frame)).resize(size, Image.Resampling.LANCZOS)
         return np.asarray(image)
+
+
+def _bounded(key: str, what: str, w: float, h: float) -> tuple[int, int]:
+    """``(w, h)`` when the frame holds at most :data:`MAX_FRAME_PIXELS` pixels.
+
+    Raises:
+        ConfigError: naming ``key``, the resulting size and the limit.
+    """
+    if w * h > MAX_FRAME_PIXELS:
+        def num(x: float) -> str:
+            return f"{x:.0f}" if x < 1e9 else f"{x:.3g}"
+
+        raise ConfigError(f"{key}: {what} gives {num(w)}x{num(h)} frames ({num(w * h / 1e6)} megapixels), above "
+                          f"the limit of {MAX_FRAME_PIXELS / 1e6:.1f} megapixels (8192x4320); choose a smaller "
+                          f"--{key}")
+    return int(w), int(h)

@@ -69,17 +69,31 @@ class VideoInfo:
     rotation: int = 0
 
 
+def _reason(exc: BaseException) -> str:
+    """FFmpeg's or the OS's reason in words, without ``[Errno N]`` or the file name it repeats."""
+    reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return reason[0].lower() + reason[1:]
+
+
 def _open(path: Path) -> av.container.InputContainer:
     try:
         return av.open(str(path))
-    except av.FFmpegError as exc:
-        raise VideoError(f"{path}: not a readable video file ({exc})") from exc
+    except (av.FFmpegError, OSError) as exc:
+        raise VideoError(f"{path}: not a readable video file ({_reason(exc)})") from exc
 
 
-def _count_packets(path: Path) -> int:
-    """Count the video packets with payload by demuxing (no decoding)."""
+def _count_packets(path: Path, stop: int | None = None) -> int:
+    """Count the video packets with payload by demuxing (no decoding), up to ``stop`` of them."""
+    n = 0
     with _open(path) as container:
-        return sum(1 for packet in container.demux(video=0) if packet.size > 0)
+        try:
+            for packet in container.demux(video=0):
+                n += packet.size > 0
+                if stop is not None and n >= stop:
+                    break
+        except av.FFmpegError as exc:
+            raise VideoError(f"{path}: cannot read the video's packets after {n} ({_reason(exc)})") from exc
+    return n
 
 
 def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
@@ -99,6 +113,8 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
             FFmpeg cannot decode, has zero frames or no frame rate.
     """
     path = Path(path)
+    if path.is_dir():
+        raise VideoError(f"{path}: is a folder, expected a video file")
     if not path.is_file():
         raise VideoError(f"{path}: no such video file")
     with _open(path) as container:
@@ -113,7 +129,7 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
         try:
             first = next(iter(container.decode(stream)), None)
         except av.FFmpegError as exc:
-            raise VideoError(f"{path}: cannot decode its {ctx.name} video stream ({exc})") from exc
+            raise VideoError(f"{path}: cannot decode its {ctx.name} video stream ({_reason(exc)})") from exc
         if first is None:
             raise VideoError(f"{path}: the video has zero frames")
         width, height, codec = first.width, first.height, ctx.name
@@ -152,7 +168,11 @@ class VideoReader:
         info: the selected clip's: its size, frame count and frame rate (the file's / stride).
 
     Raises:
-        VideoError: as :func:`probe_video`, or when decoding fails part-way.
+        VideoError: as :func:`probe_video`; when decoding fails part-way; or, while iterating, when the
+            stream ends before the last selected frame (a truncated file whose index declares more frames
+            than it holds: an error, never a silently shorter clip; a selection that ends before the
+            damage, e.g. ``frames`` small enough, reads normally). :meth:`check_length` finds most such
+            files before any frame is decoded.
         ConfigError: the selection does not fit the video.
     """
 
@@ -176,17 +196,44 @@ class VideoReader:
         path, rotation, want, sel = self.source.path, self.source.rotation, self._indices, self.selection
         if not want:
             return
+        decoded = 0
         with _open(path) as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             try:
                 for i, frame in enumerate(container.decode(stream)):
-                    if i >= want.stop:
+                    if i > want[-1]:
                         break
+                    decoded = i + 1
                     if i in want:
                         yield sel.apply(_to_display(frame, rotation))
             except av.FFmpegError as exc:
-                raise VideoError(f"{path}: decoding failed ({exc})") from exc
+                if decoded <= want[-1]:  # damage after the selection's last frame is none of its business
+                    raise self._short_error(decoded, f"frames decoded, then {_reason(exc)}") from exc
+        if decoded <= want[-1]:
+            raise self._short_error(decoded, "frames decoded")
+
+    def check_length(self) -> None:
+        """Fail fast on a file that holds fewer frames than the selection needs (packets counted, no decoding).
+
+        Raises:
+            VideoError: the stream has fewer frame packets than the last selected frame's index + 1.
+        """
+        want = self._indices
+        if want:
+            packets = _count_packets(self.source.path, stop=want.stop)
+            if packets <= want[-1]:
+                raise self._short_error(packets, "frame packets counted")
+
+    def _short_error(self, n: int, how: str) -> VideoError:
+        """The stream ends after ``n`` frames, before the last selected one."""
+        want, declared = self._indices, self.source.n_frames
+        usable = len(range(want.start, n, want.step))
+        hint = (f"select at most {usable} frames from frame {want.start} (--frames {usable})" if usable
+                else "select earlier frames (--start)")
+        return VideoError(f"{self.source.path}: the video stream ends after {n} of its {declared} declared frames "
+                          f"({how}): a truncated or damaged file; the selection needs frames up to {want[-1]}; "
+                          f"{hint} to magnify what the file holds")
 
     def batches(self, size: int) -> Iterator[np.ndarray]:
         """Yield consecutive frames stacked in groups of ``size`` (the last may be shorter).
@@ -303,7 +350,7 @@ class VideoWriter:
             self._stream = self._container.add_stream(codec, rate=rate)
         except (av.FFmpegError, ValueError, OSError) as exc:
             self.abort()
-            raise VideoError(f"{self.path}: cannot write a video with this file name ({exc})") from exc
+            raise VideoError(f"{self.path}: cannot write a video with this file name ({_reason(exc)})") from exc
         self._stream.width, self._stream.height = width, height
         even = width % 2 == 0 and height % 2 == 0
         formats = {f.name for f in (self._stream.codec_context.codec.video_formats or [])}

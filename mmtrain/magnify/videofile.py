@@ -198,7 +198,9 @@ def magnify_video(input: str | os.PathLike[str], output: str | os.PathLike[str],
         progress: show tqdm progress bars.
 
     Raises:
-        VideoError: unreadable input, output equal to the input, unwritable outputs.
+        VideoError: unreadable input, output equal to the input, unwritable outputs; an input whose
+            stream ends before the last selected frame (truncated: fewer frames than declared), unless
+            the selection stops before the damage. No output video is left then.
         ConfigError: a bad setting or selection (e.g. FIR too short for its band, crop outside the frame).
         CheckpointError: the checkpoint cannot be loaded.
     """
@@ -213,6 +215,7 @@ def magnify_video(input: str | os.PathLike[str], output: str | os.PathLike[str],
     start = time.perf_counter()
     check_output(output, codec=codec, crf=crf)  # a name no writer takes fails before anything is read
     reader = VideoReader(input, selection)
+    reader.check_length()  # a truncated file fails here, not after magnifying what it holds
     info = reader.info
     stride = reader.selection.stride
     if settings.fps is not None and stride > 1:  # a given rate (--fps, a preset) is the file's capture rate

@@ -23,7 +23,7 @@ _EXPORTS = {
         "load_official_state", "load_official_weights",
     ],
     "mmtrain.model.checkpoint": [
-        "FORMAT", "VERSION", "save_checkpoint", "load_checkpoint", "load_model", "is_official_weights",
+        "FORMAT", "VERSION", "save_checkpoint", "load_checkpoint", "load_model", "check_finite", "is_official_weights",
     ],
     "mmtrain.model.runtime": ["PRECISIONS", "available_cpus", "configure_threads", "autocast", "maybe_compile"],
 }

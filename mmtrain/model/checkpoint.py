@@ -29,7 +29,8 @@ from mmdata.errors import CheckpointError
 from mmdata.fsutil import atomic_path, remove_stale
 from mmtrain.model.network import MagNet, ModelConfig
 
-__all__ = ["FORMAT", "VERSION", "save_checkpoint", "load_checkpoint", "load_model", "is_official_weights"]
+__all__ = ["FORMAT", "VERSION", "save_checkpoint", "load_checkpoint", "load_model", "model_from_checkpoint",
+           "check_finite", "is_official_weights"]
 
 FORMAT = "motionmag-checkpoint"
 VERSION = 1
@@ -113,14 +114,30 @@ def model_from_checkpoint(payload: dict[str, Any], *, source: str | Path = "chec
     """Rebuild the model saved in a loaded checkpoint dict.
 
     Raises:
-        CheckpointError: an invalid config or weights that do not fit it.
+        CheckpointError: an invalid config, weights that do not fit it, or NaN/inf weights (a diverged
+            or corrupt run: the first such tensor and its count are named).
     """
     try:
         model = MagNet(ModelConfig.from_dict(payload["model_config"]))
         model.load_state_dict(payload["model"])
     except (ValueError, TypeError, RuntimeError) as exc:
         raise CheckpointError(f"{source}: weights do not fit the saved model config ({exc})") from exc
+    check_finite(model.state_dict(), source=source)
     return model
+
+
+def check_finite(state: dict[str, torch.Tensor], *, source: str | Path = "checkpoint") -> None:
+    """Refuse a state dict with NaN or inf in any floating-point tensor.
+
+    Raises:
+        CheckpointError: naming ``source``, the first non-finite tensor and how many values are bad.
+    """
+    for name, value in state.items():
+        if torch.is_tensor(value) and value.is_floating_point():
+            bad = int(value.numel() - torch.isfinite(value).sum())
+            if bad:
+                raise CheckpointError(f"{source}: weight {name} holds {bad} non-finite values (NaN or inf) of "
+                                      f"{value.numel()}; the checkpoint is corrupt or its training diverged")
 
 
 def is_official_weights(path: str | Path) -> bool:

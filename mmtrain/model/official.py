@@ -20,6 +20,8 @@ from __future__ import annotations
 import logging
 import re
 import struct
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Iterator
 
@@ -96,7 +98,9 @@ def official_parameter_names(model: MagNet) -> dict[str, str]:
 
 
 def load_official_state(model: MagNet, tensors: dict[str, np.ndarray], *, source: str | Path = "weights") -> None:
-    """Copy TF kernels (HWIO) into ``model`` (OIHW), checking that every weight is present and fits.
+    """Copy TF kernels (HWIO) into ``model`` (OIHW), checking that every weight is present, fits and is finite.
+
+    Every variable is checked before any is copied, so ``model`` is left as it was on failure.
 
     Args:
         model: a MagNet with the official layout.
@@ -104,7 +108,8 @@ def load_official_state(model: MagNet, tensors: dict[str, np.ndarray], *, source
         source: named in error messages.
 
     Raises:
-        CheckpointError: a missing variable or a shape mismatch.
+        CheckpointError: a missing variable, a shape mismatch (expected and found shapes named), a
+            non-numeric kernel, or NaN/inf values (their count named).
     """
     mapping = official_parameter_names(model)
     params = dict(model.named_parameters())
@@ -112,17 +117,31 @@ def load_official_state(model: MagNet, tensors: dict[str, np.ndarray], *, source
     if missing:
         raise CheckpointError(f"{source}: not the authors' weights, missing {len(missing)} variables "
                               f"(e.g. {missing[0]!r})")
+    kernels = {tf_name: _checked_kernel(tensors[tf_name], tuple(params[ours].shape), tf_name, source)
+               for tf_name, ours in mapping.items()}
     with torch.no_grad():
         for tf_name, ours in mapping.items():
-            kernel = torch.from_numpy(np.ascontiguousarray(tensors[tf_name])).permute(3, 2, 0, 1)
             target = params[ours]
-            if kernel.shape != target.shape:
-                raise CheckpointError(f"{source}: {tf_name} has shape {tuple(tensors[tf_name].shape)} (HWIO), "
-                                      f"the model expects {tuple(target.shape)} (OIHW)")
-            target.copy_(kernel.to(target.dtype))
+            target.copy_(kernels[tf_name].to(target.dtype))
     unused = sorted(set(tensors) - set(mapping) - {"Variable"})
     if unused:
         log.warning("%s: %d variables not used by the model, e.g. %s", source, len(unused), unused[0])
+
+
+def _checked_kernel(array: np.ndarray, oihw: tuple[int, ...], name: str, source: str | Path) -> torch.Tensor:
+    """One TF kernel (HWIO) as an OIHW tensor of shape ``oihw``, refusing wrong shapes, types and NaN/inf."""
+    array = np.asarray(array)
+    expected = (oihw[2], oihw[3], oihw[1], oihw[0])  # HWIO
+    if array.shape != expected:
+        raise CheckpointError(f"{source}: variable {name} has shape {array.shape}, expected {expected} "
+                              f"(HWIO; the model's {tuple(oihw)} OIHW)")
+    if not np.issubdtype(array.dtype, np.floating):
+        raise CheckpointError(f"{source}: variable {name} holds {array.dtype} values, expected floating point")
+    bad = int(array.size - np.count_nonzero(np.isfinite(array)))
+    if bad:
+        raise CheckpointError(f"{source}: variable {name} holds {bad} non-finite values (NaN or inf) of "
+                              f"{array.size}; the weights are corrupt")
+    return torch.from_numpy(np.ascontiguousarray(array)).permute(3, 2, 0, 1)
 
 
 def load_official_weights(model: MagNet, path: str | Path) -> MagNet:
@@ -152,8 +171,13 @@ def read_npz_weights(path: str | Path) -> dict[str, np.ndarray]:
             return {name: archive[name] for name in archive.files}
     except FileNotFoundError:
         raise CheckpointError(f"{path}: no such weights file") from None
-    except (OSError, ValueError, EOFError) as exc:
-        raise CheckpointError(f"{path}: not a readable numpy weights archive ({exc})") from exc
+    except IsADirectoryError:
+        raise CheckpointError(f"{path}: is a folder, expected a weights.npz file") from None
+    except PermissionError:
+        raise CheckpointError(f"{path}: cannot read the weights file (permission denied)") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:  # truncated or not an archive
+        raise CheckpointError(f"{path}: not a readable numpy weights archive (truncated or corrupt: "
+                              f"{type(exc).__name__}: {exc})") from exc
 
 
 # --------------------------------------------------------------------------------------------

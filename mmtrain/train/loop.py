@@ -193,7 +193,23 @@ def _trim_metrics(path: Path, step: int) -> None:
             continue
         if isinstance(row, dict) and row.get("step", 0) <= step:
             keep.append(line)
-    atomic_write_text(path, "".join(line + "\n" for line in keep))
+    text = "".join(line + "\n" for line in keep)
+    if text != path.read_text(errors="replace"):  # an unchanged file keeps its bytes and its mtime
+        atomic_write_text(path, text)
+
+
+def _last_metrics(path: Path, split: str) -> dict[str, float]:
+    """The loss terms of the last ``split`` line of a metrics file ({} when it has none)."""
+    last: dict[str, float] = {}
+    if path.is_file():
+        for line in path.read_text(errors="replace").splitlines():
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(row, dict) and row.get("split") == split:
+                last = {k: v for k, v in row.items() if k not in ("split", "step", "time", "lr", "samples_per_s")}
+    return last
 
 
 def _initial_state(config: TrainConfig, ckpt_path: Path, resume: bool, manifest_hash: str | None,
@@ -316,7 +332,8 @@ def train(config: TrainConfig, dataset: Any, out_dir: str | Path, *, resume: boo
         config: the settings.
         dataset: a dataset root (opened with ``mmdata.open_dataset``) or an opened dataset.
         out_dir: output folder (checkpoint and metrics).
-        resume: continue from ``out_dir/checkpoint.pt`` when it exists.
+        resume: continue from ``out_dir/checkpoint.pt`` when it exists; a run already at ``config.steps``
+            does nothing (no metrics line appended, the checkpoint untouched) and returns its last metrics.
         stop_after: stop (and checkpoint) after this many steps in this call, as if interrupted.
         progress: show a progress bar.
 
@@ -337,6 +354,11 @@ def train(config: TrainConfig, dataset: Any, out_dir: str | Path, *, resume: boo
     check_fields(ds, source=source)
     check_frame_size(ds, config.crop_size, source=source)
     run = _Run(config, ds, Path(out_dir), resume)
+    if run.step >= config.steps:  # a finished run: validated and checkpointed at its last step already
+        run.close()
+        log.info("%s is already at step %d of %d; nothing to do", run.ckpt_path, run.step, config.steps)
+        return {"step": run.step, "checkpoint": str(run.ckpt_path), "train": _last_metrics(run.metrics_path, "train"),
+                "val": _last_metrics(run.metrics_path, "val")}
     target = config.steps if stop_after is None else min(config.steps, run.step + stop_after)
     last_train: dict[str, float] = {}
     last_val = run.validate() if run.step == 0 else {}
