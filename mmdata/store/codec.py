@@ -18,6 +18,15 @@ webp       ``webp_encode(img, lossless=True, method=level)``       method 0 (fas
 Every format is lossless (the decoded bytes equal the stored ones), so the codec never changes a
 pixel, and the audit's digests (over decoded bytes) are the same whatever codec a shard uses.
 
+zarr encodes and decodes the chunks of a shard concurrently on threads, so the libraries must be
+safe to call from several threads at once. They are, except on first use: OpenJPH (``htj2k``; at
+least up to 0.26.3, upstream PR aous72/OpenJPH#243) builds its block coder's lookup tables on the
+first encode behind a plain flag (check, clear the tables, fill them, set the flag). When the first
+encodes of a process overlap, one thread can clear the tables while another codes with them, and
+the codestream it writes fails to decode ("ojph error") or decodes to other pixels. So the first
+encode and the first decode of each format in a process run alone (:func:`encode_image`,
+:func:`decode_image`); every later call runs concurrently.
+
 The codec's zarr name is :data:`CODEC_NAME`; its configuration (format and level) is written into
 each array's ``zarr.json``, so a shard always decodes with the codec it was written with. Importing
 this module registers it with zarr; the package also declares it as a ``zarr.codecs`` entry point,
@@ -28,6 +37,8 @@ so plain ``zarr.open_array`` reads a shard in any environment where ``mmdata`` a
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -43,7 +54,7 @@ if TYPE_CHECKING:
     from zarr.core.array_spec import ArraySpec
     from zarr.core.buffer import Buffer, NDBuffer
 
-__all__ = ["CODEC_NAME", "IMAGE_FORMATS", "LEVELS", "ImageCodec"]
+__all__ = ["CODEC_NAME", "IMAGE_FORMATS", "LEVELS", "ImageCodec", "decode_image", "encode_image"]
 
 #: The codec's name in ``zarr.json`` (and its ``zarr.codecs`` entry point).
 CODEC_NAME = "mmdata_image"
@@ -80,6 +91,39 @@ IMAGE_FORMATS: dict[str, tuple[Callable[[np.ndarray, int | None], bytes], Callab
 
 #: Formats that take a level, and its range (JPEG XL effort, WebP method); the others ignore it.
 LEVELS: dict[str, range] = {"jpegxl": range(1, 10), "webp": range(0, 7)}
+
+#: The (format, "encode" | "decode") pairs already called once in this process.
+_USED: set[tuple[str, str]] = set()
+_FIRST_USE = threading.Lock()
+
+
+def _reset_first_use_lock() -> None:
+    """A forked child gets a fresh lock: the parent's may have been held by another thread at the fork."""
+    global _FIRST_USE
+    _FIRST_USE = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_reset_first_use_lock)
+
+
+def _call(key: tuple[str, str], fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)``; the first call of ``key`` in a process runs alone (libraries set up lazily)."""
+    if key in _USED:
+        return fn(*args)
+    with _FIRST_USE:
+        result = fn(*args)
+        _USED.add(key)
+    return result
+
+
+def encode_image(format: str, img: np.ndarray, level: int | None) -> bytes:
+    """One ``(H, W, C)`` uint8 image as a lossless ``format`` image; thread-safe (see the module notes)."""
+    return _call((format, "encode"), IMAGE_FORMATS[format][0], img, level)
+
+
+def decode_image(format: str, data: bytes) -> np.ndarray:
+    """The image of :func:`encode_image`'s bytes; thread-safe (see the module notes)."""
+    return np.asarray(_call((format, "decode"), IMAGE_FORMATS[format][1], data))
 
 
 @dataclass(frozen=True)
@@ -132,11 +176,11 @@ class ImageCodec(ArrayBytesCodec):
     def _encode_sync(self, chunk_array: NDBuffer, chunk_spec: ArraySpec) -> Buffer:
         arr = np.ascontiguousarray(chunk_array.as_numpy_array())
         img = arr.reshape(-1, arr.shape[-2], arr.shape[-1])  # (k * H, W, C): leading dims stacked
-        data = IMAGE_FORMATS[self.format][0](img, self.level)
+        data = encode_image(self.format, img, self.level)
         return chunk_spec.prototype.buffer.from_bytes(bytes(data))
 
     def _decode_sync(self, chunk_bytes: Buffer, chunk_spec: ArraySpec) -> NDBuffer:
-        img = np.asarray(IMAGE_FORMATS[self.format][1](chunk_bytes.to_bytes()))
+        img = decode_image(self.format, chunk_bytes.to_bytes())
         if img.size != int(np.prod(chunk_spec.shape)):
             raise ValueError(f"{CODEC_NAME}: decoded {img.shape} does not fill a chunk of {chunk_spec.shape}")
         return chunk_spec.prototype.nd_buffer.from_numpy_array(img.reshape(chunk_spec.shape))

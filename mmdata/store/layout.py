@@ -89,8 +89,8 @@ class StoreSettings:
     """How shards are written (the ``store`` config section); never changes any sample's pixels."""
 
     zarr_shard_samples: int = 50  # samples per zarr shard inside a store (the unit one writer owns)
-    codec: str = "zstd"  # frames: a lossless image format (mmdata.store.codec) or a Blosc compressor name
-    compression_level: int = 1  # Blosc level 0-9, JPEG XL effort 1-9 or WebP method 0-6; unused by htj2k and jpegls
+    codec: str = "jpegxl"  # frames: a lossless image format (mmdata.store.codec) or a Blosc compressor name
+    compression_level: int = 2  # JPEG XL effort 1-9, WebP method 0-6 or Blosc level 0-9; unused by htj2k and jpegls
     pool: str = "threads"  # local Dask pool: "threads" or "processes"
 
     def __post_init__(self) -> None:

@@ -74,7 +74,7 @@ def test_the_codec_changes_no_pixel_and_is_recorded(tmp_path, catalogue):
         meta = json.loads((path / "frame_a" / "zarr.json").read_text())
         inner = meta["codecs"][0]["configuration"]["codecs"]  # inside the sharding codec
         if codec in IMAGE_FORMATS:
-            level = 1 if codec in LEVELS else None  # store.compression_level's default
+            level = 2 if codec in LEVELS else None  # store.compression_level's default
             assert inner == [{"name": CODEC_NAME, "configuration": {"format": codec, "level": level}}]
         else:
             assert [c["name"] for c in inner] == ["bytes", "blosc"]

@@ -86,7 +86,7 @@ def test_shard_round_trip_layout_and_checksums(tmp_path):
         arr = reader.array(f)
         assert arr.chunks == (1, 8, 8, 3) and arr.shards == (2, 8, 8, 3)  # one sample per chunk, zarr shards of 2
         codec = json.loads((reader.path / f / "zarr.json").read_text())["codecs"][0]["configuration"]["codecs"][-1]
-        assert codec["name"] == "blosc" and codec["configuration"]["cname"] == "zstd"  # the default
+        assert codec == {"name": "mmdata_image", "configuration": {"format": "jpegxl", "level": 2}}  # the default
     codec = json.loads((reader.path / "alpha" / "zarr.json").read_text())["codecs"][1]  # small arrays: Blosc zstd
     assert codec["name"] == "blosc" and codec["configuration"]["cname"] == "zstd" and codec["configuration"]["shuffle"] == "noshuffle"
     np.testing.assert_array_equal(data["alpha"], np.float32([r.alpha for r in records]))
