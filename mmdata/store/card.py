@@ -19,10 +19,11 @@ from typing import Any, Mapping
 import numpy as np
 
 from mmdata.render.params import part_name
-from mmdata.fsutil import remove_stale, replace_dir, tmp_name
-from mmdata.store import open_dataset
+from mmdata.errors import StoreError
+from mmdata.fsutil import atomic_write_bytes, commit, discard, os_errors_named, remove_stale, replace_dir, tmp_name
+from mmdata.store.reader import dataset_from_manifest
 
-__all__ = ["CARD_DIR", "generator_options", "card_statistics", "write_card"]
+__all__ = ["CARD_DIR", "generator_options", "card_statistics", "write_card", "write_index"]
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +38,10 @@ def _stats(values: np.ndarray) -> dict[str, float | int | None]:
     return {"n": int(v.size), "min": float(v.min()), "max": float(v.max()), "mean": float(v.mean()), "median": float(np.median(v))}
 
 
-def _part_arrays(root: Path, part: int, axial: bool = False) -> dict[str, np.ndarray]:
+def _part_arrays(root: Path, manifest: Mapping[str, Any], part: int, axial: bool = False) -> dict[str, np.ndarray]:
     """alpha, per-layer |motion| and magnified |motion|, object counts and noise of one part (and, in an
     axial dataset, alpha_y and theta in degrees; the magnified motion is then |M delta|)."""
-    ds = open_dataset(root, parts=[part], verify=False)
+    ds = dataset_from_manifest(root, dict(manifest), parts=[part], verify=False)
     names = ("alpha", "motion", "n_objects", "noise_std", *(("alpha_y", "theta") if axial else ()))
     runs = [ds.read_run(i, 0, ref.count, names) for i, ref in enumerate(ds.shards)]
     if not runs:  # a part the config asks for, none of whose shards exist yet
@@ -115,7 +116,7 @@ def card_statistics(root: str | Path, manifest: Mapping[str, Any]) -> tuple[dict
     axial = bool((dataset.get("axial") or {}).get("enabled"))
     for key, info in sorted(manifest["parts"].items()):
         part = int(key)
-        arrays[part] = _part_arrays(root, part, axial)
+        arrays[part] = _part_arrays(root, manifest, part, axial)
         nbytes = sum(s["bytes"] for s in manifest["shards"] if int(s["part"]) == part)
         parts[key] = {
             "name": str(info.get("name") or part_name(part)),
@@ -236,26 +237,83 @@ def write_card(root: str | Path, manifest: Mapping[str, Any]) -> Path:
     """Write ``ROOT/card/`` (card.md, card.json, PNG histograms) for an indexed dataset.
 
     Args:
-        root: the dataset root (its manifest must already be written).
-        manifest: that manifest.
+        root: the dataset root.
+        manifest: its manifest (as written, or about to be: see :func:`write_index`).
 
     Returns:
         The card folder.
     """
     root = Path(root)
-    out = root / CARD_DIR
-    remove_stale(root, CARD_DIR)
-    tmp = tmp_name(out)
-    tmp.mkdir(parents=True)
+    tmp = _prepare_card(root, manifest)
     try:
-        doc, arrays = card_statistics(root, manifest)
-        images = _histograms(tmp, doc, arrays)
-        doc["images"] = images
-        (tmp / "card.json").write_text(json.dumps(doc, indent=1) + "\n")
-        (tmp / "card.md").write_text(_markdown(doc, images))
-        replace_dir(tmp, out)
+        replace_dir(tmp, root / CARD_DIR)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    log.info("%s: dataset card written", out)
-    return out
+    log.info("%s: dataset card written", root / CARD_DIR)
+    return root / CARD_DIR
+
+
+def _prepare_card(root: Path, manifest: Mapping[str, Any]) -> Path:
+    """Build the card in a hidden temporary folder beside ``ROOT/card`` and return that folder."""
+    out = root / CARD_DIR
+    remove_stale(root, CARD_DIR)
+    tmp = tmp_name(out)
+    try:
+        with os_errors_named(out, StoreError, "cannot write the dataset card"):
+            tmp.mkdir(parents=True)
+            doc, arrays = card_statistics(root, manifest)
+            images = _histograms(tmp, doc, arrays)
+            doc["images"] = images
+            (tmp / "card.json").write_text(json.dumps(doc, indent=1) + "\n")
+            (tmp / "card.md").write_text(_markdown(doc, images))
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return tmp
+
+
+def write_index(root: str | Path, manifest: dict[str, Any]) -> tuple[Path, Path]:
+    """Write ``ROOT/manifest.json`` and ``ROOT/card/`` together: both or neither.
+
+    All the work that can fail for want of space or a bad shard (the manifest's text, the card's
+    statistics and figures) is done in temporary files first; then the manifest is renamed into place
+    and the card after it. Should the card's rename fail, the previous manifest is put back, so the
+    card never describes another manifest than the one beside it.
+
+    Returns:
+        (manifest path, card folder).
+
+    Raises:
+        StoreError: something could not be written (the file is named); nothing has changed then.
+    """
+    from mmdata.store.manifest import manifest_text
+    from mmdata.store.reader import MANIFEST_NAME
+
+    root = Path(root)
+    manifest_path, card = root / MANIFEST_NAME, root / CARD_DIR
+    previous = manifest_path.read_bytes() if manifest_path.is_file() and not manifest_path.is_symlink() else None
+    manifest_tmp = tmp_name(manifest_path)
+    try:
+        with os_errors_named(manifest_path, StoreError, "cannot write the manifest"):
+            manifest_tmp.write_text(manifest_text(manifest), encoding="utf-8")
+        card_tmp = _prepare_card(root, manifest)
+        try:
+            with os_errors_named(manifest_path, StoreError, "cannot write the manifest"):
+                commit(manifest_tmp, manifest_path)
+            try:
+                with os_errors_named(card, StoreError, "cannot write the dataset card"):
+                    replace_dir(card_tmp, card)
+            except BaseException:
+                if previous is None:
+                    manifest_path.unlink(missing_ok=True)
+                else:
+                    atomic_write_bytes(manifest_path, previous)
+                raise
+        except BaseException:
+            shutil.rmtree(card_tmp, ignore_errors=True)
+            raise
+    finally:
+        discard(manifest_tmp)
+    log.info("%s: %d shards; dataset card in %s", manifest_path, len(manifest["shards"]), card)
+    return manifest_path, card

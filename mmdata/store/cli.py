@@ -41,15 +41,12 @@ def _generate(args: argparse.Namespace) -> int:
 def _index(args: argparse.Namespace) -> int:
     from mmdata.errors import StoreError
     from mmdata.fsutil import os_errors_named
-    from mmdata.store.card import CARD_DIR, write_card
-    from mmdata.store import build_manifest, write_manifest
+    from mmdata.store import build_manifest
+    from mmdata.store.card import write_index
 
     with os_errors_named(args.root, StoreError, "cannot read the dataset"):
         manifest = build_manifest(args.root)
-    with os_errors_named(Path(args.root) / "manifest.json", StoreError, "cannot write the manifest"):
-        path = write_manifest(args.root, manifest)
-    with os_errors_named(Path(args.root) / CARD_DIR, StoreError, "cannot write the dataset card"):
-        card = write_card(args.root, manifest)
+    path, card = write_index(args.root, manifest)  # both or neither
     n = sum(s["count"] for s in manifest["shards"])
     missing = sum(len(p["missing"]) for p in manifest["parts"].values())
     print(f"{path}: {len(manifest['shards'])} shards, {n} samples, {missing} missing shard(s); card in {card}")

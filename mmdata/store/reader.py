@@ -30,6 +30,7 @@ __all__ = [
     "ShardRef",
     "Dataset",
     "open_dataset",
+    "dataset_from_manifest",
     "open_shard",
     "MANIFEST_NAME",
     "read_manifest",
@@ -451,8 +452,13 @@ def open_dataset(root: str | Path, parts: Iterable[int | str] | None = None, *, 
         IntegrityError: the manifest or a shard changed since it was indexed.
         ConfigError: an unknown part.
     """
+    return dataset_from_manifest(root, read_manifest(root), parts, verify=verify)
+
+
+def dataset_from_manifest(root: str | Path, manifest: dict[str, Any], parts: Iterable[int | str] | None = None, *,
+                          verify: bool = True) -> Dataset:
+    """:func:`open_dataset` over a manifest given as a dict (e.g. one about to be written by ``mmdata index``)."""
     root = Path(root)
-    manifest = read_manifest(root)
     manifest_path = root / MANIFEST_NAME
     if verify:
         check_manifest(manifest, manifest_path)

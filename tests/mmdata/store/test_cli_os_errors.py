@@ -85,3 +85,21 @@ def test_index_on_a_full_disk_names_the_manifest_and_the_card(tmp_path, catalogu
         assert main(["-q", "index", "--root", str(root)]) == 2
     assert _one_line(capsys) == f"mmdata index: error: {root / 'card'}: cannot write the dataset card ([Errno 28] No space left on device)"
     assert not [p.name for p in root.iterdir() if p.name.startswith(".card.tmp-")]
+
+
+def test_manifest_and_card_are_written_together_or_not_at_all(tmp_path, catalogue, capsys, monkeypatch):
+    import mmdata.store.card as card
+
+    assert _generate(tmp_path, catalogue) == 0
+    root = tmp_path / "ds"
+    assert main(["-q", "index", "--root", str(root)]) == 0
+    (root / "manifest.json").write_text(json.dumps({**json.loads((root / "manifest.json").read_text()), "previous": True}))
+    before = {p.name: p.read_bytes() for p in [root / "manifest.json", *sorted((root / "card").iterdir())]}
+    capsys.readouterr()  # the next index writes another manifest than the one on disk...
+    with monkeypatch.context() as m:  # ...but the card's rename fails after the manifest's
+        m.setattr(card, "replace_dir", _enospc)
+        status = main(["-q", "index", "--root", str(root)])
+    assert status == 2 and "cannot write the dataset card" in _one_line(capsys)
+    after = {p.name: p.read_bytes() for p in [root / "manifest.json", *sorted((root / "card").iterdir())]}
+    assert after == before  # the old manifest is back beside the old card
+    assert not [p.name for p in root.iterdir() if p.name.startswith((".card.tmp-", ".manifest.json.tmp-"))]
