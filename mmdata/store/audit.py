@@ -134,7 +134,7 @@ def _hash_frames(reader: ShardReader, digests: dict[str, np.ndarray], report: Au
         for block in range(layout.n_blocks):
             lo, hi = layout.block_range(block)
             try:
-                frames = [read_checked(arr, reader.path, reader.where, lo, hi)[i] for i in range(hi - lo)]
+                frames = list(read_checked(arr, reader.path, reader.where, lo, hi))  # the block decoded once
             except StoreError:  # read the block sample by sample to name each one that cannot be decoded
                 frames = []
                 for o in range(lo, hi):

@@ -146,3 +146,24 @@ def manifest_catalogue(root: Path) -> str:
     from mmdata.store.writer import read_run_record
 
     return read_run_record(shard_path(root, 1, 0))["catalogue_path"]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_the_byte_check_decodes_each_block_once(dataset, fast, monkeypatch):
+    """Every frame array is read one zarr block at a time, once (not once per sample of the block)."""
+    import mmdata.store.audit as audit
+    from mmdata.store import ShardReader
+
+    calls: list[tuple[str, int, int]] = []
+    real = audit.read_checked
+
+    def counting(arr, root, where, start, stop):
+        calls.append((arr.basename, start, stop))
+        return real(arr, root, where, start, stop)
+
+    monkeypatch.setattr(audit, "read_checked", counting)
+    report, _ = audit.audit_shard(dataset, 1, 0, samples=0, fast=fast)
+    assert report.ok, report.text()
+    layout = ShardReader(shard_path(dataset, 1, 0), verify=False).layout
+    expected = [(name, *layout.block_range(b)) for name in layout.frame_fields for b in range(layout.n_blocks)]
+    assert calls == expected
