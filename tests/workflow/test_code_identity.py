@@ -71,12 +71,12 @@ def _planned_after_edit(copied: tuple[Path, Path, dict[str, str]], module: str, 
 
 def test_renderer_code_edit_replans_every_shard(copied: tuple[Path, Path, dict[str, str]]) -> None:
     counts = _planned_after_edit(copied, "mmdata/render/composite.py", "import numpy as np\n")
-    assert counts == {"shard": 2, "index": 1, "audit": 1, "dataset": 1}
+    assert counts == {"shard": 2, "index": 1, "audit_shard": 2, "audit": 1, "dataset": 1}
 
 
 def test_store_code_edit_keeps_every_shard(copied: tuple[Path, Path, dict[str, str]]) -> None:
     counts = _planned_after_edit(copied, "mmdata/store/card.py", "import json\n")
-    assert counts == {"index": 1, "audit": 1, "dataset": 1}
+    assert counts == {"index": 1, "audit_shard": 2, "audit": 1, "dataset": 1}
 
 
 def test_dry_run_and_lint_write_nothing(tmp_path: Path) -> None:
