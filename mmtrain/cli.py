@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Sequence
+
+# OpenMP threads that wait at a barrier spin (libgomp's ACTIVE policy) while another process holds the
+# core they wait for: with one other busy process per core a frame took 6x as long. PASSIVE threads
+# sleep instead, at no measurable cost on a quiet machine (benchmarks/bench_load.py). Set before any
+# module loads torch (and its OpenMP runtime), unless the user chose a policy.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from mmdata.clibase import run_cli
 from mmtrain.evaluate import cli as evaluate_cli
