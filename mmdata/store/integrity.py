@@ -44,7 +44,7 @@ from mmdata.errors import IntegrityError, StoreError, StoreNotFound
 from mmdata.store.layout import DIGEST_FIELDS, SMALL_FIELDS
 from mmdata.store.provenance import bytes_checksum, fast_digest, sample_digest
 
-__all__ = ["ATTRS_KEY", "METADATA_KEY", "attrs_digest", "metadata_digests", "check_metadata", "check_store_files", "read_limited", "check_attributes", "chunk_file", "read_checked", "check_small_arrays", "verify_frames", "Where"]
+__all__ = ["ATTRS_KEY", "METADATA_KEY", "attrs_digest", "metadata_digests", "check_metadata", "check_store_files", "read_limited", "check_attributes", "chunk_file", "read_checked", "check_small_arrays", "open_array", "verify_frames", "Where"]
 
 #: Root attribute holding the sha256 of all other attributes.
 ATTRS_KEY = "attrs_sha256"
@@ -133,12 +133,15 @@ def _itemsize(dtype: Any) -> int:
         return 16
 
 
-def check_store_files(path: Path) -> None:
+def check_store_files(path: Path) -> dict[str, dict[str, Any]]:
     """Walk a store folder (links not followed) and refuse anything a read could hang or drown on.
 
     Every entry must be a folder or a regular file; symbolic links, FIFOs, devices and sockets are
     refused. Each array's ``zarr.json`` is read (bounded) and every file of its chunks must be at most
     what a chunk of that array can take; the root ``zarr.json`` at most :data:`ROOT_METADATA_MAX`.
+
+    Returns:
+        array name -> its parsed ``zarr.json``, for every array folder directly inside the store.
 
     Raises:
         StoreNotFound: the folder does not exist.
@@ -151,7 +154,7 @@ def check_store_files(path: Path) -> None:
         raise StoreNotFound(f"{path}: shard store not found") from exc
     if not stat.S_ISDIR(st.st_mode):
         raise StoreError(f"{path}: {_kind(st.st_mode)}, expected a shard store folder")
-    seen = 0
+    seen, arrays = 0, {}
     for entry in _scan(path):
         seen += 1
         if seen > MAX_ENTRIES:
@@ -177,6 +180,7 @@ def check_store_files(path: Path) -> None:
         except StoreError as exc:
             raise StoreError(f"{meta_path}: {exc}") from exc
         _check_plain_files(array, limit, skip=meta_path)
+        arrays[entry.name] = meta
     root_meta = path / "zarr.json"
     if os.path.lexists(root_meta):
         mode = os.lstat(root_meta).st_mode
@@ -184,6 +188,7 @@ def check_store_files(path: Path) -> None:
             raise StoreError(f"{root_meta}: {_kind(mode)} where the store's zarr.json should be a regular file; refused")
         if os.lstat(root_meta).st_size > ROOT_METADATA_MAX:
             raise StoreError(f"{root_meta}: larger than a store's zarr.json can be ({ROOT_METADATA_MAX} bytes); refused")
+    return arrays
 
 
 def _scan(path: Path) -> list[os.DirEntry[str]]:
@@ -312,8 +317,13 @@ def read_checked(arr: zarr.Array, root: Path, where: Where, start: int, stop: in
     """``arr[start:stop]`` as numpy; a decode failure names the first sample that cannot be read.
 
     Raises:
-        StoreError: a chunk or zarr shard cannot be decoded (truncated, damaged index, bad codec data).
+        StoreError: a chunk or zarr shard cannot be decoded (truncated, damaged index, bad codec data),
+            or the array holds fewer samples than asked for (its ``zarr.json`` shape was edited).
     """
+    held = arr.shape[0] if arr.ndim else 0
+    if not 0 <= start <= stop <= held:
+        raise StoreError(f"{root / arr.basename if arr.basename else root}: {arr.basename} of {where.label} holds {held} "
+                         f"samples, cannot read [{start}, {stop}) (its zarr.json shape does not fit the shard)")
     try:
         return np.asarray(arr[start:stop])
     except Exception as first:  # zarr and its codecs raise ValueError, RuntimeError, KeyError, ...
@@ -330,6 +340,25 @@ def read_checked(arr: zarr.Array, root: Path, where: Where, start: int, stop: in
         ) from first
 
 
+def open_array(group: zarr.Group, name: str, root: Path, where: Where) -> zarr.Array | None:
+    """Array ``name`` of a store, or None when the store has no such array.
+
+    Raises:
+        StoreError: its ``zarr.json`` cannot be used by zarr (malformed data type, shape, chunking or
+            codecs: zarr's own ``ValueError``, ``TypeError``, unknown-codec errors, ... never escape).
+    """
+    if not (Path(root) / name / "zarr.json").is_file():
+        return None
+    try:
+        arr = group[name]
+    except Exception as exc:  # zarr raises ValueError, TypeError, KeyError (unknown codec), its own errors ...
+        first = str(exc).splitlines()[0] if str(exc) else "no message"
+        raise StoreError(f"{Path(root) / name}: array {name!r} of {where.label} cannot be opened ({type(exc).__name__}: {first})") from exc
+    if not isinstance(arr, zarr.Array):
+        raise StoreError(f"{Path(root) / name}: {name!r} of {where.label} is not an array")
+    return arr
+
+
 def check_small_arrays(group: zarr.Group, root: Path, where: Where, recorded: Mapping[str, str], count: int,
                        names: Iterable[str] = SMALL_FIELDS) -> dict[str, np.ndarray]:
     """Read every small per-sample array (``names``: the layout's ``small_fields``) and the digest arrays
@@ -344,12 +373,11 @@ def check_small_arrays(group: zarr.Group, root: Path, where: Where, recorded: Ma
     """
     out = {}
     for name in (*names, *DIGEST_FIELDS):
-        try:
-            arr = group[name]
-        except KeyError as exc:
+        arr = open_array(group, name, root, where)
+        if arr is None:
             if name == "fast_digest" and name not in recorded:  # a shard written before fast digests
                 continue
-            raise StoreError(f"{root / name}: array missing from {where.label}") from exc
+            raise StoreError(f"{root / name}: array missing from {where.label}")
         values = read_checked(arr, root, where, 0, count)
         if name in recorded and bytes_checksum(values) != recorded[name]:
             raise IntegrityError(f"{root / name}: {where.label}: array {name!r} does not match its recorded checksum")

@@ -21,7 +21,7 @@ import zarr
 
 from mmdata.errors import IntegrityError, StoreError, StoreNotFound
 from mmdata.render.params import part_number
-from mmdata.store.integrity import Where, check_attributes, check_metadata, check_small_arrays, check_store_files, read_checked, read_limited, verify_frames
+from mmdata.store.integrity import METADATA_KEY, Where, check_attributes, check_metadata, check_small_arrays, check_store_files, open_array, read_checked, read_limited, verify_frames
 from mmdata.store.layout import DIGEST_FIELDS, ShardLayout
 from mmdata.store.writer import read_marker
 
@@ -78,24 +78,26 @@ class ShardReader:
         self.path = Path(path)
         if not self.path.exists():
             raise StoreNotFound(f"{self.path}: shard store not found")
-        check_store_files(self.path)  # no FIFO, device, link or oversized file is ever read (verified or not)
+        arrays = check_store_files(self.path)  # no FIFO, device, link or oversized file is ever read (verified or not)
         attrs = read_marker(self.path)
         if attrs is None:
             raise StoreError(f"{self.path}: not a shard store written by mmdata")
         if not attrs.get("complete"):
             raise StoreError(f"{self.path}: shard store is incomplete (its writer did not finish)")
         self.attrs: dict[str, Any] = attrs
-        self.layout = ShardLayout.from_dict(attrs["identity"]["layout"])
+        self.where = Where(self.path, attrs)
+        if verify:  # an edited attribute is named as such before anything is taken from the attributes
+            attrs_note = check_attributes(attrs, self.where)
+        self.layout = _layout(self.path, attrs, arrays)
         self._group: zarr.Group | None = None
         self._arrays: dict[str, zarr.Array] = {}  # opened once, reused by every read
         self._fields: list[str] | None = None
         self.verify = verify
-        self.where = Where(self.path, attrs)
         self._digest: np.ndarray | None = None
         self._fast: np.ndarray | None = None
         self.note: str | None = None  # why a check could not be made (e.g. an old shard's missing record)
         if verify:
-            notes = [check_attributes(attrs, self.where), check_metadata(self.path, attrs, self.where)]
+            notes = [attrs_note, check_metadata(self.path, attrs, self.where)]
             self.note = "; ".join(n for n in notes if n) or None
             small = check_small_arrays(self.group, self.path, self.where, attrs.get("checksums", {}), self.count, self.layout.small_fields)
             self._digest = small["digest"]
@@ -107,7 +109,10 @@ class ShardReader:
     @property
     def group(self) -> zarr.Group:
         if self._group is None:
-            self._group = zarr.open_group(str(self.path), mode="r")
+            try:
+                self._group = zarr.open_group(str(self.path), mode="r")
+            except Exception as exc:  # zarr's own errors on a malformed zarr.json
+                raise StoreError(f"{self.path}: cannot be opened as a zarr group ({type(exc).__name__}: {str(exc)[:200]})") from exc
         return self._group
 
     @property
@@ -124,13 +129,20 @@ class ShardReader:
 
     @property
     def fields(self) -> list[str]:
-        """Names of the per-sample arrays (frames first)."""
+        """Names of the per-sample arrays (frames first): those the shard's writer recorded (in
+        ``array_metadata``; every array of shards written before it), never an array added later."""
         if self._fields is None:
             with warnings.catch_warnings():
                 # files that are not zarr nodes (e.g. the .snakemake_timestamp a workflow writes
                 # into a directory output) are not fields; zarr warns about each of them
                 warnings.filterwarnings("ignore", message="Object at .* is not recognized", category=UserWarning)
-                present = set(self.group.array_keys()) - {"blocks_done"}
+                try:
+                    present = set(self.group.array_keys()) - {"blocks_done"}
+                except Exception as exc:  # zarr's own errors on a malformed array zarr.json
+                    raise StoreError(f"{self.path}: cannot list its arrays ({type(exc).__name__}: {str(exc)[:200]})") from exc
+            recorded = self.attrs.get(METADATA_KEY)
+            if isinstance(recorded, dict):
+                present &= set(recorded)
             order = [*self.layout.frame_fields, *self.layout.small_fields, *DIGEST_FIELDS]
             self._fields = [k for k in order if k in present] + sorted(present - set(order))
         return list(self._fields)
@@ -144,7 +156,10 @@ class ShardReader:
         if name not in self._arrays:
             if name not in self.fields:
                 raise StoreError(f"{self.path}: no field {name!r}; the store has {', '.join(self.fields)}")
-            self._arrays[name] = self.group[name]
+            arr = open_array(self.group, name, self.path, self.where)
+            if arr is None:
+                raise StoreError(f"{self.path}: no field {name!r}; the store has {', '.join(self.fields)}")
+            self._arrays[name] = arr
         return self._arrays[name]
 
     def read(self, start: int, stop: int, fields: Iterable[str] | None = None) -> dict[str, np.ndarray]:
@@ -177,6 +192,31 @@ class ShardReader:
     def params_json(self, offset: int) -> str:
         """The recorded SampleParams JSON of one sample ("" for imported samples)."""
         return str(self.array("params_json")[offset])
+
+
+def _layout(path: Path, attrs: dict[str, Any], arrays: dict[str, dict[str, Any]]) -> ShardLayout:
+    """The shard's layout from its attributes, checked to be usable and to fit its arrays.
+
+    Raises:
+        StoreError: the attributes lack a valid layout, part or start, ``checksums`` is not a mapping,
+            or an array holds another number of samples than the layout counts.
+    """
+    try:
+        layout = ShardLayout.from_dict(attrs["identity"]["layout"])
+        int(attrs["part"]), int(attrs["start"])
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise StoreError(f"{path}: shard attributes lack a valid layout, part or start ({type(exc).__name__}: {exc})") from exc
+    if layout.count < 0 or layout.block < 1 or min(layout.image_shape) < 1 or not layout.frame_fields:
+        raise StoreError(f"{path}: shard attributes declare an impossible layout ({layout.count} samples in blocks of {layout.block}, "
+                         f"{layout.image_shape} px, frames {list(layout.frame_fields)})")
+    if not isinstance(attrs.get("checksums", {}), dict):
+        raise StoreError(f"{path}: shard attribute 'checksums' is not a mapping")
+    for name, meta in sorted(arrays.items()):
+        shape = meta.get("shape")
+        held = shape[0] if isinstance(shape, list) and shape else None
+        if name != "blocks_done" and held != layout.count:
+            raise StoreError(f"{path / name}: array holds {held} samples, the shard's layout counts {layout.count}")
+    return layout
 
 
 @dataclass(frozen=True)
@@ -341,7 +381,8 @@ def manifest_problems(manifest: dict[str, Any], manifest_path: Path) -> list[str
     """What is wrong with a manifest by itself, one sentence each (empty when nothing is).
 
     The hash must be recorded and match; every shard entry is well formed, at its layout path
-    ``part{P}/shard-{K:04d}.zarr`` and listed once; each part's count and shard count are the sums of
+    ``part{P}/shard-{K:04d}.zarr``, listed once and in (part, shard) order (the order `mmdata index`
+    writes, which numbers the samples of a :class:`Dataset`); each part's count and shard count are the sums of
     its entries; within a part, consecutive shards hold contiguous sample ranges from 0, and a gap
     between shards is exactly the shards the part lists as missing.
     """
@@ -355,6 +396,7 @@ def manifest_problems(manifest: dict[str, Any], manifest_path: Path) -> list[str
         return [*problems, "'shards' is not a list"]
     by_part: dict[int, list[tuple[int, int, int]]] = {}
     seen: set[tuple[int, int]] = set()
+    previous_key: tuple[int, int] | None = None
     for entry in entries:
         try:
             part, shard, start, count = (int(entry[k]) for k in ("part", "shard", "start", "count"))
@@ -367,6 +409,9 @@ def manifest_problems(manifest: dict[str, Any], manifest_path: Path) -> list[str
         if (part, shard) in seen:
             problems.append(f"part {part} shard {shard} is listed more than once")
             continue
+        if previous_key is not None and (part, shard) < previous_key:  # the view's sample i is the i-th in this order
+            problems.append(f"part {part} shard {shard} is listed after part {previous_key[0]} shard {previous_key[1]}; entries are in (part, shard) order")
+        previous_key = (part, shard)
         seen.add((part, shard))
         by_part.setdefault(part, []).append((shard, start, count))
     parts = manifest.get("parts")
