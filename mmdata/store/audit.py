@@ -35,7 +35,7 @@ from mmdata.store import MANIFEST_NAME, SampleRecord, ShardReader, ShardRef, fin
 from mmdata.store.layout import DIGEST_FIELDS, record_columns
 from mmdata.store.audit_report import AuditProblem, AuditReport, read_shard_report
 from mmdata.store.integrity import ATTRS_KEY, METADATA_KEY, check_attributes, check_metadata, check_small_arrays, chunk_file, read_checked
-from mmdata.store.reader import check_shard_against_entry, manifest_problems, shard_entry_path
+from mmdata.store.reader import check_shard_against_entry, dataset_fields, manifest_problems, shard_entry_path
 from mmdata.store.writer import shard_checksum
 from mmdata.store.explain import explain_sample, locate_sample, open_recorded_catalogue
 
@@ -224,7 +224,8 @@ def _manifest_shards(root: Path, manifest: dict[str, Any], report: AuditReport) 
         part, shard = (_int(entry.get("part")), _int(entry.get("shard"))) if isinstance(entry, dict) else (None, None)
         try:
             path = shard_entry_path(root, entry, manifest_path)
-            ref = ShardRef(path, int(entry["part"]), int(entry["shard"]), int(entry["start"]), int(entry["count"]), str(entry["checksum"]), entry.get("attrs_sha256"))
+            ref = ShardRef(path, int(entry["part"]), int(entry["shard"]), int(entry["start"]), int(entry["count"]), str(entry["checksum"]),
+                           entry.get("attrs_sha256"), dataset_fields(manifest))
         except (MotionMagError, KeyError, TypeError, ValueError) as exc:
             report.problems.append(AuditProblem(part, shard, None, str(manifest_path), f"bad shard entry, not followed: {str(exc).removeprefix(f'{manifest_path}: ')}"))
             continue
@@ -379,7 +380,7 @@ def audit_shard(
     entry = entries[0]
     try:
         ref = ShardRef(shard_entry_path(root, entry, manifest_path), number, int(shard), int(entry["start"]), int(entry["count"]),
-                       str(entry["checksum"]), entry.get("attrs_sha256"))
+                       str(entry["checksum"]), entry.get("attrs_sha256"), dataset_fields(manifest))
     except (MotionMagError, KeyError, TypeError, ValueError) as exc:
         report.problems.append(AuditProblem(number, int(shard), None, str(manifest_path), f"bad shard entry, not followed: {exc}"))
         return report, entry

@@ -14,7 +14,7 @@ import logging
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import zarr
@@ -230,6 +230,7 @@ class ShardRef:
     count: int  # samples in the shard
     checksum: str  # shard checksum recorded at indexing time
     attrs_sha256: str | None = None  # the shard's attribute hash at indexing time (None: not indexed)
+    dataset: tuple[tuple[str, Any], ...] = ()  # what the manifest says every shard shares (dataset_fields)
 
 
 #: Largest manifest read (a paper-size dataset's is well under 1 MB).
@@ -353,12 +354,13 @@ def shard_entry_path(root: Path, entry: Any, manifest_path: Path) -> Path:
     return path
 
 
-def _ref(root: Path, entry: dict[str, Any], manifest_path: Path) -> ShardRef:
+def _ref(root: Path, entry: dict[str, Any], manifest_path: Path, manifest: Mapping[str, Any]) -> ShardRef:
     path = shard_entry_path(root, entry, manifest_path)
     if not path.exists():
         raise StoreNotFound(f"{path}: shard listed in {manifest_path} is missing")
     try:
-        return ShardRef(path, int(entry["part"]), int(entry["shard"]), int(entry["start"]), int(entry["count"]), str(entry["checksum"]), entry.get("attrs_sha256"))
+        return ShardRef(path, int(entry["part"]), int(entry["shard"]), int(entry["start"]), int(entry["count"]), str(entry["checksum"]),
+                        entry.get("attrs_sha256"), dataset_fields(manifest))
     except (KeyError, TypeError, ValueError) as exc:
         raise StoreError(f"{manifest_path}: shard entry {entry.get('path')!r} lacks a valid part/shard/start/count/checksum ({exc})") from exc
 
@@ -453,8 +455,25 @@ def check_manifest(manifest: dict[str, Any], manifest_path: Path) -> None:
         raise IntegrityError(f"{manifest_path}: {'; '.join(problems[:3])}{more}")
 
 
+#: Manifest keys that every shard of the dataset shares, and how to read each from a shard.
+_SHARED: dict[str, Any] = {
+    "render_config_hash": lambda r: r.attrs.get("render_config_hash"),
+    "catalogue_identity": lambda r: (r.attrs.get("catalogue") or {}).get("identity"),
+    "catalogue_content_sha256": lambda r: (r.attrs.get("catalogue") or {}).get("content_sha256"),
+    "render_code_hash": lambda r: (r.attrs.get("code_version") or {}).get("render_code_hash"),
+    "frame_fields": lambda r: list(r.layout.frame_fields),
+    "image_shape": lambda r: list(r.layout.image_shape),
+}
+
+
+def dataset_fields(manifest: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """The dataset-wide values a manifest records (render config, catalogue, code, frames, shape)."""
+    return tuple((k, manifest[k]) for k in _SHARED if k in manifest)
+
+
 def check_shard_against_entry(reader: ShardReader, ref: ShardRef, manifest_path: Path) -> None:
-    """The shard on disk is the one the manifest indexed (checksum, attribute hash, part, range).
+    """The shard on disk is the one the manifest indexed (checksum, attribute hash, part, range, and the
+    dataset-wide values the manifest records: render config, catalogue, rendering code, frames, shape).
 
     Raises:
         IntegrityError: they differ.
@@ -468,6 +487,9 @@ def check_shard_against_entry(reader: ShardReader, ref: ShardRef, manifest_path:
     if (reader.part, reader.start, reader.count) != (ref.part, ref.start, ref.count):
         problems.append(f"holds part {reader.part} samples [{reader.start}, {reader.start + reader.count}), the manifest says "
                         f"part {ref.part} [{ref.start}, {ref.start + ref.count})")
+    for key, value in ref.dataset:
+        if _SHARED[key](reader) != value:
+            problems.append(f"{key} {_SHARED[key](reader)!r} differs from the manifest's {value!r}")
     if problems:
         raise IntegrityError(f"{ref.path}: {'; '.join(problems)} ({manifest_path}); re-run `mmdata index --root {manifest_path.parent}`")
 
@@ -511,7 +533,7 @@ def dataset_from_manifest(root: str | Path, manifest: dict[str, Any], parts: Ite
     entries = manifest.get("shards", [])
     if not isinstance(entries, list):
         raise StoreError(f"{manifest_path}: 'shards' is not a list")
-    refs = [_ref(root, e, manifest_path) for e in entries if wanted is None or (isinstance(e, dict) and int(e.get("part", 0)) in wanted)]
+    refs = [_ref(root, e, manifest_path, manifest) for e in entries if wanted is None or (isinstance(e, dict) and int(e.get("part", 0)) in wanted)]
     ds = Dataset(root, manifest, refs, verify=verify)
     if verify:
         for i, ref in enumerate(refs):
