@@ -234,6 +234,21 @@ def test_every_page_with_commands_is_in_the_navigation() -> None:
     assert len(pages) > 10 and README in pages
 
 
+def test_the_readme_links_resolve() -> None:
+    """The README is a table of contents of docs/: each of its relative links names a file there, and
+    each #anchor a heading of that page (mkdocs checks the links between the pages themselves)."""
+    text = README.read_text(encoding="utf-8")
+    links = re.findall(r"\]\(((?!https?:)[^)#\s]+)(#[^)\s]+)?\)", text)
+    assert len(links) > 10
+    for target, anchor in links:
+        path = REPO_ROOT / target
+        assert path.exists(), f"README.md links {target}, which does not exist"
+        if anchor:
+            headings = re.findall(r"^#+ (.+)$", path.read_text(encoding="utf-8"), re.M)
+            slugs = {re.sub(r"[^\w\- ]", "", h.lower()).strip().replace(" ", "-") for h in headings}
+            assert anchor[1:] in slugs, f"README.md links {target}{anchor}: no such heading there"
+
+
 def test_quick_start_has_exactly_two_commands_and_ci_runs_the_first_as_written() -> None:
     setup = commands_of("ci")
     assert len(setup) == 2
