@@ -20,7 +20,7 @@ appears) and each one must appear in :data:`HOW` with the way it is exercised:
   previous release beside this checkout): their options are checked against their ``--help``, and
   the git ref each names as ``--baseline`` must be a commit of this repository;
 * ``demo``: the demo workflow and the commands on its results (and the network commands), run in
-  README order in one scratch folder, together with the ``fast`` ones, in one slow test
+  page order in one scratch folder, together with the ``fast`` ones, in one slow test
   (``python -m pytest -m slow tests/test_readme.py``; about half an hour on 2 loaded cores). After the
   regeneration examples (docs/workflow.md) it checks what the page says: ``snakemake all`` then has
   nothing to do.
@@ -179,16 +179,16 @@ def _env() -> dict[str, str]:
 
 
 def run_command(command: str, cwd: Path, *, dry: bool = False, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    """Run a README command with bash in ``cwd`` (with ``-n`` appended for a dry run); fail on exit != 0."""
+    """Run a documented command with bash in ``cwd`` (with ``-n`` appended for a dry run); fail on exit != 0."""
     result = subprocess.run(["bash", "-c", command + (" -n" if dry else "")], cwd=cwd, env=_env(), text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
     if result.returncode != 0:
-        raise AssertionError(f"README command exited {result.returncode} in {cwd}:\n  {command}\n{result.stdout[-6000:]}")
+        raise AssertionError(f"documented command exited {result.returncode} in {cwd}:\n  {command}\n{result.stdout[-6000:]}")
     return result
 
 
 def make_checkout(path: Path) -> Path:
-    """A scratch folder that looks like the checkout to the README's commands (links to its files)."""
+    """A scratch folder that looks like the checkout to the documented commands (links to its files)."""
     path.mkdir(parents=True, exist_ok=True)
     for name in ("Snakefile", "workflow", "config"):
         (path / name).symlink_to(REPO_ROOT / name)
@@ -196,7 +196,7 @@ def make_checkout(path: Path) -> Path:
 
 
 def add_inputs(path: Path) -> None:
-    """The inputs the README's commands name, at the paths they name them: small stand-ins."""
+    """The inputs the documented commands name, at the paths they name them: small stand-ins."""
     official = SHARED / "official_checkpoint" / "weights.npz"
     if not official.is_file():
         pytest.skip(f"{official}: the authors' weights are not available")
