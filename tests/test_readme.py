@@ -1,7 +1,9 @@
-"""Every shell command of README.md, exactly as written, is run by a test.
+"""Every shell command of README.md and of the documentation pages, exactly as written, is run by a test.
 
-The fenced ``bash`` blocks of the README are parsed into commands (continuation lines joined,
-trailing comments dropped) and each one must appear in :data:`HOW` with the way it is exercised:
+The fenced ``bash`` blocks of README.md and of every page of ``docs/`` (in the order of the site's
+navigation, ``mkdocs.yml``'s ``nav``: :func:`doc_pages`) are parsed into commands (continuation lines
+joined, trailing comments dropped; a command shown on several pages counts once, where it first
+appears) and each one must appear in :data:`HOW` with the way it is exercised:
 
 * ``ci``: the two set-up commands of "Quick start"; ``.ci/run`` runs the first one as written in a
   fresh virtual environment and a fresh copy of the repository, and is itself the second one;
@@ -18,13 +20,15 @@ trailing comments dropped) and each one must appear in :data:`HOW` with the way 
   previous release beside this checkout): their options are checked against their ``--help``, and
   the git ref each names as ``--baseline`` must be a commit of this repository;
 * ``demo``: the demo workflow and the commands on its results (and the network commands), run in
-  README order in one scratch folder, together with the ``fast`` ones, in one slow test
+  page order in one scratch folder, together with the ``fast`` ones, in one slow test
   (``python -m pytest -m slow tests/test_readme.py``; about half an hour on 2 loaded cores). After the
-  README's regeneration examples it checks what the README says: ``snakemake all`` then has nothing
-  to do.
+  regeneration examples (docs/workflow.md) it checks what the page says: ``snakemake all`` then has
+  nothing to do.
 
-A README command missing from :data:`HOW` (or a stale entry of it) fails
-:func:`test_every_readme_command_is_known`, so the documentation and its tests cannot drift apart.
+A command of any page missing from :data:`HOW` (or a stale entry of it) fails
+:func:`test_every_readme_command_is_known`, and a page with commands that the navigation does not list
+fails :func:`test_every_page_with_commands_is_in_the_navigation`, so the documentation and its tests
+cannot drift apart.
 """
 
 from __future__ import annotations
@@ -36,17 +40,27 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 README = REPO_ROOT / "README.md"
+DOCS = REPO_ROOT / "docs"
+MKDOCS = REPO_ROOT / "mkdocs.yml"
 BIN_DIR = Path(sys.executable).parent
 SHARED = REPO_ROOT.parent / "shared" / "data"
 
 HOW: dict[str, str] = {
-    # Quick start
+    # Quick start (README.md, docs/index.md)
     "python3 -m venv .venv && . .venv/bin/activate && pip install torch==2.13.0 && pip install -e . && snakemake --cores 2 all --report results/report.html --report-after-run": "ci",
     "python3 -m venv .venv && . .venv/bin/activate && pip install torch==2.13.0 && pip install -e '.[test]' && python -m pytest": "ci",
-    # Running the workflow
+    # Magnify your own video (docs/tutorial.md)
+    "mmtrain make-demo-video -o in.mp4 --frames 16 --size 64 64 --amplitude 0.5 --freq 2 --fps 30": "fast",
+    "mmtrain magnify in.mp4 -o in-x10.mp4 --alpha 10 --mode static --checkpoint motionmag-cpu-ref --side-by-side --slice x:32 --frames-png 8": "fast",
+    "mmtrain magnify in.mp4 -o in-band.mp4 --alpha 10 --mode temporal --filter butter --band 1 3 --checkpoint motionmag-cpu-ref --side-by-side": "demo",
+    "mmtrain magnify in.mp4 -o in-phase.mp4 --method phase-based --alpha 10 --mode temporal --filter butter --band 1 3 --side-by-side": "demo",
+    "mmtrain make-demo-video -o demo-160.mp4 --frames 60 --size 160 120 --amplitude 0.5 --freq 2 --fps 30": "demo",
+    "mmtrain magnify demo-160.mp4 -o demo-160-x10.mp4 --alpha 10 --mode static --checkpoint motionmag-cpu-ref --side-by-side --slice x:60 --frames-png 8": "demo",
+    # Running the workflow (docs/workflow.md)
     "snakemake --cores 8 all": "demo",
     "snakemake --cores 8 all --configfile config/paper.yaml": "dry",
     "snakemake --cores 8 dataset --config seed=3": "dry",
@@ -58,18 +72,18 @@ HOW: dict[str, str] = {
     "snakemake --cores 8 dataset --forcerun results/dataset/part1/shard-0001.zarr": "demo",
     "snakemake --cores 8 dataset --forcerun results/dataset/part1/shard-*.zarr": "demo",
     "snakemake --cores 8 dataset --forcerun shard": "dry",
-    # Running on a cluster
+    # Running on a cluster (docs/cluster.md)
     "snakemake all --workflow-profile workflow/profiles/slurm --configfile config/paper.yaml": "dry",
     "snakemake all --workflow-profile workflow/profiles/slurm --default-resources slurm_partition=cpu slurm_account=myproject --set-threads shard=16 --set-resources shard:mem_mb=16000 shard:runtime=240 train_model:slurm_partition=gpu train_model:gpu=2": "dry",
     "timeout -k 10 600 snakemake dataset --workflow-profile workflow/profiles/slurm --set-threads catalogue=2 shard=1 audit_shard=1 --slurm-status-command squeue --slurm-init-seconds-before-status-checks 2 --slurm-keep-successful-logs": "dry",
-    # Sources
+    # Sources (docs/dataset/sources.md)
     "mmdata sources build --kind builtin -o resources/sources/builtin": "fast",
     "mmdata sources build --coco-json coco/annotations/instances_train2017.json --coco-images coco/train2017 --voc-root VOCdevkit/VOC2012 -o resources/sources/coco_voc --workers 8": "fast",
     "mmdata sources show --catalogue resources/sources/coco_voc --sheet sheet.png --seed 0": "fast",
-    # Rendering
+    # Rendering (docs/dataset/rendering.md)
     "mmdata preview -o results/preview --samples 4": "demo",
     "mmdata preview -o results/preview --catalogue results/sources/catalogue --parts fg_bg static --size 128": "demo",
-    # Dataset store
+    # Dataset store (docs/dataset/store.md; the loop: docs/cluster.md)
     "mmdata generate --config config/config.yaml --catalogue resources/sources/builtin --part 1 --shard 1 --root results/dataset --workers 8": "demo",
     "mmdata index --root results/dataset": "demo",
     "mmdata audit --root results/dataset --samples 100 --seed 0": "demo",
@@ -77,7 +91,7 @@ HOW: dict[str, str] = {
     "mmdata audit --root results/dataset --merge results/dataset/audit/part*/shard-*.json": "demo",
     "mmdata explain --root results/dataset --part 1 --index 40": "demo",
     "for k in $(seq 0 199); do mmdata generate --config config/paper.yaml --catalogue resources/sources/coco_voc --part 1 --shard $k --root results/dataset --scheduler tcp://10.0.0.5:8786; done": "loop",  # needs a scheduler
-    # Magnifying videos
+    # Magnifying videos (docs/magnify.md)
     "mmtrain magnify in.mp4 -o out.mp4 --alpha 10 --mode static --checkpoint weights.npz": "demo",
     "mmtrain magnify in.mp4 -o out.mp4 --alpha 8 --mode dynamic --checkpoint results/train/checkpoint.pt": "demo",
     "mmtrain magnify demo.mp4 -o demo-fir.mkv --codec ffv1 --alpha 10 --mode temporal --filter fir --band 1 3 --checkpoint weights.npz": "demo",
@@ -87,7 +101,7 @@ HOW: dict[str, str] = {
     "mmtrain magnify guitar.mp4 -o out.mp4 --preset guitar --checkpoint weights.npz --side-by-side --slice y --at 200": "demo",
     "mmtrain magnify guitar.mp4 -o guitar-crop.mp4 --preset guitar --start 2 --frames 6 --crop 150 8 48 32 --checkpoint weights.npz --slice y:40": "demo",
     "mmtrain make-demo-video -o demo.mp4 --frames 60 --size 128 128 --amplitude 0.5 --freq 2 --fps 30": "fast",
-    # The reference model
+    # The reference model (docs/reference-model.md)
     "mmtrain models list": "fast",
     "mmtrain models show motionmag-cpu-ref": "fast",
     "mmtrain magnify in.mp4 -o out-ref.mp4 --alpha 10 --checkpoint motionmag-cpu-ref": "fast",
@@ -95,7 +109,7 @@ HOW: dict[str, str] = {
     "mmtrain models release results/train/checkpoint.pt --name my-model --metrics results/train/metrics.jsonl --dataset results/dataset --config config/reference-cpu.yaml --scores results/evaluate/scores -o released": "demo",
     "snakemake --cores 16 all --configfile config/reference.yaml": "dry",
     "python benchmarks/gpu_reference.py --out results/gpu_reference.json": "gpu",  # options checked; --tiny is run by its own test
-    # Evaluation
+    # Evaluation (docs/evaluation.md)
     "mmtrain evaluate sets --catalogue resources/sources/builtin -o results/evaluate/sets": "demo",
     "mmtrain evaluate run --sets results/evaluate/sets -o results/evaluate --model ours=results/train/checkpoint.pt --model official=weights.npz": "demo",
     "mmtrain evaluate sets --protocol reeval --size quick --catalogue resources/sources/builtin -o results/evaluate/reeval-sets": "demo",
@@ -106,7 +120,7 @@ HOW: dict[str, str] = {
     "mmtrain evaluate run --shard 1/2 --sets results/evaluate/sets-2 -o results/evaluate/part1": "demo",
     "mmtrain evaluate merge results/evaluate/part0 results/evaluate/part1 -o results/evaluate/merged": "demo",
     "mmtrain evaluate video-accuracy demo.mp4 --frames 30 --alpha 5 --band 1 3 --bands 1-3 5-15 --points 8 -o results/video-accuracy/demo": "fast",
-    # Performance
+    # Performance (docs/performance.md)
     "python benchmarks/bench_magnify.py --speed --baseline 86a809c --rounds 3": "bench",
     "python benchmarks/bench_magnify.py --memory --baseline 86a809c --memory-frames 30 120": "bench",
     "python benchmarks/bench_train.py --baseline 86a809c --rounds 2": "bench",
@@ -134,6 +148,29 @@ def readme_commands(text: str) -> list[str]:
     return commands
 
 
+def _nav_files(nav: object) -> list[str]:
+    """The Markdown files of an mkdocs ``nav`` (nested lists of ``{title: file-or-list}``), in order."""
+    if isinstance(nav, str):
+        return [nav] if nav.endswith(".md") else []
+    if isinstance(nav, dict):
+        return [f for value in nav.values() for f in _nav_files(value)]
+    if isinstance(nav, list):
+        return [f for item in nav for f in _nav_files(item)]
+    return []
+
+
+def doc_pages() -> list[Path]:
+    """README.md, then every page of the site's navigation that is a file of docs/ (generated ones are not)."""
+    nav = yaml.safe_load(MKDOCS.read_text(encoding="utf-8"))["nav"]
+    return [README] + [DOCS / f for f in _nav_files(nav) if (DOCS / f).is_file()]
+
+
+def doc_commands() -> list[str]:
+    """The commands of every page, in page order, each once (where it first appears)."""
+    commands = [c for page in doc_pages() for c in readme_commands(page.read_text(encoding="utf-8"))]
+    return list(dict.fromkeys(commands))
+
+
 def _env() -> dict[str, str]:
     """The test's Python first on PATH (its mmdata, mmtrain, snakemake), this checkout importable."""
     path = f"{BIN_DIR}{os.pathsep}{os.environ.get('PATH', '')}"
@@ -142,16 +179,16 @@ def _env() -> dict[str, str]:
 
 
 def run_command(command: str, cwd: Path, *, dry: bool = False, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    """Run a README command with bash in ``cwd`` (with ``-n`` appended for a dry run); fail on exit != 0."""
+    """Run a documented command with bash in ``cwd`` (with ``-n`` appended for a dry run); fail on exit != 0."""
     result = subprocess.run(["bash", "-c", command + (" -n" if dry else "")], cwd=cwd, env=_env(), text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
     if result.returncode != 0:
-        raise AssertionError(f"README command exited {result.returncode} in {cwd}:\n  {command}\n{result.stdout[-6000:]}")
+        raise AssertionError(f"documented command exited {result.returncode} in {cwd}:\n  {command}\n{result.stdout[-6000:]}")
     return result
 
 
 def make_checkout(path: Path) -> Path:
-    """A scratch folder that looks like the checkout to the README's commands (links to its files)."""
+    """A scratch folder that looks like the checkout to the documented commands (links to its files)."""
     path.mkdir(parents=True, exist_ok=True)
     for name in ("Snakefile", "workflow", "config"):
         (path / name).symlink_to(REPO_ROOT / name)
@@ -159,7 +196,7 @@ def make_checkout(path: Path) -> Path:
 
 
 def add_inputs(path: Path) -> None:
-    """The inputs the README's commands name, at the paths they name them: small stand-ins."""
+    """The inputs the documented commands name, at the paths they name them: small stand-ins."""
     official = SHARED / "official_checkpoint" / "weights.npz"
     if not official.is_file():
         pytest.skip(f"{official}: the authors' weights are not available")
@@ -176,16 +213,40 @@ def add_inputs(path: Path) -> None:
 
 
 def commands_of(kind: str) -> list[str]:
-    return [c for c in readme_commands(README.read_text(encoding="utf-8")) if HOW.get(c) == kind]
+    return [c for c in doc_commands() if HOW.get(c) == kind]
 
 
 # ---- the inventory ----------------------------------------------------------------------------------
 def test_every_readme_command_is_known() -> None:
-    commands = readme_commands(README.read_text(encoding="utf-8"))
+    commands = doc_commands()
     unknown = [c for c in commands if c not in HOW]
     stale = [c for c in HOW if c not in commands]
-    assert not unknown, "README commands no test runs (add them to tests/test_readme.py HOW):\n" + "\n".join(unknown)
-    assert not stale, "HOW names commands the README no longer has:\n" + "\n".join(stale)
+    assert not unknown, "commands of README.md or docs/ no test runs (add them to tests/test_readme.py HOW):\n" + "\n".join(unknown)
+    assert not stale, "HOW names commands that neither README.md nor docs/ has any more:\n" + "\n".join(stale)
+
+
+def test_every_page_with_commands_is_in_the_navigation() -> None:
+    """A page the navigation leaves out would have its commands neither shown in order nor tested."""
+    pages = set(doc_pages())
+    missing = [str(page.relative_to(REPO_ROOT)) for page in sorted(DOCS.rglob("*.md"))
+               if page not in pages and readme_commands(page.read_text(encoding="utf-8"))]
+    assert not missing, "pages with bash blocks that mkdocs.yml's nav does not list:\n" + "\n".join(missing)
+    assert len(pages) > 10 and README in pages
+
+
+def test_the_readme_links_resolve() -> None:
+    """The README is a table of contents of docs/: each of its relative links names a file there, and
+    each #anchor a heading of that page (mkdocs checks the links between the pages themselves)."""
+    text = README.read_text(encoding="utf-8")
+    links = re.findall(r"\]\(((?!https?:)[^)#\s]+)(#[^)\s]+)?\)", text)
+    assert len(links) > 10
+    for target, anchor in links:
+        path = REPO_ROOT / target
+        assert path.exists(), f"README.md links {target}, which does not exist"
+        if anchor:
+            headings = re.findall(r"^#+ (.+)$", path.read_text(encoding="utf-8"), re.M)
+            slugs = {re.sub(r"[^\w\- ]", "", h.lower()).strip().replace(" ", "-") for h in headings}
+            assert anchor[1:] in slugs, f"README.md links {target}{anchor}: no such heading there"
 
 
 def test_quick_start_has_exactly_two_commands_and_ci_runs_the_first_as_written() -> None:
@@ -258,7 +319,7 @@ def _planned_jobs(output: str) -> list[str]:
 def test_demo_and_fast_commands_in_readme_order(tmp_path: Path) -> None:
     path = make_checkout(tmp_path / "checkout")
     add_inputs(path)
-    for command in readme_commands(README.read_text(encoding="utf-8")):
+    for command in doc_commands():
         if HOW[command] not in ("demo", "fast"):
             continue
         run_command(command, path, timeout=3600)
