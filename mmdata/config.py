@@ -21,8 +21,6 @@ from __future__ import annotations
 import copy
 import functools
 from fractions import Fraction
-import hashlib
-import json
 import math
 from importlib import resources
 from pathlib import Path
@@ -32,6 +30,7 @@ import jsonschema
 import yaml
 
 from mmdata.errors import ConfigError
+from mmdata.identity import json_sha256
 from mmdata.yamlfile import read_yaml
 
 __all__ = ["SCHEMA_PATH", "MIX_SUM_TOLERANCE", "MAX_SHARDS_PER_PART", "ResolvedConfig", "mix_counts", "load_schema", "load_config", "validate_config", "section_defaults", "config_hash"]
@@ -327,5 +326,4 @@ def load_config(path: str | Path | None = None, overrides: Mapping[str, Any] | N
 
 def config_hash(config: Mapping[str, Any]) -> str:
     """Stable sha256 of a (resolved) config, independent of key order."""
-    blob = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str).encode()
-    return hashlib.sha256(blob).hexdigest()
+    return json_sha256(config, default=str)

@@ -39,6 +39,7 @@ import numpy as np
 import xxhash
 
 from mmdata.config import config_hash
+from mmdata.identity import bytes_sha256, canonical_json
 from mmdata.render.params import SampleParams
 
 __all__ = [
@@ -303,7 +304,7 @@ def utc_now() -> str:
 
 def params_to_json(params: SampleParams) -> str:
     """Serialize one sample's parameters exactly (shortest float repr, sorted keys)."""
-    return json.dumps(params.to_dict(), sort_keys=True, separators=(",", ":"))
+    return canonical_json(params.to_dict()).decode()
 
 
 def params_from_json(text: str) -> SampleParams:
@@ -345,7 +346,7 @@ def bytes_checksum(values: np.ndarray) -> str:
     """sha256 (hex) of a small per-sample array: raw little-endian bytes, or the JSON of strings."""
     values = np.asarray(values)
     if values.dtype.kind in "OUT":
-        blob = json.dumps([str(v) for v in values.ravel()], separators=(",", ":")).encode()
+        blob = canonical_json([str(v) for v in values.ravel()])
     else:
         blob = np.ascontiguousarray(values.astype(values.dtype.newbyteorder("<"), copy=False)).tobytes()
-    return hashlib.sha256(blob).hexdigest()
+    return bytes_sha256(blob)
