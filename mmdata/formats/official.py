@@ -41,7 +41,7 @@ from tqdm import tqdm
 
 from mmdata.errors import ConfigError, SourceError, SourceNotFound, StoreError
 from mmdata.identity import file_sha256
-from mmdata.render.params import PART_NAMES, part_name, part_number
+from mmdata.scene import PART_NAMES, part_name, part_number
 from mmdata.store.provenance import code_version, utc_now
 from mmdata.fsutil import remove_stale, replace_dir, tmp_name
 from mmdata.store import (
