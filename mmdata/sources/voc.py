@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from mmdata.errors import SourceError, SourceNotFound, SourceTooLarge
 from mmdata.identity import bytes_sha256

@@ -39,7 +39,7 @@ def phase_based_frames(batches: Iterable[np.ndarray], settings: MagnifySettings,
     Raises:
         ConfigError: frames under 8 pixels on a side (the pyramid needs at least one level).
     """
-    stream = None
+    stream: PhaseBasedStream | PhaseBasedStreamTorch | None = None
     for frames in batches:
         if min(frames.shape[1:3]) < 8:
             raise ConfigError(f"phase-based: frames of {frames.shape[2]}x{frames.shape[1]} are too small "
