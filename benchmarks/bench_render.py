@@ -24,7 +24,7 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from mmdata.config import load_config  # noqa: E402
-from mmdata.render.params import PART_NAMES  # noqa: E402
+from mmdata.scene import PART_NAMES  # noqa: E402
 from mmdata.render.composite import render  # noqa: E402
 from mmdata.sources import build_catalogue, open_catalogue  # noqa: E402
 from mmdata.spec import DatasetSpec  # noqa: E402

@@ -6,14 +6,8 @@ anti-aliased downsampling -> noise -> Zarr shards with provenance.
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("motionmag")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0+unknown"
-
 from mmdata.config import load_config, validate_config
+from mmdata.version import __version__
 from mmdata.errors import (
     CheckpointError,
     ConfigError,
@@ -25,7 +19,7 @@ from mmdata.errors import (
     StoreNotFound,
     VideoError,
 )
-from mmdata.render.params import PART_NAMES, LayerParams, SampleParams, part_name, part_number
+from mmdata.scene import PART_NAMES, LayerParams, SampleParams, part_name, part_number
 
 __all__ = [
     "__version__",

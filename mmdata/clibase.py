@@ -45,7 +45,7 @@ class OneLineParser(argparse.ArgumentParser):
 
 def run_cli(prog: str, description: str, modules: Sequence[ModuleType], argv: Sequence[str] | None = None) -> int:
     """Parse ``argv``, run the chosen sub-command and return the exit status."""
-    from mmdata import __version__
+    from mmdata.version import __version__
 
     parser = OneLineParser(prog=prog, description=description)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")

@@ -21,8 +21,6 @@ from __future__ import annotations
 import copy
 import functools
 from fractions import Fraction
-import hashlib
-import json
 import math
 from importlib import resources
 from pathlib import Path
@@ -32,6 +30,8 @@ import jsonschema
 import yaml
 
 from mmdata.errors import ConfigError
+from mmdata.identity import json_sha256
+from mmdata.scene import PART_NAMES
 from mmdata.yamlfile import read_yaml
 
 __all__ = ["SCHEMA_PATH", "MIX_SUM_TOLERANCE", "MAX_SHARDS_PER_PART", "ResolvedConfig", "mix_counts", "load_schema", "load_config", "validate_config", "section_defaults", "config_hash"]
@@ -136,9 +136,8 @@ def validate_config(config: Mapping[str, Any]) -> ResolvedConfig:
     return ResolvedConfig(resolved)
 
 
-#: The five built-in parts, in part-number order (mirrors mmdata.render.params.PART_NAMES, which
-#: imports from here would make circular; tests/mmdata/test_config.py checks they agree).
-_PART_ORDER = ("fg_bg", "bg_only", "blur_bg", "static", "fg_only")
+#: The five built-in parts, in part-number order.
+_PART_ORDER = PART_NAMES
 #: How far the ratios of dataset.mix may sum from 1.
 MIX_SUM_TOLERANCE = 1e-9
 #: Most shard stores of one part (dataset.parts.<part> / dataset.shard_size, rounded up): bounds
@@ -327,5 +326,4 @@ def load_config(path: str | Path | None = None, overrides: Mapping[str, Any] | N
 
 def config_hash(config: Mapping[str, Any]) -> str:
     """Stable sha256 of a (resolved) config, independent of key order."""
-    blob = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str).encode()
-    return hashlib.sha256(blob).hexdigest()
+    return json_sha256(config, default=str)

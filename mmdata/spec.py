@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from mmdata.config import validate_config
-from mmdata.render.params import PART_NAMES, RECIPES, PartRecipe, part_name, part_number
+from mmdata.scene import PART_NAMES, RECIPES, PartRecipe, part_name, part_number
 
 __all__ = ["custom_part_numbers", "CustomPart", "Range", "AffineSpec", "MotionSpec", "ObjectSpec", "NoiseSpec", "PhotometricSpec", "AxialSpec", "DatasetSpec"]
 

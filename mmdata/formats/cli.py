@@ -19,7 +19,7 @@ def _export(args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace) -> int:
     from mmdata.config import load_config
     from mmdata.formats.official import import_official
-    from mmdata.store import StoreSettings
+    from mmdata.store.layout import StoreSettings
 
     settings = StoreSettings.from_config(load_config(args.config))
     paths = import_official(args.src, args.root, part=args.part, shard_size=args.shard_size, settings=settings, workers=args.workers, progress=not args.quiet)

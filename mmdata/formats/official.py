@@ -27,7 +27,6 @@ its factors); theta is one number per sample. Import reads train_axial.txt back 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
@@ -41,7 +40,8 @@ from PIL import Image
 from tqdm import tqdm
 
 from mmdata.errors import ConfigError, SourceError, SourceNotFound, StoreError
-from mmdata.render.params import PART_NAMES, part_name, part_number
+from mmdata.identity import file_sha256
+from mmdata.scene import PART_NAMES, part_name, part_number
 from mmdata.store.provenance import code_version, utc_now
 from mmdata.fsutil import remove_stale, replace_dir, tmp_name
 from mmdata.store import (
@@ -264,7 +264,7 @@ def import_official(src: str | Path, root: str | Path, *, part: int | str = 1, s
     alphas, by_part, names = _scan(src, part_number(part))
     axial = _axial_list(src, len(alphas))
     first = _read_png(src / "frameA" / "000000.png")
-    dataset_id = "import:" + hashlib.sha256((src / "train_mf.txt").read_bytes()).hexdigest()
+    dataset_id = "import:" + file_sha256(src / "train_mf.txt")
     written = []
     with ThreadPoolExecutor(max(1, workers)) as pool, tqdm(total=len(alphas), desc="import", unit="sample", disable=None if progress else True) as bar:
         for p, items in sorted(by_part.items()):

@@ -2,7 +2,7 @@
 
 In pipeline order:
 
-* :mod:`~mmdata.render.params` — the scene contract (:class:`SampleParams`, :class:`LayerParams`), plain data;
+* :mod:`~mmdata.scene` — the scene contract (:class:`SampleParams`, :class:`LayerParams`), plain data;
 * :mod:`~mmdata.render.sampling` — draws a sample's parameters from its seed (global seed, part, index);
 * :mod:`~mmdata.render.resample` — cubic-spline reconstruction, exact sub-pixel warps, anti-aliased decimation;
 * :mod:`~mmdata.render.composite` — layers composited on the supersampled grid, the frames of a sample;
@@ -23,7 +23,7 @@ from mmdata.lazy import lazy_exports
 #: Where each public name is defined; imported on first use (PEP 562), so that importing one
 #: module of this package does not import all the others and their dependencies.
 _EXPORTS = {
-    "mmdata.render.params": ["PART_NAMES", "part_number", "part_name", "LayerParams", "SampleParams"],
+    "mmdata.scene": ["PART_NAMES", "part_number", "part_name", "LayerParams", "SampleParams"],
     "mmdata.render.sampling": ["COVER_MARGIN", "sample_seed", "sample_params", "background_cover"],
     "mmdata.render.resample": [
         "bspline3", "spline_coefficients", "warp_matrix", "transpose_into", "separable_transposed",

@@ -37,7 +37,7 @@ from scipy import ndimage
 
 from mmdata.render.color import linear_to_srgb, srgb_to_linear
 from mmdata.render.noise import photon_noise, read_noise, stochastic_round
-from mmdata.render.params import LayerParams, SampleParams
+from mmdata.scene import LayerParams, SampleParams
 from mmdata.render.resample import (
     apply_separable,
     gaussian_decimation,

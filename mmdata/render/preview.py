@@ -25,7 +25,7 @@ from PIL import Image, ImageDraw
 from mmdata.config import load_config
 from mmdata.fsutil import atomic_path
 from mmdata.render.measure import affine_parts
-from mmdata.render.params import PART_NAMES, LayerParams, SampleParams
+from mmdata.scene import PART_NAMES, LayerParams, SampleParams
 from mmdata.render.composite import render
 from mmdata.sources.base import Catalogue
 from mmdata.spec import CustomPart, DatasetSpec
@@ -171,7 +171,8 @@ def write_previews(
 
 
 def _catalogue(args: argparse.Namespace, config: dict[str, Any], scratch: Path) -> Catalogue:
-    from mmdata.sources import build_catalogue, open_catalogue
+    from mmdata.sources.build import build_catalogue
+    from mmdata.sources.catalogue import open_catalogue
 
     if args.catalogue is not None:
         return open_catalogue(args.catalogue)

@@ -3,7 +3,7 @@
 Every draw of sample ``index`` of part ``p`` comes from
 ``numpy.random.default_rng(numpy.random.SeedSequence([spec.seed, p, index]))``, in a fixed order, so
 a sample never depends on which other samples were drawn, in which order, or in which process. The
-entropy is recorded in :attr:`mmdata.render.params.SampleParams.seed`.
+entropy is recorded in :attr:`mmdata.scene.SampleParams.seed`.
 
 Distributions (defaults in the ``dataset`` section of the config schema, paper section 3.3):
 
@@ -19,7 +19,7 @@ Distributions (defaults in the ``dataset`` section of the config schema, paper s
   background blur sigma ~ U[blur.sigma_min, sigma_max] in blur_bg and fg_only, else 0.
 
 Which layers a part has, which of them move and whether the background is blurred is the part's
-recipe (:data:`mmdata.render.params.RECIPES`; a custom part's is a built-in one with overrides,
+recipe (:data:`mmdata.scene.RECIPES`; a custom part's is a built-in one with overrides,
 :meth:`mmdata.spec.DatasetSpec.recipe`); the draws are the same whatever the recipe says, only
 their use differs (a still layer draws its motion and gets exactly 0).
 
@@ -50,7 +50,7 @@ from typing import Sequence
 import numpy as np
 
 from mmdata.errors import SourceError
-from mmdata.render.params import LayerParams, SampleParams, magnification, magnify
+from mmdata.scene import LayerParams, SampleParams, magnification, magnify
 from mmdata.sources.base import Catalogue
 from mmdata.spec import DatasetSpec
 

@@ -30,6 +30,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from mmdata.errors import SourceError, SourceNotFound
+from mmdata.identity import json_sha256
 from mmdata.sources.bank import ObjectBankReader
 from mmdata.sources.images import read_image
 
@@ -164,7 +165,7 @@ class StoredCatalogue:
         and the manifest indexes it.
         """
         body = {k: v for k, v in self._doc.items() if not k.startswith("_") and k not in _LOCATION_KEYS}
-        return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+        return json_sha256(body)
 
     @property
     def kind(self) -> str:

@@ -61,7 +61,8 @@ def _sources_config(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from mmdata.sources import build_catalogue, open_catalogue
+    from mmdata.sources.build import build_catalogue
+    from mmdata.sources.catalogue import open_catalogue
 
     out = build_catalogue(_sources_config(args), args.out, workers=args.workers, progress=not args.quiet)
     cat = open_catalogue(out)
@@ -73,7 +74,7 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from mmdata.sources import open_catalogue
+    from mmdata.sources.catalogue import open_catalogue
     from mmdata.sources.sheet import contact_sheet
 
     cat = open_catalogue(args.catalogue)

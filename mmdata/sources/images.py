@@ -8,7 +8,6 @@ checked against the one recorded in the catalogue.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import warnings
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from mmdata.errors import SourceError, SourceNotFound, SourceTooLarge
+from mmdata.identity import bytes_sha256
 
 __all__ = [
     "ImageRead",
@@ -27,14 +27,8 @@ __all__ = [
     "SkipRecord",
     "read_image",
     "open_bounded",
-    "sha256_bytes",
     "cutout",
 ]
-
-
-def sha256_bytes(data: bytes) -> str:
-    """Hex sha256 of ``data``."""
-    return hashlib.sha256(data).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -102,7 +96,7 @@ def read_image(path: str | Path, expected_sha256: str | None = None, *, max_side
         raise SourceNotFound(f"{path}: image file not found") from exc
     except IsADirectoryError as exc:
         raise SourceError(f"{path}: expected an image file, found a folder") from exc
-    digest = sha256_bytes(data)
+    digest = bytes_sha256(data)
     if expected_sha256 is not None and digest != expected_sha256:
         raise SourceError(
             f"{path}: file changed since the catalogue was built (sha256 {digest[:12]}..., expected {expected_sha256[:12]}...)"

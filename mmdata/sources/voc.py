@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from mmdata.errors import SourceError, SourceNotFound, SourceTooLarge
+from mmdata.identity import bytes_sha256
 from mmdata.sources.plan import SourcePlan
 from mmdata.sources.paths import contained_file
-from mmdata.sources.images import CutoutRecord, SkipRecord, cutout, open_bounded, read_image, sha256_bytes
+from mmdata.sources.images import CutoutRecord, SkipRecord, cutout, open_bounded, read_image
 
 __all__ = ["VOC_CLASSES", "ROOT_NAME", "plan", "process", "read_label_png"]
 
@@ -130,7 +130,7 @@ def read_label_png(path: str | Path, *, max_side: int | None = None) -> tuple[np
         if isinstance(exc, SourceError):
             raise
         raise SourceError(f"{path}: not a readable mask ({type(exc).__name__}: {exc})") from exc
-    return labels, sha256_bytes(data)
+    return labels, bytes_sha256(data)
 
 
 def process(task: dict[str, Any]) -> list[CutoutRecord | SkipRecord]:

@@ -30,8 +30,10 @@ from mmdata.errors import ConfigError, IntegrityError, MotionMagError, StoreErro
 from mmdata.store.provenance import RENDER_CONFIG_KEYS, combine_digests, fast_digest, params_from_json, render_code_hash, sample_digest
 from mmdata.sources.base import Catalogue
 from mmdata.spec import DatasetSpec
-from mmdata.render.params import part_number
-from mmdata.store import MANIFEST_NAME, SampleRecord, ShardReader, ShardRef, find_shards, read_manifest, shard_path
+from mmdata.scene import part_number
+from mmdata.store.layout import SampleRecord, shard_path
+from mmdata.store.manifest import find_shards
+from mmdata.store.reader import MANIFEST_NAME, ShardReader, ShardRef, read_manifest
 from mmdata.store.layout import DIGEST_FIELDS, record_columns
 from mmdata.store.audit_report import AuditProblem, AuditReport, read_shard_report
 from mmdata.store.integrity import ATTRS_KEY, METADATA_KEY, check_attributes, check_metadata, check_small_arrays, chunk_file, read_checked

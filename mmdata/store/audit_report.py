@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mmdata.errors import ConfigError, StoreError
-from mmdata.render.params import part_name
+from mmdata.scene import part_name
 
 __all__ = ["AuditProblem", "AuditReport", "REPORT_FORMAT", "read_shard_report"]
 

@@ -18,7 +18,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from mmdata.render.params import part_name
+from mmdata.scene import part_name
 from mmdata.errors import StoreError
 from mmdata.fsutil import atomic_write_bytes, commit, discard, os_errors_named, remove_stale, replace_dir, tmp_name
 from mmdata.store.reader import dataset_from_manifest

@@ -22,9 +22,9 @@ def _generate(args: argparse.Namespace) -> int:
     from mmdata.errors import StoreError
     from mmdata.fsutil import os_errors_named
     from mmdata.spec import DatasetSpec
-    from mmdata.store import shard_path
+    from mmdata.store.layout import shard_path
     from mmdata.store.generate import generate_shard, plan_shard
-    from mmdata.sources import open_catalogue
+    from mmdata.sources.catalogue import open_catalogue
 
     config = load_config(args.config)
     plan = plan_shard(DatasetSpec.from_config(config), args.part, args.shard)
@@ -41,7 +41,7 @@ def _generate(args: argparse.Namespace) -> int:
 def _index(args: argparse.Namespace) -> int:
     from mmdata.errors import StoreError
     from mmdata.fsutil import os_errors_named
-    from mmdata.store import build_manifest
+    from mmdata.store.manifest import build_manifest
     from mmdata.store.card import write_index
 
     with os_errors_named(args.root, StoreError, "cannot read the dataset"):

@@ -15,7 +15,7 @@ import numpy as np
 
 from mmdata.errors import MotionMagError, StoreError, StoreNotFound
 from mmdata.render.measure import affine_parts
-from mmdata.render.params import SampleParams, part_name, part_number
+from mmdata.scene import SampleParams, part_name, part_number
 from mmdata.sources.base import Catalogue
 from mmdata.store.manifest import find_shards
 from mmdata.store.provenance import params_from_json
@@ -34,7 +34,7 @@ def open_recorded_catalogue(reader: ShardReader, override: str | Path | None = N
         StoreError: no catalogue given or recorded, or its identity differs from the recorded one.
         SourceError/SourceNotFound: the folder is not a catalogue.
     """
-    from mmdata.sources import open_catalogue
+    from mmdata.sources.catalogue import open_catalogue
 
     from mmdata.store.writer import read_run_record
 

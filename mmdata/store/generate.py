@@ -29,11 +29,12 @@ from tqdm import tqdm
 
 from mmdata.config import config_hash, validate_config
 from mmdata.errors import ConfigError
-from mmdata.render.params import part_name
+from mmdata.scene import part_name
 from mmdata.store.provenance import content_code_version, render_config_hash, run_record, utc_now
 from mmdata.sources.base import Catalogue
 from mmdata.spec import DatasetSpec, custom_part_numbers
-from mmdata.store import SampleRecord, ShardLayout, ShardTarget, StoreSettings, shard_path, write_block
+from mmdata.store.layout import SampleRecord, ShardLayout, StoreSettings, shard_path
+from mmdata.store.writer import ShardTarget, write_block
 
 __all__ = ["ShardPlan", "plan_shard", "shard_layout", "frame_fields", "render_record", "generate_shard"]
 

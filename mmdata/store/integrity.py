@@ -29,7 +29,6 @@ index and chunk file (:func:`read_checked`).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -41,6 +40,7 @@ import numpy as np
 import zarr
 
 from mmdata.errors import IntegrityError, StoreError, StoreNotFound
+from mmdata.identity import bytes_sha256, json_sha256
 from mmdata.store.layout import DIGEST_FIELDS, SMALL_FIELDS
 from mmdata.store.provenance import bytes_checksum, fast_digest, sample_digest
 
@@ -224,7 +224,7 @@ def _check_plain_files(folder: Path, limit: int | None = None, skip: Path | None
 
 def metadata_digests(path: Path, names: Iterable[str]) -> dict[str, str]:
     """sha256 of the ``zarr.json`` of each named array of the store at ``path``."""
-    return {name: hashlib.sha256(read_limited(Path(path) / name / "zarr.json", ARRAY_METADATA_MAX, "an array's zarr.json")).hexdigest()
+    return {name: bytes_sha256(read_limited(Path(path) / name / "zarr.json", ARRAY_METADATA_MAX, "an array's zarr.json"))
             for name in names}
 
 
@@ -246,7 +246,7 @@ def check_metadata(path: Path, attrs: Mapping[str, Any], where: "Where") -> str 
     for name, digest in sorted(recorded.items()):
         meta = Path(where.path) / str(name) / "zarr.json"
         try:
-            actual = hashlib.sha256(read_limited(meta, ARRAY_METADATA_MAX, "an array's zarr.json")).hexdigest()
+            actual = bytes_sha256(read_limited(meta, ARRAY_METADATA_MAX, "an array's zarr.json"))
         except StoreNotFound as exc:
             raise IntegrityError(f"{meta}: {where.label}: array {name!r} is missing") from exc
         if actual != digest:
@@ -258,7 +258,7 @@ def check_metadata(path: Path, attrs: Mapping[str, Any], where: "Where") -> str 
 def attrs_digest(attrs: Mapping[str, Any]) -> str:
     """sha256 (hex) of the canonical JSON (sorted keys, no spaces) of ``attrs`` without :data:`ATTRS_KEY`."""
     body = {k: v for k, v in attrs.items() if k != ATTRS_KEY}
-    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=True).encode()).hexdigest()
+    return json_sha256(body)
 
 
 class Where:

@@ -43,7 +43,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from mmdata.errors import ConfigError
-from mmdata.render.params import SampleParams
+from mmdata.scene import SampleParams
 from mmdata.store.provenance import params_to_json
 
 __all__ = [

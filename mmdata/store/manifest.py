@@ -31,7 +31,7 @@ from typing import Any
 
 from mmdata.errors import StoreError, StoreNotFound
 from mmdata.fsutil import atomic_write_text
-from mmdata.render.params import PART_NAMES, part_name
+from mmdata.scene import PART_NAMES, part_name
 from mmdata.spec import custom_part_numbers
 from mmdata.store.provenance import CONTENT_CODE_KEYS
 from mmdata.store.layout import STORE_FORMAT

@@ -17,7 +17,7 @@ Every shard store records (SPEC section 4):
   frame (what verified reads check: about 30 times cheaper to compute than sha256, see
   :func:`fast_digest`) and per-array checksums.
 
-Per-sample parameters are stored as the JSON of :meth:`mmdata.render.params.SampleParams.to_dict`, which
+Per-sample parameters are stored as the JSON of :meth:`mmdata.scene.SampleParams.to_dict`, which
 round-trips every float exactly (``json`` writes the shortest repr), so re-rendering from stored
 values reproduces the bytes.
 """
@@ -39,7 +39,8 @@ import numpy as np
 import xxhash
 
 from mmdata.config import config_hash
-from mmdata.render.params import SampleParams
+from mmdata.identity import bytes_sha256, canonical_json
+from mmdata.scene import SampleParams
 
 __all__ = [
     "PART_SIZE_DATASET_KEYS",
@@ -88,7 +89,7 @@ _PACKAGE_DIR = Path(__file__).resolve().parents[1]
 #: images and object cutouts. Nothing else (store, audit, CLI, workflow, docs) can change a pixel.
 RENDER_MODULES: tuple[str, ...] = (
     "mmdata.spec",
-    "mmdata.render.params",
+    "mmdata.scene",
     "mmdata.render.sampling",
     "mmdata.render.resample",
     "mmdata.render.composite",
@@ -192,7 +193,7 @@ def code_version() -> dict[str, Any]:
         ``source_hash`` covers the code of every module of ``mmdata`` (for the record);
         ``render_code_hash`` only the code that decides pixels.
     """
-    from mmdata import __version__
+    from mmdata.version import __version__
 
     commit = _git(["rev-parse", "HEAD"], _PACKAGE_DIR)
     dirty: bool | None = None
@@ -303,7 +304,7 @@ def utc_now() -> str:
 
 def params_to_json(params: SampleParams) -> str:
     """Serialize one sample's parameters exactly (shortest float repr, sorted keys)."""
-    return json.dumps(params.to_dict(), sort_keys=True, separators=(",", ":"))
+    return canonical_json(params.to_dict()).decode()
 
 
 def params_from_json(text: str) -> SampleParams:
@@ -345,7 +346,7 @@ def bytes_checksum(values: np.ndarray) -> str:
     """sha256 (hex) of a small per-sample array: raw little-endian bytes, or the JSON of strings."""
     values = np.asarray(values)
     if values.dtype.kind in "OUT":
-        blob = json.dumps([str(v) for v in values.ravel()], separators=(",", ":")).encode()
+        blob = canonical_json([str(v) for v in values.ravel()])
     else:
         blob = np.ascontiguousarray(values.astype(values.dtype.newbyteorder("<"), copy=False)).tobytes()
-    return hashlib.sha256(blob).hexdigest()
+    return bytes_sha256(blob)

@@ -20,7 +20,7 @@ import numpy as np
 import zarr
 
 from mmdata.errors import IntegrityError, StoreError, StoreNotFound
-from mmdata.render.params import part_number
+from mmdata.scene import part_number
 from mmdata.store.integrity import METADATA_KEY, Where, check_attributes, check_metadata, check_small_arrays, check_store_files, open_array, read_checked, read_limited, verify_frames
 from mmdata.store.layout import DIGEST_FIELDS, ShardLayout
 from mmdata.store.writer import read_marker

@@ -12,7 +12,6 @@ computes the checksums, marks the store complete and renames it into place.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import logging
 import os
@@ -25,6 +24,7 @@ import zarr
 import zarr.codecs
 
 from mmdata.errors import StoreError, StoreNotFound
+from mmdata.identity import json_sha256
 from mmdata.store.codec import IMAGE_FORMATS, ImageCodec
 from mmdata.fsutil import atomic_write_text
 from mmdata.store.integrity import ATTRS_KEY, METADATA_KEY, ROOT_METADATA_MAX, attrs_digest, metadata_digests, read_limited
@@ -49,8 +49,7 @@ _MARKER = "mmdata_store"
 
 def shard_checksum(checksums: Mapping[str, str]) -> str:
     """One checksum of a whole shard from its per-array checksums."""
-    blob = json.dumps(dict(sorted(checksums.items())), separators=(",", ":")).encode()
-    return hashlib.sha256(blob).hexdigest()
+    return json_sha256(dict(checksums))
 
 
 def read_marker(path: Path) -> dict[str, Any] | None:

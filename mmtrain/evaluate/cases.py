@@ -38,7 +38,7 @@ import numpy as np
 
 from mmdata.errors import ConfigError
 from mmdata.render.noise import MID_GRAY
-from mmdata.render.params import LayerParams, SampleParams
+from mmdata.scene import LayerParams, SampleParams
 from mmdata.render.sampling import background_cover
 from mmdata.sources.base import Catalogue, background_shape, object_shape
 from mmdata.spec import DatasetSpec

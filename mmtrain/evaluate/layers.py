@@ -24,7 +24,7 @@ import numpy as np
 from scipy import ndimage
 
 from mmdata.render.composite import render_clean
-from mmdata.render.params import SampleParams
+from mmdata.scene import SampleParams
 from mmdata.sources.base import Catalogue, background_shape, object_shape
 from mmdata.spec import DatasetSpec
 

@@ -68,7 +68,6 @@ def _cell(row: dict[str, Any], metric: str) -> str:
 
 
 def _summary(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
-    methods = list(dict.fromkeys(r["method"] for r in rows))
     counts = sorted({r["n"] for r in rows})
     samples = "/".join(str(n) for n in counts)
     lines = ["# Quantitative evaluation (paper Fig. 8)", "",

@@ -3,7 +3,7 @@
 A test set is one store written through :mod:`mmdata.store` (``OUT/<test>.zarr``). Per case it holds
 ``frame_a``, ``frame_b`` (inputs, with the case's photon noise), ``frame_y`` (clean ground truth:
 every layer displaced by ``alpha * delta``), ``layer_mask`` (where each layer's magnified motion can be
-measured, :func:`mmtrain.evaluate.layers.layer_masks`: red the foreground, green the background), the case's exact :class:`~mmdata.render.params.SampleParams`, and,
+measured, :func:`mmtrain.evaluate.layers.layer_masks`: red the foreground, green the background), the case's exact :class:`~mmdata.scene.SampleParams`, and,
 unless the size says otherwise, the clip the temporal-filter methods see as frame fields
 ``video_00 .. video_29``: the same scene with every layer displaced by ``delta * cos(2 pi 3 t / 30)``
 (3 Hz at 30 fps, the paper's footnote 4), independent photon noise per frame. Frame 0 of the clip is
@@ -29,7 +29,7 @@ from tqdm import tqdm
 from mmdata import __version__
 from mmdata.errors import ConfigError, StoreError
 from mmdata.render.noise import photon_noise, stochastic_round
-from mmdata.render.params import SampleParams
+from mmdata.scene import SampleParams
 from mmdata.store.provenance import params_from_json
 from mmdata.render.composite import render_clean, render_sample
 from mmdata.sources.base import Catalogue

@@ -54,11 +54,11 @@ def magnify_clip(frames: np.ndarray, fps: float, *, method: str, alpha: float, b
         raise ConfigError(f"--method: expected one of {', '.join(VIDEO_METHODS)}, got {method!r}")
     dev = select_device(device)
     if method == "network":
-        import mmtrain
+        from mmtrain.magnify.api import magnify
 
         if checkpoint is None:
             raise ConfigError("--model: the network method needs weights (a checkpoint or the authors' weights.npz)")
-        return mmtrain.magnify(frames, alpha, mode="temporal", filter="fir", band=band, fps=fps, checkpoint=checkpoint,
+        return magnify(frames, alpha, mode="temporal", filter="fir", band=band, fps=fps, checkpoint=checkpoint,
                                device=str(dev))
     from mmtrain.magnify.phase import PhaseBasedConfig
     from mmtrain.magnify.phase_torch import linear_magnify_torch, phase_based_magnify_torch

@@ -54,8 +54,9 @@ _EXPORTS = {
         "magnify_frames",
     ],
     "mmtrain.magnify.phase": [
-        "PhaseBasedConfig", "phase_based_magnify", "PhaseBasedStream", "phase_based_frames",
+        "PhaseBasedConfig", "phase_based_magnify", "PhaseBasedStream",
     ],
+    "mmtrain.magnify.phase_frames": ["phase_based_frames"],
     "mmtrain.magnify.linear": ["linear_magnify", "linear_frames"],
     "mmtrain.magnify.api": ["load_for", "magnify_batches", "magnify", "magnify_iter"],
     "mmtrain.magnify.videofile": [

@@ -21,7 +21,8 @@ comparison (section 4.1, footnote 4):
    coefficients; the residual high- and low-pass bands are kept unchanged; the pyramid is inverted.
 
 :func:`phase_based_magnify` is that method on a whole clip in memory (the evaluation's cases: 30
-frames of a small crop). On video, :class:`PhaseBasedStream` / :func:`phase_based_frames` run it one
+frames of a small crop). On video, :class:`PhaseBasedStream` (driven by
+:func:`mmtrain.magnify.phase_frames.phase_based_frames`) runs it one
 frame at a time with the same pyramid, smoothing and amplification and the modes of the network:
 ``static`` (phase relative to the first frame), ``dynamic`` (relative to the previous frame) and
 ``temporal`` with a causal streaming filter (Butterworth or difference of IIR,
@@ -46,7 +47,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
 import scipy.ndimage
@@ -55,7 +56,7 @@ import torch
 
 from mmdata.errors import ConfigError
 
-__all__ = ["PhaseBasedConfig", "fir_bandpass", "fir_transfer", "phase_based_magnify", "PhaseBasedStream", "phase_based_frames"]
+__all__ = ["PhaseBasedConfig", "fir_bandpass", "fir_transfer", "phase_based_magnify", "PhaseBasedStream"]
 
 log = logging.getLogger(__name__)
 
@@ -264,36 +265,3 @@ class PhaseBasedStream:
                 pyr.pyr_coeffs[key] = coeff * np.exp(1j * (self.s.alpha - 1.0) * shift)
             out[..., c] = pyr.recon_pyr()
         return out
-
-
-def phase_based_frames(batches: Iterable[np.ndarray], settings: "MagnifySettings",  # noqa: F821
-                       config: PhaseBasedConfig | None = None, *,
-                       device: torch.device | str | None = None) -> Iterator[np.ndarray]:
-    """Stream the phase-based method over batches of uint8 frames ``(n, H, W, 3)``; yields uint8 batches.
-
-    Args:
-        device: run the torch implementation there
-            (:class:`mmtrain.magnify.phase_torch.PhaseBasedStreamTorch`); ``None``: numpy (pyrtools).
-            Frames with an odd side run in numpy whatever the device (the torch pyramid needs even
-            sides to use pyrtools' own filters); a log line says so. The two give the same output.
-
-    Raises:
-        ConfigError: frames under 8 pixels on a side (the pyramid needs at least one level).
-    """
-    stream = None
-    for frames in batches:
-        if min(frames.shape[1:3]) < 8:
-            raise ConfigError(f"phase-based: frames of {frames.shape[2]}x{frames.shape[1]} are too small "
-                              "for a steerable pyramid (expected at least 8x8)")
-        if stream is None:
-            odd = frames.shape[1] % 2 or frames.shape[2] % 2
-            if device is not None and odd:
-                log.info("phase-based: %dx%d frames have an odd side; running in numpy (the torch pyramid needs even sides)",
-                         frames.shape[2], frames.shape[1])
-            if device is None or odd:
-                stream = PhaseBasedStream(settings, config)
-            else:
-                from mmtrain.magnify.phase_torch import PhaseBasedStreamTorch
-
-                stream = PhaseBasedStreamTorch(settings, config, device)
-        yield np.stack([np.clip(np.rint(stream(f)), 0, 255).astype(np.uint8) for f in frames])

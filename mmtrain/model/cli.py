@@ -61,7 +61,7 @@ def _show(args: argparse.Namespace) -> int:
 
 def _release(args: argparse.Namespace) -> int:
     from mmdata.errors import MotionMagError
-    from mmtrain.model.publish import publish_release
+    from mmtrain.evaluate.publish import publish_release
 
     if args.notes is not None and not args.notes.is_file():
         raise MotionMagError(f"{args.notes}: no such notes file")

@@ -7,7 +7,7 @@ import yaml
 
 from mmdata.config import config_hash, load_config, validate_config
 from mmdata.errors import ConfigError
-from mmdata.render.params import part_name, part_number
+from mmdata.scene import part_name, part_number
 
 
 def test_defaults_are_the_paper_values():

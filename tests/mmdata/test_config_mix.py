@@ -7,7 +7,7 @@ import yaml
 
 from mmdata.config import config_hash, load_config, mix_counts, validate_config
 from mmdata.errors import ConfigError
-from mmdata.render.params import PART_NAMES
+from mmdata.scene import PART_NAMES
 from mmdata.spec import DatasetSpec
 
 def test_default_configs_resolve_exactly_as_before() -> None:

@@ -11,7 +11,7 @@ from snakemake.exceptions import WorkflowError
 from mmdata.config import validate_config
 from mmdata.errors import ConfigError
 from mmdata.fsutil import atomic_write_text
-from mmdata.render.params import part_name, part_number
+from mmdata.scene import part_name, part_number
 from mmdata.spec import custom_part_numbers
 from mmdata.store.provenance import PART_SIZE_DATASET_KEYS, RENDER_CONFIG_KEYS, package_code_hash, render_code_hash, without_options_off
 

@@ -16,7 +16,7 @@ import pytest
 from mmdata.errors import ConfigError
 from mmdata.render.composite import render_clean
 from mmdata.render.measure import estimate_affine, estimate_shift
-from mmdata.render.params import LayerParams, SampleParams
+from mmdata.scene import LayerParams, SampleParams
 from mmdata.render.sampling import COVER_MARGIN, MAX_MAGNIFIED_STRAIN, sample_params
 from mmdata.sources.base import InMemoryCatalogue
 from mmdata.spec import DatasetSpec

@@ -18,7 +18,7 @@ import pytest
 from mmdata.errors import ConfigError
 from mmdata.render.composite import render, render_clean
 from mmdata.render.measure import estimate_affine, estimate_shift
-from mmdata.render.params import LayerParams, SampleParams, magnification
+from mmdata.scene import LayerParams, SampleParams, magnification
 from mmdata.render.sampling import COVER_MARGIN, MAX_MAGNIFIED_STRAIN, sample_params
 from mmdata.sources.base import InMemoryCatalogue
 from mmdata.spec import DatasetSpec

@@ -7,7 +7,7 @@ import pytest
 
 from mmdata.render.color import linear_to_srgb, srgb_to_linear
 from mmdata.render.composite import render_clean, render_sample
-from mmdata.render.params import LayerParams, SampleParams
+from mmdata.scene import LayerParams, SampleParams
 from mmdata.sources.base import InMemoryCatalogue
 from mmdata.spec import DatasetSpec
 

@@ -6,7 +6,7 @@ import pytest
 
 from mmdata.config import validate_config
 from mmdata.errors import ConfigError
-from mmdata.render.params import RECIPES, part_name, part_number
+from mmdata.scene import RECIPES, part_name, part_number
 from mmdata.render.sampling import sample_params
 from mmdata.spec import DatasetSpec
 

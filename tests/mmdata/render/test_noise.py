@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mmdata.render.noise import MID_GRAY, photon_noise, read_noise, stochastic_round
-from mmdata.render.params import LayerParams, SampleParams
+from mmdata.scene import LayerParams, SampleParams
 from mmdata.render.composite import render_sample
 from mmdata.sources.base import InMemoryCatalogue
 from mmdata.spec import DatasetSpec

@@ -9,7 +9,7 @@ import pytest
 
 from mmdata.errors import ConfigError
 from mmdata.render.composite import render_clean, render_sample
-from mmdata.render.params import LayerParams, SampleParams
+from mmdata.scene import LayerParams, SampleParams
 from mmdata.render.sampling import sample_params
 from mmdata.sources.base import InMemoryCatalogue
 from mmdata.spec import DatasetSpec

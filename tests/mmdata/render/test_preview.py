@@ -76,7 +76,7 @@ def test_bad_input_fails_with_a_clear_message(tmp_path, config_file, catalogue_d
 
 
 # ---- captions of the optional generator changes --------------------------------------------------
-from mmdata.render.params import LayerParams, SampleParams  # noqa: E402
+from mmdata.scene import LayerParams, SampleParams  # noqa: E402
 from mmdata.render.measure import affine_parts  # noqa: E402
 from mmdata.render.preview import contact_sheet, option_labels  # noqa: E402
 

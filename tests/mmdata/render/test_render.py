@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from mmdata.render.measure import estimate_shift
-from mmdata.render.params import LayerParams, SampleParams
+from mmdata.scene import LayerParams, SampleParams
 from mmdata.render.composite import FRAME_FIELDS, render, render_clean, render_sample
 from mmdata.sources.base import InMemoryCatalogue
 from mmdata.spec import DatasetSpec

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mmdata.errors import ConfigError, SourceError
-from mmdata.render.params import PART_NAMES, SampleParams
+from mmdata.scene import PART_NAMES, SampleParams
 from mmdata.render.sampling import COVER_MARGIN, background_cover, sample_params
 from mmdata.sources.base import InMemoryCatalogue
 

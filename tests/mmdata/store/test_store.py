@@ -10,7 +10,7 @@ import zarr
 
 from mmdata import open_dataset
 from mmdata.errors import IntegrityError, StoreError, StoreNotFound
-from mmdata.render.params import LayerParams, SampleParams
+from mmdata.scene import LayerParams, SampleParams
 from mmdata.store.provenance import params_from_json, params_to_json, render_config_hash, sample_digest
 from mmdata.store import (
     SampleRecord,

@@ -15,7 +15,7 @@ from mmdata.errors import CheckpointError, MotionMagError
 from mmtrain.cli import main
 from mmtrain.model import released
 from mmtrain.model.checkpoint import load_checkpoint, load_model, save_checkpoint
-from mmtrain.model.publish import publish_release
+from mmtrain.evaluate.publish import publish_release
 from mmtrain.train.curves import read_metrics
 
 def _checkpoint(path: Path, *, manifest_hash: str = "m" * 64, step: int = 40) -> torch.nn.Module:

@@ -16,7 +16,6 @@ and prints the weights' SHA-256, the digest :data:`mmtrain.model.released.RELEAS
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 from pathlib import Path
@@ -26,6 +25,7 @@ import yaml
 
 from mmdata.errors import MotionMagError
 from mmdata.fsutil import atomic_write_bytes, atomic_write_text
+from mmdata.identity import file_sha256
 from mmtrain.evaluate.report import metric_tables
 from mmtrain.model.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
 from mmtrain.train.curves import Curves, plot_curves, read_metrics
@@ -95,7 +95,7 @@ def publish_release(checkpoint: str | Path, *, name: str, metrics: str | Path, d
     weights = save_checkpoint(out_dir / f"{name}.pt", model, step=payload["step"],
                               manifest_hash=payload.get("manifest_hash"), train_config=train_cfg,
                               extra={"release": release})
-    digest = hashlib.sha256(weights.read_bytes()).hexdigest()
+    digest = file_sha256(weights)
     curves_png = plot_curves({name: curves}, out_dir / f"{name}-curves.png",
                              title=f"{name}: {payload['step']} steps of {train_cfg.get('batch_size')} samples")
 
