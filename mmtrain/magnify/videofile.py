@@ -209,7 +209,7 @@ def magnify_video(input: str | os.PathLike[str], output: str | os.PathLike[str],
     from mmtrain.magnify.api import load_for, magnify_batches
     from mmtrain.magnify.outputs import check_output, open_output
     from mmtrain.magnify.pipeline import _rebatch, select_device
-    from mmtrain.magnify.slices import SliceRecorder, save_png, slice_figure
+    from mmtrain.magnify.slices import SliceRecorder, render_figure, save_png, slice_figure
     from mmtrain.magnify.video import VideoReader
 
     start = time.perf_counter()
@@ -263,8 +263,10 @@ def magnify_video(input: str | os.PathLike[str], output: str | os.PathLike[str],
                     if index in wanted:
                         save_png(wanted[index], frame)
                     index += 1
-        for path, (rec_in, rec_out) in zip(slice_paths, recorders):
-            save_png(path, slice_figure(rec_in.image(), rec_out.image(), labels=("input", slice_label(s))))
+        for sp, path, (rec_in, rec_out) in zip(slices, slice_paths, recorders):
+            figure = slice_figure(rec_in.image(), rec_out.image(), axis=sp.axis, at=sp.at, fps=float(info.fps),
+                                  labels=("input", slice_label(s)))
+            save_png(path, render_figure(figure))
     return MagnifyResult(Path(output), writer.frames_written, info.fps, time.perf_counter() - start,
                          slice_paths[0] if slice_paths else None, tuple(slice_paths), tuple(frame_paths))
 
