@@ -8,7 +8,7 @@ resolved on attribute access and are not edges.
 
 Layers, lowest first (a module may import its own layer and the layers below it):
 
-    mmdata: errors, identity, fsutil, yamlfile, lazy, version  <  scene  <  config  <  spec
+    mmdata: errors, identity, fsutil, yamlfile, lazy, version, progress  <  scene  <  config  <  spec
             <  sources  <  render  <  store  <  formats  <  clibase, cli, mmdata (the package facade)
     mmtrain (above all of mmdata): model  <  train  <  magnify  <  evaluate  <  cli, mmtrain (the facade)
 
@@ -30,7 +30,7 @@ PACKAGES = ("mmdata", "mmtrain")
 
 #: Layers, lowest first: each entry is a tuple of module prefixes (a prefix covers its submodules).
 LAYERS: list[tuple[str, ...]] = [
-    ("mmdata.errors", "mmdata.identity", "mmdata.fsutil", "mmdata.yamlfile", "mmdata.lazy", "mmdata.version"),
+    ("mmdata.errors", "mmdata.identity", "mmdata.fsutil", "mmdata.yamlfile", "mmdata.lazy", "mmdata.version", "mmdata.progress"),
     ("mmdata.scene",),
     ("mmdata.config",),
     ("mmdata.spec",),

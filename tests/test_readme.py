@@ -18,7 +18,8 @@ appears) and each one must appear in :data:`HOW` with the way it is exercised:
   its ``--help`` (its CPU mode, ``--tiny``, is run by ``tests/mmtrain/train/test_gpu_reference.py``);
 * ``bench``: the performance benchmarks (each takes from minutes to an hour on 2 cores, measuring a
   previous release beside this checkout): their options are checked against their ``--help``, and
-  the git ref each names as ``--baseline`` must be a commit of this repository;
+  the git ref each names as ``--baseline`` must be a commit of this repository (skipped, with the
+  reason, in a copy without git history, e.g. one extracted from ``git archive``);
 * ``demo``: the demo workflow and the commands on its results (and the network commands), run in
   page order in one scratch folder, together with the ``fast`` ones, in one slow test
   (``python -m pytest -m slow tests/test_readme.py``; about half an hour on 2 loaded cores). After the
@@ -278,11 +279,41 @@ def test_script_command_takes_those_options(command: str) -> None:
     assert usage.returncode == 0, usage.stderr
     for option in (a for a in args if a.startswith("--")):
         assert re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", usage.stdout), f"{script} has no {option}"
-    if "--baseline" in args:
-        ref = args[args.index("--baseline") + 1]
-        found = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "--verify", "--quiet", ref + "^{commit}"],
-                               capture_output=True, text=True)
-        assert found.returncode == 0, f"{command}: {ref} is not a commit of this repository"
+
+
+def no_git_history() -> str | None:
+    """Why this copy of the repository cannot answer questions about its history (None: it can).
+
+    A copy without ``.git`` (``git archive``, a source tarball), one inside some other repository, or a
+    shallow clone has no history to look a commit up in; checks that need one skip with this reason.
+    """
+    def git(*args: str) -> subprocess.CompletedProcess[str] | None:
+        try:
+            return subprocess.run(["git", "-C", str(REPO_ROOT), *args], capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.SubprocessError):
+            return None
+
+    top = git("rev-parse", "--show-toplevel")
+    if top is None:
+        return "git is not installed"
+    if top.returncode != 0 or Path(top.stdout.strip()).resolve() != REPO_ROOT:
+        return f"{REPO_ROOT} is not a git checkout (e.g. extracted from `git archive`): no history to find commits in"
+    shallow = git("rev-parse", "--is-shallow-repository")
+    if shallow is not None and shallow.stdout.strip() == "true":
+        return f"{REPO_ROOT} is a shallow clone: its history is cut off"
+    return None
+
+
+@pytest.mark.parametrize("command", [c for c in commands_of("bench") if "--baseline" in c.split()])
+def test_benchmark_baseline_is_a_commit(command: str) -> None:
+    reason = no_git_history()
+    if reason is not None:
+        pytest.skip(reason)
+    args = command.split()
+    ref = args[args.index("--baseline") + 1]
+    found = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "--verify", "--quiet", ref + "^{commit}"],
+                           capture_output=True, text=True)
+    assert found.returncode == 0, f"{command}: {ref} is not a commit of this repository"
 
 
 def test_there_are_gpu_and_benchmark_commands() -> None:

@@ -4,6 +4,7 @@
 * :mod:`mmdata.store.layout` — settings, paths, the arrays of a shard store and per-sample records;
 * :mod:`mmdata.store.writer` — exclusive, resumable, atomic writing of one shard store;
 * :mod:`mmdata.store.reader` — reading one shard, or an indexed dataset as one lazy view (verified);
+* :mod:`mmdata.store.sample` — one sample of a dataset (``ds[i]``): its fields and provenance;
 * :mod:`mmdata.store.integrity` — the checks behind verified reads and the audit (frame digests,
   small-array checksums, the attribute hash, decode errors named by sample and chunk file);
 * :mod:`mmdata.store.manifest` — the dataset manifest written by ``mmdata index``;
@@ -40,6 +41,7 @@ from mmdata.store.reader import (
     read_manifest,
     shard_entry_path,
 )
+from mmdata.store.sample import Provenance, Sample
 from mmdata.store.writer import ShardTarget, read_marker, write_block
 from mmdata.store.provenance import code_version, render_code_hash, render_config_hash
 from mmdata.store.generate import generate_shard, plan_shard
@@ -61,6 +63,8 @@ __all__ = [
     "ShardReader",
     "ShardRef",
     "Dataset",
+    "Sample",
+    "Provenance",
     "open_dataset",
     "open_shard",
     "read_manifest",

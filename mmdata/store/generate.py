@@ -25,10 +25,10 @@ from typing import Any, Mapping, Sequence
 import dask
 import numpy as np
 from dask.callbacks import Callback
-from tqdm import tqdm
 
 from mmdata.config import config_hash, validate_config
 from mmdata.errors import ConfigError
+from mmdata.progress import ProgressLike, progress_bar
 from mmdata.scene import part_name
 from mmdata.store.provenance import content_code_version, render_config_hash, run_record, utc_now
 from mmdata.sources.base import Catalogue
@@ -103,9 +103,9 @@ def render_record(spec: DatasetSpec, part: int, index: int, catalogue: Catalogue
 
 
 class _TqdmCallback(Callback):
-    """Advance a tqdm bar by one per finished render task of a local Dask computation."""
+    """Advance a progress bar by one per finished render task of a local Dask computation."""
 
-    def __init__(self, bar: tqdm) -> None:
+    def __init__(self, bar: ProgressLike) -> None:
         super().__init__()
         self.bar = bar
 
@@ -151,7 +151,7 @@ def _connect(scheduler: str) -> Any:
 def _run(spec: DatasetSpec, plan: ShardPlan, layout: ShardLayout, catalogue: Catalogue, target: ShardTarget, workers: int, pool: str, client: Any, progress: bool) -> None:
     """Build the graph of the pending blocks and compute it on the chosen executor, with a progress bar."""
     n = sum(layout.block_range(b)[1] - layout.block_range(b)[0] for b in target.pending_blocks)
-    bar = tqdm(total=n, desc="render", unit="sample", disable=None if progress else True)
+    bar = progress_bar(n, desc="render", unit="sample", enabled=progress)  # a bar on a terminal, log lines elsewhere
     try:
         if client is not None:
             from distributed import as_completed
@@ -237,7 +237,7 @@ def generate_shard(
         workers: local Dask workers (threads or processes, ``store.pool``); ignored with ``scheduler``.
         scheduler: address of an existing ``dask.distributed`` scheduler, e.g. ``tcp://host:8786``.
         catalogue_path: the catalogue folder, recorded so that ``audit``/``explain`` can reopen it.
-        progress: show a tqdm progress bar.
+        progress: show progress (a tqdm bar on a terminal, periodic log lines otherwise; :mod:`mmdata.progress`).
 
     Returns:
         The path of the complete shard store.

@@ -14,15 +14,16 @@ import logging
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import zarr
 
 from mmdata.errors import IntegrityError, StoreError, StoreNotFound
-from mmdata.scene import part_number
+from mmdata.scene import PART_NAMES, part_number
 from mmdata.store.integrity import METADATA_KEY, Where, check_attributes, check_metadata, check_small_arrays, check_store_files, open_array, read_checked, read_limited, verify_frames
 from mmdata.store.layout import DIGEST_FIELDS, ShardLayout
+from mmdata.store.sample import Sample, samples_of_run, split_runs
 from mmdata.store.writer import read_marker
 
 __all__ = [
@@ -265,7 +266,36 @@ def manifest_digest(manifest: dict[str, Any]) -> str:
 
 
 class Dataset:
-    """A lazy view over the shards of chosen parts of an indexed dataset (see :func:`open_dataset`)."""
+    """A lazy view over the shards of chosen parts of an indexed dataset (see :func:`open_dataset`).
+
+    A map-style collection: ``len(ds)`` samples in manifest order (part, then index); ``ds[i]`` is one
+    :class:`~mmdata.store.sample.Sample` (every field, frames as ``(H, W, 3)`` uint8) with its
+    :class:`~mmdata.store.sample.Provenance`; negative ``i`` counts from the end; ``ds[a:b]`` is a list of
+    samples; ``for sample in ds`` reads contiguous runs. Reads of a verified view check every frame
+    against its recorded digest. Training reads runs with :meth:`read_run`; analysis uses :attr:`fields`.
+
+    Example (``root`` is a dataset folder indexed by ``mmdata index --root ROOT``):
+        >>> from mmdata import open_dataset
+        >>> ds = open_dataset(root)
+        >>> len(ds) == sum(ref.count for ref in ds.shards)
+        True
+        >>> sample = ds[0]
+        >>> sample["frame_a"].dtype, sample["frame_a"].shape[2]
+        (dtype('uint8'), 3)
+        >>> sample.provenance.part_name, sample.provenance.index, sample.provenance.offset
+        ('fg_bg', 0, 0)
+        >>> ds[-1].provenance.position == len(ds) - 1
+        True
+        >>> sorted(sample.provenance.summary())[:4]
+        ['alpha', 'background', 'background_blur', 'index']
+        >>> [s.provenance.index for s in ds[1:3]]
+        [1, 2]
+        >>> run = ds.read_run(ds.shards[0], 0, 2, ["alpha"])  # a ShardRef or its position in ds.shards
+        >>> run["alpha"].shape
+        (2,)
+        >>> sum(1 for _ in ds) == len(ds)
+        True
+    """
 
     def __init__(self, root: Path, manifest: dict[str, Any], shards: Sequence[ShardRef], *, verify: bool = True) -> None:
         self.root = root
@@ -286,12 +316,32 @@ class Dataset:
         state.pop("fields", None)  # cached Dask arrays are rebuilt on demand
         return state
 
-    def reader(self, shard_index: int) -> ShardReader:
-        """The (cached) reader of one shard of this view."""
-        if shard_index not in self._readers:
-            ref = self.shards[shard_index]
-            self._readers[shard_index] = ShardReader(ref.path, verify=self.verify)
-        return self._readers[shard_index]
+    def shard_index(self, shard: int | ShardRef) -> int:
+        """Position in :attr:`shards` of a shard given by position or by its :class:`ShardRef`.
+
+        Raises:
+            IndexError: a position outside ``[-len(shards), len(shards))``.
+            StoreError: a ShardRef that is not one of this view's shards.
+            TypeError: anything else.
+        """
+        if isinstance(shard, ShardRef):
+            try:
+                return self.shards.index(shard)
+            except ValueError:
+                raise StoreError(f"{shard.path}: not a shard of this view of {self.root}") from None
+        if isinstance(shard, bool) or not isinstance(shard, (int, np.integer)):
+            raise TypeError(f"a shard is given by its position in Dataset.shards (int) or its ShardRef, not {type(shard).__name__}")
+        n = len(self.shards)
+        if not -n <= shard < n:
+            raise IndexError(f"shard {shard} outside the view's {n} shards")
+        return int(shard) % n
+
+    def reader(self, shard: int | ShardRef) -> ShardReader:
+        """The (cached) reader of one shard of this view, given by position in :attr:`shards` or :class:`ShardRef`."""
+        s = self.shard_index(shard)
+        if s not in self._readers:
+            self._readers[s] = ShardReader(self.shards[s].path, verify=self.verify)
+        return self._readers[s]
 
     def locate(self, i: int) -> tuple[int, int]:
         """(shard index, offset within it) of sample ``i`` of this view."""
@@ -300,12 +350,12 @@ class Dataset:
         s = int(np.searchsorted(self._offsets, i, side="right") - 1)
         return s, int(i - self._offsets[s])
 
-    def read_run(self, shard_index: int, start: int, stop: int, fields: Iterable[str] | None = None) -> dict[str, np.ndarray]:
+    def read_run(self, shard: int | ShardRef, start: int, stop: int, fields: Iterable[str] | None = None) -> dict[str, np.ndarray]:
         """Read samples [start, stop) of one shard (offsets within the shard) with plain slicing.
 
         Args:
-            shard_index: position in :attr:`shards`.
-            start, stop: the run, ``0 <= start <= stop <= shards[shard_index].count``.
+            shard: position in :attr:`shards`, or one of its :class:`ShardRef` entries.
+            start, stop: the run, ``0 <= start <= stop <= count`` of that shard.
             fields: names to read (default all).
 
         Returns:
@@ -313,8 +363,54 @@ class Dataset:
 
         Raises:
             StoreNotFound: the shard vanished.  StoreError: a field is missing or the run is out of range.
+            IntegrityError: (verified view) a frame differs from its recorded digest.
         """
-        return self.reader(shard_index).read(start, stop, fields)
+        return self.reader(shard).read(start, stop, fields)
+
+    def __getitem__(self, key: int | slice) -> Sample | list[Sample]:
+        """Sample ``key`` (negative counts from the end), or a list of samples for a slice.
+
+        Raises:
+            IndexError: an int outside ``[-len(ds), len(ds))``.
+            TypeError: a key that is neither an int nor a slice.
+        """
+        if isinstance(key, slice):
+            return self._samples(range(len(self))[key])
+        if isinstance(key, bool) or not isinstance(key, (int, np.integer)):
+            raise TypeError(f"a Dataset is indexed by an int or a slice, not {type(key).__name__}; "
+                            "for one shard's samples use ds.read_run(shard, start, stop)")
+        n = len(self)
+        if not -n <= key < n:
+            raise IndexError(f"sample {key} outside the dataset's {n} samples")
+        return self._samples([int(key) % n])[0]
+
+    def __iter__(self) -> Iterator[Sample]:
+        """Every sample in order, read one zarr shard (the store's block of samples) at a time."""
+        for s, ref in enumerate(self.shards):
+            block = self.reader(s).layout.block
+            for start in range(0, ref.count, block):
+                stop = min(start + block, ref.count)
+                yield from self._run_samples(s, start, stop, int(self._offsets[s]) + start)
+
+    def _samples(self, positions: Sequence[int]) -> list[Sample]:
+        """The samples at some positions of the view, reading contiguous stretches with one slice each."""
+        out: list[Sample | None] = [None] * len(positions)
+        for s, start, stop, members in split_runs([self.locate(i) for i in positions]):
+            for k, sample in zip(members, self._run_samples(s, start, stop, positions[members[0]])):
+                out[k] = sample
+        return [x for x in out if x is not None]
+
+    def _run_samples(self, s: int, start: int, stop: int, first_position: int) -> list[Sample]:
+        ref = self.shards[s]
+        reader = self.reader(s)
+        return samples_of_run(reader.read(start, stop), first_position=first_position, part_name=self._part_name(ref.part),
+                              shard=ref.path, shard_number=ref.shard, start=start, verified=reader.verify)
+
+    def _part_name(self, part: int) -> str:
+        info = (self.manifest.get("parts") or {}).get(str(part))
+        if isinstance(info, dict) and info.get("name"):
+            return str(info["name"])
+        return PART_NAMES[part - 1] if 1 <= part <= len(PART_NAMES) else f"part{part}"
 
     @functools.cached_property
     def fields(self) -> dict[str, Any]:

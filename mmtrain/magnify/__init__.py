@@ -40,7 +40,7 @@ _EXPORTS = {
         "fir_response", "fir_filter",
     ],
     "mmtrain.magnify.spill": ["RepresentationSpill", "tile_side"],
-    "mmtrain.magnify.slices": ["SliceRecorder", "check_slice", "side_by_side", "slice_figure", "save_png"],
+    "mmtrain.magnify.slices": ["SliceRecorder", "check_slice", "side_by_side", "scale_slice", "slice_figure", "render_figure", "save_png"],
     "mmtrain.magnify.presets": ["SequencePreset", "PRESETS", "get_preset"],
     "mmtrain.magnify.fircheck": [
         "MAX_DC_GAIN", "MAX_STOP_GAIN", "FirReport", "fir_dense_response", "check_fir", "require_fir",

@@ -4,21 +4,28 @@ An **x-t slice** takes the pixels of one image row (``y = at``) from every frame
 downwards in time: a ``(T, W, 3)`` image whose horizontal axis is x. A **y-t slice** takes one
 column (``x = at``) and stacks it rightwards in time: an ``(H, T, 3)`` image whose vertical axis is y.
 Motion along the line shows as wiggles of the edges it crosses.
+
+The PNG ``magnify --slice`` writes is :func:`slice_figure`: input and output slices with labelled axes
+(space in px, time in frames), each axis resized by its own integer factor (:func:`scale_slice`) so
+that a short clip of a wide video is not a sliver and a long one is bounded.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 
 from mmdata.errors import ConfigError, VideoError
 from mmdata.fsutil import atomic_path, check_suffix
 
-__all__ = ["SliceRecorder", "check_slice", "check_png_path", "side_by_side", "slice_figure", "save_png"]
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["SliceRecorder", "check_slice", "check_png_path", "side_by_side", "scale_slice", "slice_figure", "render_figure", "save_png"]
 
 SliceAxis = Literal["x", "y"]
 
@@ -90,52 +97,146 @@ def side_by_side(left: np.ndarray, right: np.ndarray, *, gap: int = 0) -> np.nda
     return np.concatenate(parts, axis=-2)
 
 
-def _upscale_factor(image: np.ndarray, min_side: int, max_factor: int) -> int:
-    """The integer factor that brings the image's shorter side to ``min_side`` (1 for large images)."""
-    return int(min(max_factor, max(1, -(-min_side // min(image.shape[:2])))))
+#: Default bounds of a slice panel (pixels of the PNG, per panel): see :func:`scale_slice`.
+MIN_SIDE, MAX_SIDE, MAX_FACTOR = 192, 1024, 8
+#: The time axis of a panel is stretched to at least this many pixels (a few frames stay readable).
+MIN_TIME_SIDE = 128
 
 
-def slice_figure(input_slice: np.ndarray, output_slice: np.ndarray, *, labels: tuple[str, str] = ("input", "output"),
-                 min_side: int = 192, max_factor: int = 8, gap: int = 8) -> np.ndarray:
-    """The input's and the output's slice side by side, enlarged so that they can be read, and labelled.
+def _resample(image: np.ndarray, axis: int, factor: int, shrink: bool) -> np.ndarray:
+    """Repeat every pixel ``factor`` times along ``axis`` (nearest), or average groups of ``factor`` (area)."""
+    if factor == 1:
+        return image
+    if not shrink:
+        return np.repeat(image, factor, axis=axis)
+    starts = np.arange(0, image.shape[axis], factor)
+    sums = np.add.reduceat(image.astype(np.float64), starts, axis=axis)
+    counts = np.diff(np.append(starts, image.shape[axis])).astype(np.float64)
+    counts = counts.reshape([-1 if a == axis else 1 for a in range(image.ndim)])
+    return np.clip(np.rint(sums / counts), 0, 255).astype(np.uint8)
 
-    A slice of a short, small video (30 frames of 96 px: 30 x 96 px) is a thumbnail; it is enlarged
-    by the integer factor that brings its shorter side to ``min_side`` (at most ``max_factor``) with
-    nearest-neighbour sampling, so every pixel stays a sharp square and no motion is invented. A white
-    band above each slice holds its label.
+
+def scale_slice(image: np.ndarray, axis: SliceAxis, *, min_side: int = MIN_SIDE, max_side: int = MAX_SIDE,
+                max_factor: int = MAX_FACTOR) -> tuple[np.ndarray, int, int]:
+    """Resize a slice for viewing: each axis by its own integer factor, so the picture has a sensible shape.
+
+    Space (x of an x-t slice, y of a y-t slice) keeps its pixels; a short line (under ``min_side``) is
+    enlarged by the integer factor that brings it to ``min_side`` (at most ``max_factor``), a long one
+    (over ``max_side``) is shrunk by the smallest integer factor that fits. Time is then stretched by the
+    integer factor that makes it about a third of the space side (at least :data:`MIN_TIME_SIDE`
+    pixels and its own frame count), so a
+    30-frame clip of 640 px gives 640 x 210 px, not a 30-row sliver; a clip longer than ``max_side``
+    frames is shrunk by the smallest integer factor that fits. Enlarging repeats pixels (nearest
+    neighbour: every pixel a sharp rectangle, no motion invented); shrinking averages groups of pixels or
+    frames (area), so a motion faster than the group blurs rather than aliases.
 
     Args:
-        input_slice: ``(T, W, 3)`` or ``(H, T, 3)`` uint8 slice of the input.
-        output_slice: the output's slice, the same shape.
-        labels: the two captions, left and right.
-        min_side: target of the shorter side after enlarging, in pixels.
-        max_factor: the largest enlargement.
-        gap: white columns between the two slices.
+        image: ``(T, W, 3)`` for x-t, ``(H, T, 3)`` for y-t.
+        axis: ``"x"`` or ``"y"``.
 
     Returns:
-        ``(h, w, 3)`` uint8 image.
-
-    Raises:
-        ValueError: the slices differ in shape.
+        (the resized image, the space factor, the time factor); a factor below 0 means shrunk by its
+        absolute value.
 
     Example:
-        >>> a = np.zeros((30, 96, 3), np.uint8)
-        >>> slice_figure(a, a).shape
-        (233, 1352, 3)
+        >>> img, space, time = scale_slice(np.zeros((30, 640, 3), np.uint8), "x")
+        >>> img.shape, space, time
+        ((210, 640, 3), 1, 7)
     """
+    t_axis, s_axis = (0, 1) if axis == "x" else (1, 0)
+    length, frames = image.shape[s_axis], image.shape[t_axis]
+    if length > max_side:
+        space = -(-(-length // max_side))  # negative: shrink by that factor
+    else:
+        space = int(min(max_factor, max(1, -(-min_side // length))))
+    image = _resample(image, s_axis, abs(space), space < 0)
+    shown = image.shape[s_axis]
+    if frames > max_side:
+        time = -(-(-frames // max_side))
+    else:
+        target = max(frames, min(max(shown // 3, MIN_TIME_SIDE), max_side))
+        time = int(max(1, min(max_factor * 4, round(target / frames))))
+    return _resample(image, t_axis, abs(time), time < 0), space, time
+
+
+def slice_figure(input_slice: np.ndarray, output_slice: np.ndarray, *, axis: SliceAxis,
+                 labels: tuple[str, str] = ("input", "output"), at: int | None = None, fps: float | None = None,
+                 min_side: int = MIN_SIDE, max_side: int = MAX_SIDE, max_factor: int = MAX_FACTOR) -> "Figure":
+    """The input's and the output's slice as one matplotlib figure with labelled axes.
+
+    Each slice is resized by :func:`scale_slice` and drawn at one PNG pixel per image pixel; the axes
+    are in the clip's units: ``x (px)`` or ``y (px)`` and ``t (frames)`` (with ``fps``, the label says
+    the rate). x-t slices (time downwards) are stacked, input above output, sharing the x axis; y-t
+    slices (time rightwards) stand side by side, sharing the y axis. Each panel's title is its label.
+
+    Args:
+        input_slice: ``(T, W, 3)`` (x-t) or ``(H, T, 3)`` (y-t) uint8 slice of the input.
+        output_slice: the output's slice, the same shape.
+        axis: ``"x"`` or ``"y"``.
+        labels: the two panel titles.
+        at: the row (x-t) or column (y-t) sliced, for the figure's title.
+        fps: the clip's frame rate, named on the time axis.
+        min_side, max_side, max_factor: see :func:`scale_slice`.
+
+    Returns:
+        A ``matplotlib.figure.Figure`` (no pyplot state); :func:`render_figure` makes it an image.
+
+    Raises:
+        ValueError: the slices differ in shape.  ConfigError: an unknown axis.
+
+    Example:
+        >>> a = np.zeros((30, 640, 3), np.uint8)
+        >>> fig = slice_figure(a, a, axis="x", at=200)
+        >>> [(ax.get_title(), ax.get_xlabel(), ax.get_ylabel()) for ax in fig.axes]
+        [('input', '', 't (frames)'), ('output', 'x (px)', 't (frames)')]
+        >>> render_figure(fig).shape
+        (558, 740, 3)
+    """
+    from matplotlib.figure import Figure
+
     if input_slice.shape != output_slice.shape:
         raise ValueError(f"slice_figure: shapes {input_slice.shape} and {output_slice.shape} differ")
-    k = _upscale_factor(input_slice, min_side, max_factor)
-    big = [np.repeat(np.repeat(s, k, axis=0), k, axis=1) for s in (input_slice, output_slice)]
-    font = ImageFont.load_default(size=16)
-    band = 23
-    panels = []
-    for image, label in zip(big, labels):
-        canvas = Image.new("RGB", (image.shape[1], image.shape[0] + band), "white")
-        canvas.paste(Image.fromarray(np.ascontiguousarray(image)), (0, band))
-        ImageDraw.Draw(canvas).text((4, 3), label, fill="black", font=font)
-        panels.append(np.asarray(canvas))
-    return side_by_side(panels[0], panels[1], gap=gap)
+    if axis not in ("x", "y"):
+        raise ConfigError(f"slice: expected 'x' or 'y', got {axis!r}")
+    panels = [scale_slice(s, axis, min_side=min_side, max_side=max_side, max_factor=max_factor)[0] for s in (input_slice, output_slice)]
+    h, w = panels[0].shape[:2]
+    left, right, top, bottom, title, gap = 70, 30, 24, 46, 24, 20  # margins in pixels (ticks, labels, titles)
+    stacked = axis == "x"
+    width = left + w + right if stacked else left + 2 * w + gap + right
+    height = top + 2 * (title + h) + gap + bottom if stacked else top + title + h + bottom
+    dpi = 100
+    fig = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
+    t_label = "t (frames)" if fps is None else f"t (frames at {fps:.4g} fps)"
+    frames = input_slice.shape[0] if stacked else input_slice.shape[1]
+    length = input_slice.shape[1] if stacked else input_slice.shape[0]
+    for k, (image, label) in enumerate(zip(panels, labels)):
+        if stacked:
+            x0, y0 = left, bottom + (1 - k) * (h + title + gap)
+        else:
+            x0, y0 = left + k * (w + gap), bottom
+        ax = fig.add_axes((x0 / width, y0 / height, w / width, h / height))
+        shared = k == 0 if stacked else k == 1  # the shared axis is labelled once: bottom (x-t) or left (y-t)
+        if stacked:
+            extent = (-0.5, length - 0.5, frames - 0.5, -0.5)
+            ax.set_xlabel("" if shared else "x (px)"), ax.set_ylabel(t_label)
+        else:
+            extent = (-0.5, frames - 0.5, length - 0.5, -0.5)
+            ax.set_xlabel(t_label), ax.set_ylabel("" if shared else "y (px)")
+        ax.imshow(image, interpolation="nearest", aspect="auto", extent=extent)
+        ax.set_title(label, fontsize=9)
+        ax.tick_params(labelsize=8, labelbottom=not (stacked and shared), labelleft=not (shared and not stacked))
+    if at is not None:
+        fig.suptitle(f"{axis}-t slice at {'row' if stacked else 'column'} {at}", fontsize=10, y=1 - 4 / height, va="top")
+    return fig
+
+
+def render_figure(fig: "Figure") -> np.ndarray:
+    """A matplotlib figure as an ``(h, w, 3)`` uint8 RGB image (Agg, the figure's own size and dpi)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return np.array(canvas.buffer_rgba())[..., :3]
 
 
 def check_png_path(path: str | os.PathLike[str], *, what: str = "PNG image") -> Path:

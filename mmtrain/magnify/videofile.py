@@ -36,6 +36,7 @@ from mmtrain.model.runtime import configure_threads
 
 if TYPE_CHECKING:  # annotations only
     from mmtrain.magnify.clip import ClipSelection
+    from mmdata.progress import ProgressLike
     from mmtrain.magnify.pipeline import MagnifySettings
 
 __all__ = ["MagnifyResult", "SliceSpec", "parse_slice", "default_slice_path", "frame_png_path", "difference_panel",
@@ -195,7 +196,7 @@ def magnify_video(input: str | os.PathLike[str], output: str | os.PathLike[str],
         codec: ``h264`` (lossy, default) or ``ffv1`` (lossless, ``.mkv``/``.avi``).
         crf: H.264 quality (lower is better).
         trim: magnify but do not write the first ``trim`` frames (an IIR filter's start-up).
-        progress: show tqdm progress bars.
+        progress: show progress (a tqdm bar on a terminal, periodic log lines otherwise; :mod:`mmdata.progress`).
 
     Raises:
         VideoError: unreadable input, output equal to the input, unwritable outputs; an input whose
@@ -204,12 +205,12 @@ def magnify_video(input: str | os.PathLike[str], output: str | os.PathLike[str],
         ConfigError: a bad setting or selection (e.g. FIR too short for its band, crop outside the frame).
         CheckpointError: the checkpoint cannot be loaded.
     """
-    from tqdm.auto import tqdm
+    from mmdata.progress import progress_bar
 
     from mmtrain.magnify.api import load_for, magnify_batches
     from mmtrain.magnify.outputs import check_output, open_output
     from mmtrain.magnify.pipeline import _rebatch, select_device
-    from mmtrain.magnify.slices import SliceRecorder, save_png, slice_figure
+    from mmtrain.magnify.slices import SliceRecorder, render_figure, save_png, slice_figure
     from mmtrain.magnify.video import VideoReader
 
     start = time.perf_counter()
@@ -237,7 +238,7 @@ def magnify_video(input: str | os.PathLike[str], output: str | os.PathLike[str],
         model = load_for(s, checkpoint, device=dev, model_preset=model_preset)
         log.info("magnifying %s (%dx%d, %d frames, %s fps) on %s: %s", info.path, info.width, info.height,
                  info.n_frames, info.fps, dev, s)
-        bar = tqdm(total=info.n_frames, unit="frame", desc="magnify", disable=None if progress else True)
+        bar = progress_bar(info.n_frames, unit="frame", desc="magnify", enabled=progress)  # log lines when not a terminal
         need_input = side_by_side or difference is not None or bool(slices)
         originals = _rebatch(VideoReader(input, selection).batches(s.batch), s.batch) if need_input else None
         recorders = [(SliceRecorder(sp.axis, sp.at), SliceRecorder(sp.axis, sp.at)) for sp in slices]
@@ -263,13 +264,15 @@ def magnify_video(input: str | os.PathLike[str], output: str | os.PathLike[str],
                     if index in wanted:
                         save_png(wanted[index], frame)
                     index += 1
-        for path, (rec_in, rec_out) in zip(slice_paths, recorders):
-            save_png(path, slice_figure(rec_in.image(), rec_out.image(), labels=("input", slice_label(s))))
+        for sp, path, (rec_in, rec_out) in zip(slices, slice_paths, recorders):
+            figure = slice_figure(rec_in.image(), rec_out.image(), axis=sp.axis, at=sp.at, fps=float(info.fps),
+                                  labels=("input", slice_label(s)))
+            save_png(path, render_figure(figure))
     return MagnifyResult(Path(output), writer.frames_written, info.fps, time.perf_counter() - start,
                          slice_paths[0] if slice_paths else None, tuple(slice_paths), tuple(frame_paths))
 
 
-def _counted(batches: Iterable[np.ndarray], bar: "tqdm") -> Iterator[np.ndarray]:  # noqa: F821
+def _counted(batches: Iterable[np.ndarray], bar: ProgressLike) -> Iterator[np.ndarray]:
     """Pass batches through, advancing a progress bar by their frame counts."""
     for frames in batches:
         yield frames

@@ -72,3 +72,55 @@ def tree_snapshot(path: Path) -> dict[str, bytes]:
 def reindex(root: Path) -> None:
     """Index a dataset root (``mmdata index``): after a test built or resealed its shards."""
     assert main(["-q", "index", "--root", str(root)]) == 0
+
+
+#: Frame fields of :func:`write_tiny_dataset`'s shards.
+TINY_FIELDS = ("frame_a", "frame_b")
+
+
+def tiny_params(part: int, index: int) -> Any:
+    """Recorded-looking SampleParams of sample ``index`` of ``part`` (nothing is rendered from them)."""
+    from mmdata.render.params import LayerParams, SampleParams
+
+    rng = np.random.default_rng([part, index])
+    layer = LayerParams(f"bg{index}", 1.0, (0.0, 0.0), (float(rng.uniform(-1, 1)), 0.25), (1.0, 2.0, 3.0))
+    objects = tuple(LayerParams(f"obj{index}-{k}", 1.5, (2.0, 3.0), (0.5, -0.5), (0.0, 0.0, 0.0)) for k in range(index % 3))
+    return SampleParams(part, index, (7, part, index), float(rng.uniform(1, 100)), 0.5, 0.0, layer, objects)
+
+
+def write_tiny_dataset(root: Path, shards: tuple[tuple[int, int], ...] = ((1, 5), (1, 3), (2, 4)), size: int = 8, block: int = 2) -> Path:
+    """An indexed dataset of random frames written straight into shard stores (fast: nothing is rendered).
+
+    Args:
+        shards: (part, count) of each shard in order; a part's shards are numbered 0, 1, ... and hold
+            contiguous indices from 0. Each part's size is the sum of its shards' counts.
+        size: frame side in pixels.  block: samples per zarr shard.
+
+    Returns:
+        ``root`` (indexed: ``open_dataset(root)`` works).
+    """
+    from mmdata.store import SampleRecord, ShardLayout, ShardTarget, StoreSettings, build_manifest, shard_path, write_block, write_manifest
+
+    sizes: dict[int, int] = {}
+    for part, count in shards:
+        sizes[part] = sizes.get(part, 0) + count
+    next_shard: dict[int, tuple[int, int]] = {}
+    for part, count in shards:
+        shard, start = next_shard.get(part, (0, 0))
+        next_shard[part] = (shard + 1, start + count)
+        layout = ShardLayout(count, (size, size), TINY_FIELDS, max_layers=3, block=block)
+        identity = {"render_config_hash": "h", "catalogue_identity": "c", "part": part, "shard": shard, "start": start, "count": count}
+        attrs = {"origin": "test", "part": part, "shard": shard, "start": start, "part_size": sizes[part], "shard_size": max(c for _, c in shards),
+                 "render_config_hash": "h", "catalogue": {"identity": "c", "path": None}, "code_version": {"version": "t"}}
+        records = []
+        for i in range(start, start + count):
+            rng = np.random.default_rng([part, i, 1])
+            p = tiny_params(part, i)
+            records.append(SampleRecord(part, i, {f: rng.integers(0, 256, (size, size, 3), dtype=np.uint8) for f in TINY_FIELDS}, p.alpha, p))
+        with ShardTarget(shard_path(root, part, shard), layout, identity, attrs, StoreSettings(zarr_shard_samples=block)) as target:
+            for b in target.pending_blocks:
+                lo, hi = layout.block_range(b)
+                write_block(target.partial, layout, b, records[lo:hi])
+            target.finalize()
+    write_manifest(root, build_manifest(root))
+    return root

@@ -14,7 +14,7 @@ from mmdata.errors import ConfigError, VideoError
 from mmtrain.cli import main
 from mmtrain.magnify.clip import ClipSelection
 from mmtrain.magnify.outputs import open_output
-from mmtrain.magnify.slices import slice_figure
+from mmtrain.magnify.slices import render_figure, slice_figure
 from mmtrain.magnify.video import VideoReader, probe_video, write_video
 
 H, W, N = 24, 40, 20
@@ -145,9 +145,9 @@ def test_cli_selection_and_lossless_output_are_bit_exact_at_alpha_1(lossless_cli
     label = ("input", "output (linear, alpha 1, static)")
     xt = np.asarray(Image.open(tmp_path / "sel_xt-row5.png"))
     yt = np.asarray(Image.open(tmp_path / "sel_yt-col2.png"))
-    assert np.array_equal(xt, slice_figure(want[:, 5], want[:, 5], labels=label))
-    assert np.array_equal(yt, slice_figure(want[:, :, 2].transpose(1, 0, 2), want[:, :, 2].transpose(1, 0, 2),
-                                           labels=label))
+    assert np.array_equal(xt, render_figure(slice_figure(want[:, 5], want[:, 5], axis="x", at=5, fps=15, labels=label)))
+    assert np.array_equal(yt, render_figure(slice_figure(want[:, :, 2].transpose(1, 0, 2), want[:, :, 2].transpose(1, 0, 2),
+                                                         axis="y", at=2, fps=15, labels=label)))
 
 
 def test_cli_png_sequence_and_difference_panel(lossless_clip, tmp_path, capsys):
@@ -190,5 +190,6 @@ def test_trim_drops_exactly_the_first_frames_from_every_output(lossless_clip, tm
     assert rc == 0, capsys.readouterr().err
     assert np.array_equal(np.stack(list(VideoReader(out))), frames[5:9])
     assert np.array_equal(np.asarray(Image.open(tmp_path / "trim_xt-row3.png")),
-                          slice_figure(frames[5:9, 3], frames[5:9, 3], labels=("input", "output (linear, alpha 1, static)")))
+                          render_figure(slice_figure(frames[5:9, 3], frames[5:9, 3], axis="x", at=3, fps=30,
+                                                     labels=("input", "output (linear, alpha 1, static)"))))
     assert np.array_equal(np.asarray(Image.open(tmp_path / "trim_frame00006.png")), frames[6])

@@ -334,10 +334,12 @@ def test_cli_every_mode_keeps_size_fps_and_frame_count(demo_video, weights, tmp_
         pngs = list(tmp_path.glob("out_*t-*.png"))
         assert len(pngs) == 1
         image = np.asarray(Image.open(pngs[0]))
-        from mmtrain.magnify.slices import slice_figure
+        from mmtrain.magnify.slices import render_figure, slice_figure
 
+        at = int(mode_args[mode_args.index("--at") + 1])
         line = np.zeros((8, 38, 3) if axis == "x" else (30, 8, 3), np.uint8)  # (T, W) or (H, T)
-        assert image.shape == slice_figure(line, line).shape  # input | output, enlarged and labelled
+        want = render_figure(slice_figure(line, line, axis=axis, at=at, fps=24))  # input and output, labelled axes
+        assert image.shape == want.shape
     assert "frames/s" in capsys.readouterr().out
 
 
