@@ -147,12 +147,13 @@ def is_official_weights(path: str | Path) -> bool:
             or path.with_name(path.name + ".index").is_file())
 
 
-def load_model(path: str | Path, *, device: str | torch.device = "cpu", preset: str | None = None) -> MagNet:
+def load_model(path: str | Path | None = None, *, device: str | torch.device = "cpu", preset: str | None = None) -> MagNet:
     """A model in eval mode from our checkpoint, the authors' ``weights.npz``, a TF checkpoint, or a release.
 
     Args:
-        path: the file (or TF prefix / folder), or the name of a released model
-            (:mod:`mmtrain.model.released`; a file of that name wins).
+        path: a model spec (:func:`mmtrain.model.registry.resolve_model`): the file (or TF prefix /
+            folder), the name of a released or registered model (a file of that name wins), or
+            ``None`` for the default model.
         device: where to put the model.
         preset: if given, the preset the weights must belong to (the authors' weights are ``official``).
 
@@ -160,10 +161,10 @@ def load_model(path: str | Path, *, device: str | torch.device = "cpu", preset: 
         CheckpointError: unreadable, foreign or corrupt, or not of the requested preset.
     """
     from mmtrain.model.official import load_official_weights
-    from mmtrain.model.released import resolve_weights
+    from mmtrain.model.registry import resolve_model
 
-    path = resolve_weights(path)
-    if is_official_weights(path):
+    kind, path = resolve_model(path)
+    if kind == "official":
         if preset not in (None, "official"):
             raise CheckpointError(f"{path}: the authors' weights are the 'official' preset, not {preset!r}")
         model = load_official_weights(MagNet(ModelConfig.preset("official")), path)
