@@ -18,7 +18,7 @@ __all__ = ["register"]
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from mmdata.config import load_config
+    from mmdata.config import load_config, warn_schema_defaults
     from mmdata.errors import StoreError
     from mmdata.fsutil import os_errors_named
     from mmdata.spec import DatasetSpec
@@ -26,6 +26,8 @@ def _generate(args: argparse.Namespace) -> int:
     from mmdata.store.generate import generate_shard, plan_shard
     from mmdata.sources import open_catalogue
 
+    if args.config is None:
+        warn_schema_defaults("mmdata generate")
     config = load_config(args.config)
     plan = plan_shard(DatasetSpec.from_config(config), args.part, args.shard)
     catalogue = open_catalogue(args.catalogue)

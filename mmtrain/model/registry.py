@@ -103,5 +103,5 @@ def resolve_model(spec: str | os.PathLike[str] | None = None) -> ResolvedModel:
         return ResolvedModel(_kind_of(path), path)
     known = ", ".join(sorted(RELEASES)) or "none"
     fetched = ", ".join(sorted(registered)) or "none; `mmtrain models fetch official` adds the authors' weights"
-    raise CheckpointError(f"{text}: no such file, and not the name of a model (released: {known}; "
-                          f"registered in {models_home()}: {fetched})")
+    raise CheckpointError(f"{text}: no such file, and not the name of a released model (released: {known}) "
+                          f"nor of a registered one (in {models_home()}: {fetched})")
