@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from mmtrain.model.registry import DEFAULT_MODEL
 
     p = subparsers.add_parser(
-        "magnify", help="magnify the motion in a video (network, phase-based or linear; static, dynamic, temporal)",
+        "magnify", help="magnify the motion in a video (network, phase_based or linear; static, dynamic, temporal)",
         description="Magnify the motion in a video. Static: against the first frame; dynamic: against the "
                     "previous frame; temporal: a band-pass of the shape representation (paper Eq. 4). Unset "
                     "options come from --preset, then --config's magnify section. An FIR band-pass whose DC "
