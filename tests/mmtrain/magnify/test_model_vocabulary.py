@@ -160,3 +160,16 @@ def test_resolve_model_is_the_one_resolution(tmp_path: Path, monkeypatch: pytest
     assert resolve_model(DEFAULT_MODEL).path == Path(DEFAULT_MODEL)
     with pytest.raises(CheckpointError, match="not the name of a released model"):
         resolve_model("no-such-model")
+
+
+def test_evaluate_run_takes_the_same_specs_and_models_list_marks_the_default(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from mmtrain.evaluate.methods import load_network
+
+    named = load_network(f"ref={DEFAULT_MODEL}")
+    bare = load_network(DEFAULT_MODEL)
+    assert (named.name, bare.name) == ("ref", DEFAULT_MODEL)
+    assert all(np.array_equal(a.numpy(), b.numpy())
+               for a, b in zip(named.model.state_dict().values(), bare.model.state_dict().values()))
+    assert main(["models", "list"]) == 0
+    assert f"{DEFAULT_MODEL} (default)\t" in capsys.readouterr().out
