@@ -158,3 +158,23 @@ def test_an_unreachable_server_is_one_line_and_exit_2(home: Path, capsys: pytest
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "cannot download" in err[0] and f"127.0.0.1:{port}" in err[0]
     assert registered_models() == {}
+
+
+def test_an_archive_of_weights_npz_is_accepted_but_only_with_the_authors_kernels(
+        home: Path, server: tuple[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An archive holding the authors' weights.npz (no TF files) converts too; other kernels are refused."""
+    base, www = server
+    weights = read_npz_weights(OFFICIAL / "weights.npz")
+    changed = dict(weights)
+    name = next(k for k in weights if k.endswith("pred_conv/Conv/weights"))
+    changed[name] = weights[name] + np.float32(1e-3)  # readable, finite, the right shapes: not the authors'
+    for label, tensors in (("other", changed), ("authors", weights)):
+        npz = tmp_path / f"{label}.npz"
+        np.savez(npz, **tensors)
+        with zipfile.ZipFile(www / f"{label}.zip", "w") as zf:
+            zf.write(npz, "release/weights.npz")
+    assert main(["models", "fetch", "official", "--url", f"{base}/other.zip"]) == 2
+    assert "not the authors' released weights" in capsys.readouterr().err
+    assert registered_models() == {}
+    assert main(["models", "fetch", "official", "--url", f"{base}/authors.zip", "--name", "theirs"]) == 0
+    assert resolve_model("theirs") == ("official", home / "models" / "theirs.npz")
