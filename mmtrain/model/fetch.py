@@ -103,7 +103,7 @@ def _download(url: str, dest: Path, *, timeout: float, progress: bool) -> str:
 
 def _wanted(name: str) -> bool:
     base = PurePosixPath(name).name
-    return base == "checkpoint" or base.endswith(".index") or ".data-" in base or base.endswith(".npz")
+    return base == "checkpoint" or base.endswith((".index", ".npz")) or ".data-" in base
 
 
 def _extract(archive: Path, dest: Path) -> list[Path]:
@@ -203,8 +203,7 @@ def fetch_official(*, url: str = OFFICIAL_URL, sha256: str | None = None, name: 
                                   "from the recorded one); nothing registered")
         step = int(tensors["Variable"]) if "Variable" in tensors and np.ndim(tensors["Variable"]) == 0 else 0
         target = folder / f"{name}.npz"
-        with atomic_path(target) as part:
-            with open(part, "wb") as fh:
-                np.savez(fh, Variable=np.int32(step), **{n: np.asarray(tensors[n], dtype="<f4") for n in names})
+        with atomic_path(target) as part, open(part, "wb") as fh:
+            np.savez(fh, Variable=np.int32(step), **{n: np.asarray(tensors[n], dtype="<f4") for n in names})
     log.info("registered %s: %s", name, target)
     return FetchResult(name=name, path=target, archive_sha256=actual, step=step)
