@@ -27,7 +27,7 @@ CHILD = r"""
 import json, sys, time
 import torch
 from mmtrain.model.checkpoint import load_model
-from mmtrain.model.released import resolve_weights
+from mmtrain.model.registry import resolve_weights
 from mmtrain.model.runtime import configure_threads
 w, h, frames, steps = (int(v) for v in sys.argv[1:5])
 configure_threads()

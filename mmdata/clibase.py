@@ -23,28 +23,50 @@ import os
 import signal
 import sys
 from types import ModuleType
-from typing import NoReturn, Sequence
+from typing import Any, NoReturn, Sequence
 
 from mmdata.errors import MotionMagError
 
-__all__ = ["OneLineParser", "run_cli"]
+__all__ = ["DefaultsHelpFormatter", "OneLineParser", "build_parser", "run_cli"]
 
 log = logging.getLogger(__name__)
+
+
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """Help that shows each option's default, ``(default: X)``, unless its text already names one.
+
+    Options whose default is ``None`` or ``False`` (unset: the value then comes from ``--config`` or the
+    schema, as the text says) show none.
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if (default is None or default is False or default is argparse.SUPPRESS or default == []
+                or "default" in text.lower() or "%(default)" in text
+                or not (action.option_strings or action.nargs in ("?", "*"))):
+            return text
+        return f"{text} (default: %(default)s)"
 
 
 class OneLineParser(argparse.ArgumentParser):
     """An ``ArgumentParser`` whose usage errors are one line on stderr, with exit status 2.
 
     ``mmtrain magnify: error: argument --alpha: expected one argument (see 'mmtrain magnify --help')``;
-    sub-command parsers are of the same class (argparse builds them with ``type(parent)``).
+    sub-command parsers are of the same class (argparse builds them with ``type(parent)``), and show
+    their defaults in ``--help`` (:class:`DefaultsHelpFormatter`).
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", DefaultsHelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see '{self.prog} --help')\n")
 
 
-def run_cli(prog: str, description: str, modules: Sequence[ModuleType], argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv``, run the chosen sub-command and return the exit status."""
+def build_parser(prog: str, description: str, modules: Sequence[ModuleType]) -> tuple[OneLineParser, Any]:
+    """The program's parser and its sub-parsers action, every module's sub-commands registered."""
     from mmdata.version import __version__
 
     parser = OneLineParser(prog=prog, description=description)
@@ -55,6 +77,12 @@ def run_cli(prog: str, description: str, modules: Sequence[ModuleType], argv: Se
     subparsers.required = True
     for module in modules:
         module.register(subparsers)
+    return parser, subparsers
+
+
+def run_cli(prog: str, description: str, modules: Sequence[ModuleType], argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv``, run the chosen sub-command and return the exit status."""
+    parser, subparsers = build_parser(prog, description, modules)
     args, extra = parser.parse_known_args(argv)
     if extra:  # named by the sub-command they were given to, as its other usage errors are
         subparsers.choices.get(args.command, parser).error(f"unrecognized arguments: {' '.join(extra)}")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import functools
 from fractions import Fraction
+import logging
 import math
 from importlib import resources
 from pathlib import Path
@@ -34,7 +35,7 @@ from mmdata.identity import json_sha256
 from mmdata.scene import PART_NAMES
 from mmdata.yamlfile import read_yaml
 
-__all__ = ["SCHEMA_PATH", "MIX_SUM_TOLERANCE", "MAX_SHARDS_PER_PART", "ResolvedConfig", "mix_counts", "load_schema", "load_config", "validate_config", "section_defaults", "config_hash"]
+__all__ = ["SCHEMA_PATH", "MIX_SUM_TOLERANCE", "MAX_SHARDS_PER_PART", "ResolvedConfig", "mix_counts", "load_schema", "load_config", "validate_config", "section_defaults", "config_hash", "warn_schema_defaults"]
 
 SCHEMA_PATH = Path(str(resources.files("mmdata") / "schema" / "config.schema.yaml"))
 
@@ -322,6 +323,21 @@ def load_config(path: str | Path | None = None, overrides: Mapping[str, Any] | N
     if overrides:
         raw = _merge(raw, dict(overrides))
     return validate_config(raw)
+
+
+def warn_schema_defaults(command: str) -> None:
+    """Log one warning that ``command`` runs without ``--config``: the schema's defaults are the paper's scale.
+
+    Names the key values (samples per part, image size, training steps) and how to run the demo instead.
+    """
+    defaults = validate_config({})
+    parts = defaults["dataset"]["parts"]
+    sizes = sorted(set(parts.values()))
+    per_part = str(sizes[0]) if len(sizes) == 1 else "/".join(str(parts[p]) for p in parts)
+    logging.getLogger("mmdata.config").warning(
+        "%s without --config: the schema's defaults apply, which are the paper's full scale (dataset.parts=%s samples "
+        "in each of %d parts, dataset.image_size=%s, train.steps=%s); for the small demo use --config config/config.yaml",
+        command, per_part, len(parts), defaults["dataset"]["image_size"], defaults["train"]["steps"])
 
 
 def config_hash(config: Mapping[str, Any]) -> str:

@@ -18,6 +18,7 @@ __all__ = [
     "IntegrityError",
     "CheckpointError",
     "VideoError",
+    "DownloadError",
 ]
 
 
@@ -59,3 +60,7 @@ class CheckpointError(MotionMagError, ValueError):
 
 class VideoError(MotionMagError, ValueError):
     """A video cannot be read or written (not a video, no frames, unsupported codec, ...)."""
+
+
+class DownloadError(MotionMagError, ConnectionError):
+    """A download failed: the server cannot be reached, answered with an error, or sent the wrong bytes."""

@@ -29,16 +29,22 @@ def _import(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``export-official`` and ``import-official``."""
-    p = subparsers.add_parser("export-official", help="write the authors' layout (frameA/B/C, amplified, meta, train_mf.txt)")
+    p = subparsers.add_parser("export-official", help="write the authors' layout (frameA/B/C, amplified, meta, train_mf.txt)",
+                              description="Export an indexed dataset to the authors' folder layout (frameA/, frameB/ "
+                                          "perturbed, frameC/, amplified/, meta/*.json, train_mf.txt) so that their "
+                                          "code and other implementations can train on it.")
     p.add_argument("--root", type=Path, required=True, help="dataset root")
     p.add_argument("-o", "--out", type=Path, required=True, help="folder to write the authors' layout into")
     p.add_argument("--parts", nargs="*", default=None, help="parts to export (default all)")
     p.add_argument("--workers", type=int, default=1, help="threads encoding PNGs")
     p.set_defaults(func=_export)
 
-    p = subparsers.add_parser("import-official", help="read the authors' layout into shard stores")
-    p.add_argument("src", type=Path)
-    p.add_argument("--root", type=Path, required=True)
+    p = subparsers.add_parser("import-official", help="read the authors' layout into shard stores",
+                              description="Import a dataset in the authors' folder layout (frameA/, frameB/, frameC/, "
+                                          "amplified/, meta/*.json) into shard stores under ROOT; index it with "
+                                          "`mmdata index` next.")
+    p.add_argument("src", type=Path, help="folder of the authors' layout (with frameA/, frameB/, frameC/, amplified/, meta/)")
+    p.add_argument("--root", type=Path, required=True, help="dataset root to write the shard stores into")
     p.add_argument("--part", default="1", help="part for samples whose meta names none (default 1)")
     p.add_argument("--shard-size", type=int, default=100, help="samples per shard store")
     p.add_argument("--config", type=Path, default=None, help="config whose `store` section sets compression")

@@ -206,7 +206,9 @@ def _positive_int(text: str) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``preview`` command."""
-    p = subparsers.add_parser("preview", help="write PNG contact sheets of rendered samples (A, B, Y, |B-A|) per part")
+    p = subparsers.add_parser("preview", help="write PNG contact sheets of rendered samples (A, B, Y, |B-A|) per part",
+                              description="Render a few samples of each part and write PNG contact sheets "
+                                          "(A, B, Y and |B-A| per sample), to look at the data before generating it.")
     p.add_argument("-o", "--out", required=True, help="folder for preview-<part>.png")
     p.add_argument("--config", help="YAML config (default: all defaults)")
     p.add_argument("--catalogue", help="catalogue folder (mmdata sources build); default: build the config's sources")

@@ -15,11 +15,15 @@ __all__ = ["register"]
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``sources`` command with its ``build`` and ``show`` sub-commands."""
-    parser = subparsers.add_parser("sources", help="build and inspect source catalogues (COCO, VOC, built-in)")
+    parser = subparsers.add_parser("sources", help="build and inspect source catalogues (COCO, VOC, built-in)",
+                                   description="Build a source catalogue (backgrounds and an object bank from COCO "
+                                               "and VOC, or the built-in photographs) and inspect one.")
     sub = parser.add_subparsers(dest="sources_command", metavar="ACTION")
     sub.required = True
 
-    build = sub.add_parser("build", help="build a catalogue folder (catalogue.json + objects.zarr)")
+    build = sub.add_parser("build", help="build a catalogue folder (catalogue.json + objects.zarr)",
+                           description="Build a catalogue folder (catalogue.json + objects.zarr) from the configured "
+                                       "sources: COCO backgrounds and VOC object cutouts, or the built-in photographs.")
     build.add_argument(
         "--kind", choices=["builtin", "coco_voc"], help="source kind (default: the config's sources.kind)"
     )
@@ -34,7 +38,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     build.add_argument("--workers", type=int, default=1, help="processes decoding images in parallel (default 1)")
     build.set_defaults(func=_build)
 
-    show = sub.add_parser("show", help="print a catalogue's counts; optionally write a PNG contact sheet")
+    show = sub.add_parser("show", help="print a catalogue's counts; optionally write a PNG contact sheet",
+                          description="Print a catalogue's counts (backgrounds, objects, skipped items); optionally "
+                                      "write a PNG contact sheet of random backgrounds and objects.")
     show.add_argument("--catalogue", required=True, help="catalogue folder (mmdata sources build -o)")
     show.add_argument("--sheet", help="write a contact sheet of random backgrounds and objects to this PNG")
     show.add_argument("--seed", type=int, default=0, help="seed choosing the items of the sheet (default 0)")

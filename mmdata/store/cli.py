@@ -18,7 +18,7 @@ __all__ = ["register"]
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from mmdata.config import load_config
+    from mmdata.config import load_config, warn_schema_defaults
     from mmdata.errors import StoreError
     from mmdata.fsutil import os_errors_named
     from mmdata.spec import DatasetSpec
@@ -26,6 +26,8 @@ def _generate(args: argparse.Namespace) -> int:
     from mmdata.store.generate import generate_shard, plan_shard
     from mmdata.sources.catalogue import open_catalogue
 
+    if args.config is None:
+        warn_schema_defaults("mmdata generate")
     config = load_config(args.config)
     plan = plan_shard(DatasetSpec.from_config(config), args.part, args.shard)
     catalogue = open_catalogue(args.catalogue)
@@ -138,7 +140,10 @@ def _explain(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the dataset-store sub-commands."""
-    p = subparsers.add_parser("generate", help="render one shard of one part into ROOT/part{P}/shard-{K:04d}.zarr")
+    p = subparsers.add_parser("generate", help="render one shard of one part into ROOT/part{P}/shard-{K:04d}.zarr",
+                              description="Render one shard of one part into ROOT/part{P}/shard-{K:04d}.zarr, written "
+                                          "atomically. Without --config the schema's defaults apply: the paper's "
+                                          "full scale (use --config config/config.yaml for the demo).")
     p.add_argument("--config", type=Path, default=None, help="YAML config (default: all schema defaults)")
     p.add_argument("--catalogue", type=Path, required=True, help="source catalogue folder (mmdata sources build)")
     p.add_argument("--part", required=True, help="part number or name (1-5, or a custom part of dataset.custom_parts)")
@@ -148,7 +153,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--scheduler", default=None, help="address of an existing dask.distributed scheduler, e.g. tcp://host:8786")
     p.set_defaults(func=_generate)
 
-    p = subparsers.add_parser("index", help="write ROOT/manifest.json and the dataset card ROOT/card/")
+    p = subparsers.add_parser("index", help="write ROOT/manifest.json and the dataset card ROOT/card/",
+                              description="Index a dataset: write ROOT/manifest.json (per-shard checksums) and the "
+                                          "dataset card ROOT/card/ (both or neither).")
     p.add_argument("--root", type=Path, required=True, help="dataset root")
     p.set_defaults(func=_index)
 
@@ -174,7 +181,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the random choice of samples")
     p.set_defaults(func=_audit)
 
-    p = subparsers.add_parser("explain", help="where one sample came from, in plain terms")
+    p = subparsers.add_parser("explain", help="where one sample came from, in plain terms",
+                              description="Where sample INDEX of a part came from, in plain terms: its shard, source "
+                                          "images and objects, motions, alpha, noise and seed (--json for the record).")
     p.add_argument("--root", type=Path, required=True, help="dataset root")
     p.add_argument("--part", required=True, help="part number or name (1-5, or a custom part of dataset.custom_parts)")
     p.add_argument("--index", type=int, required=True, help="sample index within the part")

@@ -43,6 +43,7 @@ from mmdata.render.sampling import background_cover
 from mmdata.sources.base import Catalogue, background_shape, object_shape
 from mmdata.spec import DatasetSpec
 from mmtrain.evaluate.baselines import PhaseBasedConfig
+from mmtrain.magnify.methodnames import canonical_method
 
 __all__ = [
     "TEST_NAMES",
@@ -181,7 +182,7 @@ class EvalSpec:
             input_motions=tuple(float(v) for v in merged["input_motions"]),
             input_motion_alpha_cap=float(ev["input_motion_alpha_cap"]),
             store_videos=bool(merged["store_videos"]),
-            methods=tuple(ev["methods"]),
+            methods=tuple(dict.fromkeys(canonical_method(m) for m in ev["methods"])),
             models=tuple((str(k), str(v)) for k, v in ev["models"].items()),
             video=video,
             phase_based=PhaseBasedConfig(

@@ -11,6 +11,7 @@ from mmdata.spec import DatasetSpec
 from mmtrain.evaluate.cases import EvalSpec, check_test_names
 from mmtrain.evaluate.methods import Method, load_network, make_builtin
 from mmdata.errors import ConfigError
+from mmtrain.magnify.methodnames import canonical_method
 from mmtrain.evaluate.report import write_results
 from mmtrain.evaluate.scoring import Results, evaluate_test_sets
 from mmtrain.evaluate.sets import open_test_set, shard_name, write_test_set
@@ -20,21 +21,35 @@ __all__ = ["register"]
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``evaluate sets`` and ``evaluate run``."""
-    parser = subparsers.add_parser("evaluate", help="the paper's quantitative tests (Fig. 8): test sets, scores, plots")
+    from mmtrain.model.registry import DEFAULT_MODEL
+
+    parser = subparsers.add_parser("evaluate", help="the paper's quantitative tests (Fig. 8): test sets, scores, plots",
+                                   description="The paper's quantitative tests (Fig. 8): render the test sets, score "
+                                               "methods and networks on them, merge sharded scores; and the physical "
+                                               "accuracy of a magnified real video.")
     sub = parser.add_subparsers(dest="evaluate_command", metavar="ACTION")
     sub.required = True
 
-    sets = sub.add_parser("sets", help="render the test sets (one Zarr store per test)")
+    sets = sub.add_parser("sets", help="render the test sets (one Zarr store per test)",
+                          description="Render the test sets of the chosen protocol and size from a source "
+                                      "catalogue: one Zarr store per test (or per shard K/N of each).")
     sets.add_argument("--catalogue", required=True, help="catalogue folder (mmdata sources build)")
     sets.add_argument("-o", "--out", required=True, help="folder of the test sets")
     _common(sets)
     sets.set_defaults(func=_cmd_sets)
 
-    run = sub.add_parser("run", help="score methods on the test sets; write results.csv/json, summary.md, plots")
+    run = sub.add_parser("run", help="score methods on the test sets; write results.csv/json, summary.md, plots",
+                         description="Score the built-in methods and the networks named by --model (and "
+                                     "evaluate.models) on the test sets; write results.csv/json, summary.md and "
+                                     "the plots of Fig. 8.")
     run.add_argument("--sets", required=True, help="folder of the test sets (evaluate sets -o)")
-    run.add_argument("--model", action="append", default=[], metavar="NAME=PATH",
-                     help="a network to score: our checkpoint or the authors' weights.npz (repeatable)")
-    run.add_argument("--methods", nargs="*", help="built-in methods (default evaluate.methods): oracle do_nothing phase_based")
+    run.add_argument("--model", action="append", default=[], metavar="[NAME=]SPEC",
+                     help="a network to score, repeatable: SPEC as everywhere (a released or registered model's name "
+                          "such as motionmag-cpu-ref or official, our checkpoint .pt, the authors' weights.npz), "
+                          "NAME its label in the results (default: the SPEC's file stem)")
+    run.add_argument("--methods", nargs="*",
+                     help="built-in methods (default evaluate.methods): oracle do_nothing phase_based linear "
+                          "(phase-based: deprecated spelling)")
     run.add_argument("--catalogue", help="catalogue folder, needed only for test sets stored without clips")
     run.add_argument("--device", default="auto",
                      help="torch device of the networks and the torch baselines: auto (CUDA when available with "
@@ -46,19 +61,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _common(run)
     run.set_defaults(func=_cmd_run)
 
-    merge = sub.add_parser("merge", help="merge the results.json of the shards of a run into one report")
+    merge = sub.add_parser("merge", help="merge the results.json of the shards of a run into one report",
+                           description="Merge the results.json of the shards of one `evaluate run --shard K/N` "
+                                       "into one results folder and report.")
     merge.add_argument("parts", nargs="+", help="results.json files (or their folders) of `run --shard K/N`")
     merge.add_argument("-o", "--out", required=True, help="results folder")
     merge.set_defaults(func=_cmd_merge)
 
-    acc = sub.add_parser("video-accuracy", help="a real clip: tracked motion ratio per frequency band against alpha, flicker")
+    acc = sub.add_parser("video-accuracy", help="a real clip: tracked motion ratio per frequency band against alpha, flicker",
+                         description="Magnify a real clip (or read an already magnified one), track textured "
+                                     "points in both and report, per frequency band, the ratio of output to input "
+                                     "motion against alpha, and the flicker in still regions.")
     acc.add_argument("video", help="input video file")
     acc.add_argument("--alpha", type=float, required=True, help="magnification factor")
     acc.add_argument("--band", type=float, nargs=2, metavar=("LOW", "HIGH"),
                      help="the method's pass band in Hz (needed unless --magnified; nominal factor alpha inside, 1 outside)")
-    acc.add_argument("--method", default="phase_based", choices=("phase_based", "linear", "network"),
-                     help="phase_based (default) or linear: whole-clip FIR in torch; network: --model in temporal FIR mode")
-    acc.add_argument("--model", help="weights of the network method (our checkpoint or the authors' weights.npz)")
+    acc.add_argument("--method", default="phase_based", choices=("phase_based", "linear", "network", "phase-based"),
+                     metavar="{phase_based,linear,network}",
+                     help="phase_based or linear: whole-clip FIR in torch; network: --model in temporal FIR mode "
+                          "(phase-based: deprecated spelling)")
+    acc.add_argument("--model", metavar="SPEC",
+                     help="the network method's model: a released or registered model's name, our checkpoint, the "
+                          f"authors' weights.npz (default: {DEFAULT_MODEL})")
     acc.add_argument("--magnified", help="measure this already magnified video instead (same frames and crop)")
     acc.add_argument("--start", type=int, default=0, help="first frame (default 0)")
     acc.add_argument("--frames", type=int, help="frames (default: to the end)")
@@ -148,8 +172,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--workers {args.workers} with --device {args.device}: worker processes cannot share a {device.type} "
                           "device; score on it with --workers 1, or use several workers on the CPU")
     backend = args.baseline_backend or ev.baseline_backend
+    names = [canonical_method(n) for n in args.methods] if args.methods is not None else list(ev.methods)
     methods: list[Method] = [make_builtin(name, ev.phase_based, backend=backend, device=device)
-                             for name in (args.methods if args.methods is not None else ev.methods)]
+                             for name in dict.fromkeys(names)]
     models = [f"{name}={path}" for name, path in ev.models] + list(args.model)
     methods += [load_network(spec, str(device)) for spec in models]  # fail early on bad weights
     test_sets = [open_test_set(Path(args.sets) / shard_name(test, args.shard)) for test in ev.tests]
@@ -187,7 +212,7 @@ def _cmd_video_accuracy(args: argparse.Namespace) -> int:
     from mmtrain.evaluate.video_report import video_accuracy
 
     acc, paths = video_accuracy(args.video, args.out, alpha=args.alpha, band=tuple(args.band) if args.band else None,
-                                method=args.method, checkpoint=args.model, magnified=args.magnified, start=args.start,
+                                method=canonical_method(args.method), model=args.model, magnified=args.magnified, start=args.start,
                                 frames=args.frames, crop=tuple(args.crop) if args.crop else None, bands=args.bands,
                                 points=args.points, patch=args.patch, min_amplitude=args.min_amplitude,
                                 device=args.device)

@@ -146,10 +146,13 @@ def make_builtin(name: str, phase_config: PhaseBasedConfig, *, backend: str = "n
 
 
 def load_network(spec: str, device: str = "cpu") -> NetworkMethod:
-    """A network method from ``NAME=PATH`` (or a bare path, named after the file).
+    """A network method from ``NAME=SPEC`` (or a bare SPEC, named after its file stem).
+
+    SPEC is a model spec as everywhere (:func:`mmtrain.model.registry.resolve_model`): a released or
+    registered model's name, our checkpoint, the authors' weights.
 
     Args:
-        spec: e.g. ``official=weights.npz`` or ``results/train/final.pt``.
+        spec: e.g. ``official=weights.npz``, ``ref=motionmag-cpu-ref``, ``official`` or ``results/train/final.pt``.
         device: where to run it.
 
     Raises:
@@ -162,5 +165,5 @@ def load_network(spec: str, device: str = "cpu") -> NetworkMethod:
     if not sep:
         name, path = Path(spec).stem, spec
     if not name or name in BUILTIN_METHODS:
-        raise ConfigError(f"--model {spec!r}: expected NAME=PATH with a name other than {', '.join(BUILTIN_METHODS)}")
+        raise ConfigError(f"--model {spec!r}: expected NAME=SPEC with a name other than {', '.join(BUILTIN_METHODS)}")
     return NetworkMethod(name=name, model=load_model(path, device=device), device=device)

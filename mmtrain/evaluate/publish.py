@@ -111,7 +111,7 @@ def publish_release(checkpoint: str | Path, *, name: str, metrics: str | Path, d
         f"The `{model.config.preset}` preset of the network of Oh et al. (ECCV 2018), {n_params:,} weights, "
         + (f"fine-tuned from `{train_cfg['init_weights']}`" if train_cfg.get("init_weights") else "trained from scratch")
         + f" by this pipeline. Load it by name wherever a checkpoint is taken: "
-        f"`mmtrain magnify VIDEO -o OUT --checkpoint {name}`, `mmtrain evaluate run --model {name}={name}`, "
+        f"`mmtrain magnify VIDEO -o OUT --model {name}`, `mmtrain evaluate run --model {name}={name}`, "
         f"`train.init_weights: {name}`.",
         "",
         "## Facts",

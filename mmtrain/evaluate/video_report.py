@@ -42,13 +42,20 @@ def nominal_factors(bands: Sequence[tuple[float, float]], alpha: float, passband
 
 
 def magnify_clip(frames: np.ndarray, fps: float, *, method: str, alpha: float, band: tuple[float, float],
-                 device: str = "auto", checkpoint: str | None = None) -> np.ndarray:
+                 device: str = "auto", model: str | None = None) -> np.ndarray:
     """Magnify a whole uint8 clip ``(T, H, W, 3)`` in the band; returns uint8 frames of the same shape.
 
+    ``model`` (the network method only) is a model spec (:func:`mmtrain.model.registry.resolve_model`);
+    ``None``: the default model, named in the log.
+
     Raises:
-        ConfigError: an unknown method, the network without weights, a band the clip cannot hold.
+        ConfigError: an unknown method, a band the clip cannot hold.
+        CheckpointError: the model cannot be found or loaded.
     """
+    from mmtrain.magnify.methodnames import canonical_method
     from mmtrain.magnify.pipeline import select_device
+
+    method = canonical_method(method)
 
     if method not in VIDEO_METHODS:
         raise ConfigError(f"--method: expected one of {', '.join(VIDEO_METHODS)}, got {method!r}")
@@ -56,10 +63,8 @@ def magnify_clip(frames: np.ndarray, fps: float, *, method: str, alpha: float, b
     if method == "network":
         from mmtrain.magnify.api import magnify
 
-        if checkpoint is None:
-            raise ConfigError("--model: the network method needs weights (a checkpoint or the authors' weights.npz)")
-        return magnify(frames, alpha, mode="temporal", filter="fir", band=band, fps=fps, checkpoint=checkpoint,
-                               device=str(dev))
+        return magnify(frames, alpha, mode="temporal", filter="fir", band=band, fps=fps, model=model,
+                       device=str(dev))
     from mmtrain.magnify.phase import PhaseBasedConfig
     from mmtrain.magnify.phase_torch import linear_magnify_torch, phase_based_magnify_torch
 
@@ -132,7 +137,7 @@ def write_video_accuracy(acc: VideoAccuracy, out: str | Path, *, title: str = ""
 
 
 def video_accuracy(video: str | Path, out: str | Path, *, alpha: float, band: tuple[float, float] | None,
-                   method: str = "phase_based", checkpoint: str | None = None, magnified: str | Path | None = None,
+                   method: str = "phase_based", model: str | None = None, magnified: str | Path | None = None,
                    start: int = 0, frames: int | None = None, crop: tuple[int, int, int, int] | None = None,
                    bands: Sequence[tuple[float, float]] | None = None, points: int = 24, patch: int = 12,
                    min_amplitude: float = 0.02, device: str = "auto") -> tuple[VideoAccuracy, list[Path]]:
@@ -156,7 +161,7 @@ def video_accuracy(video: str | Path, out: str | Path, *, alpha: float, band: tu
     else:
         if band is None:
             raise ConfigError("--band: the method's pass band LOW HIGH (Hz) is needed to magnify the clip")
-        outputs = magnify_clip(inputs, fps, method=method, alpha=alpha, band=band, device=device, checkpoint=checkpoint)
+        outputs = magnify_clip(inputs, fps, method=method, alpha=alpha, band=band, device=device, model=model)
         label = f"{method}, alpha {alpha:g}, band {band[0]:g}-{band[1]:g} Hz"
     bands = list(bands) if bands else default_bands(fps, len(inputs))
     acc = measure_video_accuracy(inputs, outputs, fps, bands=bands, expected=nominal_factors(bands, alpha, band),

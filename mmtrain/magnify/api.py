@@ -14,13 +14,17 @@ Example:
     >>> mmtrain.magnify(clip, 5, mode="static", method="linear").shape
     (6, 32, 32, 3)
 
-With the network: ``mmtrain.magnify(clip, 10, checkpoint="weights.npz")``; a temporal band:
-``mmtrain.magnify(clip, 20, mode="temporal", filter="butter", band=(1, 3), fps=30, checkpoint=...)``.
+With the network: ``mmtrain.magnify(clip, 10)`` (the default model, ``motionmag-cpu-ref``, logged as
+``model: motionmag-cpu-ref (default)``), ``mmtrain.magnify(clip, 10, model="official")`` or
+``model="weights.npz"`` (any spec of :func:`mmtrain.model.registry.resolve_model`); a temporal band:
+``mmtrain.magnify(clip, 20, mode="temporal", filter="butter", band=(1, 3), fps=30, model=...)``.
+``checkpoint=`` is the deprecated name of ``model=``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from typing import Iterable, Iterator
 
@@ -32,36 +36,48 @@ from mmtrain.magnify.pipeline import MagnifySettings, magnify_frames, select_dev
 
 __all__ = ["load_for", "magnify_batches", "magnify", "magnify_iter"]
 
+log = logging.getLogger(__name__)
 
-def load_for(settings: MagnifySettings, checkpoint: str | os.PathLike[str] | torch.nn.Module | None, *,
+ModelArg = str | os.PathLike[str] | torch.nn.Module | None
+
+
+def _model_arg(model: ModelArg, checkpoint: ModelArg) -> ModelArg:
+    """``model``, or the deprecated ``checkpoint`` (with a warning); both given and different is an error."""
+    if checkpoint is None:
+        return model
+    log.warning("checkpoint= is deprecated; use model=")
+    if model is not None and model is not checkpoint and str(model) != str(checkpoint):
+        raise ConfigError(f"model: given twice, as model={model!s} and checkpoint={checkpoint!s}")
+    return checkpoint
+
+
+def load_for(settings: MagnifySettings, model: ModelArg, *,
              device: torch.device | str = "cpu", model_preset: str | None = None) -> torch.nn.Module | None:
     """The network the settings need (``None`` for the classical methods).
 
     Args:
         settings: the run's settings.
-        checkpoint: a path (:func:`mmtrain.model.checkpoint.load_model`) or a loaded model.
+        model: a model spec (:func:`mmtrain.model.registry.resolve_model`: a path, a released or
+            registered name), a loaded model, or ``None`` for the default model (logged).
 
     Raises:
-        ConfigError: the network method without a checkpoint.
-        CheckpointError: the checkpoint cannot be loaded.
+        CheckpointError: the model cannot be found or loaded.
     """
     if settings.method != "network":
         return None
-    if checkpoint is None:
-        raise ConfigError("checkpoint: the network method needs weights (--checkpoint PATH, or "
-                          "--method phase-based / linear)")
-    if isinstance(checkpoint, torch.nn.Module):
-        return checkpoint.to(device).eval()
+    if isinstance(model, torch.nn.Module):
+        return model.to(device).eval()
     from mmtrain.model.checkpoint import load_model
+    from mmtrain.model.registry import default_model_spec
 
-    return load_model(checkpoint, device=device, preset=model_preset)
+    return load_model(default_model_spec(model), device=device, preset=model_preset)
 
 
 def magnify_batches(model: torch.nn.Module | None, batches: Iterable[np.ndarray], settings: MagnifySettings, *,
                     n_frames: int, device: torch.device | str = "cpu", work_dir: str | os.PathLike[str] | None = None,
                     progress: bool = False) -> Iterator[np.ndarray]:
     """Magnify batches of uint8 frames ``(n, H, W, 3)`` with ``settings.method``; yields uint8 batches."""
-    if settings.method == "phase-based":
+    if settings.method == "phase_based":
         from mmtrain.magnify.phase_frames import phase_based_frames
 
         return phase_based_frames(batches, settings, device=device if settings.backend == "torch" else None)
@@ -82,8 +98,8 @@ def _settings(alpha: float, n_frames: int, fps: float | None, options: dict) -> 
     return settings.resolve(float(fps or 1.0), n_frames)
 
 
-def magnify_iter(frames: Iterable[np.ndarray], alpha: float, *, n_frames: int, checkpoint=None,
-                 fps: float | None = None, device: str | None = "auto", model_preset: str | None = None,
+def magnify_iter(frames: Iterable[np.ndarray], alpha: float, *, n_frames: int, model: ModelArg = None,
+                 checkpoint: ModelArg = None, fps: float | None = None, device: str | None = "auto", model_preset: str | None = None,
                  work_dir: str | os.PathLike[str] | None = None, **options) -> Iterator[np.ndarray]:
     """Magnify a stream of RGB uint8 frames ``(H, W, 3)``; yields magnified frames one by one.
 
@@ -91,7 +107,9 @@ def magnify_iter(frames: Iterable[np.ndarray], alpha: float, *, n_frames: int, c
         frames: the frames, e.g. a :class:`~mmtrain.magnify.video.VideoReader`.
         alpha: magnification factor (a motion ``delta`` becomes ``alpha * delta``).
         n_frames: the clip's length (the FIR filter is designed for it; other modes only check it).
-        checkpoint: weights path or a loaded model (``method="network"``).
+        model: a model spec (a path, ``motionmag-cpu-ref``, ``official``...) or a loaded model
+            (``method="network"``); ``None``: the default model (``motionmag-cpu-ref``, logged).
+        checkpoint: deprecated name of ``model``.
         fps: frame rate the band refers to (temporal mode).
         device: ``auto``, ``cpu``, ``cuda``...
         model_preset: the architecture the checkpoint must hold.
@@ -106,15 +124,15 @@ def magnify_iter(frames: Iterable[np.ndarray], alpha: float, *, n_frames: int, c
 
     settings = _settings(alpha, n_frames, fps, dict(options))
     dev = select_device(device)
-    model = load_for(settings, checkpoint, device=dev, model_preset=model_preset)
-    with contextlib.closing(magnify_batches(model, batched(frames, settings.batch), settings, n_frames=n_frames,
+    net = load_for(settings, _model_arg(model, checkpoint), device=dev, model_preset=model_preset)
+    with contextlib.closing(magnify_batches(net, batched(frames, settings.batch), settings, n_frames=n_frames,
                                             device=dev, work_dir=work_dir)) as batches:  # FIR: spill removed at once
         for batch in batches:
             yield from batch
 
 
-def magnify(frames: np.ndarray, alpha: float, *, mode: str = "static", checkpoint=None,
-            band: tuple[float, float] | None = None, fps: float | None = None, method: str = "network",
+def magnify(frames: np.ndarray, alpha: float, *, mode: str = "static", model: ModelArg = None,
+            checkpoint: ModelArg = None, band: tuple[float, float] | None = None, fps: float | None = None, method: str = "network",
             **options) -> np.ndarray:
     """Magnify the motion in a clip held in memory.
 
@@ -122,10 +140,13 @@ def magnify(frames: np.ndarray, alpha: float, *, mode: str = "static", checkpoin
         frames: uint8 array ``(T, H, W, 3)``, RGB.
         alpha: magnification factor.
         mode: ``static`` (against the first frame), ``dynamic`` (the previous) or ``temporal``.
-        checkpoint: weights path (ours, the authors' ``weights.npz``) or a loaded model; network only.
+        model: a model spec (a path to our checkpoint or the authors' ``weights.npz``, a released
+            or registered name) or a loaded model; network only. ``None``: the default model
+            (``motionmag-cpu-ref``), logged as ``model: motionmag-cpu-ref (default)``.
+        checkpoint: deprecated name of ``model``.
         band: ``(low, high)`` in Hz, temporal mode.
         fps: the clip's frame rate, temporal mode.
-        method: ``network``, ``phase-based`` or ``linear``.
+        method: ``network``, ``phase_based`` or ``linear`` (``phase-based``: deprecated spelling).
         **options: further :func:`magnify_iter` / :class:`MagnifySettings` options (``filter``,
             ``order``, ``batch``, ``device``, ``allow_leaky_fir``...).
 
@@ -142,6 +163,6 @@ def magnify(frames: np.ndarray, alpha: float, *, mode: str = "static", checkpoin
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or len(frames) == 0:
         raise ConfigError(f"frames: expected a uint8 array (T, H, W, 3) with T >= 1, got {frames.dtype} {frames.shape}")
-    out = magnify_iter(iter(frames), alpha, n_frames=len(frames), checkpoint=checkpoint, fps=fps, mode=mode,
+    out = magnify_iter(iter(frames), alpha, n_frames=len(frames), model=_model_arg(model, checkpoint), fps=fps, mode=mode,
                        band=band, method=method, **options)
     return np.stack(list(out))

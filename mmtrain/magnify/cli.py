@@ -7,6 +7,7 @@ Option values come, in increasing priority, from the schema defaults, the ``magn
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ from mmdata.config import load_config, validate_config
 from mmdata.errors import ConfigError
 
 __all__ = ["register", "run_magnify", "run_make_demo_video"]
+
+log = logging.getLogger(__name__)
 
 _SETTINGS_KEYS = ("method", "alpha", "mode", "filter", "band", "fps", "order", "batch", "official_fir", "fir_taps",
                   "fir_memory_mb", "allow_leaky_fir", "call_pixels", "channels_last", "precision", "compile",
@@ -24,11 +27,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``magnify`` and ``make-demo-video`` sub-commands."""
     from mmtrain.magnify.filters import FILTER_KINDS
     from mmtrain.magnify.fircheck import MAX_DC_GAIN, MAX_STOP_GAIN
-    from mmtrain.magnify.pipeline import METHODS, MODES
+    from mmtrain.magnify.pipeline import DEPRECATED_METHODS, METHODS, MODES
     from mmtrain.magnify.presets import PRESETS
+    from mmtrain.model.registry import DEFAULT_MODEL
 
     p = subparsers.add_parser(
-        "magnify", help="magnify the motion in a video (network, phase-based or linear; static, dynamic, temporal)",
+        "magnify", help="magnify the motion in a video (network, phase_based or linear; static, dynamic, temporal)",
         description="Magnify the motion in a video. Static: against the first frame; dynamic: against the "
                     "previous frame; temporal: a band-pass of the shape representation (paper Eq. 4). Unset "
                     "options come from --preset, then --config's magnify section. An FIR band-pass whose DC "
@@ -39,7 +43,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--out", required=True,
                    help="output: a video (.mp4/.m4v/.mov/.mkv/.avi, H.264, lossy; .mkv/.avi with --codec ffv1, "
                         "lossless), or a folder/ or NAME%%05d.png for a PNG sequence; never the input")
-    p.add_argument("--method", choices=METHODS, help="network (default), phase-based (Wadhwa 2013) or linear (Wu 2012)")
+    p.add_argument("--method", choices=METHODS + tuple(DEPRECATED_METHODS), metavar="{" + ",".join(METHODS) + "}",
+                   help="network (default), phase_based (Wadhwa 2013) or linear (Wu 2012); "
+                        "phase-based is a deprecated spelling of phase_based")
     p.add_argument("--alpha", type=float, help="magnification factor")
     p.add_argument("--mode", choices=MODES, help="static | dynamic | temporal")
     p.add_argument("--filter", choices=FILTER_KINDS, help="temporal filter")
@@ -51,8 +57,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--allow-leaky-fir", action="store_true", default=None,
                    help="run an FIR that fails the DC / stop-band check anyway (with a warning)")
     p.add_argument("--preset", help=f"a sequence of the paper's Table A.1: {', '.join(PRESETS)}")
-    p.add_argument("--checkpoint", help="our checkpoint, the authors' weights.npz, or a TF checkpoint prefix")
-    p.add_argument("--model-preset", choices=("paper", "official"), help="architecture the checkpoint must hold")
+    p.add_argument("--model", metavar="SPEC",
+                   help="the network: a released model's name (mmtrain models list), a name registered by "
+                        "`mmtrain models fetch` (official), our checkpoint (.pt), the authors' weights.npz or a TF "
+                        f"checkpoint prefix (default: magnify.model of --config, else {DEFAULT_MODEL})")
+    p.add_argument("--checkpoint", metavar="SPEC", help="deprecated: use --model")
+    p.add_argument("--model-preset", choices=("paper", "official"), help="architecture the model must hold")
     _add_clip_options(p)
     _add_output_options(p)
     p.add_argument("--batch", type=int, help="frames per network call")
@@ -134,7 +144,7 @@ def _merge_magnify(args: argparse.Namespace) -> dict[str, Any]:
         preset = get_preset(preset_name)
         values.update({k: getattr(preset, k) for k in ("alpha", "mode", "filter", "band", "fps")
                        if getattr(preset, k) is not None})
-    for key in _SETTINGS_KEYS + ("checkpoint", "model_preset", "side_by_side", "device", "work_dir"):
+    for key in _SETTINGS_KEYS + ("model_preset", "side_by_side", "device", "work_dir"):
         if getattr(args, key, None) is not None:
             values[key] = getattr(args, key)
     return values
@@ -167,6 +177,21 @@ def _frame_indices(text: str | None) -> list[int]:
         raise ConfigError(f"frames_png: expected frame indices like 0,10,20, got {text!r}") from None
 
 
+def _model_spec(args: argparse.Namespace, values: dict[str, Any]) -> str | None:
+    """The model: ``--model``, the deprecated ``--checkpoint``, then the config's ``magnify.model`` (or its
+    deprecated ``magnify.checkpoint``); ``None``: the default model (named in the log when it is loaded)."""
+    if args.checkpoint is not None:
+        log.warning("--checkpoint is deprecated; use --model")
+        if args.model is not None and args.model != args.checkpoint:
+            raise ConfigError(f"model: given twice, as --model {args.model} and --checkpoint {args.checkpoint}")
+    if values.get("checkpoint") is not None:
+        log.warning("magnify.checkpoint is deprecated; use magnify.model")
+        if values.get("model") is not None and values["model"] != values["checkpoint"]:
+            raise ConfigError(f"magnify.model: given twice, as magnify.model {values['model']} and "
+                              f"magnify.checkpoint {values['checkpoint']}")
+    return args.model or args.checkpoint or values.get("model") or values.get("checkpoint")
+
+
 def run_magnify(args: argparse.Namespace) -> int:
     """Run ``mmtrain magnify``; prints the output path(s) and the speed."""
     from mmtrain.magnify.clip import ClipSelection
@@ -174,9 +199,7 @@ def run_magnify(args: argparse.Namespace) -> int:
     from mmtrain.magnify.videofile import magnify_video
 
     values = _merge_magnify(args)
-    if values.get("checkpoint") is None and values.get("method", "network") == "network":
-        raise ConfigError("checkpoint: no checkpoint given (--checkpoint PATH or magnify.checkpoint in --config; "
-                          "or --method phase-based / linear)")
+    model = _model_spec(args, values)
     if values.get("alpha") is None:
         raise ConfigError("alpha: no magnification factor given (--alpha or --preset)")
     band = values.get("band")
@@ -185,7 +208,7 @@ def run_magnify(args: argparse.Namespace) -> int:
     selection = ClipSelection(start=args.start, frames=args.frames, stride=args.stride,
                               crop=tuple(args.crop) if args.crop else None,
                               resize=tuple(args.resize) if args.resize else None, scale=args.scale)
-    result = magnify_video(args.input, args.out, settings, checkpoint=values.get("checkpoint"),
+    result = magnify_video(args.input, args.out, settings, model=model,
                            model_preset=values.get("model_preset"), device=values.get("device", "auto"),
                            selection=selection, side_by_side=bool(values.get("side_by_side")),
                            difference=args.difference, slices=_slices(args, values),

@@ -36,18 +36,17 @@ import torch
 from mmdata.errors import ConfigError
 from mmtrain.model.frames import from_model_range, pad_to_multiple, to_model_range
 from mmtrain.magnify.filters import FILTER_KINDS, fir_response, make_streaming_filter, validate_band
+from mmtrain.magnify.methodnames import DEPRECATED_METHODS, METHODS, canonical_method
 from mmtrain.model.runtime import (PRECISIONS, autocast, check_precision, maybe_compile, release_freed_memory,
                                   retain_freed_memory,
                                   to_channels_last)
 
-__all__ = ["MODES", "METHODS", "MagnifySettings", "select_device", "frames_to_tensor", "tensor_to_frames",
+__all__ = ["MODES", "METHODS", "DEPRECATED_METHODS", "canonical_method", "MagnifySettings", "select_device", "frames_to_tensor", "tensor_to_frames",
            "magnify_frames"]
 
 log = logging.getLogger(__name__)
 
 MODES: tuple[str, ...] = ("static", "dynamic", "temporal")
-#: The network, and the classical methods (:mod:`mmtrain.magnify.phase`, :mod:`mmtrain.magnify.linear`).
-METHODS: tuple[str, ...] = ("network", "phase-based", "linear")
 
 
 @dataclass(frozen=True)
@@ -56,7 +55,8 @@ class MagnifySettings:
 
     Attributes:
         alpha: magnification factor.
-        method: ``network``, ``phase-based`` (Wadhwa et al. 2013) or ``linear`` (Wu et al. 2012).
+        method: ``network``, ``phase_based`` (Wadhwa et al. 2013) or ``linear`` (Wu et al. 2012);
+            ``phase-based`` is accepted as a deprecated spelling.
         mode: ``static``, ``dynamic`` or ``temporal``.
         filter: temporal mode only: ``fir``, ``butter`` or ``diff-iir``.
         band: temporal mode only: ``(low, high)`` pass band in Hz.
@@ -98,6 +98,9 @@ class MagnifySettings:
     threads: int | None = None
     allow_leaky_fir: bool = False
     backend: str = "torch"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "method", canonical_method(self.method))
 
     def resolve(self, video_fps: float, n_frames: int) -> "MagnifySettings":
         """Check every value against the video and fill in the sampling rate.

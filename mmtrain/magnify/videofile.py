@@ -170,8 +170,8 @@ def _check_outputs(input: Path, output: str | os.PathLike[str], slices: Sequence
 
 
 def magnify_video(input: str | os.PathLike[str], output: str | os.PathLike[str], settings: "MagnifySettings", *,
-                  checkpoint: str | os.PathLike[str] | None = None, model_preset: str | None = None,
-                  device: str | None = "auto", selection: "ClipSelection | None" = None,
+                  model: str | os.PathLike[str] | None = None, model_preset: str | None = None,
+                  device: str | None = "auto", checkpoint: str | os.PathLike[str] | None = None, selection: "ClipSelection | None" = None,
                   side_by_side: bool = False, difference: float | None = None,
                   slices: Sequence[SliceSpec] = (), frames_png: Sequence[int] = (),
                   slice_axis: str | None = None, slice_at: int | None = None,
@@ -183,9 +183,11 @@ def magnify_video(input: str | os.PathLike[str], output: str | os.PathLike[str],
         input: the video to magnify.
         output: video file (written atomically) or PNG folder / ``%05d.png`` pattern; not the input.
         settings: method, mode, alpha and filter (resolved against the selected clip here).
-        checkpoint: the network's weights (``method="network"`` only).
-        model_preset: the architecture the checkpoint must hold (``paper``/``official``), or ``None``.
+        model: the network's model spec (``method="network"`` only; :func:`mmtrain.model.registry.resolve_model`);
+            ``None``: the default model (logged).
+        model_preset: the architecture the model must hold (``paper``/``official``), or ``None``.
         device: ``auto`` (CUDA when available), ``cpu``, ``cuda``, ``cuda:1``...
+        checkpoint: deprecated name of ``model``.
         selection: frame range, stride, crop, resize; ``None`` = the whole video.
         side_by_side: write input and magnified frames next to each other.
         difference: also a heat-map panel of ``difference * |output - input|``.
@@ -207,7 +209,7 @@ def magnify_video(input: str | os.PathLike[str], output: str | os.PathLike[str],
     """
     from mmdata.progress import progress_bar
 
-    from mmtrain.magnify.api import load_for, magnify_batches
+    from mmtrain.magnify.api import _model_arg, load_for, magnify_batches
     from mmtrain.magnify.outputs import check_output, open_output
     from mmtrain.magnify.pipeline import _rebatch, select_device
     from mmtrain.magnify.slices import SliceRecorder, render_figure, save_png, slice_figure
@@ -235,7 +237,7 @@ def magnify_video(input: str | os.PathLike[str], output: str | os.PathLike[str],
     panels = 1 + bool(side_by_side) + (difference is not None)
     with open_output(output, width=panels * info.width, height=info.height, fps=info.fps, codec=codec,
                      crf=crf) as writer:
-        model = load_for(s, checkpoint, device=dev, model_preset=model_preset)
+        net = load_for(s, _model_arg(model, checkpoint), device=dev, model_preset=model_preset)
         log.info("magnifying %s (%dx%d, %d frames, %s fps) on %s: %s", info.path, info.width, info.height,
                  info.n_frames, info.fps, dev, s)
         bar = progress_bar(info.n_frames, unit="frame", desc="magnify", enabled=progress)  # log lines when not a terminal
@@ -245,7 +247,7 @@ def magnify_video(input: str | os.PathLike[str], output: str | os.PathLike[str],
         wanted = {i: p for i, p in zip(frames_png, frame_paths)}
         index = 0
         # closing(): the FIR mode's spill store goes as soon as anything fails, not when the generator is collected
-        with bar, contextlib.closing(magnify_batches(model, _counted(reader.batches(s.batch), bar), s,
+        with bar, contextlib.closing(magnify_batches(net, _counted(reader.batches(s.batch), bar), s,
                                                      n_frames=info.n_frames, device=dev, work_dir=work_dir,
                                                      progress=progress)) as magnified:
             for out in magnified:

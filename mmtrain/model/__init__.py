@@ -6,6 +6,8 @@
 * :mod:`~mmtrain.model.official` — the authors' released TensorFlow weights, read without TensorFlow;
 * :mod:`~mmtrain.model.checkpoint` — our checkpoints (plain dicts, atomic, exact resume) and
   :func:`load_model` for either kind;
+* :mod:`~mmtrain.model.registry` — :func:`resolve_model`: what a ``--model`` spec names (a path, a released
+  or a registered model; none: :data:`DEFAULT_MODEL`);
 * :mod:`~mmtrain.model.runtime` — how it runs: CPU threads, channels_last, bf16/fp16 autocast, torch.compile.
 """
 
@@ -25,6 +27,7 @@ _EXPORTS = {
     "mmtrain.model.checkpoint": [
         "FORMAT", "VERSION", "save_checkpoint", "load_checkpoint", "load_model", "check_finite", "is_official_weights",
     ],
+    "mmtrain.model.registry": ["DEFAULT_MODEL", "ResolvedModel", "models_home", "registered_models", "resolve_model", "resolve_weights"],
     "mmtrain.model.runtime": ["PRECISIONS", "available_cpus", "configure_threads", "autocast", "maybe_compile"],
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

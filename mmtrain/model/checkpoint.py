@@ -28,6 +28,7 @@ import torch
 from mmdata.errors import CheckpointError
 from mmdata.fsutil import atomic_path, remove_stale
 from mmtrain.model.network import MagNet, ModelConfig
+from mmtrain.model.registry import is_official_weights, resolve_model
 
 __all__ = ["FORMAT", "VERSION", "save_checkpoint", "load_checkpoint", "load_model", "model_from_checkpoint",
            "check_finite", "is_official_weights"]
@@ -140,19 +141,13 @@ def check_finite(state: dict[str, torch.Tensor], *, source: str | Path = "checkp
                                       f"{value.numel()}; the checkpoint is corrupt or its training diverged")
 
 
-def is_official_weights(path: str | Path) -> bool:
-    """True for a ``.npz`` archive, a TF checkpoint prefix/index/data file, or a folder (TF ``checkpoint`` file)."""
-    path = Path(path)
-    return (path.suffix in (".npz", ".index") or ".data-" in path.name or path.is_dir()
-            or path.with_name(path.name + ".index").is_file())
-
-
-def load_model(path: str | Path, *, device: str | torch.device = "cpu", preset: str | None = None) -> MagNet:
+def load_model(path: str | Path | None = None, *, device: str | torch.device = "cpu", preset: str | None = None) -> MagNet:
     """A model in eval mode from our checkpoint, the authors' ``weights.npz``, a TF checkpoint, or a release.
 
     Args:
-        path: the file (or TF prefix / folder), or the name of a released model
-            (:mod:`mmtrain.model.released`; a file of that name wins).
+        path: a model spec (:func:`mmtrain.model.registry.resolve_model`): the file (or TF prefix /
+            folder), the name of a released or registered model (a file of that name wins), or
+            ``None`` for the default model.
         device: where to put the model.
         preset: if given, the preset the weights must belong to (the authors' weights are ``official``).
 
@@ -160,10 +155,9 @@ def load_model(path: str | Path, *, device: str | torch.device = "cpu", preset: 
         CheckpointError: unreadable, foreign or corrupt, or not of the requested preset.
     """
     from mmtrain.model.official import load_official_weights
-    from mmtrain.model.released import resolve_weights
 
-    path = resolve_weights(path)
-    if is_official_weights(path):
+    kind, path = resolve_model(path)
+    if kind == "official":
         if preset not in (None, "official"):
             raise CheckpointError(f"{path}: the authors' weights are the 'official' preset, not {preset!r}")
         model = load_official_weights(MagNet(ModelConfig.preset("official")), path)

@@ -1,4 +1,4 @@
-"""Sub-command ``mmtrain models``: the released models and their cards."""
+"""Sub-command ``mmtrain models``: the released and registered models, their cards, fetching the authors' weights."""
 
 from __future__ import annotations
 
@@ -13,14 +13,37 @@ __all__ = ["register"]
 
 def register(subparsers: Any) -> None:
     """Add ``mmtrain models list`` and ``mmtrain models show NAME``."""
-    p = subparsers.add_parser("models", help="released models: list them, show a model card",
-                              description="Models trained by this pipeline and shipped in the package. Any "
-                                          "--checkpoint / --model / init_weights takes their names.")
+    from mmtrain.model.fetch import OFFICIAL_URL
+    from mmtrain.model.registry import DEFAULT_MODEL
+
+    p = subparsers.add_parser("models", help="models by name: list them, show a card, fetch the authors' weights",
+                              description="Models by name: those shipped in the package and those registered with "
+                                          "`models fetch`. Every --model (magnify, evaluate) and train.init_weights "
+                                          f"takes their names; with none named, {DEFAULT_MODEL} is used.")
     sub = p.add_subparsers(dest="models_command", metavar="ACTION", required=True)
-    ls = sub.add_parser("list", help="names, files and summaries")
+    ls = sub.add_parser("list", help="names, files and summaries",
+                        description="List the released models and those registered with `models fetch` "
+                                    "(name, file, summary); the default model is marked.")
     ls.set_defaults(func=_list)
-    show = sub.add_parser("show", help="print a model card (Markdown)")
-    show.add_argument("name", help="a released model's name")
+    fetch = sub.add_parser(
+        "fetch", help="download the authors' trained model, verify, convert and register it",
+        description="Download the authors' released TensorFlow checkpoint archive, check its SHA-256 and the "
+                    "weights' digest, convert it to the numpy archive this project loads and register it by name "
+                    "in $MOTIONMAG_HOME/models (else $XDG_DATA_HOME/motionmag/models, "
+                    "~/.local/share/motionmag/models); then `--model NAME` works everywhere. Nothing is "
+                    "registered when any step fails. The weights are the authors' (academic, non-commercial "
+                    "use only); this project does not redistribute them.")
+    fetch.add_argument("which", choices=("official",), help="the model to fetch: official (Oh et al. 2018, step 259002)")
+    fetch.add_argument("--url", default=OFFICIAL_URL, help="address of the archive (zip or tar)")
+    fetch.add_argument("--sha256", default=None,
+                       help="expected SHA-256 of the archive (hex); default: the digest recorded in the code, if any")
+    fetch.add_argument("--name", default="official", help="name to register the model under")
+    fetch.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the server")
+    fetch.set_defaults(func=_fetch)
+    show = sub.add_parser("show", help="print a model card (Markdown)",
+                          description="Print a released model's card (Markdown), or with --path the path of "
+                                      "any model spec's verified weights.")
+    show.add_argument("name", help="a released model's name (with --path: any model spec)")
     show.add_argument("--path", action="store_true", help="print the path of the verified weights instead")
     show.set_defaults(func=_show)
     rel = sub.add_parser("release", help="publish a trained checkpoint: weights, learning curves, model card",
@@ -40,20 +63,36 @@ def register(subparsers: Any) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from mmtrain.model.registry import DEFAULT_MODEL, models_home, registered_models
     from mmtrain.model.released import RELEASES
 
     if not RELEASES:
         print("no released models in this installation")
     for rel in RELEASES.values():
-        print(f"{rel.name}\t{rel.file}\t{rel.summary}")
+        marker = " (default)" if rel.name == DEFAULT_MODEL else ""
+        print(f"{rel.name}{marker}\t{rel.file}\t{rel.summary}")
+    for name, path in registered_models().items():
+        print(f"{name}\t{path}\tthe authors' weights, registered by `mmtrain models fetch` in {models_home()}")
+    return 0
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    from mmtrain.model.fetch import OFFICIAL_TERMS, fetch_official
+
+    result = fetch_official(url=args.url, sha256=args.sha256, name=args.name, timeout=args.timeout,
+                            progress=not args.quiet)
+    print(f"{result.name}: {result.path} (step {result.step}; archive SHA-256 {result.archive_sha256})")
+    print(f"use it with --model {result.name}")
+    print(OFFICIAL_TERMS)
     return 0
 
 
 def _show(args: argparse.Namespace) -> int:
-    from mmtrain.model.released import card_path, resolve_weights
+    from mmtrain.model.registry import resolve_model
+    from mmtrain.model.released import card_path
 
     if args.path:
-        print(resolve_weights(args.name))
+        print(resolve_model(args.name).path)
     else:
         sys.stdout.write(card_path(args.name).read_text(encoding="utf-8"))
     return 0

@@ -1,10 +1,10 @@
 """Released models: weights trained by this pipeline, shipped in the package and loaded by name.
 
-Every place that takes a checkpoint path (``mmtrain magnify --checkpoint``, ``mmtrain evaluate
---model NAME=PATH``, ``train.init_weights``, :func:`mmtrain.model.load_model`) also takes the name of
-a released model::
+Every place that takes a model (``mmtrain magnify --model``, ``mmtrain evaluate run --model NAME=SPEC``,
+``mmtrain evaluate video-accuracy --model``, ``train.init_weights``, :func:`mmtrain.model.load_model`)
+also takes the name of a released model (:func:`mmtrain.model.registry.resolve_model`)::
 
-    mmtrain magnify video.mp4 -o out.mp4 --checkpoint motionmag-cpu-ref
+    mmtrain magnify video.mp4 -o out.mp4 --model motionmag-cpu-ref
 
 A name is looked up only when no file or folder of that name exists, so a local path always wins.
 The release records each file's SHA-256; a damaged or replaced file is refused when it is read. Each
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from mmdata.errors import CheckpointError
 
-__all__ = ["Release", "RELEASES", "release", "resolve_weights", "card_path"]
+__all__ = ["Release", "RELEASES", "release", "verified_release_file", "card_path"]
 
 
 @dataclass(frozen=True)
@@ -77,22 +77,13 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def resolve_weights(path_or_name: str | Path) -> Path:
-    """A path to weights: ``path_or_name`` itself when it exists, else the released file of that name.
-
-    The released file is checked against its recorded SHA-256 first.
+def verified_release_file(name: str) -> Path:
+    """The weights file of the release ``name``, checked against its recorded SHA-256.
 
     Raises:
-        CheckpointError: neither an existing path nor a release; the release's file missing or damaged.
+        CheckpointError: no such release; its file missing or damaged.
     """
-    path = Path(path_or_name)
-    if path.exists() or path.with_name(path.name + ".index").exists():  # a TF prefix has no file of its own
-        return path
-    if str(path_or_name) not in RELEASES:
-        if path.parent != Path(".") or path.suffix:  # clearly meant as a path
-            return path  # the loader names the missing file
-        release(str(path_or_name))  # raises, listing the releases
-    rel = RELEASES[str(path_or_name)]
+    rel = release(name)
     file = _folder() / rel.file
     if not file.is_file():
         raise CheckpointError(f"{rel.name}: released model's weights {file} are missing from the installed package")

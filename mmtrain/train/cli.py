@@ -17,7 +17,9 @@ def register(subparsers: Any) -> None:
                                           "OUT/checkpoint.pt when it exists; metrics go to OUT/metrics.jsonl.")
     p.add_argument("--root", required=True, type=Path, help="dataset root (with manifest.json)")
     p.add_argument("-o", "--out", required=True, type=Path, help="output folder (checkpoint.pt, metrics.jsonl)")
-    p.add_argument("--config", type=Path, default=None, help="YAML config; its `train` section is used")
+    p.add_argument("--config", type=Path, default=None,
+                   help="YAML config; its `train` section is used (none: the schema's defaults, the paper's scale of "
+                        "260,000 steps; config/config.yaml is the demo)")
     p.add_argument("--preset", choices=["paper", "official"], default=None, help="override train.preset")
     p.add_argument("--steps", type=int, default=None, help="override train.steps")
     p.add_argument("--batch-size", type=int, default=None, help="override train.batch_size")
@@ -47,12 +49,14 @@ def register(subparsers: Any) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from mmdata.config import load_config
+    from mmdata.config import load_config, warn_schema_defaults
     from mmtrain.train.loop import TrainConfig, train
 
     overrides = {k: v for k, v in {"preset": args.preset, "steps": args.steps, "batch_size": args.batch_size,
                                    "workers": args.workers, "device": args.device, "threads": args.threads,
                                    "precision": args.precision}.items() if v is not None}
+    if args.config is None:
+        warn_schema_defaults("mmtrain train")
     cfg = load_config(args.config, overrides={"train": overrides} if overrides else None)
     result = train(TrainConfig.from_config(cfg["train"]), args.root, args.out, resume=not args.no_resume,
                    progress=not args.quiet)

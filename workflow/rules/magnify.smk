@@ -49,5 +49,5 @@ rule magnify_video:
         "logs/benchmarks/magnify_video/magnify_video.tsv"
     shell:
         "OMP_NUM_THREADS={threads} mmtrain magnify {input.video} -o {output.video}"
-        " --checkpoint {input.checkpoint} --config {params.config} --side-by-side"
+        " --model {input.checkpoint} --config {params.config} --side-by-side"
         " --slice x --at {params.row} --slice-output {output.slice} > {log} 2>&1"

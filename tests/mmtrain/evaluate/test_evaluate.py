@@ -256,7 +256,7 @@ def test_bad_input_is_a_clear_error(tmp_path: Path, sets_dir: Path, catalogue: I
     assert main(args) == 2  # forked workers cannot share an accelerator (CUDA, or here torch's meta device)
     assert "--workers 2 with --device meta: worker processes cannot share a meta device" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
-    with pytest.raises(ConfigError, match="NAME=PATH"):
+    with pytest.raises(ConfigError, match="NAME=SPEC"):
         load_network(f"oracle={bad}")
     with pytest.raises(ConfigError, match="unknown method"):
         make_builtin("bogus", ev.phase_based)

@@ -118,7 +118,6 @@ def test_one_call_api_equals_the_chained_calls(shared_data):
 
 @pytest.mark.parametrize("kwargs, match", [
     (dict(mode="temporal", band=(1, 3), method="linear", filter="butter"), "fps: the temporal mode needs"),
-    (dict(mode="static"), "checkpoint: the network method needs weights"),
     (dict(mode="temporal", band=(1, 3), fps=30, method="phase-based"), "streams with --filter butter"),
     (dict(mode="static", method="wavelet"), "method: expected one of"),
 ])

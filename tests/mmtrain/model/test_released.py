@@ -14,6 +14,7 @@ from fakes import single_thread, trained_pair  # noqa: F401 (autouse fixture)
 from mmdata.errors import CheckpointError, MotionMagError
 from mmtrain.cli import main
 from mmtrain.model import released
+from mmtrain.model.registry import resolve_weights
 from mmtrain.model.checkpoint import load_checkpoint, load_model, save_checkpoint
 from mmtrain.evaluate.publish import publish_release
 from mmtrain.train.curves import read_metrics
@@ -58,7 +59,7 @@ def test_a_release_loads_by_name_and_equals_its_file(fake_release, tmp_path: Pat
     # a local file of the same name wins over the release
     local = tmp_path / "tiny-ref"
     _checkpoint(local, step=3)
-    assert released.resolve_weights("tiny-ref") == Path("tiny-ref")
+    assert resolve_weights("tiny-ref") == Path("tiny-ref")
     assert load_checkpoint("tiny-ref")["step"] == 3
 
 
