@@ -33,7 +33,7 @@ from mmdata.scene import part_name
 from mmdata.store.provenance import content_code_version, render_config_hash, run_record, utc_now
 from mmdata.sources.base import Catalogue
 from mmdata.spec import DatasetSpec, custom_part_numbers
-from mmdata.store.layout import SampleRecord, ShardLayout, StoreSettings, shard_path
+from mmdata.store.layout import SampleRecord, ShardLayout, StoreSettings, shard_count, shard_path, shard_range
 from mmdata.store.writer import ShardTarget, write_block
 
 __all__ = ["ShardPlan", "plan_shard", "shard_layout", "frame_fields", "render_record", "generate_shard"]
@@ -65,14 +65,15 @@ def plan_shard(spec: DatasetSpec, part: int | str, shard: int) -> ShardPlan:
     """
     p = spec.part_number(part)
     n, size = spec.part_size(spec.part_name(p)), spec.shard_size
-    n_shards = -(-n // size)
-    if isinstance(shard, bool) or not isinstance(shard, (int, np.integer)) or not 0 <= shard < n_shards:
+    try:
+        start, stop = shard_range(n, size, shard)
+    except ConfigError:
+        n_shards = shard_count(n, size)
         last = f"shards 0-{n_shards - 1}" if n_shards else "no shards"
         raise ConfigError(
             f"shard: {shard} is beyond part {p} ({spec.part_name(p)}), which has {n} samples in shards of {size} ({last})"
-        )
-    start = int(shard) * size
-    return ShardPlan(p, int(shard), start, min(size, n - start), n, size)
+        ) from None
+    return ShardPlan(p, int(shard), start, stop - start, n, size)
 
 
 def frame_fields(spec: DatasetSpec) -> tuple[str, ...]:

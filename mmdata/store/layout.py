@@ -58,6 +58,8 @@ __all__ = [
     "part_dir",
     "shard_path",
     "partial_path",
+    "shard_count",
+    "shard_range",
     "lock_path",
     "record_columns",
 ]
@@ -175,6 +177,25 @@ def part_dir(root: str | Path, part: int) -> Path:
 def shard_path(root: str | Path, part: int, shard: int) -> Path:
     """``ROOT/part{P}/shard-{K:04d}.zarr``: where a complete shard lives."""
     return part_dir(root, part) / f"shard-{int(shard):04d}.zarr"
+
+
+def shard_count(part_size: int, shard_size: int) -> int:
+    """Shard stores of a part of ``part_size`` samples in shards of ``shard_size``: the ceiling of the ratio."""
+    return -(-int(part_size) // int(shard_size))
+
+
+def shard_range(part_size: int, shard_size: int, shard: int) -> tuple[int, int]:
+    """Sample indices ``[start, stop)`` of shard ``shard`` of a part (the last shard may hold fewer).
+
+    Raises:
+        ConfigError: ``shard`` is not a shard of the part.
+    """
+    n = shard_count(part_size, shard_size)
+    if isinstance(shard, bool) or not isinstance(shard, (int, np.integer)) or not 0 <= shard < n:
+        last = f"shards 0-{n - 1}" if n else "no shards"
+        raise ConfigError(f"shard: {shard} is beyond the part's {part_size} samples in shards of {shard_size} ({last})")
+    start = int(shard) * int(shard_size)
+    return start, min(start + int(shard_size), int(part_size))
 
 
 def partial_path(final: Path) -> Path:

@@ -59,6 +59,7 @@ __all__ = [
     "source_hash",
     "render_config",
     "render_config_hash",
+    "shard_job_config",
     "utc_now",
     "without_options_off",
     "params_to_json",
@@ -290,6 +291,23 @@ def render_config(config: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(out.get("dataset"), Mapping):
         out["dataset"] = without_options_off({k: v for k, v in out["dataset"].items() if k not in LAYOUT_DATASET_KEYS})
     return out
+
+
+def shard_job_config(config: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What decides a shard's bytes, and what a shard job reads, from a resolved config.
+
+    Returns:
+        ``(key, job)``: ``key`` is ``seed``, ``store`` and ``dataset`` without the part sizes and without
+        the generator options that are off: the same for every config that renders a given shard (its own
+        sample range aside), so a workflow may name the file the job reads by it; ``job`` is what the
+        job reads: the render config keys, ``store`` and the whole ``dataset`` (part sizes included, which
+        the shards record), options that are off left out (the job fills their defaults back in).
+    """
+    dataset = without_options_off(config["dataset"])
+    key = {"seed": config["seed"], "store": config["store"],
+           "dataset": {k: v for k, v in dataset.items() if k not in PART_SIZE_DATASET_KEYS}}
+    job = {**{k: config[k] for k in (*RENDER_CONFIG_KEYS, "store")}, "dataset": dataset}
+    return key, job
 
 
 def render_config_hash(config: Mapping[str, Any]) -> str:

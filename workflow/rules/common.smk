@@ -13,7 +13,9 @@ from mmdata.errors import ConfigError
 from mmdata.fsutil import atomic_write_text
 from mmdata.scene import part_name, part_number
 from mmdata.spec import custom_part_numbers
-from mmdata.store.provenance import PART_SIZE_DATASET_KEYS, RENDER_CONFIG_KEYS, package_code_hash, render_code_hash, without_options_off
+from mmdata.store.layout import shard_count as layout_shard_count
+from mmdata.store.layout import shard_path, shard_range
+from mmdata.store.provenance import RENDER_CONFIG_KEYS, package_code_hash, render_code_hash, shard_job_config
 
 
 # ---- configuration: defaults filled in and validated (once) before anything runs ---------------
@@ -86,12 +88,12 @@ def part_samples(part: int) -> int:
 
 
 def shard_count(part: int) -> int:
-    """Number of shard stores of a part: ceil(samples / shard_size)."""
-    return math.ceil(part_samples(part) / DATASET["shard_size"])
+    """Number of shard stores of a part (mmdata.store.layout.shard_count)."""
+    return layout_shard_count(part_samples(part), DATASET["shard_size"])
 
 
 def shard_store(part: int, shard: int) -> str:
-    return f"results/dataset/part{part}/shard-{shard:04d}.zarr"
+    return str(shard_path("results/dataset", part, shard))
 
 
 def shard_stores(parts=PART_NUMBERS) -> list[str]:
@@ -112,15 +114,15 @@ def selected_parts() -> list[int]:
 def shard_samples(wildcards) -> str:
     """The sample range start:stop of one shard: the shard's own config-relevant parameter."""
     part, shard = int(wildcards.part), int(wildcards.shard)
-    if shard >= shard_count(part):
+    try:
+        start, stop = shard_range(part_samples(part), DATASET["shard_size"], shard)
+    except ConfigError:
         raise WorkflowError(
             f"results/dataset/part{part}/shard-{wildcards.shard}.zarr: part {part} has only "
             f"{shard_count(part)} shard(s) with dataset.parts.{part_label(part)}="
             f"{part_samples(part)} and dataset.shard_size={DATASET['shard_size']}"
-        )
-    size = DATASET["shard_size"]
-    stop = min((shard + 1) * size, part_samples(part))
-    return f"{shard * size}:{stop}"
+        ) from None
+    return f"{start}:{stop}"
 
 
 # The configuration each stage reads: the render config that mmdata records in every store
@@ -134,11 +136,9 @@ SOURCES_CONFIG = config_view("sources")
 # Generator options that are off are left out of both (they change no pixel, and the shard job fills
 # their defaults back in), so a toolkit release that adds an option re-renders nothing.
 def shard_config_file() -> str:
-    dataset = without_options_off(DATASET)
-    layout_free = {k: v for k, v in dataset.items() if k not in PART_SIZE_DATASET_KEYS}  # parts, total, mix
-    key = yaml.safe_dump({"seed": config["seed"], "dataset": layout_free, "store": config["store"]}, sort_keys=True)
-    text = yaml.safe_dump({**{k: config[k] for k in (*RENDER_CONFIG_KEYS, "store")}, "dataset": dataset}, sort_keys=True)
-    path = f"results/config/shards-{hashlib.sha256(key.encode()).hexdigest()[:16]}.yaml"
+    key, job = shard_job_config(config)  # mmdata decides what determines a shard's bytes
+    text = yaml.safe_dump(job, sort_keys=True)
+    path = f"results/config/shards-{hashlib.sha256(yaml.safe_dump(key, sort_keys=True).encode()).hexdigest()[:16]}.yaml"
     CONFIG_VIEWS[path] = text
     return path
 
