@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import dask
-import numpy as np
 from dask.callbacks import Callback
 
 from mmdata.config import config_hash, validate_config
