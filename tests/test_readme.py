@@ -127,6 +127,7 @@ HOW: dict[str, str] = {
     "python benchmarks/bench_train.py --baseline 86a809c --rounds 2": "bench",
     "python benchmarks/bench_perf.py --baseline 86a809c --rounds 3 --samples 48": "bench",
     "python benchmarks/bench_audit.py --samples 16 --repeats 3": "bench",
+    "python benchmarks/bench_load.py --frames 4 --steps 2": "bench",
 }
 
 
