@@ -5,9 +5,9 @@
 Each case runs in a fresh child process (so the OpenMP runtime reads its wait policy at start-up): the
 network's inference on a frame pair (the reference model, ``--size`` W H) and one training step
 (batch 4, 96 px crops), first on the quiet machine, then with ``--busy`` competing CPU-bound processes
-(default: one per core the job may use) that the benchmark starts itself, under OpenMP's ``ACTIVE``
-wait policy (spinning threads, libgomp's default) and ``PASSIVE`` (sleeping threads, what ``mmtrain``
-sets unless the user chose one). Prints wall seconds, the loaded/quiet ratio for each, the CPU model and
+(default: one per core the job may use) that the benchmark starts itself, with the OpenMP wait policy
+unset (the runtime's default: spin a while, then sleep; what ``mmtrain`` ran with before), ``ACTIVE``
+(spin) and ``PASSIVE`` (sleep at once, what ``mmtrain`` sets unless the user chose one). Prints wall seconds, the loaded/quiet ratio for each, the CPU model and
 the load average. A ratio near 1 + busy/cores is fair sharing; far above it, threads spin while their
 partners wait for a core.
 """
@@ -63,7 +63,9 @@ def _busy(stop_at: float) -> None:
 
 
 def _child(policy: str, args: argparse.Namespace) -> dict[str, float]:
-    env = {**os.environ, "OMP_WAIT_POLICY": policy}
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}  # "unset": the runtime's default
+    if policy != "unset":
+        env["OMP_WAIT_POLICY"] = policy
     out = subprocess.run([sys.executable, "-c", CHILD, *map(str, (*args.size, args.frames, args.steps))], env=env,
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -102,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     print(f"{_cpu_model()}, {cores} cores usable, load {os.getloadavg()[0]:.2f} at start; {args.busy} busy process(es) when loaded")
     print(f"{'policy':8s} {'case':9s} {'quiet s':>8s} {'loaded s':>9s} {'ratio':>6s}")
-    for policy in ("ACTIVE", "PASSIVE"):
+    for policy in ("unset", "ACTIVE", "PASSIVE"):
         quiet, loaded = _child(policy, args), _loaded(policy, args)
         for key, name in (("frame_s", "frame"), ("step_s", "train step")):
             print(f"{policy:8s} {name:9s} {quiet[key]:8.3f} {loaded[key]:9.3f} {loaded[key] / quiet[key]:6.2f}")
