@@ -11,7 +11,7 @@ appears) and each one must appear in :data:`HOW` with the way it is exercised:
   job graph, with every rule's threads and resources, without running a job);
 * ``fast``: run as written in a scratch folder that holds the inputs the command names (small
   stand-ins at the same relative paths: ``in.mp4``, ``guitar.mp4``, the authors' ``weights.npz``,
-  ``coco/``, ``VOCdevkit/``); in the default test run (the sources and the demo video);
+  ``coco/``, ``VOCdevkit/``); in the slow stage of ``.ci/run`` (about a minute: the sources and the demo video);
 * ``loop``: the cluster loop of ``mmdata generate --scheduler``, which needs a running Dask
   scheduler: its options are checked against ``mmdata generate --help``;
 * ``gpu``: the GPU measurement script, which needs a CUDA device: its options are checked against
@@ -336,6 +336,7 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.mark.slow  # about a minute: runs in the slow stage of .ci/run
 def test_fast_commands_in_readme_order(scratch: Path) -> None:
     """In order, in one folder: a later command may read what an earlier one wrote (build, then show)."""
     for command in dict.fromkeys(commands_of("fast")):

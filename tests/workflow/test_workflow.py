@@ -152,6 +152,7 @@ def test_a_bad_config_fails_before_anything_runs_naming_the_key(tmp_path: Path) 
     assert not (workdir / "results").exists()
 
 
+@pytest.mark.slow  # about a minute: runs in the slow stage of .ci/run
 def test_killed_run_restarts_to_an_audited_dataset(tmp_path: Path) -> None:
     parts = {**TINY_CONFIG["dataset"]["parts"], "fg_bg": 4, "blur_bg": 4}
     config = {**TINY_CONFIG, "dataset": {**TINY_CONFIG["dataset"], "parts": parts}}

@@ -60,6 +60,7 @@ def _val_lines(out: Path) -> list[dict]:
     return [r for r in lines if r["split"] == "val"]
 
 
+@pytest.mark.slow  # about a minute: runs in the slow stage of .ci/run
 def test_cli_training_beats_its_start_and_the_do_nothing_baseline(dataset: Path, tmp_path: Path, capsys) -> None:
     cfg = tmp_path / "config.yaml"
     cfg.write_text(yaml.safe_dump({"train": _settings(steps=300)}))
