@@ -64,11 +64,15 @@ def read_marker(path: Path) -> dict[str, Any] | None:
     except StoreNotFound:
         return None
     try:
-        attrs = json.loads(raw).get("attributes", {})
+        meta = json.loads(raw)
+        attrs = meta.get("attributes", {})
     except (ValueError, AttributeError):
         return None
     if not isinstance(attrs, dict) or not isinstance(attrs.get(_MARKER), dict):
         return None
+    if meta.get("zarr_format") != 3 or meta.get("node_type") != "group":  # outside the attributes' hash
+        raise StoreError(f"{Path(path) / 'zarr.json'}: zarr_format {meta.get('zarr_format')!r}, node_type "
+                         f"{meta.get('node_type')!r}; a shard store written by mmdata is a zarr v3 group")
     return attrs
 
 

@@ -536,7 +536,6 @@ def test_random_mutation_reads_verified_or_fails_cleanly(i, pristine, tmp_path):
 
 #: Slow-stream mutations the audit passes although the store's meaning changed (open findings).
 KNOWN_GAPS = {
-    336: "a shard's root zarr.json without zarr_format: only its attributes are hashed",
 }
 
 

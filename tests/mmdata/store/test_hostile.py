@@ -214,3 +214,20 @@ def test_a_dataset_without_a_readable_manifest_fails_the_audit(root: Path, kind:
     assert expected in audit.stdout, audit.stdout
     read = _read_everything(root)
     assert read.stdout.startswith(("StoreNotFound: ", "StoreError: ")) and str(manifest) in read.stdout, read
+
+
+@pytest.mark.parametrize("edit", [{"zarr_format": None}, {"zarr_format": 2}, {"node_type": "array"}], ids=["removed", "v2", "array"])
+def test_a_root_metadata_edit_outside_the_attributes_is_refused(root: Path, capsys, edit: dict) -> None:
+    path = shard_path(root, 1, 0) / "zarr.json"
+    meta = json.loads(path.read_text())
+    for key, value in edit.items():
+        if value is None:
+            meta.pop(key)
+        else:
+            meta[key] = value
+    path.write_text(json.dumps(meta, indent=2))
+    with pytest.raises(StoreError, match="a shard store written by mmdata is a zarr v3 group"):
+        open_dataset(root)
+    capsys.readouterr()
+    assert main(["-q", "audit", "--root", str(root), "--samples", "0"]) == 1
+    assert "zarr v3 group" in capsys.readouterr().out
