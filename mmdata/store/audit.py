@@ -91,7 +91,7 @@ def _check_shard_records(reader: ShardReader, entry: ShardRef | None, manifest_p
         report.problems.append(AuditProblem(**where, what=f"attributes do not match their recorded {ATTRS_KEY} (provenance edited after writing)"))
         log.debug("%s", exc)
     try:
-        note = check_metadata(reader.path, a, reader.where)
+        note = check_metadata(a, reader.where, reader.metadata_digests)
         if note:
             report.add_note(f"array metadata digests not recorded by this shard's writer (written before {METADATA_KEY} existed), e.g. {reader.path}")
     except MotionMagError as exc:

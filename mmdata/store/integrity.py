@@ -34,7 +34,7 @@ import math
 import os
 import stat
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, NamedTuple
 
 import numpy as np
 import zarr
@@ -44,7 +44,7 @@ from mmdata.identity import bytes_sha256, json_sha256
 from mmdata.store.layout import DIGEST_FIELDS, SMALL_FIELDS
 from mmdata.store.provenance import bytes_checksum, fast_digest, sample_digest
 
-__all__ = ["ATTRS_KEY", "METADATA_KEY", "attrs_digest", "metadata_digests", "check_metadata", "check_store_files", "read_limited", "check_attributes", "chunk_file", "read_checked", "check_small_arrays", "open_array", "verify_frames", "Where"]
+__all__ = ["ATTRS_KEY", "METADATA_KEY", "attrs_digest", "metadata_digests", "check_metadata", "check_store_files", "StoreFiles", "read_limited", "check_attributes", "chunk_file", "read_checked", "check_small_arrays", "open_array", "verify_frames", "Where"]
 
 #: Root attribute holding the sha256 of all other attributes.
 ATTRS_KEY = "attrs_sha256"
@@ -133,15 +133,23 @@ def _itemsize(dtype: Any) -> int:
         return 16
 
 
-def check_store_files(path: Path) -> dict[str, dict[str, Any]]:
+class StoreFiles(NamedTuple):
+    """What :func:`check_store_files` read: every array's parsed ``zarr.json`` and the sha256 of its bytes."""
+
+    metadata: dict[str, dict[str, Any]]  # array name -> parsed zarr.json
+    digests: dict[str, str]  # array name -> sha256 of that zarr.json as read (what check_metadata compares)
+
+
+def check_store_files(path: Path) -> StoreFiles:
     """Walk a store folder (links not followed) and refuse anything a read could hang or drown on.
 
     Every entry must be a folder or a regular file; symbolic links, FIFOs, devices and sockets are
     refused. Each array's ``zarr.json`` is read (bounded) and every file of its chunks must be at most
-    what a chunk of that array can take; the root ``zarr.json`` at most :data:`ROOT_METADATA_MAX`.
+    what a chunk of that array can take (the root ``zarr.json`` is read, bounded, by :func:`read_limited`).
 
     Returns:
-        array name -> its parsed ``zarr.json``, for every array folder directly inside the store.
+        Every array folder directly inside the store: its parsed ``zarr.json`` and that file's sha256,
+        so that nothing reads the metadata twice.
 
     Raises:
         StoreNotFound: the folder does not exist.
@@ -154,7 +162,7 @@ def check_store_files(path: Path) -> dict[str, dict[str, Any]]:
         raise StoreNotFound(f"{path}: shard store not found") from exc
     if not stat.S_ISDIR(st.st_mode):
         raise StoreError(f"{path}: {_kind(st.st_mode)}, expected a shard store folder")
-    seen, arrays = 0, {}
+    seen, arrays, digests = 0, {}, {}
     for entry in _scan(path):
         seen += 1
         if seen > MAX_ENTRIES:
@@ -181,14 +189,8 @@ def check_store_files(path: Path) -> dict[str, dict[str, Any]]:
             raise StoreError(f"{meta_path}: {exc}") from exc
         _check_plain_files(array, limit, skip=meta_path)
         arrays[entry.name] = meta
-    root_meta = path / "zarr.json"
-    if os.path.lexists(root_meta):
-        mode = os.lstat(root_meta).st_mode
-        if not stat.S_ISREG(mode):
-            raise StoreError(f"{root_meta}: {_kind(mode)} where the store's zarr.json should be a regular file; refused")
-        if os.lstat(root_meta).st_size > ROOT_METADATA_MAX:
-            raise StoreError(f"{root_meta}: larger than a store's zarr.json can be ({ROOT_METADATA_MAX} bytes); refused")
-    return arrays
+        digests[entry.name] = bytes_sha256(raw)
+    return StoreFiles(arrays, digests)
 
 
 def _scan(path: Path) -> list[os.DirEntry[str]]:
@@ -228,8 +230,11 @@ def metadata_digests(path: Path, names: Iterable[str]) -> dict[str, str]:
             for name in names}
 
 
-def check_metadata(path: Path, attrs: Mapping[str, Any], where: "Where") -> str | None:
+def check_metadata(attrs: Mapping[str, Any], where: "Where", digests: Mapping[str, str]) -> str | None:
     """Every array's ``zarr.json`` against its recorded digest (:data:`METADATA_KEY`).
+
+    Args:
+        digests: array name -> sha256 of its ``zarr.json`` as read (:attr:`StoreFiles.digests`).
 
     Returns:
         None when they match, or a note when this shard's writer recorded none (older shards).
@@ -245,11 +250,9 @@ def check_metadata(path: Path, attrs: Mapping[str, Any], where: "Where") -> str 
         raise IntegrityError(f"{where.path / 'zarr.json'}: {where.label}: {METADATA_KEY} is not a mapping")
     for name, digest in sorted(recorded.items()):
         meta = Path(where.path) / str(name) / "zarr.json"
-        try:
-            actual = bytes_sha256(read_limited(meta, ARRAY_METADATA_MAX, "an array's zarr.json"))
-        except StoreNotFound as exc:
-            raise IntegrityError(f"{meta}: {where.label}: array {name!r} is missing") from exc
-        if actual != digest:
+        if str(name) not in digests:
+            raise IntegrityError(f"{meta}: {where.label}: array {name!r} is missing")
+        if digests[str(name)] != digest:
             raise IntegrityError(f"{meta}: {where.label}: array {name!r} metadata (data type, shape, chunks or codecs) "
                                  "does not match its recorded digest (edited after writing)")
     return None

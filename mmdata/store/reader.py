@@ -79,7 +79,8 @@ class ShardReader:
         self.path = Path(path)
         if not self.path.exists():
             raise StoreNotFound(f"{self.path}: shard store not found")
-        arrays = check_store_files(self.path)  # no FIFO, device, link or oversized file is ever read (verified or not)
+        files = check_store_files(self.path)  # no FIFO, device, link or oversized file is ever read (verified or not)
+        self.metadata_digests: dict[str, str] = files.digests  # sha256 of each array's zarr.json, as read
         attrs = read_marker(self.path)
         if attrs is None:
             raise StoreError(f"{self.path}: not a shard store written by mmdata")
@@ -89,7 +90,7 @@ class ShardReader:
         self.where = Where(self.path, attrs)
         if verify:  # an edited attribute is named as such before anything is taken from the attributes
             attrs_note = check_attributes(attrs, self.where)
-        self.layout = _layout(self.path, attrs, arrays)
+        self.layout = _layout(self.path, attrs, files.metadata)
         self._group: zarr.Group | None = None
         self._arrays: dict[str, zarr.Array] = {}  # opened once, reused by every read
         self._fields: list[str] | None = None
@@ -98,7 +99,7 @@ class ShardReader:
         self._fast: np.ndarray | None = None
         self.note: str | None = None  # why a check could not be made (e.g. an old shard's missing record)
         if verify:
-            notes = [attrs_note, check_metadata(self.path, attrs, self.where)]
+            notes = [attrs_note, check_metadata(attrs, self.where, self.metadata_digests)]
             self.note = "; ".join(n for n in notes if n) or None
             small = check_small_arrays(self.group, self.path, self.where, attrs.get("checksums", {}), self.count, self.layout.small_fields)
             self._digest = small["digest"]

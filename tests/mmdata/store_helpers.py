@@ -124,3 +124,16 @@ def write_tiny_dataset(root: Path, shards: tuple[tuple[int, int], ...] = ((1, 5)
             target.finalize()
     write_manifest(root, build_manifest(root))
     return root
+
+
+def indexed_part1(tmp_path_factory: pytest.TempPathFactory, name: str, config: dict[str, Any], shards: int = 2) -> Path:
+    """A dataset root ``ds`` with the first ``shards`` shards of part 1 generated with ``config``, indexed."""
+    catalogue_dir = builtin_catalogue_dir(tmp_path_factory)
+    base = tmp_path_factory.mktemp(name)
+    cfg = write_config(base / "c.yaml", config)
+    root = base / "ds"
+    for shard in range(shards):
+        assert main(["-q", "generate", "--config", str(cfg), "--catalogue", str(catalogue_dir), "--part", "1",
+                     "--shard", str(shard), "--root", str(root)]) == 0
+    reindex(root)
+    return root

@@ -38,10 +38,6 @@ def _content(workdir: Path) -> dict[str, bytes]:
     return files
 
 
-def _created(workdir: Path, store: str) -> str:
-    return json.loads((workdir / store / "run.json").read_text())["completed"]
-
-
 @pytest.mark.parametrize("regenerate", [PART1[1:], PART1], ids=["one shard", "one part"])
 def test_regenerating_unchanged_shards_changes_no_byte_and_plans_nothing(whole_run: Path, regenerate: list[str]) -> None:
     before, stamps = _content(whole_run), {s: (whole_run / s / "run.json").read_bytes() for s in PART1}

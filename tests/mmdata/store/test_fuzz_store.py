@@ -41,9 +41,8 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
-from store_helpers import builtin_catalogue_dir, reindex, small_config, write_config
+from store_helpers import indexed_part1, small_config
 
-from mmdata.cli import main
 from mmdata.errors import MotionMagError, StoreNotFound
 from mmdata.store import MANIFEST_NAME, attrs_digest, audit_dataset, open_dataset, shard_path
 from mmdata.store.reader import ShardReader, manifest_digest
@@ -484,14 +483,7 @@ def _random_expectation(root: Path, before: dict[Path, bytes]) -> str:
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, np.ndarray]]]:
     """The indexed dataset and every field of both shards as read from it before any damage."""
-    catalogue_dir = builtin_catalogue_dir(tmp_path_factory)
-    base = tmp_path_factory.mktemp("fuzz")
-    cfg = write_config(base / "c.yaml", CONFIG)
-    root = base / "ds"
-    for shard in (0, 1):
-        args = ["-q", "generate", "--config", str(cfg), "--catalogue", str(catalogue_dir), "--part", "1", "--shard", str(shard), "--root", str(root)]
-        assert main(args) == 0
-    reindex(root)
+    root = indexed_part1(tmp_path_factory, "fuzz", CONFIG)
     shutil.rmtree(root / "card", ignore_errors=True)  # the data card's figures: nothing reads them
     ds = open_dataset(root)
     assert [ref.count for ref in ds.shards] == [3, 3]

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from store_helpers import builtin_catalogue_dir, small_config, write_config
+from store_helpers import indexed_part1, small_config
 
 from mmdata.cli import main
 from mmdata.errors import IntegrityError, StoreError
@@ -33,15 +33,7 @@ TIMEOUT = 60
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Part 1 as two shards of 4 samples, indexed."""
-    catalogue_dir = builtin_catalogue_dir(tmp_path_factory)
-    base = tmp_path_factory.mktemp("hostile")
-    cfg = write_config(base / "c.yaml", CONFIG)
-    root = base / "ds"
-    for shard in (0, 1):
-        assert main(["-q", "generate", "--config", str(cfg), "--catalogue", str(catalogue_dir), "--part", "1",
-                     "--shard", str(shard), "--root", str(root)]) == 0
-    assert main(["-q", "index", "--root", str(root)]) == 0
-    return root
+    return indexed_part1(tmp_path_factory, "hostile", CONFIG)
 
 
 @pytest.fixture
@@ -56,12 +48,12 @@ def _limits() -> None:
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m ARGS`` in a child with the time and memory limits; a hang fails the test."""
-    return subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True, timeout=TIMEOUT, preexec_fn=_limits)
+    """Run ``python ARGS`` in a child with the time and memory limits; a hang fails the test."""
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=TIMEOUT, preexec_fn=_limits)
 
 
 def _mmdata(*args: str) -> subprocess.CompletedProcess[str]:
-    return _run("mmdata.cli", "-q", *args)
+    return _run("-m", "mmdata.cli", "-q", *args)
 
 
 def _read_everything(root: Path) -> subprocess.CompletedProcess[str]:
@@ -72,7 +64,7 @@ def _read_everything(root: Path) -> subprocess.CompletedProcess[str]:
         "    [ds.read_run(i, 0, s.count) for i, s in enumerate(ds.shards)]\n    print('OK')\n"
         "except MotionMagError as exc:\n    print(type(exc).__name__ + ': ' + str(exc))\n"
     )
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT, preexec_fn=_limits)
+    return _run("-c", code)
 
 
 def _chunk(root: Path, shard: int, field: str) -> Path:

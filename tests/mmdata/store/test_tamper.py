@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import xxhash
 import zarr
-from store_helpers import builtin_catalogue_dir, small_config, write_config
+from store_helpers import builtin_catalogue_dir, indexed_part1, small_config, write_config
 
 from mmdata.cli import main
 from mmdata.errors import IntegrityError, StoreError
@@ -30,15 +30,7 @@ CONFIG = small_config(dataset={"shard_size": 4, "parts": {"fg_bg": 8, "bg_only":
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Part 1 as two shards of 4 samples (one zarr shard each), indexed."""
-    catalogue_dir = builtin_catalogue_dir(tmp_path_factory)
-    base = tmp_path_factory.mktemp("tamper")
-    cfg = write_config(base / "c.yaml", CONFIG)
-    root = base / "ds"
-    for shard in (0, 1):
-        args = ["-q", "generate", "--config", str(cfg), "--catalogue", str(catalogue_dir), "--part", "1", "--shard", str(shard), "--root", str(root)]
-        assert main(args) == 0
-    assert main(["-q", "index", "--root", str(root)]) == 0
-    return root
+    return indexed_part1(tmp_path_factory, "tamper", CONFIG)
 
 
 @pytest.fixture
