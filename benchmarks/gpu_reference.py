@@ -50,6 +50,7 @@ import json
 import logging
 import math
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -475,9 +476,13 @@ def _metrics(out: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
 
 
-def phase_reference(plan: Plan, ds_root: str, seconds: float, report: Report, work: Path) -> None:
-    """``mmtrain.train.train`` in two ``stop_after`` chunks: one to measure the rate, one to the budget's end."""
-    from mmtrain.train.loop import TrainConfig, train
+def phase_reference(plan: Plan, ds_root: str, seconds: float, report: Report, work: Path,
+                    keep: Path | None = None) -> None:
+    """``mmtrain.train.train`` in two ``stop_after`` chunks: one to measure the rate, one to the budget's end.
+
+    With ``keep``, the final checkpoint and the metrics are copied there.
+    """
+    from mmtrain.train.loop import METRICS_NAME, TrainConfig, train
 
     config = TrainConfig.from_config(plan.section, device=plan.device)
     out, t0 = work / "reference", time.perf_counter()
@@ -505,6 +510,13 @@ def phase_reference(plan: Plan, ds_root: str, seconds: float, report: Report, wo
         "steps_per_s": final["step"] / wall, "steady_steps_per_s": statistics.median(rates) if rates else None,
         "train_loss": final["train"].get("total"), "train": final["train"],
         "val_start": val[0] if val else None, "val_loss": final["val"].get("total"), "val": final["val"]}
+    if keep is not None:  # the trained model outlives the temporary folder
+        from mmtrain.train.loop import CHECKPOINT_NAME
+
+        keep.mkdir(parents=True, exist_ok=True)
+        for name in (CHECKPOINT_NAME, METRICS_NAME):
+            shutil.copy2(out / name, keep / name)
+        report.data["reference_training"]["kept"] = str(keep)
 
 
 def _precision(config) -> str:
@@ -583,7 +595,8 @@ def run(args: argparse.Namespace, plan: Plan) -> int:
             "train_step": lambda s: phase_train_step(plan, ds_root, s, report),
             "loader": lambda s: phase_loader(plan, ds_root, s, report),
             "inference": lambda s: phase_inference(plan, s, report),
-            "reference_training": lambda s: phase_reference(plan, ds_root, s, report, work)}
+            "reference_training": lambda s: phase_reference(plan, ds_root, s, report, work,
+                                                            Path(args.keep) if args.keep else None)}
         failed = []
         for name, fn in phases.items():
             if "dataset" in failed and name != "inference":  # every other phase reads the dataset
@@ -646,6 +659,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--preset", choices=["paper", "official"], default=None, help="model preset (default: paper)")
     parser.add_argument("--config", default=None, help="config whose train section the reference training uses "
                         "(default: the first of config/reference-gpu.yaml, config/reference.yaml that exists)")
+    parser.add_argument("--keep", default=None, metavar="DIR",
+                        help="copy the reference training's checkpoint and metrics into DIR (default: not kept)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.device = args.device or ("cpu" if args.tiny else "cuda")

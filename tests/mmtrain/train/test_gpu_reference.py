@@ -30,7 +30,7 @@ def _finite_positive(value) -> bool:
 @pytest.fixture(scope="module")
 def tiny_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, subprocess.CompletedProcess]:
     out = tmp_path_factory.mktemp("gpu-reference") / "x.json"
-    proc = _script("--tiny", "--out", str(out))
+    proc = _script("--tiny", "--out", str(out), "--keep", str(out.parent / "kept"))
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(out.read_text()), proc
 
@@ -85,6 +85,15 @@ def test_tiny_reference_training(tiny_report) -> None:
     for loss in (ref["train_loss"], ref["val_loss"], ref["val"]["recon"], ref["val"]["baseline"]):
         assert _finite_positive(loss), ref
     assert ref["val_start"]["step"] == 0
+
+
+def test_tiny_reference_training_kept(tiny_report) -> None:
+    """--keep: the trained checkpoint outlives the run's temporary folder, at the step it reports."""
+    kept = Path(tiny_report[0]["reference_training"]["kept"])
+    state = torch.load(kept / "checkpoint.pt", map_location="cpu", weights_only=False)
+    assert state["step"] == tiny_report[0]["reference_training"]["steps"] == 4
+    rows = [json.loads(line) for line in (kept / "metrics.jsonl").read_text().splitlines()]
+    assert max(r["step"] for r in rows) == 4
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
