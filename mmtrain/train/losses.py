@@ -40,7 +40,7 @@ class LossConfig:
     l1_weight: float = 1.0  # weight of the reconstruction term L1(Y', Ŷ)
 
     @classmethod
-    def preset(cls, name: str = "paper", **overrides: Any) -> "LossConfig":
+    def from_preset(cls, name: str = "paper", **overrides: Any) -> "LossConfig":
         """The named preset's loss (``"paper"`` or ``"official"``), with optional overrides.
 
         Raises:
@@ -70,7 +70,7 @@ class MagnificationLoss(nn.Module):
         config: the loss.
 
     Example:
-        >>> crit = MagnificationLoss(make_model(), LossConfig.preset("paper"))
+        >>> crit = MagnificationLoss(make_model(), LossConfig.from_preset("paper"))
         >>> total, parts = crit(batch)   # batch: frames (B, 3, H, W) in [-1, 1], alpha (B,)
     """
 
