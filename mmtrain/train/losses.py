@@ -46,9 +46,12 @@ class LossConfig:
         Raises:
             ValueError: an unknown preset.
         """
-        if name not in ("paper", "official"):
+        if name == "paper":
+            base = cls(kind="paper", reg_weight=0.1)
+        elif name == "official":
+            base = cls(kind="official", reg_weight=1.0)
+        else:
             raise ValueError(f"unknown loss preset {name!r}; expected 'paper' or 'official'")
-        base = cls(kind=name, reg_weight=0.1 if name == "paper" else 1.0)
         return dataclasses.replace(base, **{k: v for k, v in overrides.items() if v is not None})
 
 
