@@ -269,8 +269,12 @@ def generate_shard(
 
     Raises:
         ConfigError: the shard is beyond the part, or ``workers`` < 1.
+        TypeError: ``job`` is not a :class:`GenerateSpec` (a config mapping: parse it with :meth:`GenerateSpec.from_config`).
         StoreError: the output path holds foreign or different content, or another run holds it.
     """
+    if not isinstance(job, GenerateSpec):
+        raise TypeError(f"generate_shard: expected a GenerateSpec, got {type(job).__name__} "
+                        "(GenerateSpec.from_config(config) parses a config)")
     if int(workers) < 1:
         raise ConfigError(f"workers: expected at least 1 worker, got {workers}")
     spec, settings = job.dataset, job.store

@@ -77,6 +77,9 @@ def test_the_config_is_parsed_once_at_the_edge_and_recorded_as_given(tmp_path, c
     assert attrs["render_config_hash"] == render_config_hash(job.config) == job.render_config_hash
     with pytest.raises(ConfigError, match="dataset.image_size"):
         GenerateSpec.from_config(small_config(dataset={"image_size": -1}))
+    with pytest.raises(TypeError, match=r"expected a GenerateSpec, got dict \(GenerateSpec.from_config"):
+        generate_shard(small_config(), catalogue, tmp_path / "dict", 1, 0)  # type: ignore[arg-type]
+    assert not (tmp_path / "dict").exists()
 
 
 def test_sigkill_leaves_no_complete_store_and_rerun_completes_it(tmp_path, catalogue_dir, stored_reference):
