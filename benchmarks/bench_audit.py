@@ -73,7 +73,7 @@ def build(root: Path, catalogue_dir: Path | None, work: Path, *, samples: int, s
     from mmdata.cli import main as mmdata
     from mmdata.config import load_config
     from mmdata.sources import open_catalogue
-    from mmdata.store.generate import generate_shard
+    from mmdata.store.generate import GenerateSpec, generate_shard
 
     if catalogue_dir is None:
         catalogue_dir = work / "catalogue"
@@ -85,7 +85,7 @@ def build(root: Path, catalogue_dir: Path | None, work: Path, *, samples: int, s
                                                 "parts": {"fg_bg": samples, "bg_only": 0, "blur_bg": 0, "static": 0, "fg_only": 0}}})
     catalogue = open_catalogue(catalogue_dir)
     for k in range(shards):
-        generate_shard(config, catalogue, root, 1, k, workers=1, catalogue_path=catalogue_dir)
+        generate_shard(GenerateSpec.from_config(config), catalogue, root, 1, k, workers=1, catalogue_path=catalogue_dir)
     with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
         if mmdata(["-q", "index", "--root", str(root)]) not in (0, None):
             raise SystemExit("mmdata index failed")

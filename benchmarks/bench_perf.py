@@ -82,7 +82,7 @@ def measure(catalogue_dir: str, samples: int, size: int, work: Path) -> dict[str
     from mmdata.render.composite import render
     from mmdata.sources import open_catalogue
     from mmdata.spec import DatasetSpec
-    from mmdata.store import dir_bytes, generate_shard
+    from mmdata.store import GenerateSpec, dir_bytes, generate_shard
 
     cfg = {"dataset": {"image_size": size, "shard_size": samples, "parts": {"fg_bg": samples}}, "store": {"zarr_shard_samples": 4}}
     config = load_config(overrides=cfg)
@@ -95,7 +95,7 @@ def measure(catalogue_dir: str, samples: int, size: int, work: Path) -> dict[str
         render(spec, 1, i, catalogue)
     out = {"render_sps": samples / (time.process_time() - cpu)}
     warm = load_config(overrides={"dataset": {"image_size": 32, "shard_size": 2, "parts": {"fg_bg": 2}}, "store": {"zarr_shard_samples": 1}})
-    generate_shard(warm, catalogue, work / "warm", 1, 0, workers=2, catalogue_path=catalogue_dir)  # first-use costs
+    generate_shard(GenerateSpec.from_config(warm), catalogue, work / "warm", 1, 0, workers=2, catalogue_path=catalogue_dir)  # first-use costs
     try:  # store.pool: processes (not in every release)
         processes = load_config(overrides={**cfg, "store": {**cfg["store"], "pool": "processes"}})
     except Exception:  # noqa: BLE001 (an older release's config schema)
@@ -107,7 +107,7 @@ def measure(catalogue_dir: str, samples: int, size: int, work: Path) -> dict[str
             continue
         root = work / label
         t, cpu = time.perf_counter(), _cpu()  # CPU of this process and its finished children
-        path = generate_shard(run_config, catalogue, root, 1, 0, workers=workers, catalogue_path=catalogue_dir)
+        path = generate_shard(GenerateSpec.from_config(run_config), catalogue, root, 1, 0, workers=workers, catalogue_path=catalogue_dir)
         out[label] = samples / (time.perf_counter() - t)
         out[label.replace("_sps", "_cpu")] = (_cpu() - cpu) / samples
         out["bytes_per_sample"] = dir_bytes(path) / samples

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from mmdata.config import load_config
-from mmdata.store.generate import frame_fields, generate_shard, plan_shard, render_record, shard_layout
+from mmdata.store.generate import GenerateSpec, frame_fields, generate_shard, plan_shard, render_record, shard_layout
 from mmdata.store.provenance import code_version, render_config_hash
 from mmdata.sources import build_catalogue, open_catalogue, resolve_sources_config
 from mmdata.spec import DatasetSpec
@@ -94,7 +94,7 @@ def bench_end_to_end(args: argparse.Namespace, catalogue: Any, catalogue_dir: Pa
         for label, pool, workers in runs:
             root = work / label.replace(" ", "-")
             t, cpu = time.perf_counter(), _cpu_seconds()
-            path = generate_shard(_config(args, pool), catalogue, root, 1, 0, workers=workers, catalogue_path=catalogue_dir)
+            path = generate_shard(GenerateSpec.from_config(_config(args, pool)), catalogue, root, 1, 0, workers=workers, catalogue_path=catalogue_dir)
             sps[label].append(args.samples / (time.perf_counter() - t))
             cpu_per_sample[label].append((_cpu_seconds() - cpu) / args.samples)
             out["disk_bytes_per_sample"] = dir_bytes(path) / args.samples

@@ -68,7 +68,7 @@ def _step_fn(preset: str, batch: dict, device, precision: str = "fp32"):
             model.to(memory_format=torch.channels_last)
             batch = {k: v.contiguous(memory_format=torch.channels_last) if v.ndim == 4 else v for k, v in batch.items()}
         context = lambda: torch.autocast(device.type, enabled=False)  # noqa: E731
-    crit = MagnificationLoss(model, LossConfig.preset(preset))
+    crit = MagnificationLoss(model, LossConfig.from_preset(preset))
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
 
     def step() -> float:
@@ -148,7 +148,7 @@ def bench_bf16(n_steps: int, crop: int) -> None:
     for precision in ("fp32", "bf16"):
         torch.manual_seed(0)
         model = make_model("paper").to(memory_format=torch.channels_last)
-        crit = MagnificationLoss(model, LossConfig.preset("paper"))
+        crit = MagnificationLoss(model, LossConfig.from_preset("paper"))
         opt = torch.optim.Adam(model.parameters(), lr=1e-4)
         losses, start = [], time.perf_counter()
         for batch in _shift_batches(n_steps, 4, crop):

@@ -189,7 +189,7 @@ def remove_stale(folder: str | Path, name: str) -> list[Path]:
     Returns:
         The paths removed.
     """
-    removed = []
+    removed: list[Path] = []
     folder = Path(folder)
     if not folder.is_dir():
         return removed

@@ -56,15 +56,16 @@ class _BoundedLoader(yaml.SafeLoader):
         self._open: set[str] = set()  # anchors whose node is still being composed
         self._checked: set[int] = set()  # ids of the mappings whose keys were checked
 
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         event = self.peek_event()
         line = event.start_mark.line + 1
         if isinstance(event, yaml.AliasEvent):
             if event.anchor in self._open:
                 raise _Refused(f"line {line}: alias *{event.anchor} refers to a node that contains it (recursive)")
             node = super().compose_node(parent, index)
-            size, depth = self._measure(node)
-            self._check(size, self._depth + depth, line)
+            if node is not None:  # an alias always names a composed node
+                size, depth = self._measure(node)
+                self._check(size, self._depth + depth, line)
             return node
         anchor = getattr(event, "anchor", None)
         if anchor is not None:

@@ -3,7 +3,8 @@
 Subpackages in pipeline order (each ``__init__`` lists what it offers):
 
 * :mod:`mmtrain.model` — the network, the authors' weights, checkpoints;
-* :mod:`mmtrain.train` — the training stream over dataset shards, losses, the training loop;
+* :mod:`mmtrain.train` — the training stream over dataset shards, losses, the training loop
+  (the function: ``from mmtrain.train import train``; ``mmtrain.train`` is always the subpackage);
 * :mod:`mmtrain.magnify` — video I/O, temporal filters, magnifying frames and videos;
 * :mod:`mmtrain.evaluate` — the paper's synthetic tests, baselines, scoring and report.
 
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 from mmdata import CheckpointError, VideoError, __version__
 from mmdata.lazy import lazy_exports
-from mmtrain.train.loop import TrainConfig, train  # eager: the name ``train`` is also a subpackage
 
 #: Where each public name is defined; imported on first use (PEP 562): ``import mmtrain.magnify.pipeline``
 #: does not import training, evaluation or the classical methods.
@@ -30,6 +30,7 @@ _EXPORTS = {
     "mmtrain.magnify.videofile": ["magnify_video"],
     "mmtrain.model.network": ["MagNet", "ModelConfig", "make_model"],
     "mmtrain.model.checkpoint": ["load_checkpoint", "load_model", "save_checkpoint"],
+    "mmtrain.train.loop": ["TrainConfig"],
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
@@ -44,7 +45,6 @@ __all__ = [
     "load_checkpoint",
     "save_checkpoint",
     "TrainConfig",
-    "train",
     "magnify",
     "magnify_iter",
     "MagnifySettings",

@@ -98,3 +98,26 @@ def test_lazy_exports_imports_on_first_use_only() -> None:
             module.other  # noqa: B018
     finally:
         del sys.modules[name]
+
+
+def test_mmtrain_train_is_the_subpackage_and_its_function_is_imported_from_it() -> None:
+    """No function hides the subpackage of its name: ``mmtrain.train`` is the package however it is reached."""
+    code = """
+import json, types
+import mmtrain
+first = isinstance(mmtrain.train, types.ModuleType)
+from mmtrain.train import train
+import mmtrain.train.loop
+print(json.dumps([first, mmtrain.train.__name__, train is mmtrain.train.loop.train, callable(train),
+                  mmtrain.TrainConfig is mmtrain.train.loop.TrainConfig]))
+"""
+    assert _fresh(code) == [True, "mmtrain.train", True, True, True]
+
+
+def test_importing_mmtrain_imports_neither_torch_nor_training() -> None:
+    code = """
+import json, sys
+import mmtrain
+print(json.dumps(sorted(k for k in ("torch", "mmtrain.train.loop", "mmtrain.model.network") if k in sys.modules)))
+"""
+    assert _fresh(code) == []

@@ -320,7 +320,7 @@ def render_clean(params: SampleParams, catalogue: Catalogue, spec: DatasetSpec) 
     canvases = [np.empty((grid.n, 3, grid.n), dtype=np.float32) for _ in range(3)]  # RGB of A, B, Y
     linear = spec.linear_light
     warps = [_warps(layer, params) for layer in layers]  # per layer: A, B, Y (None: a translation)
-    _background_layer(params, catalogue, grid, [shifts[f][0] for f in ("a", "b", "y")], canvases, linear, warps[0])
+    _background_layer(params, catalogue, grid, [shifts[f][0] for f in ("a", "b", "y")], canvases, linear, warps[0])  # type: ignore[index]  # shifts holds lists of (dx, dy)
     coefs = [_object_coefficients(catalogue, obj, spec.supersample, linear) for obj in params.objects]
     dec = gaussian_decimation(spec.image_size, spec.supersample, spec.antialias_sigma, grid.margin)
     out: dict[str, np.ndarray] = {}
@@ -329,7 +329,7 @@ def render_clean(params: SampleParams, catalogue: Catalogue, spec: DatasetSpec) 
         if frame != "a":  # the perturbation's offset image, composited alongside the RGB
             offsets = np.empty_like(canvas)
             offsets[...] = np.asarray(params.background.color_offset, dtype=np.float32)[None, :, None]
-        for obj, (coef, pad), shift, warp in zip(params.objects, coefs, shifts[frame][1:], warps[1:]):
+        for obj, (coef, pad), shift, warp in zip(params.objects, coefs, shifts[frame][1:], warps[1:]):  # type: ignore[index]  # shifts holds lists of (dx, dy)
             _composite_object(canvas, offsets, coef, pad, obj, shift, grid, warp[k])
         rgb = _decimate(dec, canvas)
         if frame == "b" and params.gain_b != 1.0:  # exposure flicker of the input B only
@@ -340,7 +340,7 @@ def render_clean(params: SampleParams, catalogue: Catalogue, spec: DatasetSpec) 
             out["frame_a"] = rgb
         else:
             out[f"frame_{frame}"] = rgb
-            out[f"frame_{frame}_perturbed"] = rgb + _decimate(dec, offsets)
+            out[f"frame_{frame}_perturbed"] = rgb + _decimate(dec, offsets)  # type: ignore[arg-type]  # offsets is set for every frame but A
     return {k: out[k] for k in FRAME_FIELDS}
 
 

@@ -176,7 +176,7 @@ def _cover_shifts(
             return factor @ d if isinstance(factor, np.ndarray) else factor * d
         reach = max(float(np.hypot(*disp((sx * half, sy * half)))) for sx in (-1, 1) for sy in (-1, 1))
         e = half + COVER_MARGIN + reach + 1.0
-        out += [tuple(float(v) for v in disp((sx * e, sy * e))) for sx in (-1, 1) for sy in (-1, 1)]
+        out += [tuple(float(v) for v in disp((sx * e, sy * e))) for sx in (-1, 1) for sy in (-1, 1)]  # type: ignore[misc]  # pairs of floats (tuple() of a 2-vector)
     return out  # type: ignore[return-value]
 
 
@@ -279,7 +279,7 @@ def _objects(
         h, w = _shape(catalogue, "object", obj_id)
         cap = spec.objects.max_extent * size / max(h, w)
         u = float(rng.uniform())
-        lo, hi = spec.objects.scale_min, min(spec.objects.scale_max, cap)
+        lo, hi = spec.objects.scale_min, min(spec.objects.scale_max, cap)  # type: ignore[assignment]  # names reused for the scale range
         scale = lo + u * (hi - lo) if hi >= lo else hi
         cx, cy = rng.uniform(0.0, size, size=2)
         motion = _motion(rng, spec, alpha, still)

@@ -105,7 +105,7 @@ class ObjectBankReader:
             group = zarr.open_group(str(self.path), mode="r")
             attrs = dict(group.attrs)
             self._pixels = group["pixels"]
-            self._index = np.asarray(group["index"][...], dtype=np.int64).reshape(-1, 3)
+            self._index = np.asarray(group["index"][...], dtype=np.int64).reshape(-1, 3)  # type: ignore[index]  # zarr types a member as Array | Group
         except (KeyError, ValueError, OSError, TypeError) as exc:
             raise SourceError(f"{self.path}: not a readable object bank ({exc})") from exc
         if attrs.get("format") != _FORMAT or attrs.get("version") != _VERSION:
@@ -117,7 +117,7 @@ class ObjectBankReader:
     def rgba(self, i: int) -> np.ndarray:
         """The uint8 (h, w, 4) RGBA of object ``i``."""
         offset, h, w = (int(v) for v in self._index[i])
-        flat = np.asarray(self._pixels[offset : offset + h * w * 4])
+        flat = np.asarray(self._pixels[offset : offset + h * w * 4])  # type: ignore[index]  # zarr types a member as Array | Group
         if flat.size != h * w * 4:
             raise SourceError(f"{self.path}: object {i} is truncated ({flat.size} of {h * w * 4} bytes)")
         return flat.reshape(h, w, 4)

@@ -279,7 +279,7 @@ class StoredCatalogue:
             return out
         if source_id in self._doc["_obj"]:
             entry = dict(self._doc["_obj"][source_id])
-            out = {"id": source_id, "kind": "object", "class": entry.get("class")}
+            out = {"id": source_id, "kind": "object", "class": entry.get("class")}  # type: ignore[dict-item]  # a class may be absent (None)
             out.update({k: entry[k] for k in ("width", "height", "area", "sha256")})
             source = dict(entry.get("source", {}))
             if "root" in source and "file" in source:

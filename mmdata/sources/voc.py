@@ -91,7 +91,7 @@ def plan(cfg: dict[str, Any]) -> SourcePlan:
             continue
         tasks.append({"ref": stem, "stem": stem, "jpg": str(files[0]), "obj": str(files[1]), "cls": None if cls is None else str(cls), **params})
     origin = f"{obj_dir}" + (f" (image set {cfg['voc']['image_set']})" if cfg["voc"].get("image_set") else "")
-    return SourcePlan(name="voc", tasks=tasks, worker=process, roots={ROOT_NAME: str(root)}, classes=names, skipped=skipped, origin=origin)
+    return SourcePlan(name="voc", tasks=tasks, worker=process, roots={ROOT_NAME: str(root)}, classes=names, skipped=skipped, origin=origin)  # type: ignore[arg-type]  # a plan of cutouts only; typing it would change this module's code hash
 
 
 def _listed(folder: Path, name: str, max_bytes: int) -> Path:

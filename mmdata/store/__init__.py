@@ -44,7 +44,7 @@ from mmdata.store.reader import (
 from mmdata.store.sample import Provenance, Sample
 from mmdata.store.writer import ShardTarget, read_marker, write_block
 from mmdata.store.provenance import code_version, render_code_hash, render_config_hash
-from mmdata.store.generate import generate_shard, plan_shard
+from mmdata.store.generate import GenerateSpec, generate_shard, plan_shard
 from mmdata.store.audit import AuditReport, audit_dataset, explain_sample, locate_sample
 from mmdata.store.card import write_card
 
@@ -84,6 +84,7 @@ __all__ = [
     "code_version",
     "render_code_hash",
     "render_config_hash",
+    "GenerateSpec",
     "generate_shard",
     "plan_shard",
     "AuditReport",

@@ -150,7 +150,7 @@ def _hash_frames(reader: ShardReader, digests: dict[str, np.ndarray], report: Au
                 o = lo + i
                 if frame is None:
                     continue
-                if fast_only:
+                if fast_only and fast is not None:
                     if fast_digest(frame) != fast[o, f].tobytes():
                         report.problems.append(AuditProblem(**_where(reader, reader.start + o, f"{reader.path}[{o}]"),
                                                             what=f"{name}: stored bytes do not match the recorded xxh3-128 digest"))
@@ -221,7 +221,8 @@ def _manifest_shards(root: Path, manifest: dict[str, Any], report: AuditReport) 
     entries = manifest.get("shards")
     if not isinstance(entries, list):
         return []
-    out, seen = [], set()
+    out: list[tuple[Path, ShardRef | None, int | None, int | None]] = []
+    seen: set[Path] = set()
     for entry in entries:
         part, shard = (_int(entry.get("part")), _int(entry.get("shard"))) if isinstance(entry, dict) else (None, None)
         try:
@@ -414,7 +415,7 @@ def merge_shard_reports(root: str | Path, reports: list[str | Path]) -> AuditRep
     root = Path(root)
     report = AuditReport()
     shard_list, _ = _shard_list(root, report)
-    by_key: dict[tuple[int, int], tuple[AuditReport, dict[str, Any] | None, Path]] = {}
+    by_key: dict[tuple[int | None, int | None], tuple[AuditReport, dict[str, Any], Path]] = {}
     for path in reports:
         shard_report, entry = read_shard_report(path)
         key = (_int((entry or {}).get("part")), _int((entry or {}).get("shard")))
@@ -458,8 +459,9 @@ def _rerender(readers: list[ShardReader], samples: int | None, catalogue: str | 
             except MotionMagError as exc:
                 catalogues[key] = None
                 report.problems.append(AuditProblem(reader.part, None, None, str(reader.path), f"cannot re-render: {exc}"))
-        if catalogues[key] is not None:
+        recorded = catalogues[key]
+        if recorded is not None:
             try:
-                _check_render(reader, offset, catalogues[key], report)
+                _check_render(reader, offset, recorded, report)
             except (MotionMagError, KeyError, TypeError, ValueError) as exc:
                 report.problems.append(AuditProblem(**_where(reader, reader.start + offset), what=f"cannot re-render: {exc}"))

@@ -21,19 +21,18 @@ def _generate(args: argparse.Namespace) -> int:
     from mmdata.config import load_config, warn_schema_defaults
     from mmdata.errors import StoreError
     from mmdata.fsutil import os_errors_named
-    from mmdata.spec import DatasetSpec
     from mmdata.store.layout import shard_path
-    from mmdata.store.generate import generate_shard, plan_shard
+    from mmdata.store.generate import GenerateSpec, generate_shard, plan_shard
     from mmdata.sources.catalogue import open_catalogue
 
     if args.config is None:
         warn_schema_defaults("mmdata generate")
-    config = load_config(args.config)
-    plan = plan_shard(DatasetSpec.from_config(config), args.part, args.shard)
+    job = GenerateSpec.from_config(load_config(args.config))  # the one validation and parse
+    plan = plan_shard(job.dataset, args.part, args.shard)
     catalogue = open_catalogue(args.catalogue)
     with os_errors_named(shard_path(args.root, plan.part, plan.shard), StoreError, "cannot write the shard store"):
         path = generate_shard(
-            config, catalogue, args.root, args.part, args.shard,
+            job, catalogue, args.root, args.part, args.shard,
             workers=args.workers, scheduler=args.scheduler, catalogue_path=args.catalogue, progress=not args.quiet,
         )
     print(path)

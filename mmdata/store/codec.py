@@ -60,19 +60,23 @@ __all__ = ["CODEC_NAME", "IMAGE_FORMATS", "LEVELS", "ImageCodec", "decode_image"
 CODEC_NAME = "mmdata_image"
 
 
-def _encode_htj2k(img: np.ndarray, level: int | None) -> bytes:
+#: What an encoder returns (imagecodecs gives ``bytes`` or ``bytearray``).
+Encoded = bytes | bytearray
+
+
+def _encode_htj2k(img: np.ndarray, level: int | None) -> Encoded:
     return imagecodecs.htj2k_encode(img, reversible=True)
 
 
-def _encode_jpegxl(img: np.ndarray, level: int | None) -> bytes:
+def _encode_jpegxl(img: np.ndarray, level: int | None) -> Encoded:
     return imagecodecs.jpegxl_encode(img, lossless=True, effort=1 if level is None else int(level), numthreads=1)
 
 
-def _encode_jpegls(img: np.ndarray, level: int | None) -> bytes:
+def _encode_jpegls(img: np.ndarray, level: int | None) -> Encoded:
     return imagecodecs.jpegls_encode(img, level=0)
 
 
-def _encode_webp(img: np.ndarray, level: int | None) -> bytes:
+def _encode_webp(img: np.ndarray, level: int | None) -> Encoded:
     # lossless WebP: ``level`` is libwebp's method 0-6 (effort); its quality setting, also an effort
     # for lossless coding, is fixed at 25 (higher costs encoding time for under 0.5 % of size)
     return imagecodecs.webp_encode(img, lossless=True, level=25, method=WEBP_DEFAULT_METHOD if level is None else int(level), numthreads=1)
@@ -82,7 +86,7 @@ def _encode_webp(img: np.ndarray, level: int | None) -> bytes:
 WEBP_DEFAULT_METHOD = 2
 
 #: format -> (encode(image, level), decode(bytes)); every one lossless.
-IMAGE_FORMATS: dict[str, tuple[Callable[[np.ndarray, int | None], bytes], Callable[[bytes], np.ndarray]]] = {
+IMAGE_FORMATS: dict[str, tuple[Callable[[np.ndarray, int | None], Encoded], Callable[[bytes], np.ndarray]]] = {
     "htj2k": (_encode_htj2k, lambda data: imagecodecs.htj2k_decode(data)),
     "jpegxl": (_encode_jpegxl, lambda data: imagecodecs.jpegxl_decode(data, numthreads=1)),
     "jpegls": (_encode_jpegls, lambda data: imagecodecs.jpegls_decode(data)),
@@ -116,7 +120,7 @@ def _call(key: tuple[str, str], fn: Callable[..., Any], *args: Any) -> Any:
     return result
 
 
-def encode_image(format: str, img: np.ndarray, level: int | None) -> bytes:
+def encode_image(format: str, img: np.ndarray, level: int | None) -> Encoded:
     """One ``(H, W, C)`` uint8 image as a lossless ``format`` image; thread-safe (see the module notes)."""
     return _call((format, "encode"), IMAGE_FORMATS[format][0], img, level)
 

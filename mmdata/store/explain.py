@@ -118,7 +118,7 @@ def active_options(params: SampleParams, dataset: Mapping[str, Any]) -> dict[str
             f"{len(affine)} layer(s) move affinely, d(x) = delta + (A - I)(x - centre); largest |A - I| {norm:.4g} "
             f"(magnified {strain:.4g}); each layer's A below"
         )
-    if params.is_axial:
+    if params.alpha_y is not None:  # axial targets
         out["dataset.axial"] = (
             f"magnified per axis, M = R(theta) diag(alpha_x, alpha_y) R(theta)^T: theta {math.degrees(params.theta):.4f} deg "
             f"(from +x towards +y), alpha_x {params.alpha:.6g} along it, alpha_y {params.alpha_y:.6g} across it "
@@ -184,7 +184,7 @@ def explain_sample(root: str | Path, part: int | str, index: int, catalogue: str
         "created": run.get("created", a.get("created")),
         "run": run,
     }
-    recipe = _recipe(dataset, out["part_name"])
+    recipe = _recipe(dataset, str(out["part_name"]))
     if recipe is not None:
         out["recipe"] = recipe
     return out

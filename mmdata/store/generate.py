@@ -28,16 +28,41 @@ from dask.callbacks import Callback
 from mmdata.config import config_hash, validate_config
 from mmdata.errors import ConfigError
 from mmdata.progress import ProgressLike, progress_bar
-from mmdata.scene import part_name
 from mmdata.store.provenance import content_code_version, render_config_hash, run_record, utc_now
 from mmdata.sources.base import Catalogue
-from mmdata.spec import DatasetSpec, custom_part_numbers
+from mmdata.spec import DatasetSpec
 from mmdata.store.layout import SampleRecord, ShardLayout, StoreSettings, shard_count, shard_path, shard_range
 from mmdata.store.writer import ShardTarget, write_block
 
-__all__ = ["ShardPlan", "plan_shard", "shard_layout", "frame_fields", "render_record", "generate_shard"]
+__all__ = ["GenerateSpec", "ShardPlan", "plan_shard", "shard_layout", "frame_fields", "render_record", "generate_shard"]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GenerateSpec:
+    """What generating shards needs from the configuration: parsed once, at the edge (:meth:`from_config`).
+
+    The library reads values only from the typed sections; the resolved config itself is carried
+    only to be recorded in every shard (its ``config`` attribute) with its two hashes.
+    """
+
+    dataset: DatasetSpec  # the samples: seed, sizes, distributions, parts
+    store: StoreSettings  # how shards are written (codec, zarr shard size, local pool)
+    config: Mapping[str, Any]  # the resolved configuration, recorded as is (never read for a value)
+    config_hash: str  # mmdata.config.config_hash of ``config``
+    render_config_hash: str  # mmdata.store.provenance.render_config_hash: what decides the pixels
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "GenerateSpec":
+        """Validate a configuration (defaults filled in) and parse the sections a shard needs.
+
+        Raises:
+            ConfigError: the config does not validate.
+        """
+        resolved = validate_config(config)
+        return cls(DatasetSpec.from_config(resolved), StoreSettings.from_config(resolved), resolved,
+                   config_hash(resolved), render_config_hash(resolved))
 
 
 @dataclass(frozen=True)
@@ -171,7 +196,7 @@ def _run(spec: DatasetSpec, plan: ShardPlan, layout: ShardLayout, catalogue: Cat
         bar.close()
 
 
-def _provenance(resolved: Mapping[str, Any], plan: ShardPlan, catalogue: Catalogue) -> tuple[dict[str, Any], dict[str, Any]]:
+def _provenance(job: GenerateSpec, plan: ShardPlan, catalogue: Catalogue) -> tuple[dict[str, Any], dict[str, Any]]:
     """(identity, attributes) of a shard store: what must match to resume or accept it, and what it records.
 
     Both depend only on content (config, catalogue, the code that decides pixels): regenerating the
@@ -180,7 +205,7 @@ def _provenance(resolved: Mapping[str, Any], plan: ShardPlan, catalogue: Catalog
     """
     code = content_code_version()
     identity = {
-        "render_config_hash": render_config_hash(resolved),
+        "render_config_hash": job.render_config_hash,
         "catalogue_identity": catalogue.identity,
         "render_code_hash": code["render_code_hash"],
         "part": plan.part,
@@ -191,14 +216,14 @@ def _provenance(resolved: Mapping[str, Any], plan: ShardPlan, catalogue: Catalog
     attrs = {
         "origin": "generate",
         "part": plan.part,
-        "part_name": part_name(plan.part, custom_part_numbers(resolved["dataset"])),
+        "part_name": job.dataset.part_name(plan.part),
         "shard": plan.shard,
         "start": plan.start,
         "part_size": plan.part_size,
         "shard_size": plan.shard_size,
         "render_config_hash": identity["render_config_hash"],
-        "config_hash": config_hash(resolved),
-        "config": resolved,
+        "config_hash": job.config_hash,
+        "config": job.config,
         "catalogue": {"identity": catalogue.identity, "content_sha256": getattr(catalogue, "content_digest", None)},
         "code_version": code,
     }
@@ -215,7 +240,7 @@ def _run_record(catalogue_path: str | Path | None, workers: int, scheduler: str 
 
 
 def generate_shard(
-    config: Mapping[str, Any],
+    job: GenerateSpec,
     catalogue: Catalogue,
     root: str | Path,
     part: int | str,
@@ -229,7 +254,7 @@ def generate_shard(
     """Render shard ``shard`` of ``part`` into ``ROOT/part{P}/shard-{K:04d}.zarr``.
 
     Args:
-        config: the configuration (validated here; defaults filled in).
+        job: the parsed configuration (:meth:`GenerateSpec.from_config`, once at the edge).
         catalogue: the sources; recorded by its identity (and ``catalogue_path``).
         root: dataset root.
         part: part number or name (custom parts included).
@@ -243,18 +268,20 @@ def generate_shard(
         The path of the complete shard store.
 
     Raises:
-        ConfigError: the config does not validate, the shard is beyond the part, or ``workers`` < 1.
+        ConfigError: the shard is beyond the part, or ``workers`` < 1.
+        TypeError: ``job`` is not a :class:`GenerateSpec` (a config mapping: parse it with :meth:`GenerateSpec.from_config`).
         StoreError: the output path holds foreign or different content, or another run holds it.
     """
+    if not isinstance(job, GenerateSpec):
+        raise TypeError(f"generate_shard: expected a GenerateSpec, got {type(job).__name__} "
+                        "(GenerateSpec.from_config(config) parses a config)")
     if int(workers) < 1:
         raise ConfigError(f"workers: expected at least 1 worker, got {workers}")
-    resolved = validate_config(config)
-    spec = DatasetSpec.from_config(resolved)
-    settings = StoreSettings.from_config(resolved)
+    spec, settings = job.dataset, job.store
     plan = plan_shard(spec, part, shard)
     layout = shard_layout(spec, plan, settings)
     final = shard_path(root, plan.part, plan.shard).resolve()
-    identity, attrs = _provenance(resolved, plan, catalogue)
+    identity, attrs = _provenance(job, plan, catalogue)
     run = _run_record(catalogue_path, workers, scheduler, settings.pool)
     client = _connect(scheduler) if scheduler else None  # before anything is written
     try:

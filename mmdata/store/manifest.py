@@ -96,7 +96,9 @@ def build_manifest(root: str | Path) -> dict[str, Any]:
     if not found:
         raise StoreNotFound(f"{root}: no shard stores (part*/shard-*.zarr) found")
     first: dict[str, Any] = {}
-    shards, code_versions, parts = [], [], {}
+    shards: list[dict[str, Any]] = []
+    code_versions: list[Any] = []
+    parts: dict[str, dict[str, Any]] = {}  # part number (a string: a JSON key) -> its entry
     for part, shard, path in found:
         reader = ShardReader(path)
         a = reader.attrs
@@ -129,8 +131,8 @@ def build_manifest(root: str | Path) -> dict[str, Any]:
         info["count"] += reader.count
         info["shards"] += 1
         info["present"].append((int(a["start"]), reader.count, shard, int(a.get("shard_size", reader.count))))
-    for part, info in parts.items():
-        info["missing"] = _missing(root, int(part), info.pop("present"), info["expected"])
+    for key, info in parts.items():
+        info["missing"] = _missing(root, int(key), info.pop("present"), info["expected"])
     _add_absent_parts(parts, ShardReader(found[0][2], verify=False).attrs.get("config"))
     manifest = {
         "format": STORE_FORMAT,

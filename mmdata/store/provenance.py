@@ -277,7 +277,7 @@ def without_options_off(dataset: Mapping[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in dataset.items() if not (k in GENERATOR_OPTIONS and _is_off(k, v))}
     motion = out.get("motion")
     affine = motion.get("affine") if isinstance(motion, Mapping) else None
-    if isinstance(affine, Mapping) and affine and all(v == 0 for v in affine.values()):
+    if isinstance(motion, Mapping) and isinstance(affine, Mapping) and affine and all(v == 0 for v in affine.values()):
         out["motion"] = {k: v for k, v in motion.items() if k != "affine"}
     return out
 
@@ -339,7 +339,7 @@ def params_from_json(text: str) -> SampleParams:
 def sample_digest(frame: np.ndarray) -> bytes:
     """sha256 digest (32 bytes) of one sample's array in C order (hashed in place, without a copy)."""
     arr = np.ascontiguousarray(frame)
-    return hashlib.sha256(arr.reshape(-1).view(np.uint8) if arr.size else b"").digest()
+    return hashlib.sha256(arr.reshape(-1).view(np.uint8).data if arr.size else b"").digest()
 
 
 def fast_digest(frame: np.ndarray) -> bytes:
@@ -349,7 +349,7 @@ def fast_digest(frame: np.ndarray) -> bytes:
     (tens of GB/s against sha256's ~2 GB/s), while the audit keeps checking sha256.
     """
     arr = np.ascontiguousarray(frame)
-    return xxhash.xxh3_128(arr.reshape(-1).view(np.uint8) if arr.size else b"").digest()
+    return xxhash.xxh3_128(arr.reshape(-1).view(np.uint8).data if arr.size else b"").digest()
 
 
 def combine_digests(digests: Iterable[bytes]) -> str:

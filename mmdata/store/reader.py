@@ -8,7 +8,6 @@ every chosen shard in manifest order (part, then index).
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import logging
 import warnings
@@ -20,6 +19,7 @@ import numpy as np
 import zarr
 
 from mmdata.errors import IntegrityError, StoreError, StoreNotFound
+from mmdata.identity import json_sha256
 from mmdata.scene import PART_NAMES, part_number
 from mmdata.store.integrity import METADATA_KEY, Where, check_attributes, check_metadata, check_small_arrays, check_store_files, open_array, read_checked, read_limited, verify_frames
 from mmdata.store.layout import DIGEST_FIELDS, ShardLayout
@@ -263,7 +263,7 @@ def read_manifest(root: str | Path) -> dict[str, Any]:
 def manifest_digest(manifest: dict[str, Any]) -> str:
     """sha256 of a manifest's content, without its creation time and its own hash."""
     body = {k: v for k, v in manifest.items() if k not in ("created", "manifest_hash")}
-    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    return json_sha256(body)
 
 
 class Dataset:

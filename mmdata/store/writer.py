@@ -17,7 +17,7 @@ import logging
 import os
 import shutil
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence, cast
 
 import numpy as np
 import zarr
@@ -100,8 +100,13 @@ def _seconds(created: Any) -> float | None:
 def _small_compressor(settings: StoreSettings) -> zarr.codecs.BloscCodec:
     """Blosc for the small arrays (zstd when the frames use an image format), and for Blosc frames."""
     image = settings.codec in IMAGE_FORMATS
-    return zarr.codecs.BloscCodec(cname="zstd" if image else settings.codec, clevel=1 if image else settings.compression_level,
-                                  shuffle="noshuffle")
+    cname = zarr.codecs.BloscCname("zstd" if image else settings.codec)  # store.codec: an image format or a Blosc name
+    return zarr.codecs.BloscCodec(cname=cname, clevel=1 if image else settings.compression_level, shuffle="noshuffle")
+
+
+def _array(group: zarr.Group, name: str) -> zarr.Array:
+    """The array ``name`` of a store this module created (every member of a shard store is an array)."""
+    return cast(zarr.Array, group[name])
 
 
 def frame_codecs(settings: StoreSettings) -> dict[str, Any]:
@@ -162,7 +167,7 @@ def write_block(path: str | Path, layout: ShardLayout, block_index: int, records
         stack = np.stack([np.asarray(r.frames[name], dtype=np.uint8) for r in records])
         if stack.shape[1:] != (*layout.image_shape, 3):
             raise StoreError(f"{path}: {name} has shape {stack.shape[1:]}, expected {(*layout.image_shape, 3)}")
-        group[name][lo:hi] = stack
+        _array(group, name)[lo:hi] = stack
         for i in range(hi - lo):
             digests["digest"][i, f] = np.frombuffer(sample_digest(stack[i]), dtype=np.uint8)
             digests["fast_digest"][i, f] = np.frombuffer(fast_digest(stack[i]), dtype=np.uint8)
@@ -171,19 +176,19 @@ def write_block(path: str | Path, layout: ShardLayout, block_index: int, records
     except ValueError as exc:
         raise StoreError(f"{path}: {exc}") from exc
     for name, values in columns.items():
-        group[name][lo:hi] = values
+        _array(group, name)[lo:hi] = values
     for name, values in digests.items():
-        group[name][lo:hi] = values
-    group["blocks_done"][block_index] = 1
+        _array(group, name)[lo:hi] = values
+    _array(group, "blocks_done")[block_index] = 1
     return hi - lo
 
 
 def _checksums(group: zarr.Group, layout: ShardLayout) -> dict[str, str]:
     """Per-array checksums: frames from their per-sample digests, other arrays from their bytes."""
-    digest = np.asarray(group["digest"][:])
+    digest = np.asarray(_array(group, "digest")[:])
     out = {name: combine_digests(row.tobytes() for row in digest[:, f]) for f, name in enumerate(layout.frame_fields)}
     for name in (*layout.small_fields, *DIGEST_FIELDS):
-        out[name] = bytes_checksum(np.asarray(group[name][:]))
+        out[name] = bytes_checksum(np.asarray(_array(group, name)[:]))
     return out
 
 
@@ -321,7 +326,7 @@ class ShardTarget:
     def _blocks_done(self) -> np.ndarray | None:
         """Done flags of the partial store's blocks, or None when they cannot be read."""
         try:
-            done = np.asarray(zarr.open_group(str(self.partial), mode="r")["blocks_done"][:])
+            done = np.asarray(_array(zarr.open_group(str(self.partial), mode="r"), "blocks_done")[:])
         except Exception as exc:  # a run killed while writing the flags leaves anything behind
             log.warning("%s: cannot read the block flags (%s)", self.partial, exc)
             return None
@@ -337,11 +342,11 @@ class ShardTarget:
             StoreError: a block is missing or the final path appeared meanwhile.
         """
         group = zarr.open_group(str(self.partial), mode="r+")
-        done = np.asarray(group["blocks_done"][:])
+        done = np.asarray(_array(group, "blocks_done")[:])
         if not done.all():
             raise StoreError(f"{self.partial}: blocks {np.flatnonzero(done == 0).tolist()} were not written")
         checksums = _checksums(group, self.layout)
-        final = {"complete": True, "checksums": checksums, "shard_checksum": shard_checksum(checksums),
+        final: dict[str, Any] = {"complete": True, "checksums": checksums, "shard_checksum": shard_checksum(checksums),
                  METADATA_KEY: metadata_digests(self.partial, [*self.layout.frame_fields, *self.layout.small_fields, *DIGEST_FIELDS])}
         attrs = json.loads(json.dumps({**group.attrs.asdict(), **final}))  # as a reader will see them
         final[ATTRS_KEY] = attrs_digest(attrs)

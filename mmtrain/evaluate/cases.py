@@ -364,7 +364,7 @@ def build_cases(test: str, ev: EvalSpec, ds: DatasetSpec, catalogue: Catalogue) 
         _draw_scene(np.random.default_rng(np.random.SeedSequence([ev.seed, code, i])), ev, ds, catalogue, reach)
         for i in range(ev.samples)
     ]
-    cases = []
+    cases: list[Case] = []
     for g, group in enumerate(ev.groups(test)):
         for j, level in enumerate(ev.levels(test)):
             alpha, delta, bg_moves, noise = ev.case_motion(test, level, group)

@@ -88,12 +88,12 @@ def _claims_of(idx: dict[tuple, Row], net: str) -> list[Claim]:
     out.append(_decide("noise_above_baseline", net, "Noise tests: above the do-nothing baseline at every noise factor",
                        _compare(idx, "noise", net, "do_nothing", lambda lv, g: True,
                                 lambda r, d: r["ssim_mean"] > d["ssim_mean"])))
-    means = {}
+    means: dict[Any, list[float]] = {}
     for (t, group, level, m), row in idx.items():
         if t == "noise" and m == net:
             means.setdefault(group, []).append(row["ssim_mean"])
     groups = sorted(means)
-    cells = [] if len(groups) < 2 else [
+    cells: list[tuple[str, bool | None]] = [] if len(groups) < 2 else [
         (f"{lo:g} px vs {hi:g} px", sum(means[lo]) / len(means[lo]) < sum(means[hi]) / len(means[hi]))
         for lo, hi in zip(groups, groups[1:])]
     out.append(_decide("noise_smaller_motion_worse", net,

@@ -86,7 +86,7 @@ def layer_masks(params: SampleParams, catalogue: Catalogue, spec: DatasetSpec, *
     cov_a = clean["frame_a"][..., 0] / 255.0  # (H, W) objects' coverage in A
     cov_y = clean["frame_y"][..., 0] / 255.0  # ... and in Y
     alpha = params.alpha
-    fg = tuple(alpha * v for v in params.objects[0].motion) if params.objects else (0.0, 0.0)
+    fg = (alpha * params.objects[0].motion[0], alpha * params.objects[0].motion[1]) if params.objects else (0.0, 0.0)
     bg = (alpha * params.background.motion[0], alpha * params.background.motion[1])
     structure = np.ones((3, 3), dtype=bool)
     fg_mask = (cov_a > 0.99) & _inside(cov_a.shape, fg, 2)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import TYPE_CHECKING, Callable, Protocol
 
 import numpy as np
 import torch
@@ -28,6 +28,9 @@ from mmdata.errors import ConfigError
 from mmtrain.model.frames import from_model_range, to_model_range
 from mmtrain.evaluate.baselines import PhaseBasedConfig, linear_magnify, phase_based_magnify
 from mmtrain.magnify.phase_torch import linear_magnify_torch, phase_based_magnify_torch
+
+if TYPE_CHECKING:
+    from mmtrain.model.network import MagNet
 
 __all__ = ["Method", "Oracle", "DoNothing", "ClipMethod", "PhaseBased", "LinearEulerian", "NetworkMethod", "BUILTIN_METHODS",
            "BACKENDS", "make_builtin", "load_network", "to_uint8"]
@@ -114,7 +117,7 @@ class NetworkMethod:
     """A trained network applied to (A, B) with alpha, without temporal filter."""
 
     name: str
-    model: torch.nn.Module
+    model: MagNet
     device: str = "cpu"
     needs_clip: bool = False
 

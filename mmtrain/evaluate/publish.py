@@ -135,7 +135,7 @@ def publish_release(checkpoint: str | Path, *, name: str, metrics: str | Path, d
     if notes:
         lines += ["## Notes", "", notes.strip(), ""]
     lines += ["## Learning curves", "", f"![learning curves]({curves_png.name})", "", _validation_table(curves), ""]
-    if results is not None:
+    if results is not None and scores is not None:  # results come from scores
         figure = Path(scores) / "subpixel.png"
         if figure.is_file():  # the Fig. 8 (a) plot beside the card
             atomic_write_bytes(out_dir / f"{name}-subpixel.png", figure.read_bytes())

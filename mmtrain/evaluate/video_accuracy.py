@@ -132,9 +132,9 @@ def track_points(frames: np.ndarray, points: np.ndarray, patch: int) -> np.ndarr
                     break
         missing = np.isnan(out[k, :, 0])
         if missing.any() and missing.mean() <= 0.1:
-            t = np.arange(len(gray))
+            times = np.arange(len(gray))
             for axis in (0, 1):
-                out[k, missing, axis] = np.interp(t[missing], t[~missing], out[k, ~missing, axis])
+                out[k, missing, axis] = np.interp(times[missing], times[~missing], out[k, ~missing, axis])
         elif missing.any():
             out[k] = np.nan
     return out

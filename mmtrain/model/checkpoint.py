@@ -160,7 +160,7 @@ def load_model(path: str | Path | None = None, *, device: str | torch.device = "
     if kind == "official":
         if preset not in (None, "official"):
             raise CheckpointError(f"{path}: the authors' weights are the 'official' preset, not {preset!r}")
-        model = load_official_weights(MagNet(ModelConfig.preset("official")), path)
+        model = load_official_weights(MagNet(ModelConfig.from_preset("official")), path)
     else:
         model = model_from_checkpoint(load_checkpoint(path), source=path)
         if preset is not None and model.config.preset != preset:

@@ -195,7 +195,7 @@ def fetch_official(*, url: str = OFFICIAL_URL, sha256: str | None = None, name: 
         extracted = work / "files"
         extracted.mkdir()
         tensors, source = _read_weights(_extract(archive, extracted))
-        model = MagNet(ModelConfig.preset("official"))  # type: ignore[operator]  # a classmethod shadowed by the field of that name
+        model = MagNet(ModelConfig.from_preset("official"))
         load_official_state(model, tensors, source=source)  # every kernel present, of its shape, finite
         names = list(official_parameter_names(model))
         if weights_digest(tensors, names) != OFFICIAL_WEIGHTS_SHA256:

@@ -7,7 +7,7 @@ Three parts, all fully convolutional::
                                    -> M_b + h((alpha - 1) * g(M_b - M_a))    (official code)
     decoder      (V_b, M_mag) -> Y_hat (B, 3, H, W), linear output (no tanh, no clip)
 
-Two presets (:meth:`ModelConfig.preset`): ``paper`` follows the text and Fig. 2 of the paper
+Two presets (:meth:`ModelConfig.from_preset`): ``paper`` follows the text and Fig. 2 of the paper
 (biased convolutions, zero padding, 3x3 conv in g, a 3x3 conv at the head of the shape branch);
 ``official`` is the authors' released network layer by layer (bias-free convolutions, explicit reflect
 padding, TensorFlow 'SAME' zero padding for the two stride-2 convolutions, a 7x7 conv in g, no shape
@@ -77,7 +77,7 @@ class ModelConfig:
             raise ValueError(f"ModelConfig.g_kernel: expected an odd kernel size, got {self.g_kernel}")
 
     @classmethod
-    def preset(cls, name: str = "paper", **overrides: Any) -> "ModelConfig":
+    def from_preset(cls, name: str = "paper", **overrides: Any) -> "ModelConfig":
         """The named preset, optionally with some fields replaced.
 
         Args:
@@ -325,7 +325,7 @@ class MagNet(nn.Module):
     """Encoder, manipulator and decoder of the motion-magnification network.
 
     Args:
-        config: the architecture (see :meth:`ModelConfig.preset`).
+        config: the architecture (see :meth:`ModelConfig.from_preset`).
 
     Shape:
         - images: (B, 3, H, W) in [-1, 1]; ``forward`` takes any H, W, the parts need multiples of 4.
@@ -334,7 +334,7 @@ class MagNet(nn.Module):
 
     def __init__(self, config: ModelConfig | None = None) -> None:
         super().__init__()
-        self.config = config if config is not None else ModelConfig.preset("paper")
+        self.config = config if config is not None else ModelConfig.from_preset("paper")
         self.encoder = Encoder(self.config)
         self.manipulator = Manipulator(self.config)
         self.decoder = Decoder(self.config)
@@ -427,4 +427,4 @@ class MagNet(nn.Module):
 
 def make_model(preset: str = "paper", **overrides: Any) -> MagNet:
     """A freshly initialised :class:`MagNet` of the named preset (``"paper"`` or ``"official"``)."""
-    return MagNet(ModelConfig.preset(preset, **overrides))
+    return MagNet(ModelConfig.from_preset(preset, **overrides))

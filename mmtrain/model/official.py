@@ -3,7 +3,7 @@
 The official model (config ``o3f_hmhm2_bg_qnoise_mix4_nl_n_t_ds3``, step 259002) has 42 bias-free
 convolution kernels named ``ynet_3frames/<part>/<layer>/Conv/weights`` in TF layout [kh, kw, in, out];
 :func:`official_parameter_names` maps them onto a :class:`~mmtrain.model.network.MagNet` built with
-``ModelConfig.preset("official")``.
+``ModelConfig.from_preset("official")``.
 
 Two sources are read:
 

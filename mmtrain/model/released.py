@@ -14,12 +14,12 @@ time, curves and its evaluation), printed by ``mmtrain models show NAME``.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from mmdata.errors import CheckpointError
+from mmdata.identity import file_sha256
 
 __all__ = ["Release", "RELEASES", "release", "verified_release_file", "card_path"]
 
@@ -69,14 +69,6 @@ def card_path(name: str) -> Path:
     return _folder() / (Path(release(name).file).stem + ".md")
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def verified_release_file(name: str) -> Path:
     """The weights file of the release ``name``, checked against its recorded SHA-256.
 
@@ -87,7 +79,7 @@ def verified_release_file(name: str) -> Path:
     file = _folder() / rel.file
     if not file.is_file():
         raise CheckpointError(f"{rel.name}: released model's weights {file} are missing from the installed package")
-    if _sha256(file) != rel.sha256:
+    if file_sha256(file) != rel.sha256:
         raise CheckpointError(f"{rel.name}: {file} does not match the released weights' SHA-256 "
                               f"(damaged or replaced; reinstall the package)")
     return file

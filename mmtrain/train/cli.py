@@ -94,7 +94,7 @@ def _convert(args: argparse.Namespace) -> int:
 
     source = args.source
     tensors = read_npz_weights(source) if source.suffix == ".npz" else read_tf_checkpoint(source)
-    model = MagNet(ModelConfig.preset("official"))
+    model = MagNet(ModelConfig.from_preset("official"))
     load_official_state(model, tensors, source=source)
     step = int(tensors["Variable"]) if "Variable" in tensors and tensors["Variable"].ndim == 0 else 0
     save_checkpoint(args.out, model, step=step, extra={"converted_from": str(source)})

@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Iterator, Protocol, Sequence
+from typing import Any, Iterator, Mapping, Protocol, Sequence
 
 import numpy as np
 import torch
@@ -50,6 +50,9 @@ class DatasetLike(Protocol):
     shards: Sequence[Any]
     manifest_hash: str
 
+    @property
+    def fields(self) -> Mapping[str, Any]: ...  # field name -> its (lazy) array, e.g. (N, H, W, 3)
+
     def __len__(self) -> int: ...
 
     def read_run(self, shard_index: int, start: int, stop: int, fields: Any = None) -> dict[str, np.ndarray]: ...
@@ -74,8 +77,8 @@ def check_fields(dataset: DatasetLike, *, source: Any = "dataset") -> None:
     A dataset of axial targets (``dataset.axial``: it stores ``theta``, ``alpha_x``, ``alpha_y``) is refused:
     its magnified frames are not the input motion times the scalar alpha the network is given.
     """
-    fields = getattr(dataset, "fields", None)
-    names = set(fields) if fields is not None else set()
+    fields = getattr(dataset, "fields", None) or {}
+    names = set(fields)
     if not getattr(dataset, "shards", None) or len(dataset) == 0:
         raise StoreError(f"{source}: the dataset has no samples")
     missing = [f for f in REQUIRED_FIELDS if f not in names]
@@ -258,7 +261,7 @@ class TrainingStream(IterableDataset):
 
     def _batch(self, samples: list[dict[str, np.ndarray]], rng: np.random.Generator) -> dict[str, torch.Tensor]:
         crop = self.config.crop_size
-        frames = {name: [] for name in FRAME_FIELDS}
+        frames: dict[str, list[np.ndarray]] = {name: [] for name in FRAME_FIELDS}
         for s in samples:
             h, w = s["frame_a"].shape[:2]
             if crop is not None and (h < crop or w < crop):  # check_frame_size refuses this before training

@@ -114,7 +114,7 @@ class TrainConfig:
 
     def model_config(self) -> ModelConfig:
         """The architecture: the preset with ``model`` overrides."""
-        return ModelConfig.preset(self.preset, **self.model)
+        return ModelConfig.from_preset(self.preset, **self.model)
 
     def stream_config(self, batch_size: int) -> StreamConfig:
         """The data pipeline settings."""
@@ -252,8 +252,8 @@ class _Run:
             retain_freed_memory()  # activations above 32 MB reused, not page-faulted in at every step
         self.model.to(self.device)
         if config.channels_last:
-            self.model.to(memory_format=torch.channels_last)
-        self.loss = LossConfig.preset(config.preset, reg_weight=config.reg_weight)
+            self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # accepted; absent from torch's overloads
+        self.loss = LossConfig.from_preset(config.preset, reg_weight=config.reg_weight)
         self.crit: torch.nn.Module = MagnificationLoss(self.model, self.loss)
         if self.dist.world_size > 1:
             self.crit = torch.nn.parallel.DistributedDataParallel(

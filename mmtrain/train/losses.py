@@ -40,15 +40,18 @@ class LossConfig:
     l1_weight: float = 1.0  # weight of the reconstruction term L1(Y', Ŷ)
 
     @classmethod
-    def preset(cls, name: str = "paper", **overrides: Any) -> "LossConfig":
+    def from_preset(cls, name: str = "paper", **overrides: Any) -> "LossConfig":
         """The named preset's loss (``"paper"`` or ``"official"``), with optional overrides.
 
         Raises:
             ValueError: an unknown preset.
         """
-        if name not in ("paper", "official"):
+        if name == "paper":
+            base = cls(kind="paper", reg_weight=0.1)
+        elif name == "official":
+            base = cls(kind="official", reg_weight=1.0)
+        else:
             raise ValueError(f"unknown loss preset {name!r}; expected 'paper' or 'official'")
-        base = cls(kind=name, reg_weight=0.1 if name == "paper" else 1.0)
         return dataclasses.replace(base, **{k: v for k, v in overrides.items() if v is not None})
 
 
@@ -70,7 +73,7 @@ class MagnificationLoss(nn.Module):
         config: the loss.
 
     Example:
-        >>> crit = MagnificationLoss(make_model(), LossConfig.preset("paper"))
+        >>> crit = MagnificationLoss(make_model(), LossConfig.from_preset("paper"))
         >>> total, parts = crit(batch)   # batch: frames (B, 3, H, W) in [-1, 1], alpha (B,)
     """
 

@@ -1,7 +1,6 @@
 # Shared helpers of the workflow: config validation, code hashes, shard bookkeeping, targets.
 # Rules stay declarations; everything they compute comes from here or from the installed packages.
 
-import hashlib
 import math
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from snakemake.exceptions import WorkflowError
 from mmdata.config import validate_config
 from mmdata.errors import ConfigError
 from mmdata.fsutil import atomic_write_text
+from mmdata.identity import bytes_sha256
 from mmdata.scene import part_name, part_number
 from mmdata.spec import custom_part_numbers
 from mmdata.store.layout import shard_count as layout_shard_count
@@ -52,7 +52,7 @@ def config_view(*sections: str) -> str:
     """
     view = {name: config[name] for name in sections}
     text = yaml.safe_dump(view, sort_keys=True)
-    path = f"results/config/{hashlib.sha256(text.encode()).hexdigest()[:16]}.yaml"
+    path = f"results/config/{bytes_sha256(text.encode())[:16]}.yaml"
     CONFIG_VIEWS[path] = text
     return path
 
@@ -138,7 +138,7 @@ SOURCES_CONFIG = config_view("sources")
 def shard_config_file() -> str:
     key, job = shard_job_config(config)  # mmdata decides what determines a shard's bytes
     text = yaml.safe_dump(job, sort_keys=True)
-    path = f"results/config/shards-{hashlib.sha256(yaml.safe_dump(key, sort_keys=True).encode()).hexdigest()[:16]}.yaml"
+    path = f"results/config/shards-{bytes_sha256(yaml.safe_dump(key, sort_keys=True).encode())[:16]}.yaml"
     CONFIG_VIEWS[path] = text
     return path
 

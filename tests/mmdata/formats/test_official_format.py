@@ -13,7 +13,7 @@ from store_helpers import small_config, tree_snapshot
 
 from mmdata import open_dataset
 from mmdata.cli import main
-from mmdata.store.generate import generate_shard
+from mmdata.store.generate import GenerateSpec, generate_shard
 from mmdata.store.provenance import params_from_json
 
 CONFIG = small_config(dataset={"shard_size": 3, "parts": {"fg_bg": 5, "bg_only": 2, "blur_bg": 0, "static": 0, "fg_only": 0}})
@@ -23,7 +23,7 @@ CONFIG = small_config(dataset={"shard_size": 3, "parts": {"fg_bg": 5, "bg_only":
 def dataset(tmp_path_factory: pytest.TempPathFactory, catalogue) -> Path:
     root = tmp_path_factory.mktemp("official") / "ds"
     for part, shard in ((1, 0), (1, 1), (2, 0)):
-        generate_shard(CONFIG, catalogue, root, part, shard)
+        generate_shard(GenerateSpec.from_config(CONFIG), catalogue, root, part, shard)
     assert main(["-q", "index", "--root", str(root)]) == 0
     return root
 
@@ -90,7 +90,7 @@ def test_custom_parts_survive_export_and_import(catalogue, tmp_path):
     """A custom part (number 6) goes out with its number and name in meta and comes back as that part."""
     root, out, back = tmp_path / "ds", tmp_path / "official", tmp_path / "imported"
     for part, shard in ((1, 0), (6, 0), (6, 1)):
-        generate_shard(CUSTOM_CONFIG, catalogue, root, part, shard)
+        generate_shard(GenerateSpec.from_config(CUSTOM_CONFIG), catalogue, root, part, shard)
     assert main(["-q", "index", "--root", str(root)]) == 0
     assert main(["-q", "export-official", "--root", str(root), "-o", str(out)]) == 0
     assert json.loads((out / "meta" / "000002.json").read_text())["part_name"] == "still_bg"
@@ -129,7 +129,7 @@ AXIAL_CONFIG = small_config(dataset={
 def axial_dataset(tmp_path_factory: pytest.TempPathFactory, catalogue) -> Path:
     root = tmp_path_factory.mktemp("axial") / "ds"
     for part in (1, 2):
-        generate_shard(AXIAL_CONFIG, catalogue, root, part, 0)
+        generate_shard(GenerateSpec.from_config(AXIAL_CONFIG), catalogue, root, part, 0)
     assert main(["-q", "index", "--root", str(root)]) == 0
     return root
 

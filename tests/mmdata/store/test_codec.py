@@ -11,7 +11,7 @@ import zarr
 from mmdata.config import load_config
 from mmdata.store import StoreSettings
 from mmdata.store.codec import CODEC_NAME, IMAGE_FORMATS, LEVELS, ImageCodec
-from mmdata.store.generate import generate_shard
+from mmdata.store.generate import GenerateSpec, generate_shard
 from mmdata.store.reader import open_shard
 
 
@@ -63,7 +63,7 @@ def _shard(tmp_path, catalogue, codec):
     cfg = load_config(overrides={"seed": 3, "dataset": {"image_size": 32, "shard_size": 2, "parts": {"fg_bg": 2}},
                                  "store": {"codec": codec, "zarr_shard_samples": 2}})
     assert StoreSettings.from_config(cfg).codec == codec
-    return generate_shard(cfg, catalogue, tmp_path / codec, 1, 0)
+    return generate_shard(GenerateSpec.from_config(cfg), catalogue, tmp_path / codec, 1, 0)
 
 
 def test_the_codec_changes_no_pixel_and_is_recorded(tmp_path, catalogue):

@@ -14,7 +14,7 @@ from store_helpers import assert_same, builtin_catalogue_dir, shard_arrays, smal
 
 from mmdata.cli import main
 from mmdata.errors import ConfigError
-from mmdata.store.generate import generate_shard
+from mmdata.store.generate import GenerateSpec, generate_shard
 from mmdata.sources import open_catalogue
 from mmdata.store import shard_path
 
@@ -54,7 +54,7 @@ def _start_cluster(tmp_path: Path, procs: list[subprocess.Popen]) -> str:
 def test_cli_generate_through_a_scheduler_gives_the_single_process_bytes(tmp_path, tmp_path_factory):
     catalogue_dir = builtin_catalogue_dir(tmp_path_factory)
     cfg = small_config(dataset={"shard_size": 4})
-    single = shard_arrays(generate_shard(cfg, open_catalogue(catalogue_dir), tmp_path / "single", 1, 1, workers=1))
+    single = shard_arrays(generate_shard(GenerateSpec.from_config(cfg), open_catalogue(catalogue_dir), tmp_path / "single", 1, 1, workers=1))
     procs: list[subprocess.Popen] = []
     try:
         address = _start_cluster(tmp_path, procs)
@@ -77,5 +77,5 @@ def test_unreachable_scheduler_is_refused_before_anything_is_written(tmp_path, c
 
     with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
         with pytest.raises(ConfigError, match="scheduler: cannot connect to the dask.distributed scheduler at tcp://127.0.0.1:1"):
-            generate_shard(small_config(), catalogue, tmp_path / "ds", 1, 0, scheduler="tcp://127.0.0.1:1")
+            generate_shard(GenerateSpec.from_config(small_config()), catalogue, tmp_path / "ds", 1, 0, scheduler="tcp://127.0.0.1:1")
     assert not (tmp_path / "ds").exists()

@@ -15,8 +15,12 @@ import pytest
 from store_helpers import assert_same, builtin_catalogue_dir, shard_arrays, small_config, tree_snapshot, write_config
 
 from mmdata.cli import main
-from mmdata.errors import StoreNotFound
-from mmdata.store.generate import generate_shard
+from mmdata.config import config_hash
+from mmdata.errors import ConfigError, StoreNotFound
+from mmdata.spec import DatasetSpec
+from mmdata.store.generate import GenerateSpec, generate_shard
+from mmdata.store.layout import StoreSettings
+from mmdata.store.provenance import render_config_hash
 from mmdata.sources import open_catalogue
 from mmdata.store import open_shard, partial_path, shard_path
 
@@ -30,7 +34,7 @@ def catalogue_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def reference(tmp_path_factory: pytest.TempPathFactory, catalogue) -> dict[str, np.ndarray]:
     """Indices 0-31 of part 1 as ONE shard, one worker: the arrays every other run must reproduce."""
     root = tmp_path_factory.mktemp("reference")
-    path = generate_shard(small_config(dataset={"shard_size": 32}), catalogue, root, 1, 0, workers=1)
+    path = generate_shard(GenerateSpec.from_config(small_config(dataset={"shard_size": 32})), catalogue, root, 1, 0, workers=1)
     arrays = shard_arrays(path)
     assert arrays["frame_a"].shape == (32, 32, 32, 3)
     assert list(arrays["index"]) == list(range(32))
@@ -41,7 +45,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory, catalogue) -> dict[str, 
 def stored_reference(tmp_path_factory: pytest.TempPathFactory, catalogue_dir: Path) -> dict[str, np.ndarray]:
     """Indices 0-7 of part 1, uninterrupted, from the catalogue folder the CLI runs use."""
     root = tmp_path_factory.mktemp("stored-reference")
-    path = generate_shard(small_config(), open_catalogue(catalogue_dir), root, 1, 0, workers=1)
+    path = generate_shard(GenerateSpec.from_config(small_config()), open_catalogue(catalogue_dir), root, 1, 0, workers=1)
     return shard_arrays(path)
 
 
@@ -50,7 +54,7 @@ def test_bytes_do_not_depend_on_shard_size_workers_or_pool(tmp_path, catalogue, 
     runs = {0: ("threads", 1), 1: ("threads", 1), 2: ("threads", 2), 3: ("processes", 2)}
     for shard, (pool, workers) in runs.items():
         cfg = small_config(store={"pool": pool})
-        path = generate_shard(cfg, catalogue, tmp_path, 1, shard, workers=workers)
+        path = generate_shard(GenerateSpec.from_config(cfg), catalogue, tmp_path, 1, shard, workers=workers)
         assert path == shard_path(tmp_path, 1, shard).resolve()
         assert_same(shard_arrays(path), reference, 8 * shard, 8 * shard + 8)
     # the frames really vary between samples and frames (a constant output would also be "deterministic")
@@ -62,6 +66,20 @@ def _cli_generate(cfg_path: Path, catalogue_dir: Path, root: Path, shard: int) -
     cmd = [sys.executable, "-m", "mmdata.cli", "-q", "generate", "--config", str(cfg_path), "--catalogue", str(catalogue_dir),
            "--part", "1", "--shard", str(shard), "--root", str(root)]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_the_config_is_parsed_once_at_the_edge_and_recorded_as_given(tmp_path, catalogue):
+    """generate_shard takes the parsed spec: it reads the typed sections and records the config and its hashes."""
+    job = GenerateSpec.from_config(small_config(dataset={"shard_size": 4}))
+    assert job.dataset == DatasetSpec.from_config(job.config) and job.store == StoreSettings.from_config(job.config)
+    attrs = open_shard(generate_shard(job, catalogue, tmp_path, 1, 0)).attrs
+    assert attrs["config"] == job.config and attrs["config_hash"] == config_hash(job.config) == job.config_hash
+    assert attrs["render_config_hash"] == render_config_hash(job.config) == job.render_config_hash
+    with pytest.raises(ConfigError, match="dataset.image_size"):
+        GenerateSpec.from_config(small_config(dataset={"image_size": -1}))
+    with pytest.raises(TypeError, match=r"expected a GenerateSpec, got dict \(GenerateSpec.from_config"):
+        generate_shard(small_config(), catalogue, tmp_path / "dict", 1, 0)  # type: ignore[arg-type]
+    assert not (tmp_path / "dict").exists()
 
 
 def test_sigkill_leaves_no_complete_store_and_rerun_completes_it(tmp_path, catalogue_dir, stored_reference):

@@ -73,7 +73,7 @@ def test_checkpoint_still_works_with_a_deprecation_warning(demo: Path, tmp_path:
 
 
 def test_magnify_takes_the_authors_weights_and_our_checkpoints_by_path(demo: Path, tmp_path: Path) -> None:
-    ours = save_checkpoint(tmp_path / "mine.pt", MagNet(ModelConfig.preset("paper")))
+    ours = save_checkpoint(tmp_path / "mine.pt", MagNet(ModelConfig.from_preset("paper")))
     assert _magnify(demo, tmp_path / "mine", "--model", str(ours)) == 0
     assert len(_frames(tmp_path / "mine")) == 4
     if OFFICIAL_NPZ.is_file():
@@ -151,7 +151,7 @@ def test_resolve_model_is_the_one_resolution(tmp_path: Path, monkeypatch: pytest
     monkeypatch.chdir(tmp_path)
     assert resolve_model(None) == ("checkpoint", verified_release_file(DEFAULT_MODEL))
     assert resolve_model(DEFAULT_MODEL) == resolve_model(None)
-    ours = save_checkpoint(tmp_path / "mine.pt", MagNet(ModelConfig.preset("paper")))
+    ours = save_checkpoint(tmp_path / "mine.pt", MagNet(ModelConfig.from_preset("paper")))
     assert resolve_model(str(ours)) == ("checkpoint", ours)
     npz = tmp_path / "weights.npz"
     npz.write_bytes(b"")

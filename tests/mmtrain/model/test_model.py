@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -10,6 +13,7 @@ from fakes import single_thread  # noqa: F401 (autouse fixture)
 import torch.nn.functional as F
 
 import mmtrain.model.network as network
+from mmtrain.model.checkpoint import load_model, save_checkpoint
 from mmtrain.model.network import InputShapeError, MagNet, ModelConfig, make_model, reflect_conv, tf_same_pads, upsample_conv
 
 SMALL = dict(n_enc_blocks=1, n_texture_blocks=1, n_shape_blocks=1, n_dec_blocks=1)
@@ -34,21 +38,38 @@ def test_encode_decode_shapes(preset: str) -> None:
 
 
 def test_presets_differ_as_documented() -> None:
-    paper, official = ModelConfig.preset("paper"), ModelConfig.preset("official")
+    paper, official = ModelConfig.from_preset("paper"), ModelConfig.from_preset("official")
     assert paper.bias and not official.bias
     assert (paper.g_kernel, official.g_kernel) == (3, 7)
     assert paper.shape_conv and not official.shape_conv
     assert (paper.padding_mode, official.padding_mode) == ("zeros", "reflect")
     assert all(p.bias is None for p in (m for m in make_model("official").modules() if isinstance(m, torch.nn.Conv2d)))
     with pytest.raises(ValueError, match="unknown model preset"):
-        ModelConfig.preset("nope")
+        ModelConfig.from_preset("nope")
 
 
 def test_config_round_trip() -> None:
-    config = ModelConfig.preset("official", n_dec_blocks=2)
+    config = ModelConfig.from_preset("official", n_dec_blocks=2)
     assert ModelConfig.from_dict(config.to_dict()) == config
     with pytest.raises(ValueError, match="unknown ModelConfig fields"):
         ModelConfig.from_dict({**config.to_dict(), "bogus": 1})
+
+
+def test_a_config_built_from_fields_names_the_paper_preset_and_is_plain_data() -> None:
+    """The field ``preset`` keeps its default "paper": no class attribute of that name may replace it."""
+    config = ModelConfig(**SMALL)
+    assert config.preset == "paper"
+    assert json.loads(json.dumps(config.to_dict()))["preset"] == "paper"
+    saved = ModelConfig.from_preset("official").to_dict()
+    del saved["preset"]  # a config saved without the field reads as the default
+    assert ModelConfig.from_dict(saved).preset == "paper"
+
+
+def test_a_model_of_a_field_built_config_saves_and_loads(tmp_path: Path) -> None:
+    model = MagNet(ModelConfig(**SMALL))
+    path = save_checkpoint(tmp_path / "fields.pt", model)
+    restored = load_model(path, preset="paper")
+    assert restored.config == model.config
 
 
 @pytest.mark.parametrize(("length", "expected"), [(8, (0, 1)), (9, (1, 1)), (2, (0, 1)), (1, (1, 1))])
@@ -223,7 +244,7 @@ def test_network_equals_explicit_padding_and_upsampling(preset: str, monkeypatch
 
 def test_default_model_is_paper() -> None:
     assert MagNet().config.preset == "paper"
-    assert make_model().config == ModelConfig.preset("paper")
+    assert make_model().config == ModelConfig.from_preset("paper")
 
 
 def test_official_init_is_the_authors_truncated_normal() -> None:

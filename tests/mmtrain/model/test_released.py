@@ -63,6 +63,12 @@ def test_a_release_loads_by_name_and_equals_its_file(fake_release, tmp_path: Pat
     assert load_checkpoint("tiny-ref")["step"] == 3
 
 
+@pytest.mark.parametrize("name", sorted(released.RELEASES))
+def test_every_shipped_release_verifies_against_the_digest_recorded_with_it(name: str) -> None:
+    """The SHA-256 in RELEASES was written when the weights were released: the shared file digest keeps it."""
+    assert released.verified_release_file(name).name == released.RELEASES[name].file
+
+
 def test_a_damaged_release_is_refused_by_name(fake_release, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder, _ = fake_release
     monkeypatch.chdir(tmp_path)

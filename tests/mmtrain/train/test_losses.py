@@ -29,7 +29,7 @@ def test_l1_is_mean_absolute_difference() -> None:
 def test_loss_matches_its_definition(preset: str) -> None:
     torch.manual_seed(0)
     model = make_model(preset, **SMALL)
-    config = LossConfig.preset(preset)
+    config = LossConfig.from_preset(preset)
     batch = _batch()
     total, parts = MagnificationLoss(model, config)(batch)
     with torch.no_grad():
@@ -52,12 +52,12 @@ def test_regularizers_reach_the_encoder_and_weights_apply() -> None:
     torch.manual_seed(1)
     model = make_model("paper", **SMALL)
     batch = _batch(1)
-    total0, parts = MagnificationLoss(model, LossConfig.preset("paper", reg_weight=0.0))(batch)
-    total1, _ = MagnificationLoss(model, LossConfig.preset("paper", reg_weight=1.0))(batch)
+    total0, parts = MagnificationLoss(model, LossConfig.from_preset("paper", reg_weight=0.0))(batch)
+    total1, _ = MagnificationLoss(model, LossConfig.from_preset("paper", reg_weight=1.0))(batch)
     reg = parts["tex_ab"] + parts["tex_by"] + parts["shape_b"]
     assert float((total1 - total0).detach()) == pytest.approx(float(reg), rel=1e-5)
     # only the regularizers: gradients must still reach the encoder
-    crit = MagnificationLoss(model, LossConfig.preset("paper", l1_weight=0.0, reg_weight=1.0))
+    crit = MagnificationLoss(model, LossConfig.from_preset("paper", l1_weight=0.0, reg_weight=1.0))
     crit(batch)[0].backward()
     assert model.encoder.conv1.conv.weight.grad.abs().sum() > 0
     grad = model.decoder.pred_conv.conv.weight.grad
@@ -67,9 +67,9 @@ def test_regularizers_reach_the_encoder_and_weights_apply() -> None:
 def test_do_nothing_baseline_and_presets() -> None:
     batch = _batch(2)
     assert float(do_nothing_loss(batch)) == pytest.approx(float((batch["frame_y_perturbed"] - batch["frame_b_perturbed"]).abs().mean()))
-    assert LossConfig.preset("official").reg_weight == 1.0 and LossConfig.preset("paper").reg_weight == 0.1
+    assert LossConfig.from_preset("official").reg_weight == 1.0 and LossConfig.from_preset("paper").reg_weight == 0.1
     with pytest.raises(ValueError, match="unknown loss preset"):
-        LossConfig.preset("gan")
+        LossConfig.from_preset("gan")
 
 
 def _step(preset: str, *, joint: bool, channels_last: bool) -> tuple[dict[str, float], list[torch.Tensor]]:
@@ -82,7 +82,7 @@ def _step(preset: str, *, joint: bool, channels_last: bool) -> tuple[dict[str, f
     if channels_last:
         model.to(memory_format=torch.channels_last)
         batch = {k: to_channels_last(v) for k, v in batch.items()}
-    total, parts = MagnificationLoss(model, LossConfig.preset(preset), joint_encode=joint)(batch)
+    total, parts = MagnificationLoss(model, LossConfig.from_preset(preset), joint_encode=joint)(batch)
     total.backward()
     return {k: float(v) for k, v in parts.items()}, [p.grad.clone() for p in model.parameters()]
 

@@ -181,7 +181,7 @@ def test_saving_a_checkpoint_removes_stale_temporaries(tmp_path):
 
     stale = tmp_path / ".checkpoint.pt.tmp-0123abcd.pt"
     stale.write_bytes(b"half a checkpoint from a killed run")
-    save_checkpoint(tmp_path / "checkpoint.pt", MagNet(ModelConfig.preset("paper")), step=0)
+    save_checkpoint(tmp_path / "checkpoint.pt", MagNet(ModelConfig.from_preset("paper")), step=0)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.pt"]
 
 
