@@ -40,9 +40,9 @@ def _run(args: list[str]) -> tuple[float, float, set[str]]:
         if not line.startswith("import time:") or "|" not in line:
             continue
         _, cumulative, name = (part.strip() for part in line.split("|"))
+        packages.add(name.split(".")[0])
         if cumulative.isdigit() and not line.split("|")[2].startswith("  "):
             imports += int(cumulative) / 1e6  # a top-level import (no indentation): its cumulative time
-            packages.add(name.split(".")[0])
     return wall, imports, packages
 
 
