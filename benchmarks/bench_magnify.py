@@ -6,6 +6,13 @@ Usage::
     python benchmarks/bench_magnify.py --speed --rounds 3 --frames 3 --sizes 640x352 1280x720
     python benchmarks/bench_magnify.py --memory --memory-frames 30 120 --memory-size 640x352
     python benchmarks/bench_magnify.py --accuracy /path/to/data      # bf16 / compile vs fp32, golden cases
+    python benchmarks/bench_magnify.py --inference --data ../shared/data --rounds 3 --frames 4  # the variants
+
+Inference: the network's variants (fp32 reference, the default, reduced precision, compilation, one
+thread; the authors' TensorFlow model where installed) in static mode on real frames (``--video``, a
+640x352 centre crop by default) with the authors' weights, each in a fresh process per round, the
+variants alternating; seconds per frame, the ratio to fp32 (median of per-round ratios) and the
+output's error against fp32 in grey levels (maximum and 99.9th percentile of the uint8 frames).
 
 Speed: static mode at default settings (``--batch 4``, the CLI's default) through
 :func:`mmtrain.magnify.pipeline.magnify_frames` on in-memory frames (no video coding), seconds and CPU
@@ -125,6 +132,115 @@ def bench_memory(args: argparse.Namespace, old: Path) -> None:
     bl.table(rows, "FIR temporal mode, default settings")
 
 
+#: The inference table's variants: name -> MagnifySettings fields (the first is the reference).
+INFERENCE_VARIANTS: dict[str, dict] = {
+    "ours fp32 reference (border strips)": dict(border="strips"),
+    "ours default (fp32, border copy)": {},
+    "fp32, 1 thread": dict(threads=1),
+    "bf16 autocast": dict(precision="bf16"),
+    "bf16 decoder only": dict(precision="bf16-decoder"),
+}
+#: Variants measured in the first round only (bf16 is emulated, several times slower, on CPUs without
+#: bf16 instructions); their ratio is that round's.
+FIRST_ROUND_ONLY = ("bf16 autocast", "bf16 decoder only")
+
+
+def _video_frames(video: str, size: str, n: int) -> np.ndarray:
+    """``n`` frames of ``video`` (centre crop to ``size``, WxH), or random frames when it is missing."""
+    width, height = (int(v) for v in size.split("x"))
+    if not Path(video).is_file():
+        return np.random.default_rng(0).integers(0, 256, size=(n, height, width, 3), dtype=np.uint8)
+    try:
+        from mmtrain.video.io import VideoReader
+    except ImportError:  # before the video I/O moved to its own package
+        from mmtrain.magnify.video import VideoReader  # type: ignore[no-redef]
+    frames = []
+    for frame in VideoReader(video):
+        top, left = max(0, (frame.shape[0] - height) // 2), max(0, (frame.shape[1] - width) // 2)
+        frames.append(frame[top:top + height, left:left + width])
+        if len(frames) == n:
+            break
+    return np.stack(frames)
+
+
+def _inference_child(size: str, n_frames: int, batch: int, variant: str, data: str, video: str, out: str) -> None:
+    import os
+
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the mmtrain command sets it
+    import torch
+
+    from mmtrain.magnify.pipeline import MagnifySettings, magnify_frames
+    from mmtrain.model.runtime import configure_threads
+
+    weights = Path(data) / "official_checkpoint" / "weights.npz"
+    if weights.is_file():
+        from mmtrain.model.checkpoint import load_model
+
+        model = load_model(weights).eval()
+    else:
+        torch.manual_seed(0)
+        model = _model(False)
+    frames = _video_frames(video, size, n_frames + batch)
+    settings = MagnifySettings(alpha=10.0, batch=batch, **json.loads(variant)).resolve(30.0, len(frames))
+    threads = configure_threads(settings.threads)
+    times, outs = [], []
+
+    def timed_batches():
+        for i in range(0, len(frames), batch):
+            times.append(time.perf_counter())
+            yield frames[i:i + batch]
+
+    for y in magnify_frames(model, timed_batches(), settings, n_frames=len(frames)):
+        outs.append(y)
+    wall = time.perf_counter() - times[1]  # after the first (warm-up) batch
+    np.save(out, np.concatenate(outs))
+    print(json.dumps(dict(s_per_frame=wall / n_frames, threads=threads)))
+
+
+def _tensorflow_row() -> tuple[str, ...] | None:
+    """The authors' TensorFlow model is not run here; a row saying whether TensorFlow is installed."""
+    import importlib.util
+
+    found = importlib.util.find_spec("tensorflow") is not None
+    return ("authors' TF model", "installed; not run by this script" if found else "not installed", "", "", "")
+
+
+def bench_inference(args: argparse.Namespace) -> None:
+    """The inference variants in alternating fresh processes; speed and error against the fp32 reference."""
+    import os
+
+    runs: dict[str, list[float]] = {k: [] for k in INFERENCE_VARIANTS}
+    errors: dict[str, tuple[float, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(args.rounds):
+            for name, fields in INFERENCE_VARIANTS.items():
+                if r and name in FIRST_ROUND_ONLY:
+                    continue
+                out = Path(tmp) / f"{abs(hash(name))}.npy"
+                res = bl.child(__file__, bl.REPO, "inference", args.sizes[0], args.frames, args.batch,
+                               json.dumps(fields), args.data, args.video, out)
+                runs[name].append(res["s_per_frame"])
+                if r == 0 and name != next(iter(INFERENCE_VARIANTS)):
+                    ref = np.load(Path(tmp) / f"{abs(hash(next(iter(INFERENCE_VARIANTS))))}.npy").astype(np.int16)
+                    err = np.abs(np.load(out).astype(np.int16) - ref)
+                    errors[name] = (float(err.max()), float(np.percentile(err, 99.9)))
+    ref_runs = runs[next(iter(INFERENCE_VARIANTS))]
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), "unknown CPU") if Path("/proc/cpuinfo").is_file() else "unknown CPU"
+    print(f"\nInference, static mode, {args.sizes[0]}, batch {args.batch}, {args.rounds} rounds x {args.frames} frames; "
+          f"{cpu}, {os.cpu_count()} CPUs, load {bl.load()} at the end\n")
+    print("| variant | s/frame | time / fp32 reference | max error, grey levels | p99.9 error |")
+    print("|---|---|---|---|---|")
+    for name, times in runs.items():
+        err = errors.get(name, (0.0, 0.0))
+        mark = " (first round)" if name in FIRST_ROUND_ONLY else ""
+        print(f"| {name}{mark} | {statistics.median(times):.3f} | {bl.median_ratio(times, ref_runs):.2f} | "
+              f"{err[0]:.0f} | {err[1]:.0f} |")
+    row = _tensorflow_row()
+    if row:
+        print("| " + " | ".join(row) + " |")
+
+
 def bench_accuracy(data: Path, compile_too: bool) -> None:
     """bf16 autocast (and torch.compile) against fp32 on the authors' golden static cases."""
     import torch
@@ -164,7 +280,12 @@ def main() -> None:
     parser.add_argument("--speed", action="store_true", help="only the speed table")
     parser.add_argument("--memory", action="store_true", help="only the FIR memory table")
     parser.add_argument("--accuracy", type=Path, metavar="DATA", help="only the accuracy table (shared data folder)")
-    parser.add_argument("--compile", action="store_true", help="accuracy table: also torch.compile (slow start)")
+    parser.add_argument("--compile", action="store_true", help="accuracy and inference tables: also torch.compile")
+    parser.add_argument("--inference", action="store_true", help="only the inference table (variants vs fp32)")
+    parser.add_argument("--data", default=str(bl.REPO.parent / "shared" / "data"),
+                        help="inference: the shared data folder (the authors' weights; else a random network)")
+    parser.add_argument("--video", default=str(bl.REPO.parent / "shared" / "data" / "videos" / "baby.mp4"),
+                        help="inference: the frames (centre crop); random frames when missing")
     parser.add_argument("--sizes", nargs="+", default=["640x352", "1280x704"])
     parser.add_argument("--frames", type=int, default=2, help="timed frames per child (after a warm-up batch)")
     parser.add_argument("--batch", type=int, default=4, help="frames per batch (the CLI's default)")
@@ -178,11 +299,18 @@ def main() -> None:
         kind, rest = args.child[0], args.child[1:]
         if kind == "speed":
             _speed_child(rest[0], int(rest[1]), int(rest[2]))
+        elif kind == "inference":
+            _inference_child(rest[0], int(rest[1]), int(rest[2]), *rest[3:7])
         else:
             _memory_child(rest[0], int(rest[1]), bool(int(rest[2])))
         return
     if args.accuracy:
         bench_accuracy(args.accuracy, args.compile)
+        return
+    if args.inference:
+        if args.compile:
+            INFERENCE_VARIANTS["fp32, torch.compile"] = dict(compile=True)
+        bench_inference(args)
         return
     with tempfile.TemporaryDirectory() as tmp:
         old = bl.unpack(args.baseline, Path(tmp))

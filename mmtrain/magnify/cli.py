@@ -19,7 +19,7 @@ __all__ = ["register", "run_magnify", "run_make_demo_video"]
 log = logging.getLogger(__name__)
 
 _SETTINGS_KEYS = ("method", "alpha", "mode", "filter", "band", "fps", "order", "batch", "official_fir", "fir_taps",
-                  "fir_memory_mb", "allow_leaky_fir", "call_pixels", "channels_last", "precision", "compile",
+                  "fir_memory_mb", "allow_leaky_fir", "call_pixels", "channels_last", "precision", "border", "compile",
                   "threads", "backend")
 
 
@@ -70,7 +70,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--backend", choices=("torch", "numpy"),
                    help="phase-based method in torch on --device (default) or in numpy (the same numbers)")
     p.add_argument("--threads", type=int, help="CPU threads (default: the CPUs this process may use)")
-    p.add_argument("--precision", choices=("fp32", "bf16", "fp16"), help="network precision (default fp32)")
+    p.add_argument("--precision", choices=("fp32", "bf16", "bf16-decoder", "fp16"),
+                   help="network precision (default fp32): bf16 autocast everywhere, bf16-decoder the decoder "
+                        "alone (no error multiplied by alpha), fp16 on CUDA only; bf16 is fast only where the CPU "
+                        "has bf16 instructions (AVX-512 BF16, AMX) or on a GPU")
+    p.add_argument("--border", choices=("copy", "strips"),
+                   help="how reflect-padded convolutions compute their border: one padded copy (default; fewer "
+                        "operations) or thin strips (no copy); the same result within float rounding")
     p.add_argument("--compile", action="store_true", default=None, help="torch.compile the network")
     p.add_argument("--official-fir", action="store_true", default=None,
                    help="FIR as the authors' code: last frame's shape as reference, their tap placement")

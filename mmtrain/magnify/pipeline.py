@@ -37,16 +37,18 @@ from mmdata.errors import ConfigError
 from mmtrain.model.frames import from_model_range, pad_to_multiple, to_model_range
 from mmtrain.magnify.filters import FILTER_KINDS, fir_response, make_streaming_filter, validate_band
 from mmtrain.magnify.methodnames import DEPRECATED_METHODS, METHODS, canonical_method
+from mmtrain.model.network import BORDERS, set_border
 from mmtrain.model.runtime import (PRECISIONS, autocast, check_precision, maybe_compile, release_freed_memory,
-                                  retain_freed_memory,
-                                  to_channels_last)
+                                  retain_freed_memory, to_channels_last)
 
-__all__ = ["MODES", "METHODS", "DEPRECATED_METHODS", "canonical_method", "MagnifySettings", "select_device", "frames_to_tensor", "tensor_to_frames",
+__all__ = ["MODES", "PIPELINE_PRECISIONS", "METHODS", "DEPRECATED_METHODS", "canonical_method", "MagnifySettings", "select_device", "frames_to_tensor", "tensor_to_frames",
            "magnify_frames"]
 
 log = logging.getLogger(__name__)
 
 MODES: tuple[str, ...] = ("static", "dynamic", "temporal")
+#: The network precisions of the video modes: those of :mod:`mmtrain.model.runtime` and the decoder alone in bf16.
+PIPELINE_PRECISIONS: tuple[str, ...] = (*PRECISIONS, "bf16-decoder")
 
 
 @dataclass(frozen=True)
@@ -70,8 +72,12 @@ class MagnifySettings:
         call_pixels: pixels per network call: a batch is run in calls of as many whole frames as fit
             (at least one), since activations of larger calls fall out of the CPU's caches.
         channels_last: run the network in channels_last memory format (exact; faster on CPU and CUDA).
-        precision: ``fp32``, ``bf16`` (autocast, CPU and CUDA) or ``fp16`` (autocast, CUDA only); see
-            :mod:`mmtrain.model.runtime` for their accuracy.
+        precision: ``fp32``, ``bf16`` (autocast, CPU and CUDA), ``bf16-decoder`` (the decoder alone in
+            bf16: the encoder and the manipulator, which multiplies their errors by alpha, stay float32)
+            or ``fp16`` (autocast, CUDA only); see :mod:`mmtrain.model.runtime` for their accuracy.
+        border: how the reflect-padded convolutions compute their border, ``copy`` (one padded copy;
+            fewer operations, each of which waits for every thread) or ``strips`` (the reference;
+            no copy); equal within float rounding (:data:`mmtrain.model.network.BORDERS`).
         compile: ``torch.compile`` the network's parts (slow first call per frame size).
         threads: CPU threads of the network; ``None`` = the CPUs this process may use.
         allow_leaky_fir: run an FIR whose DC or stop-band gain exceeds the limits of
@@ -94,6 +100,7 @@ class MagnifySettings:
     call_pixels: int = 2**18
     channels_last: bool = True
     precision: str = "fp32"
+    border: str = "copy"
     compile: bool = False
     threads: int | None = None
     allow_leaky_fir: bool = False
@@ -119,8 +126,10 @@ class MagnifySettings:
             raise ConfigError(f"batch: expected at least 1 frame per batch, got {self.batch}")
         if self.call_pixels < 1:
             raise ConfigError(f"call_pixels: expected a positive pixel count, got {self.call_pixels}")
-        if self.precision not in PRECISIONS:
-            raise ConfigError(f"precision: expected one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        if self.precision not in PIPELINE_PRECISIONS:
+            raise ConfigError(f"precision: expected one of {', '.join(PIPELINE_PRECISIONS)}, got {self.precision!r}")
+        if self.border not in BORDERS:
+            raise ConfigError(f"border: expected one of {', '.join(BORDERS)}, got {self.border!r}")
         if self.backend not in ("torch", "numpy"):
             raise ConfigError(f"backend: expected torch or numpy, got {self.backend!r}")
         if self.threads is not None and self.threads < 1:
@@ -227,12 +236,17 @@ class _Net:
     """The network as the video modes call it: sized calls, memory format, precision, compilation.
 
     ``encode`` takes uint8 frames; ``decode`` applies a manipulation to the shape and returns uint8
-    frames. Every network call runs under the settings' autocast; the representations between calls
-    are float32 (the temporal filters and the spill store see full precision).
+    frames. Every network call runs under the settings' autocast (``bf16-decoder``: the decoder's
+    alone); the representations between calls are float32 (the temporal filters and the spill store
+    see full precision).
     """
 
     def __init__(self, model: torch.nn.Module, s: MagnifySettings, device: torch.device) -> None:
-        check_precision(s.precision, device)
+        decoder_only = s.precision == "bf16-decoder"
+        self.encode_precision = "fp32" if decoder_only else s.precision
+        self.decode_precision = "bf16" if decoder_only else s.precision
+        check_precision(self.decode_precision, device)
+        set_border(model, s.border)  # in place, like the memory format: the same sums in another order
         if device.type == "cpu":
             retain_freed_memory()  # large activations reused, not page-faulted in again at every call
         if s.channels_last:
@@ -254,14 +268,19 @@ class _Net:
 
     def encode(self, frames: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """Texture and shape (float32) of uint8 frames ``(n, H, W, 3)``."""
-        with autocast(self.device, self.settings.precision):
+        with autocast(self.device, self.encode_precision):
             texture, shape = self.model.encode(self.tensor(frames_to_tensor(frames, self.device)))
         return texture.float(), shape.float()
 
     def decode(self, texture: torch.Tensor, manipulated: Callable[[], torch.Tensor], *,
                size: tuple[int, int]) -> np.ndarray:
         """uint8 frames ``(n, *size, 3)`` decoded from ``texture`` and the shape ``manipulated()`` returns."""
-        with autocast(self.device, self.settings.precision):
+        if self.decode_precision != self.encode_precision:  # the manipulation outside the decoder's autocast
+            shape = manipulated()
+            with autocast(self.device, self.decode_precision):
+                y = self.model.decode(self.tensor(texture), shape)
+            return tensor_to_frames(y.float(), *size)
+        with autocast(self.device, self.encode_precision):
             y = self.model.decode(self.tensor(texture), manipulated())
         return tensor_to_frames(y.float(), *size)
 

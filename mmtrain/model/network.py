@@ -35,9 +35,16 @@ from torch import Tensor, nn
 from mmdata.errors import MotionMagError
 from mmtrain.model.frames import pad_to_multiple
 
-__all__ = ["InputShapeError", "ModelConfig", "MagNet", "make_model", "PRESETS"]
+__all__ = ["InputShapeError", "ModelConfig", "MagNet", "make_model", "set_border", "PRESETS", "BORDERS"]
 
 PRESETS: tuple[str, ...] = ("paper", "official")
+
+#: How a stride-1 convolution with reflect padding (the official preset) computes its border, the same sums
+#: in another order: ``"strips"`` convolves with zero padding and recomputes the border from four thin
+#: padded strips (no padded copy of the input, eight small operations); ``"copy"`` convolves one
+#: reflect-padded copy (two operations). Each small operation costs an OpenMP barrier, which on a
+#: loaded machine outweighs the copy (``docs/performance.md``).
+BORDERS: tuple[str, ...] = ("strips", "copy")
 
 
 class InputShapeError(MotionMagError, ValueError):
@@ -175,7 +182,7 @@ def _phase_kernels(weight: Tensor) -> Tensor:
     return phases.reshape(4 * c_out, c_in, 3, 3)
 
 
-def upsample_conv(x: Tensor, weight: Tensor, bias: Tensor | None, mode: str) -> Tensor:
+def upsample_conv(x: Tensor, weight: Tensor, bias: Tensor | None, mode: str, border: str = "strips") -> Tensor:
     """``conv2d(pad(nearest_upsample_2x(x), 1, mode), weight, bias)`` computed on the small image.
 
     The four output phases are one convolution of ``x`` (same multiply-adds, a quarter of the pixels, no
@@ -188,6 +195,7 @@ def upsample_conv(x: Tensor, weight: Tensor, bias: Tensor | None, mode: str) -> 
         weight: (C_out, C, 3, 3).
         bias: (C_out,) or None.
         mode: the upsampled image's padding, ``"reflect"`` or ``"constant"`` (zeros).
+        border: how a ``"reflect"`` border is computed (see :data:`BORDERS`).
 
     Returns:
         (B, C_out, 2H, 2W).
@@ -196,6 +204,8 @@ def upsample_conv(x: Tensor, weight: Tensor, bias: Tensor | None, mode: str) -> 
     bias4 = bias.repeat_interleave(4) if bias is not None else None
     if mode == "constant":
         z = F.conv2d(x, phases, bias4, padding=1)
+    elif border == "copy":
+        z = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), phases, bias4)
     elif min(x.shape[-2:]) >= 2:
         z = reflect_conv(x, phases, bias4, 1, mode="replicate")
     else:
@@ -218,6 +228,7 @@ class Conv(nn.Module):
                  relu: bool = False) -> None:
         super().__init__()
         self.kernel, self.stride, self.relu = kernel, stride, relu
+        self.border = "strips"  # a reflect border: see BORDERS and set_border
         self.mode = "constant" if (stride > 1 or config.padding_mode == "zeros") else "reflect"
         self.tf_same = stride > 1 and config.tf_same_stride
         # symmetric zero padding is done inside the convolution (no padded copy of the input)
@@ -232,9 +243,9 @@ class Conv(nn.Module):
             x = self.conv(F.pad(x, (left, right, top, bottom)))
         elif self.native_pad:
             x = self.conv(x)
-        elif min(x.shape[-2:]) >= 2 * (self.kernel // 2) and self.kernel > 1:
+        elif self.border == "strips" and min(x.shape[-2:]) >= 2 * (self.kernel // 2) and self.kernel > 1:
             x = reflect_conv(x, self.conv.weight, self.conv.bias, self.kernel // 2)
-        else:  # too small for the border strips: pad a copy
+        else:  # a padded copy (border "copy", or too small for the strips)
             p = self.kernel // 2
             x = self.conv(F.pad(x, (p, p, p, p), mode=self.mode))
         # in place: a convolution's backward needs its input, not its output
@@ -244,7 +255,7 @@ class Conv(nn.Module):
         """``forward(nearest_upsample_2x(x))`` for a stride-1 3x3 conv, without the upsampled copy."""
         if self.kernel != 3 or self.stride != 1:
             return self(F.interpolate(x, scale_factor=2, mode="nearest"))
-        y = upsample_conv(x, self.conv.weight, self.conv.bias, self.mode)
+        y = upsample_conv(x, self.conv.weight, self.conv.bias, self.mode, self.border)
         return F.relu_(y) if self.relu else y
 
 
@@ -423,6 +434,23 @@ class MagNet(nn.Module):
     def magnify(self, x_a: Tensor, x_b: Tensor, alpha: float | Tensor) -> Tensor:
         """Inference convenience: ``forward`` without gradients, clipped to [-1, 1]."""
         return self.forward(x_a, x_b, alpha).clamp_(-1.0, 1.0)
+
+
+def set_border(model: nn.Module, border: str) -> None:
+    """Choose how every reflect-padded convolution of ``model`` computes its border (in place).
+
+    Args:
+        model: a :class:`MagNet` or any module holding :class:`Conv` layers.
+        border: one of :data:`BORDERS`; equal results within float rounding (about 1e-6 of the range).
+
+    Raises:
+        ValueError: an unknown border.
+    """
+    if border not in BORDERS:
+        raise ValueError(f"border: expected one of {', '.join(BORDERS)}, got {border!r}")
+    for m in model.modules():
+        if isinstance(m, Conv):
+            m.border = border
 
 
 def make_model(preset: str = "paper", **overrides: Any) -> MagNet:

@@ -467,13 +467,14 @@ def test_every_filter_magnifies_only_its_band(official, tmp_path, kind, band, ke
                                          dict(mode="temporal", filter="butter", band=(2.0, 6.0)),
                                          dict(mode="temporal", filter="fir", band=(2.0, 6.0), allow_leaky_fir=True)])
 def test_sized_calls_and_channels_last_give_the_untuned_output(tmp_path, mode_kwargs):
-    """Calls of one frame each in channels_last equal whole batches in NCHW (up to uint8 rounding ties)."""
+    """Calls of one frame each in channels_last with a copied border equal whole batches in NCHW with the
+    border strips (up to uint8 rounding ties)."""
     from mmtrain.model.network import make_model
 
     torch.manual_seed(0)
     model = make_model("official", n_enc_blocks=1, n_texture_blocks=1, n_shape_blocks=1, n_dec_blocks=2).eval()
     clip = np.random.default_rng(0).integers(0, 256, size=(10, 22, 30, 3), dtype=np.uint8)
-    plain = _run(model, clip, MagnifySettings(alpha=8.0, batch=4, channels_last=False, **mode_kwargs),
+    plain = _run(model, clip, MagnifySettings(alpha=8.0, batch=4, channels_last=False, border="strips", **mode_kwargs),
                  work_dir=tmp_path)
     tuned = _run(model, clip, MagnifySettings(alpha=8.0, batch=4, call_pixels=22 * 30, **mode_kwargs),
                  work_dir=tmp_path)
@@ -481,9 +482,22 @@ def test_sized_calls_and_channels_last_give_the_untuned_output(tmp_path, mode_kw
     assert diff.max() <= 1 and (diff > 0).mean() < 1e-3
 
 
+@pytest.mark.parametrize("precision, bound", [("fp32", 0), ("bf16-decoder", 4)])
+def test_fast_paths_stay_within_their_bound_of_fp32_on_the_golden_frames(official, shared_data, precision, bound):
+    """Static mode on a crop of golden case a (baby, alpha 10): the default border and the decoder in bf16
+    against the fp32 reference path (border strips): at most ``bound`` grey levels, 1 at the 99.9th percentile."""
+    g = np.load(shared_data / "official_golden" / "case_a_baby_static_amp10.npz")
+    clip = np.concatenate([g["frame_a_uint8"], g["frame_b_uint8"]])[:, 64:160, 32:224]  # (2, 96, 192, 3)
+    alpha = float(g["amplification_factor"])
+    ref = _run(official, clip, MagnifySettings(alpha=alpha, border="strips"))
+    out = _run(official, clip, MagnifySettings(alpha=alpha, precision=precision))
+    err = np.abs(out.astype(int) - ref.astype(int))
+    assert err.max() <= bound and np.percentile(err, 99.9) <= 1, (err.max(), np.percentile(err, 99.9))
+
+
 def test_bad_runtime_settings_are_named():
     for kwargs, match in [(dict(precision="fp8"), "precision"), (dict(call_pixels=0), "call_pixels"),
-                          (dict(threads=0), "threads")]:
+                          (dict(threads=0), "threads"), (dict(border="wrap"), "border")]:
         with pytest.raises(ConfigError, match=match):
             MagnifySettings(alpha=2.0, **kwargs).resolve(FPS, 10)
 

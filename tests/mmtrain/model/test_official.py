@@ -177,6 +177,21 @@ def test_golden_static_in_either_memory_format(official: MagNet, golden: Path, l
     assert _max_err(y, g["output_raw"]) < ATOL_OUT
 
 
+def test_golden_static_with_either_border(official: MagNet, golden: Path) -> None:
+    """The border as one reflect-padded copy gives the golden output as the strips do."""
+    from mmtrain.model.network import set_border
+
+    g = np.load(golden / "case_a_baby_static_amp10.npz")
+    model = copy.deepcopy(official)
+    set_border(model, "copy")
+    assert {m.border for m in model.modules() if hasattr(m, "border")} == {"copy"}
+    with torch.no_grad():
+        y = model(_nchw(g["input_a"]), _nchw(g["input_b"]), float(g["amplification_factor"]))
+    assert _max_err(y, g["output_raw"]) < ATOL_OUT
+    with pytest.raises(ValueError, match="border"):
+        set_border(model, "wrap")
+
+
 def test_golden_static_bf16_autocast_is_close(official: MagNet, golden: Path) -> None:
     """bf16 is an option, not exact: mean error below a grey level (README lists the measured figures)."""
     from mmtrain.model.runtime import autocast

@@ -1,0 +1,90 @@
+"""Start-up of the ``mmtrain`` commands: wall time and import time of fresh processes.
+
+Usage::
+
+    python benchmarks/bench_startup.py [--rounds 5] [--data ../shared/data]
+
+Each case runs in a fresh interpreter with ``python -X importtime`` (the import time is the sum of the
+top-level imports' cumulative times, as ``-X importtime`` prints them), ``--rounds`` times, the cases
+alternating; the table prints medians with the CPU and the machine's load averages (on a shared
+machine, compare the cases of one run, not runs of different times). Cases: ``mmtrain --help``,
+``mmtrain magnify --help``, and a one-frame ``mmtrain magnify`` of a tiny demo video (written once,
+before the rounds) with the authors' weights from ``--data`` (skipped when they are missing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CLI = [sys.executable, "-X", "importtime", "-c", "import sys; from mmtrain.cli import main; sys.exit(main())"]
+
+
+def _run(args: list[str]) -> tuple[float, float, set[str]]:
+    """Wall seconds, import seconds and the imported top-level packages of one fresh ``mmtrain ARGS``."""
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    start = time.perf_counter()
+    out = subprocess.run(CLI + args, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if out.returncode != 0:
+        raise SystemExit(f"mmtrain {' '.join(args)} failed: {out.stderr.strip().splitlines()[-1:]}")
+    imports, packages = 0.0, set()
+    for line in out.stderr.splitlines():
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        _, cumulative, name = (part.strip() for part in line.split("|"))
+        packages.add(name.split(".")[0])
+        if cumulative.isdigit() and not line.split("|")[2].startswith("  "):
+            imports += int(cumulative) / 1e6  # a top-level import (no indentation): its cumulative time
+    return wall, imports, packages
+
+
+def _cpu() -> str:
+    info = Path("/proc/cpuinfo")
+    if info.is_file():
+        for line in info.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return "unknown CPU"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=5, help="fresh processes per case")
+    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data",
+                        help="the shared data folder (the authors' weights for the one-frame case)")
+    args = parser.parse_args()
+    weights = args.data / "official_checkpoint" / "weights.npz"
+    with tempfile.TemporaryDirectory() as tmp:
+        cases = {"mmtrain --help": ["--help"], "mmtrain magnify --help": ["magnify", "--help"]}
+        if weights.is_file():
+            demo = Path(tmp) / "demo.mp4"
+            _run(["make-demo-video", "-o", str(demo), "--frames", "2", "--size", "64", "48"])
+            cases["mmtrain magnify, one frame 64x48"] = [
+                "-q", "magnify", str(demo), "-o", str(Path(tmp) / "out.mp4"), "--alpha", "5", "--frames", "1",
+                "--model", str(weights)]
+        results: dict[str, list[tuple[float, float, set[str]]]] = {k: [] for k in cases}
+        for _ in range(args.rounds):
+            for name, argv in cases.items():
+                results[name].append(_run(argv))
+    print(f"\nStart-up, {args.rounds} fresh processes per case; {_cpu()}, {os.cpu_count()} CPUs, "
+          f"load {'/'.join(f'{v:.1f}' for v in os.getloadavg())}\n")
+    print("| command | wall s | imports s | heavy packages imported |")
+    print("|---|---|---|---|")
+    heavy = ("torch", "scipy", "matplotlib", "skimage", "pyrtools", "zarr", "dask", "av", "numpy")
+    for name, runs in results.items():
+        wall = statistics.median(r[0] for r in runs)
+        imports = statistics.median(r[1] for r in runs)
+        found = sorted(set().union(*(r[2] for r in runs)) & set(heavy))
+        print(f"| {name} | {wall:.2f} | {imports:.2f} | {', '.join(found) or '-'} |")
+
+
+if __name__ == "__main__":
+    main()
