@@ -26,7 +26,7 @@ def lazy_exports(package: str, exports: dict[str, list[str]]) -> tuple[Callable[
     Returns:
         ``(__getattr__, __dir__)``: the first imports a name's module on first access and caches the
         name in the package; any other name that is a submodule of the package is that submodule
-        (``mmtrain.magnify.video`` after ``import mmtrain``), as when the package imported it eagerly;
+        (``mmtrain.video.io`` after ``import mmtrain``), as when the package imported it eagerly;
         an unknown name raises :class:`AttributeError` as usual.
     """
     owner = {name: module for module, names in exports.items() for name in names}

@@ -4,7 +4,8 @@ Subpackages in pipeline order (each ``__init__`` lists what it offers):
 
 * :mod:`mmtrain.model` — the network, the authors' weights, checkpoints;
 * :mod:`mmtrain.train` — the training stream over dataset shards, losses, the training loop;
-* :mod:`mmtrain.magnify` — video I/O, temporal filters, magnifying frames and videos;
+* :mod:`mmtrain.video` — video I/O: reading, clip selection, outputs, slice images;
+* :mod:`mmtrain.magnify` — temporal filters, magnifying frames and videos;
 * :mod:`mmtrain.evaluate` — the paper's synthetic tests, baselines, scoring and report.
 
 ``mmtrain`` builds on :mod:`mmdata` (the base layer: config and its schema, errors, the dataset
@@ -12,7 +13,7 @@ store and the renderer); ``mmdata`` never imports ``mmtrain``.
 
 The one-call API: ``mmtrain.magnify(frames, alpha, mode=..., checkpoint=..., band=..., fps=..., method=...)``
 on a ``(T, H, W, 3)`` uint8 array (:func:`mmtrain.magnify.api.magnify`; the subpackage
-:mod:`mmtrain.magnify` is callable, so its modules stay reachable as ``mmtrain.magnify.video`` etc.).
+:mod:`mmtrain.magnify` is callable, so its modules stay reachable as ``mmtrain.magnify.api`` etc.).
 """
 
 from __future__ import annotations

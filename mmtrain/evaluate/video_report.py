@@ -146,8 +146,8 @@ def video_accuracy(video: str | Path, out: str | Path, *, alpha: float, band: tu
     Raises:
         ConfigError: a bad selection, method, band; VideoError: an unreadable file.
     """
-    from mmtrain.magnify.clip import ClipSelection
-    from mmtrain.magnify.video import VideoReader
+    from mmtrain.video.clip import ClipSelection
+    from mmtrain.video.io import VideoReader
 
     selection = ClipSelection(start=start, frames=frames, crop=crop)
     reader = VideoReader(video, selection)

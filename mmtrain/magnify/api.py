@@ -104,7 +104,7 @@ def magnify_iter(frames: Iterable[np.ndarray], alpha: float, *, n_frames: int, m
     """Magnify a stream of RGB uint8 frames ``(H, W, 3)``; yields magnified frames one by one.
 
     Args:
-        frames: the frames, e.g. a :class:`~mmtrain.magnify.video.VideoReader`.
+        frames: the frames, e.g. a :class:`~mmtrain.video.io.VideoReader`.
         alpha: magnification factor (a motion ``delta`` becomes ``alpha * delta``).
         n_frames: the clip's length (the FIR filter is designed for it; other modes only check it).
         model: a model spec (a path, ``motionmag-cpu-ref``, ``official``...) or a loaded model
@@ -120,7 +120,7 @@ def magnify_iter(frames: Iterable[np.ndarray], alpha: float, *, n_frames: int, m
     Raises:
         ConfigError, CheckpointError: as :func:`magnify`.
     """
-    from mmtrain.magnify.video import batched
+    from mmtrain.video.io import batched
 
     settings = _settings(alpha, n_frames, fps, dict(options))
     dev = select_device(device)

@@ -194,7 +194,7 @@ def _model_spec(args: argparse.Namespace, values: dict[str, Any]) -> str | None:
 
 def run_magnify(args: argparse.Namespace) -> int:
     """Run ``mmtrain magnify``; prints the output path(s) and the speed."""
-    from mmtrain.magnify.clip import ClipSelection
+    from mmtrain.video.clip import ClipSelection
     from mmtrain.magnify.pipeline import MagnifySettings
     from mmtrain.magnify.videofile import magnify_video
 
@@ -226,7 +226,7 @@ def run_magnify(args: argparse.Namespace) -> int:
 def run_make_demo_video(args: argparse.Namespace) -> int:
     """Run ``mmtrain make-demo-video``; prints the output path."""
     from mmtrain.magnify.demo import SinusoidVideo, demo_image
-    from mmtrain.magnify.video import check_video_path, write_video
+    from mmtrain.video.io import check_video_path, write_video
 
     check_video_path(args.out)  # before any frame is made
     demo = dict(_section(args).get("demo") or {})

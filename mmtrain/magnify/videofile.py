@@ -1,13 +1,13 @@
 """Magnify a video file into another: clip selection, method, outputs and the views people judge by.
 
-:func:`magnify_video` reads the selected frames (:class:`~mmtrain.magnify.clip.ClipSelection`,
+:func:`magnify_video` reads the selected frames (:class:`~mmtrain.video.clip.ClipSelection`,
 display orientation), magnifies them with the network or a classical method
 (:func:`mmtrain.magnify.api.magnify_batches`) and writes
 
 * the output: a video (H.264 by default, lossy; FFV1 lossless) or a PNG sequence
-  (:mod:`mmtrain.magnify.outputs`), optionally with the input beside it (``side_by_side``) and a
+  (:mod:`mmtrain.video.outputs`), optionally with the input beside it (``side_by_side``) and a
   difference panel (``difference=GAIN``: ``GAIN x |output - input|``, mean over RGB, as a heat map);
-* any number of x-t / y-t slice images (:mod:`mmtrain.magnify.slices`), input left, output right;
+* any number of x-t / y-t slice images (:mod:`mmtrain.video.slices`), input left, output right;
 * chosen frames as PNG (``frames_png``: indices into the selected clip), as they appear in the output.
 
 ``trim=N`` magnifies every selected frame but writes none of the first ``N`` (to any output): the
@@ -35,7 +35,7 @@ from mmdata.errors import ConfigError
 from mmtrain.model.runtime import configure_threads
 
 if TYPE_CHECKING:  # annotations only
-    from mmtrain.magnify.clip import ClipSelection
+    from mmtrain.video.clip import ClipSelection
     from mmdata.progress import ProgressLike
     from mmtrain.magnify.pipeline import MagnifySettings
 
@@ -95,7 +95,7 @@ class MagnifyResult:
 
 def _stem(output: str | os.PathLike[str]) -> Path:
     """``OUT.mp4`` -> ``OUT``; a PNG folder or pattern -> ``FOLDER/magnified``."""
-    from mmtrain.magnify.outputs import is_png_sequence
+    from mmtrain.video.outputs import is_png_sequence
 
     output = Path(output)
     if is_png_sequence(output):
@@ -137,7 +137,7 @@ def slice_label(s: "MagnifySettings") -> str:  # noqa: F821
 
 
 def _compose(original: np.ndarray | None, out: np.ndarray, side_by_side: bool, difference: float | None) -> np.ndarray:
-    from mmtrain.magnify.slices import side_by_side as join
+    from mmtrain.video.slices import side_by_side as join
 
     frames = join(original, out) if side_by_side else out
     if difference is not None:
@@ -148,9 +148,9 @@ def _compose(original: np.ndarray | None, out: np.ndarray, side_by_side: bool, d
 def _check_outputs(input: Path, output: str | os.PathLike[str], slices: Sequence[SliceSpec],
                    frames_png: Sequence[int], n_frames: int, height: int, width: int) -> tuple[list[Path], list[Path]]:
     """Validate slices and exported frames; return their PNG paths (all writable, none the input)."""
-    from mmtrain.magnify.outputs import check_not_input
-    from mmtrain.magnify.slices import check_png_path, check_slice
-    from mmtrain.magnify.video import check_writable
+    from mmtrain.video.outputs import check_not_input
+    from mmtrain.video.slices import check_png_path, check_slice
+    from mmtrain.video.io import check_writable
 
     check_not_input(output, input)
     slice_paths = []
@@ -210,10 +210,10 @@ def magnify_video(input: str | os.PathLike[str], output: str | os.PathLike[str],
     from mmdata.progress import progress_bar
 
     from mmtrain.magnify.api import _model_arg, load_for, magnify_batches
-    from mmtrain.magnify.outputs import check_output, open_output
+    from mmtrain.video.outputs import check_output, open_output
     from mmtrain.magnify.pipeline import _rebatch, select_device
-    from mmtrain.magnify.slices import SliceRecorder, render_figure, save_png, slice_figure
-    from mmtrain.magnify.video import VideoReader
+    from mmtrain.video.slices import SliceRecorder, render_figure, save_png, slice_figure
+    from mmtrain.video.io import VideoReader
 
     start = time.perf_counter()
     check_output(output, codec=codec, crf=crf)  # a name no writer takes fails before anything is read

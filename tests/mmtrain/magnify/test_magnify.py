@@ -19,7 +19,7 @@ from mmtrain.magnify.filters import fir_filter, fir_response, iir_lowpass_coeffi
 from mmtrain.magnify.pipeline import MagnifySettings, magnify_frames
 from mmtrain.magnify.presets import PRESETS, get_preset
 from mmtrain.magnify.spill import RepresentationSpill
-from mmtrain.magnify.video import VideoReader, probe_video, write_video
+from mmtrain.video.io import VideoReader, probe_video, write_video
 
 FPS = 30.0
 
@@ -334,7 +334,7 @@ def test_cli_every_mode_keeps_size_fps_and_frame_count(demo_video, weights, tmp_
         pngs = list(tmp_path.glob("out_*t-*.png"))
         assert len(pngs) == 1
         image = np.asarray(Image.open(pngs[0]))
-        from mmtrain.magnify.slices import render_figure, slice_figure
+        from mmtrain.video.slices import render_figure, slice_figure
 
         at = int(mode_args[mode_args.index("--at") + 1])
         line = np.zeros((8, 38, 3) if axis == "x" else (30, 8, 3), np.uint8)  # (T, W) or (H, T)
@@ -615,7 +615,7 @@ def test_a_killed_runs_spill_folder_is_removed_by_the_next_spill(tmp_path):
 
 def test_a_failure_while_writing_removes_the_spill_at_once(demo_video, tiny_checkpoint, tmp_path, monkeypatch):
     """The writer fails after the FIR filtering: the spill goes before the error reaches the caller."""
-    from mmtrain.magnify import video
+    from mmtrain.video import io as video
     from mmtrain.magnify.videofile import magnify_video
 
     def full_disk(self, frame):

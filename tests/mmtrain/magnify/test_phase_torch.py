@@ -10,12 +10,12 @@ from pyrtools.pyramids import SteerablePyramidFreq
 from skimage.metrics import structural_similarity
 
 from mmdata.errors import ConfigError
-from mmtrain.magnify.clip import ClipSelection
+from mmtrain.video.clip import ClipSelection
 from mmtrain.magnify.linear import linear_magnify
 from mmtrain.magnify.phase import PhaseBasedConfig, phase_based_magnify
 from mmtrain.magnify.phase_torch import gaussian_blur_reflect, linear_magnify_torch, phase_based_magnify_torch
 from mmtrain.magnify.steerable import SteerablePyramid
-from mmtrain.magnify.video import VideoReader
+from mmtrain.video.io import VideoReader
 
 SHORT = PhaseBasedConfig(taps=10)  # one 3 Hz period at 30 fps keeps the tests cheap
 
