@@ -5,7 +5,8 @@ Subpackages in pipeline order (each ``__init__`` lists what it offers):
 * :mod:`mmtrain.model` — the network, the authors' weights, checkpoints;
 * :mod:`mmtrain.train` — the training stream over dataset shards, losses, the training loop;
 * :mod:`mmtrain.video` — video I/O: reading, clip selection, outputs, slice images;
-* :mod:`mmtrain.magnify` — temporal filters, magnifying frames and videos;
+* :mod:`mmtrain.temporal` — the temporal filters (FIR, Butterworth, difference of IIR) and their checks;
+* :mod:`mmtrain.magnify` — magnifying frames and videos;
 * :mod:`mmtrain.evaluate` — the paper's synthetic tests, baselines, scoring and report.
 
 ``mmtrain`` builds on :mod:`mmdata` (the base layer: config and its schema, errors, the dataset

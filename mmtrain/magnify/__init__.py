@@ -4,10 +4,7 @@ The package itself is callable: ``mmtrain.magnify(frames, alpha, mode=..., check
 fps=..., method=...)`` is :func:`mmtrain.magnify.api.magnify`, while ``mmtrain.magnify.api`` and
 ``from mmtrain.magnify import ...`` still reach the modules below.
 
-* :mod:`~mmtrain.magnify.filters` — the temporal filters of the temporal mode (FIR, Butterworth, difference of IIR);
-* :mod:`~mmtrain.magnify.spill` — the on-disk store that lets the FIR filter run in bounded memory;
 * :mod:`~mmtrain.magnify.presets` — the paper's per-sequence settings (Table A.1);
-* :mod:`~mmtrain.magnify.fircheck` — the FIR's actual response: refusal of a leaky filter, effective band;
 * :mod:`~mmtrain.magnify.pipeline` — :func:`magnify_frames` with the network (static, dynamic, temporal);
 * :mod:`~mmtrain.magnify.phase`, :mod:`~mmtrain.magnify.linear` — the phase-based and linear Eulerian methods;
 * :mod:`~mmtrain.magnify.api` — the one-call :func:`magnify` on an array (and :func:`magnify_iter`);
@@ -15,7 +12,7 @@ fps=..., method=...)`` is :func:`mmtrain.magnify.api.magnify`, while ``mmtrain.m
 * :mod:`~mmtrain.magnify.demo` — a synthetic demo video with a known sub-pixel motion;
 * :mod:`~mmtrain.magnify.cli` — ``mmtrain magnify`` and ``mmtrain make-demo-video``.
 
-Reading and writing videos is :mod:`mmtrain.video`'s.
+Reading and writing videos is :mod:`mmtrain.video`'s; the temporal filters are :mod:`mmtrain.temporal`'s.
 """
 
 from __future__ import annotations
@@ -28,16 +25,7 @@ from mmdata.lazy import lazy_exports
 #: Where each public name is defined; imported on first use (PEP 562), so that importing one
 #: module of this package does not import all the others and their dependencies.
 _EXPORTS = {
-    "mmtrain.magnify.filters": [
-        "FilterKind", "FILTER_KINDS", "validate_band", "iir_lowpass_coefficient", "iir_lowpass_cutoff",
-        "StreamingFilter", "DiffIIRFilter", "ButterworthFilter", "make_streaming_filter", "fir_taps",
-        "fir_response", "fir_filter",
-    ],
-    "mmtrain.magnify.spill": ["RepresentationSpill", "tile_side"],
     "mmtrain.magnify.presets": ["SequencePreset", "PRESETS", "get_preset"],
-    "mmtrain.magnify.fircheck": [
-        "MAX_DC_GAIN", "MAX_STOP_GAIN", "FirReport", "fir_dense_response", "check_fir", "require_fir",
-    ],
     "mmtrain.magnify.pipeline": [
         "MODES", "METHODS", "MagnifySettings", "select_device", "frames_to_tensor", "tensor_to_frames",
         "magnify_frames",

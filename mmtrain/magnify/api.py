@@ -4,7 +4,7 @@ Both build the :class:`~mmtrain.magnify.pipeline.MagnifySettings`, load the netw
 needs it, and run the method of choice — the network (:func:`~mmtrain.magnify.pipeline.magnify_frames`),
 the phase-based method (:func:`~mmtrain.magnify.phase_frames.phase_based_frames`) or linear Eulerian
 magnification (:func:`~mmtrain.magnify.linear.linear_frames`) — with every check of the command line
-(for instance an FIR band-pass too short for its band is refused, see :mod:`mmtrain.magnify.fircheck`).
+(for instance an FIR band-pass too short for its band is refused, see :mod:`mmtrain.temporal.fircheck`).
 
 Example:
     >>> import numpy as np, mmtrain

@@ -25,8 +25,8 @@ _SETTINGS_KEYS = ("method", "alpha", "mode", "filter", "band", "fps", "order", "
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``magnify`` and ``make-demo-video`` sub-commands."""
-    from mmtrain.magnify.filters import FILTER_KINDS
-    from mmtrain.magnify.fircheck import MAX_DC_GAIN, MAX_STOP_GAIN
+    from mmtrain.temporal.filters import FILTER_KINDS
+    from mmtrain.temporal.fircheck import MAX_DC_GAIN, MAX_STOP_GAIN
     from mmtrain.magnify.pipeline import DEPRECATED_METHODS, METHODS, MODES
     from mmtrain.magnify.presets import PRESETS
     from mmtrain.model.registry import DEFAULT_MODEL

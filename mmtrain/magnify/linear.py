@@ -60,7 +60,7 @@ def linear_magnify(
 
 def linear_frames(batches: Iterable[np.ndarray], settings: "MagnifySettings") -> Iterator[np.ndarray]:  # noqa: F821
     """Stream linear magnification over batches of uint8 frames ``(n, H, W, 3)``; yields uint8 batches."""
-    from mmtrain.magnify.filters import make_streaming_filter
+    from mmtrain.temporal.filters import make_streaming_filter
 
     s = settings
     temporal = make_streaming_filter(s.filter, s.band, s.fps, order=s.order) if s.mode == "temporal" else None

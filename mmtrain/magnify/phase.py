@@ -26,7 +26,7 @@ frames of a small crop). On video, :class:`PhaseBasedStream` (driven by
 frame at a time with the same pyramid, smoothing and amplification and the modes of the network:
 ``static`` (phase relative to the first frame), ``dynamic`` (relative to the previous frame) and
 ``temporal`` with a causal streaming filter (Butterworth or difference of IIR,
-:mod:`mmtrain.magnify.filters`) of the phase unwrapped frame to frame. Its memory is one pyramid
+:mod:`mmtrain.temporal.filters`) of the phase unwrapped frame to frame. Its memory is one pyramid
 plus the filter state per coefficient, whatever the clip's length.
 
 A motion ``delta`` that passes the filter therefore appears as ``alpha * delta`` in the output, which is
@@ -237,7 +237,7 @@ class PhaseBasedStream:
 
     def _signal(self, key: tuple, coeff: np.ndarray) -> np.ndarray:
         """The motion signal ``d_t`` of one band (see the class docstring)."""
-        from mmtrain.magnify.filters import make_streaming_filter
+        from mmtrain.temporal.filters import make_streaming_filter
 
         prev = self._prev.get(key, coeff)
         step = np.angle(coeff * np.conj(prev))

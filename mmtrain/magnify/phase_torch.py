@@ -214,7 +214,7 @@ class PhaseBasedStreamTorch:
 
     def _signal(self, level: int, coeff: torch.Tensor) -> torch.Tensor:
         """The motion signal ``d_t`` of one level's bands ``(C, K, h, w)``."""
-        from mmtrain.magnify.filters import make_streaming_filter
+        from mmtrain.temporal.filters import make_streaming_filter
 
         prev = self._prev.get(level, coeff)
         step = torch.angle(coeff * prev.conj())

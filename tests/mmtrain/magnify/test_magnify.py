@@ -15,10 +15,10 @@ from skimage.transform import rescale
 from mmdata.errors import ConfigError
 from mmdata.render.measure import estimate_shift
 from mmtrain.cli import main
-from mmtrain.magnify.filters import fir_filter, fir_response, iir_lowpass_coefficient
+from mmtrain.temporal.filters import fir_filter, fir_response, iir_lowpass_coefficient
 from mmtrain.magnify.pipeline import MagnifySettings, magnify_frames
 from mmtrain.magnify.presets import PRESETS, get_preset
-from mmtrain.magnify.spill import RepresentationSpill
+from mmtrain.temporal.spill import RepresentationSpill
 from mmtrain.video.io import VideoReader, probe_video, write_video
 
 FPS = 30.0
@@ -231,7 +231,7 @@ def test_each_filter_selects_its_band_in_the_shape_representation(official):
     """The encoder's shape representation of a 1 Hz + 9 Hz motion, filtered pixel-wise with a
     0.5-2 Hz band: the 1 Hz content is kept, the 9 Hz content suppressed (ratios measured here:
     FIR > 50, Butterworth > 10, difference of IIR > 2, which is a gentle band-pass)."""
-    from mmtrain.magnify.filters import make_streaming_filter
+    from mmtrain.temporal.filters import make_streaming_filter
     from mmtrain.magnify.pipeline import frames_to_tensor
 
     t = np.arange(90)
@@ -566,7 +566,7 @@ def _fir_argv(video: Path, out: Path, checkpoint: Path, work: Path) -> list[str]
 ], ids=["success", "disk-full", "ctrl-c"])
 def test_fir_spill_folder_and_temporary_output_go_whatever_happens(demo_video, tiny_checkpoint, tmp_path, capsys,
                                                                    monkeypatch, failure, status):
-    from mmtrain.magnify import spill
+    from mmtrain.temporal import spill
 
     work, out = tmp_path / "work", tmp_path / "out.mp4"
     work.mkdir()
@@ -597,7 +597,7 @@ def test_a_killed_runs_spill_folder_is_removed_by_the_next_spill(tmp_path):
     import os
     import subprocess
 
-    from mmtrain.magnify.spill import SPILL_PREFIX
+    from mmtrain.temporal.spill import SPILL_PREFIX
 
     finished = subprocess.Popen(["true"])
     finished.wait()  # its pid now names no process: the state a killed run leaves
