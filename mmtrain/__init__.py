@@ -1,12 +1,13 @@
 """mmtrain: the motion-magnification network (Oh et al. 2018), training, video magnification, evaluation.
 
-Subpackages in pipeline order (each ``__init__`` lists what it offers):
+Subpackages in layer order, lowest first (each ``__init__`` lists what it offers; the first three need no network):
 
-* :mod:`mmtrain.model` — the network, the authors' weights, checkpoints;
-* :mod:`mmtrain.train` — the training stream over dataset shards, losses, the training loop;
 * :mod:`mmtrain.video` — video I/O: reading, clip selection, outputs, slice images;
 * :mod:`mmtrain.temporal` — the temporal filters (FIR, Butterworth, difference of IIR) and their checks;
-* :mod:`mmtrain.magnify` — magnifying frames and videos;
+* :mod:`mmtrain.classical` — the phase-based and linear Eulerian methods (numpy and torch);
+* :mod:`mmtrain.model` — the network, the authors' weights, checkpoints;
+* :mod:`mmtrain.train` — the training stream over dataset shards, losses, the training loop;
+* :mod:`mmtrain.magnify` — magnifying frames and videos (the network, or a classical method);
 * :mod:`mmtrain.evaluate` — the paper's synthetic tests, baselines, scoring and report.
 
 ``mmtrain`` builds on :mod:`mmdata` (the base layer: config and its schema, errors, the dataset

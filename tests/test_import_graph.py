@@ -10,7 +10,7 @@ Layers, lowest first (a module may import its own layer and the layers below it)
 
     mmdata: errors, identity, fsutil, yamlfile, lazy, version, progress  <  scene  <  config  <  spec
             <  sources  <  render  <  store  <  formats  <  clibase, cli, mmdata (the package facade)
-    mmtrain (above all of mmdata): video, temporal  <  model  <  train  <  magnify  <  evaluate  <  cli, mmtrain (the facade)
+    mmtrain (above all of mmdata): video, temporal  <  classical  <  model  <  train  <  magnify  <  evaluate  <  cli, mmtrain (the facade)
 
 Inside a layer the order is free, but cycles are not: a package's ``__init__`` re-exporting its
 modules means those modules import their siblings, never the package. The command-line modules of
@@ -40,6 +40,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("mmdata.formats",),
     ("mmdata.clibase", "mmdata.cli", "mmdata"),
     ("mmtrain.video", "mmtrain.temporal"),
+    ("mmtrain.classical",),
     ("mmtrain.model",),
     ("mmtrain.train",),
     ("mmtrain.magnify",),

@@ -6,13 +6,13 @@ fps=..., method=...)`` is :func:`mmtrain.magnify.api.magnify`, while ``mmtrain.m
 
 * :mod:`~mmtrain.magnify.presets` — the paper's per-sequence settings (Table A.1);
 * :mod:`~mmtrain.magnify.pipeline` — :func:`magnify_frames` with the network (static, dynamic, temporal);
-* :mod:`~mmtrain.magnify.phase`, :mod:`~mmtrain.magnify.linear` — the phase-based and linear Eulerian methods;
 * :mod:`~mmtrain.magnify.api` — the one-call :func:`magnify` on an array (and :func:`magnify_iter`);
 * :mod:`~mmtrain.magnify.videofile` — :func:`magnify_video`: a file in, a video / PNGs / slices out;
 * :mod:`~mmtrain.magnify.demo` — a synthetic demo video with a known sub-pixel motion;
 * :mod:`~mmtrain.magnify.cli` — ``mmtrain magnify`` and ``mmtrain make-demo-video``.
 
-Reading and writing videos is :mod:`mmtrain.video`'s; the temporal filters are :mod:`mmtrain.temporal`'s.
+Reading and writing videos is :mod:`mmtrain.video`'s, the temporal filters are :mod:`mmtrain.temporal`'s and
+the phase-based and linear methods are :mod:`mmtrain.classical`'s.
 """
 
 from __future__ import annotations
@@ -30,11 +30,6 @@ _EXPORTS = {
         "MODES", "METHODS", "MagnifySettings", "select_device", "frames_to_tensor", "tensor_to_frames",
         "magnify_frames",
     ],
-    "mmtrain.magnify.phase": [
-        "PhaseBasedConfig", "phase_based_magnify", "PhaseBasedStream",
-    ],
-    "mmtrain.magnify.phase_frames": ["phase_based_frames"],
-    "mmtrain.magnify.linear": ["linear_magnify", "linear_frames"],
     "mmtrain.magnify.api": ["load_for", "magnify_batches", "magnify", "magnify_iter"],
     "mmtrain.magnify.videofile": [
         "MagnifyResult", "SliceSpec", "parse_slice", "default_slice_path", "frame_png_path",

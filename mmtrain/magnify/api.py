@@ -2,8 +2,8 @@
 
 Both build the :class:`~mmtrain.magnify.pipeline.MagnifySettings`, load the network when the method
 needs it, and run the method of choice — the network (:func:`~mmtrain.magnify.pipeline.magnify_frames`),
-the phase-based method (:func:`~mmtrain.magnify.phase_frames.phase_based_frames`) or linear Eulerian
-magnification (:func:`~mmtrain.magnify.linear.linear_frames`) — with every check of the command line
+the phase-based method (:func:`~mmtrain.classical.phase_frames.phase_based_frames`) or linear Eulerian
+magnification (:func:`~mmtrain.classical.linear.linear_frames`) — with every check of the command line
 (for instance an FIR band-pass too short for its band is refused, see :mod:`mmtrain.temporal.fircheck`).
 
 Example:
@@ -78,11 +78,11 @@ def magnify_batches(model: torch.nn.Module | None, batches: Iterable[np.ndarray]
                     progress: bool = False) -> Iterator[np.ndarray]:
     """Magnify batches of uint8 frames ``(n, H, W, 3)`` with ``settings.method``; yields uint8 batches."""
     if settings.method == "phase_based":
-        from mmtrain.magnify.phase_frames import phase_based_frames
+        from mmtrain.classical.phase_frames import phase_based_frames
 
         return phase_based_frames(batches, settings, device=device if settings.backend == "torch" else None)
     if settings.method == "linear":
-        from mmtrain.magnify.linear import linear_frames
+        from mmtrain.classical.linear import linear_frames
 
         return linear_frames(batches, settings)
     return magnify_frames(model, batches, settings, n_frames=n_frames, device=device, work_dir=work_dir,

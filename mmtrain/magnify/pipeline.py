@@ -77,7 +77,7 @@ class MagnifySettings:
         allow_leaky_fir: run an FIR whose DC or stop-band gain exceeds the limits of
             :mod:`mmtrain.temporal.fircheck` instead of refusing it.
         backend: the phase-based method in ``torch`` (on the run's device,
-            :class:`mmtrain.magnify.phase_torch.PhaseBasedStreamTorch`) or ``numpy`` (pyrtools).
+            :class:`mmtrain.classical.phase_torch.PhaseBasedStreamTorch`) or ``numpy`` (pyrtools).
     """
 
     alpha: float

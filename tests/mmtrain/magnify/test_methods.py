@@ -13,7 +13,7 @@ from fakes import _shift
 from mmdata.errors import ConfigError
 from mmdata.render.measure import estimate_shift
 from mmtrain.magnify.pipeline import MagnifySettings, magnify_frames
-from mmtrain.magnify.phase import PhaseBasedStream
+from mmtrain.classical.phase import PhaseBasedStream
 
 FPS = 30.0
 
