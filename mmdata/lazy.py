@@ -20,8 +20,8 @@ def lazy_exports(package: str, exports: dict[str, list[str]]) -> tuple[Callable[
     Args:
         package: the package's ``__name__``.
         exports: module name -> the public names it defines; a name whose module is the package's
-            own submodule of that name (``{"mmtrain.magnify": ["magnify"]}`` in ``mmtrain``) is that
-            submodule itself.
+            own submodule of that name (``{"mmtrain.magnify.api": ["api"]}`` in ``mmtrain.magnify``) is
+            that submodule itself.
 
     Returns:
         ``(__getattr__, __dir__)``: the first imports a name's module on first access and caches the

@@ -1,8 +1,7 @@
 """Magnifying videos with a trained network (or the classical phase-based and linear methods).
 
-The package itself is callable: ``mmtrain.magnify(frames, alpha, mode=..., checkpoint=..., band=...,
-fps=..., method=...)`` is :func:`mmtrain.magnify.api.magnify`, while ``mmtrain.magnify.api`` and
-``from mmtrain.magnify import ...`` still reach the modules below.
+The one-call API: ``from mmtrain.magnify import magnify``, then ``magnify(frames, alpha, mode=...,
+model=..., band=..., fps=..., method=...)`` (:func:`mmtrain.magnify.api.magnify`).
 
 * :mod:`~mmtrain.magnify.presets` — the paper's per-sequence settings (Table A.1);
 * :mod:`~mmtrain.magnify.pipeline` — :func:`magnify_frames` with the network (static, dynamic, temporal);
@@ -16,9 +15,6 @@ the phase-based and linear methods are :mod:`mmtrain.classical`'s.
 """
 
 from __future__ import annotations
-
-import sys
-import types
 
 from mmdata.lazy import lazy_exports
 
@@ -41,14 +37,3 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [name for names in _EXPORTS.values() for name in names]
 
-
-class _CallableModule(types.ModuleType):
-    """This package, callable as :func:`~mmtrain.magnify.api.magnify` (the one-call API)."""
-
-    def __call__(self, *args, **kwargs):
-        from mmtrain.magnify.api import magnify
-
-        return magnify(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -7,17 +7,18 @@ magnification (:func:`~mmtrain.classical.linear.linear_frames`) — with every c
 (for instance an FIR band-pass too short for its band is refused, see :mod:`mmtrain.temporal.fircheck`).
 
 Example:
-    >>> import numpy as np, mmtrain
+    >>> import numpy as np
+    >>> from mmtrain.magnify import magnify
     >>> from mmtrain.magnify.demo import SinusoidVideo, demo_image
     >>> clip = np.stack(list(SinusoidVideo(demo_image("astronaut"), size=(32, 32), amplitude=0.2, freq=2,
     ...                                    fps=30).frames(6)))
-    >>> mmtrain.magnify(clip, 5, mode="static", method="linear").shape
+    >>> magnify(clip, 5, mode="static", method="linear").shape
     (6, 32, 32, 3)
 
-With the network: ``mmtrain.magnify(clip, 10)`` (the default model, ``motionmag-cpu-ref``, logged as
-``model: motionmag-cpu-ref (default)``), ``mmtrain.magnify(clip, 10, model="official")`` or
+With the network: ``magnify(clip, 10)`` (the default model, ``motionmag-cpu-ref``, logged as
+``model: motionmag-cpu-ref (default)``), ``magnify(clip, 10, model="official")`` or
 ``model="weights.npz"`` (any spec of :func:`mmtrain.model.registry.resolve_model`); a temporal band:
-``mmtrain.magnify(clip, 20, mode="temporal", filter="butter", band=(1, 3), fps=30, model=...)``.
+``magnify(clip, 20, mode="temporal", filter="butter", band=(1, 3), fps=30, model=...)``.
 ``checkpoint=`` is the deprecated name of ``model=``.
 """
 
