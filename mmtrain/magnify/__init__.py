@@ -5,6 +5,7 @@ model=..., band=..., fps=..., method=...)`` (:func:`mmtrain.magnify.api.magnify`
 
 * :mod:`~mmtrain.magnify.presets` — the paper's per-sequence settings (Table A.1);
 * :mod:`~mmtrain.magnify.pipeline` — :func:`magnify_frames` with the network (static, dynamic, temporal);
+* :mod:`~mmtrain.magnify.roi` — a region of interest: magnify a rectangle only, with a feathered edge;
 * :mod:`~mmtrain.magnify.api` — the one-call :func:`magnify` on an array (and :func:`magnify_iter`);
 * :mod:`~mmtrain.magnify.videofile` — :func:`magnify_video`: a file in, a video / PNGs / slices out;
 * :mod:`~mmtrain.magnify.demo` — a synthetic demo video with a known sub-pixel motion;
@@ -26,6 +27,7 @@ _EXPORTS = {
         "MODES", "METHODS", "MagnifySettings", "select_device", "frames_to_tensor", "tensor_to_frames",
         "magnify_frames",
     ],
+    "mmtrain.magnify.roi": ["CONTEXT", "DEFAULT_FEATHER", "Region"],
     "mmtrain.magnify.api": ["load_for", "magnify_batches", "magnify", "magnify_iter"],
     "mmtrain.magnify.videofile": [
         "MagnifyResult", "SliceSpec", "parse_slice", "default_slice_path", "frame_png_path",

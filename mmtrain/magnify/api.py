@@ -27,19 +27,24 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from typing import Iterable, Iterator
+from collections import deque
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
 
 from mmdata.errors import ConfigError
 from mmtrain.magnify.pipeline import MagnifySettings, magnify_frames, select_device
+from mmtrain.magnify.roi import Region
 
 __all__ = ["load_for", "magnify_batches", "magnify", "magnify_iter"]
 
 log = logging.getLogger(__name__)
 
 ModelArg = str | os.PathLike[str] | torch.nn.Module | None
+
+#: A region of interest: ``(x, y, w, h)`` or a :class:`~mmtrain.magnify.roi.Region` (with its feather).
+RoiArg = Region | Sequence[int] | None
 
 
 def _model_arg(model: ModelArg, checkpoint: ModelArg) -> ModelArg:
@@ -101,7 +106,8 @@ def _settings(alpha: float, n_frames: int, fps: float | None, options: dict) -> 
 
 def magnify_iter(frames: Iterable[np.ndarray], alpha: float, *, n_frames: int, model: ModelArg = None,
                  checkpoint: ModelArg = None, fps: float | None = None, device: str | None = "auto", model_preset: str | None = None,
-                 work_dir: str | os.PathLike[str] | None = None, **options) -> Iterator[np.ndarray]:
+                 work_dir: str | os.PathLike[str] | None = None, roi: RoiArg = None, feather: int | None = None,
+                 **options) -> Iterator[np.ndarray]:
     """Magnify a stream of RGB uint8 frames ``(H, W, 3)``; yields magnified frames one by one.
 
     Args:
@@ -115,6 +121,10 @@ def magnify_iter(frames: Iterable[np.ndarray], alpha: float, *, n_frames: int, m
         device: ``auto``, ``cpu``, ``cuda``...
         model_preset: the architecture the checkpoint must hold.
         work_dir: folder for the FIR mode's temporary store.
+        roi: magnify only this region ``(x, y, w, h)`` (:mod:`mmtrain.magnify.roi`); every pixel farther
+            than ``feather`` from it is the input's, byte for byte. The input frames wait for their
+            output in memory: a few batches, the whole clip in the FIR mode.
+        feather: width of the region's blended edge in pixels (default 16).
         **options: any :class:`MagnifySettings` field: ``method``, ``mode``, ``filter``, ``band``,
             ``order``, ``batch``, ``allow_leaky_fir``...
 
@@ -124,12 +134,27 @@ def magnify_iter(frames: Iterable[np.ndarray], alpha: float, *, n_frames: int, m
     from mmtrain.video.io import batched
 
     settings = _settings(alpha, n_frames, fps, dict(options))
+    region = None if roi is None else Region.parse(roi, feather)
     dev = select_device(device)
     net = load_for(settings, _model_arg(model, checkpoint), device=dev, model_preset=model_preset)
-    with contextlib.closing(magnify_batches(net, batched(frames, settings.batch), settings, n_frames=n_frames,
+    held: deque[np.ndarray] = deque()  # input frames waiting for their output (a region only)
+    source = batched(frames, settings.batch)
+    if region is not None:
+        source = _windows(source, region, held)
+    with contextlib.closing(magnify_batches(net, source, settings, n_frames=n_frames,
                                             device=dev, work_dir=work_dir)) as batches:  # FIR: spill removed at once
         for batch in batches:
+            if region is not None:
+                batch = region.paste(np.stack([held.popleft() for _ in range(len(batch))]), batch)
             yield from batch
+
+
+def _windows(batches: Iterable[np.ndarray], region: Region, held: deque[np.ndarray]) -> Iterator[np.ndarray]:
+    """The region's window of every batch, keeping the whole input frames in ``held``."""
+    for frames in batches:
+        region.check(frames.shape[2], frames.shape[1])
+        held.extend(frames)
+        yield np.ascontiguousarray(region.crop(frames))
 
 
 def magnify(frames: np.ndarray, alpha: float, *, mode: str = "static", model: ModelArg = None,
@@ -148,6 +173,8 @@ def magnify(frames: np.ndarray, alpha: float, *, mode: str = "static", model: Mo
         band: ``(low, high)`` in Hz, temporal mode.
         fps: the clip's frame rate, temporal mode.
         method: ``network``, ``phase_based`` or ``linear`` (``phase-based``: deprecated spelling).
+        roi: magnify only the region ``(x, y, w, h)`` with a feathered edge (``feather=PX``, default 16);
+            the rest of every frame is the input's, byte for byte (:mod:`mmtrain.magnify.roi`).
         **options: further :func:`magnify_iter` / :class:`MagnifySettings` options (``filter``,
             ``order``, ``batch``, ``device``, ``allow_leaky_fir``...).
 
@@ -155,7 +182,8 @@ def magnify(frames: np.ndarray, alpha: float, *, mode: str = "static", model: Mo
         uint8 array ``(T, H, W, 3)``.
 
     Raises:
-        ConfigError: wrong array shape or type, or a bad setting (no band, FIR too short...).
+        ConfigError: wrong array shape or type, or a bad setting (no band, FIR too short, a region
+            outside the frame...).
         CheckpointError: the checkpoint cannot be loaded.
 
     Shape:
@@ -164,6 +192,8 @@ def magnify(frames: np.ndarray, alpha: float, *, mode: str = "static", model: Mo
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or len(frames) == 0:
         raise ConfigError(f"frames: expected a uint8 array (T, H, W, 3) with T >= 1, got {frames.dtype} {frames.shape}")
+    if options.get("roi") is not None:  # before any model is loaded
+        Region.parse(options["roi"], options.get("feather")).check(frames.shape[2], frames.shape[1])
     out = magnify_iter(iter(frames), alpha, n_frames=len(frames), model=_model_arg(model, checkpoint), fps=fps, mode=mode,
                        band=band, method=method, **options)
     return np.stack(list(out))

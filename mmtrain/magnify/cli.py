@@ -64,6 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint", metavar="SPEC", help="deprecated: use --model")
     p.add_argument("--model-preset", choices=("paper", "official"), help="architecture the model must hold")
     _add_clip_options(p)
+    _add_region_options(p)
     _add_output_options(p)
     p.add_argument("--batch", type=int, help="frames per network call")
     p.add_argument("--device", help="auto (CUDA when available), cpu, cuda, cuda:N")
@@ -109,6 +110,20 @@ def _add_clip_options(p: argparse.ArgumentParser) -> None:
                    help="resize (after --crop) to W x H (at most 8192 x 4320 pixels in all)")
     p.add_argument("--scale", type=float,
                    help="resize (after --crop) by this factor (the result: at most 8192 x 4320 pixels in all)")
+
+
+def _add_region_options(p: argparse.ArgumentParser) -> None:
+    """A region of interest: magnify a rectangle only, with a feathered edge."""
+    from mmtrain.magnify.roi import DEFAULT_FEATHER
+
+    p.add_argument("--roi", type=int, nargs=4, metavar=("X", "Y", "W", "H"),
+                   help="magnify only this rectangle of the frame (after --crop/--resize; columns X..X+W-1, rows "
+                        "Y..Y+H-1), blended into the input over --feather pixels; every pixel farther than that is "
+                        "the input's, byte for byte with a lossless output. A rectangle reaching outside the frame "
+                        "is an error (exit 2)")
+    p.add_argument("--feather", type=int, metavar="PX",
+                   help=f"width of the --roi rectangle's blended edge in pixels (raised cosine; 0: a hard edge; "
+                        f"default {DEFAULT_FEATHER})")
 
 
 def _add_output_options(p: argparse.ArgumentParser) -> None:
@@ -196,6 +211,7 @@ def run_magnify(args: argparse.Namespace) -> int:
     """Run ``mmtrain magnify``; prints the output path(s) and the speed."""
     from mmtrain.video.clip import ClipSelection
     from mmtrain.magnify.pipeline import MagnifySettings
+    from mmtrain.magnify.roi import Region
     from mmtrain.magnify.videofile import magnify_video
 
     values = _merge_magnify(args)
@@ -205,6 +221,9 @@ def run_magnify(args: argparse.Namespace) -> int:
     band = values.get("band")
     settings = MagnifySettings(**{k: values[k] for k in _SETTINGS_KEYS if values.get(k) is not None}
                                | {"band": tuple(band) if band is not None else None})
+    if args.feather is not None and args.roi is None:
+        raise ConfigError("feather: --feather shapes the edge of a --roi region; give --roi X Y W H")
+    roi = Region.parse(args.roi, args.feather) if args.roi is not None else None
     selection = ClipSelection(start=args.start, frames=args.frames, stride=args.stride,
                               crop=tuple(args.crop) if args.crop else None,
                               resize=tuple(args.resize) if args.resize else None, scale=args.scale)
@@ -213,7 +232,8 @@ def run_magnify(args: argparse.Namespace) -> int:
                            selection=selection, side_by_side=bool(values.get("side_by_side")),
                            difference=args.difference, slices=_slices(args, values),
                            frames_png=_frame_indices(args.frames_png), work_dir=values.get("work_dir"),
-                           codec=args.codec or values.get("codec") or "h264", crf=args.crf, trim=args.trim, progress=not args.quiet)
+                           codec=args.codec or values.get("codec") or "h264", crf=args.crf, trim=args.trim, roi=roi,
+                           progress=not args.quiet)
     print(f"{result.output}: {result.n_frames} frames at {float(result.fps):g} fps in {result.seconds:.1f} s "
           f"({result.n_frames / max(result.seconds, 1e-9):.2f} frames/s)")
     for path in result.slice_images:
