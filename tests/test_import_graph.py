@@ -10,7 +10,7 @@ Layers, lowest first (a module may import its own layer and the layers below it)
 
     mmdata: errors, identity, fsutil, yamlfile, lazy, version, progress  <  scene  <  config  <  spec
             <  sources  <  render  <  store  <  formats  <  clibase, cli, mmdata (the package facade)
-    mmtrain (above all of mmdata): model  <  train  <  magnify  <  evaluate  <  cli, mmtrain (the facade)
+    mmtrain (above all of mmdata): model  <  train  <  magnify  <  analysis  <  evaluate  <  cli, mmtrain (the facade)
 
 Inside a layer the order is free, but cycles are not: a package's ``__init__`` re-exporting its
 modules means those modules import their siblings, never the package. The command-line modules of
@@ -42,6 +42,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("mmtrain.model",),
     ("mmtrain.train",),
     ("mmtrain.magnify",),
+    ("mmtrain.analysis",),
     ("mmtrain.evaluate",),
     ("mmtrain.cli", "mmtrain"),
 ]
