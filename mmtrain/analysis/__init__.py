@@ -26,7 +26,7 @@ _EXPORTS = {
     ],
     "mmtrain.analysis.api": ["analyse_frames", "analyse_video"],
     "mmtrain.analysis.report": ["OUTPUT_FILES", "render_spectrum", "write_spectrum"],
-    "mmtrain.analysis.peakband": ["PeakChoice", "parse_band_choice", "band_from_peak"],
+    "mmtrain.analysis.peakband": ["PeakChoice", "parse_band_choice", "band_from_peak", "add_roi_option"],
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 

@@ -15,20 +15,14 @@ from pathlib import Path
 
 from mmdata.errors import ConfigError
 
-__all__ = ["register", "run_spectrum", "add_roi_option"]
+__all__ = ["register", "run_spectrum"]
 
 log = logging.getLogger(__name__)
 
 
-def add_roi_option(p: argparse.ArgumentParser, flag: str = "--roi", *, what: str = "analyse") -> None:
-    """``--roi X Y W H``, repeatable: regions in pixels of the selected clip."""
-    p.add_argument(flag, type=int, nargs=4, action="append", metavar=("X", "Y", "W", "H"),
-                   help=f"a region to {what}, in pixels of the selected clip (after --crop); repeat for several "
-                        "(default: the whole frame)")
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``spectrum`` sub-command."""
+    from mmtrain.analysis.peakband import add_roi_option
     from mmtrain.analysis.spectrum import SpectrumSettings
     from mmtrain.magnify.cli import _add_clip_options
 

@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import re
@@ -27,7 +28,7 @@ from mmtrain.analysis.api import analyse_video
 from mmtrain.analysis.spectrum import Peak, peak_band
 from mmtrain.magnify.clip import ClipSelection
 
-__all__ = ["PeakChoice", "parse_band_choice", "band_from_peak"]
+__all__ = ["PeakChoice", "parse_band_choice", "band_from_peak", "add_roi_option"]
 
 log = logging.getLogger(__name__)
 
@@ -81,3 +82,10 @@ def band_from_peak(path: str | os.PathLike[str], choice: PeakChoice, *, selectio
     log.info("band: peak %d of the motion spectrum: %.4g Hz, %.4g px along %s -> %g-%g Hz", choice.k, peak.freq_hz,
              peak.amplitude_px, peak.axis, *band)
     return band, peak
+
+
+def add_roi_option(p: argparse.ArgumentParser, flag: str = "--roi", *, what: str = "analyse") -> None:
+    """``--roi X Y W H``, repeatable: regions in pixels of the selected clip."""
+    p.add_argument(flag, type=int, nargs=4, action="append", metavar=("X", "Y", "W", "H"),
+                   help=f"a region to {what}, in pixels of the selected clip (after --crop); repeat for several "
+                        "(default: the whole frame)")

@@ -28,7 +28,7 @@ _SETTINGS_KEYS = ("method", "alpha", "mode", "filter", "band", "fps", "order", "
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``magnify`` and ``make-demo-video`` sub-commands."""
-    from mmtrain.analysis.cli import add_roi_option
+    from mmtrain.analysis.peakband import add_roi_option
     from mmtrain.magnify.filters import FILTER_KINDS
     from mmtrain.magnify.fircheck import MAX_DC_GAIN, MAX_STOP_GAIN
     from mmtrain.magnify.pipeline import DEPRECATED_METHODS, METHODS, MODES
