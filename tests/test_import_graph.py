@@ -196,3 +196,19 @@ def test_modules_import_siblings_not_their_package(package: str) -> None:
     offenders = [f"{m} (line {e['run'][package]})" for m, e in GRAPH.items()
                  if m.startswith(package + ".") and package in e["run"]]
     assert not offenders, f"import from the package {package} instead of its modules: {offenders}"
+
+
+def test_the_analysis_does_not_need_the_network() -> None:
+    """The library of ``mmtrain.analysis`` (the spectrum of a video's motion) reaches video I/O and the shift
+    estimator, never the network, its training or the network's magnification pipeline (run-time edges,
+    transitively; command-line modules, which wire every command together, are not followed)."""
+    seen: set[str] = set()
+    todo = [m for m in MODULES if m == "mmtrain.analysis" or m.startswith("mmtrain.analysis.")]
+    while todo:
+        module = todo.pop()
+        if module not in seen and not module.endswith(".cli"):
+            seen.add(module)
+            todo += GRAPH[module]["run"]
+    network = sorted(m for m in seen if m.startswith(("mmtrain.model", "mmtrain.train", "mmtrain.magnify.pipeline",
+                                                       "mmtrain.magnify.api", "mmtrain.evaluate")))
+    assert not network, f"mmtrain.analysis needs {network}"
