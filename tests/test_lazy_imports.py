@@ -14,7 +14,7 @@ import pytest
 
 from mmdata.lazy import lazy_exports
 
-LAZY_PACKAGES = ["mmtrain", "mmtrain.magnify", "mmtrain.video", "mmtrain.temporal", "mmtrain.classical", "mmtrain.analysis", "mmtrain.model", "mmtrain.train", "mmtrain.evaluate", "mmdata.render"]
+LAZY_PACKAGES = ["mmtrain", "mmtrain.magnify", "mmtrain.video", "mmtrain.temporal", "mmtrain.classical", "mmtrain.analysis", "mmtrain.app", "mmtrain.model", "mmtrain.train", "mmtrain.evaluate", "mmdata.render"]
 
 
 def _fresh(code: str) -> dict:
