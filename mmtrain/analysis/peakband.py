@@ -84,8 +84,9 @@ def band_from_peak(path: str | os.PathLike[str], choice: PeakChoice, *, selectio
     return band, peak
 
 
-def add_roi_option(p: argparse.ArgumentParser, flag: str = "--roi", *, what: str = "analyse") -> None:
+def add_roi_option(p: argparse.ArgumentParser, flag: str = "--roi", *, what: str = "analyse",
+                   default: str = "the whole frame") -> None:
     """``--roi X Y W H``, repeatable: regions in pixels of the selected clip."""
     p.add_argument(flag, type=int, nargs=4, action="append", metavar=("X", "Y", "W", "H"),
                    help=f"a region to {what}, in pixels of the selected clip (after --crop); repeat for several "
-                        "(default: the whole frame)")
+                        f"(default: {default})")

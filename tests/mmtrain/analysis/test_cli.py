@@ -6,7 +6,9 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 from motion_synth import frames, write_ffv1
 
 from mmdata.errors import ConfigError
@@ -121,3 +123,28 @@ def test_band_peak_errors(video: Path, tmp_path: Path, capsys: pytest.CaptureFix
     assert "--peak-roi" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
 
+
+
+def test_band_peak_with_a_region_takes_the_peak_of_that_region(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """``--band peak --roi R``: the band comes from region R's spectrum (as ``--peak-roi R``, not the whole
+    frame's), and only R is magnified."""
+    left = frames([("x", 0.3, 3.1, 0.0)], n=64, fps=FPS, size=(96, 48), seed=1)
+    right = frames([("x", 0.8, 6.4, 0.0)], n=64, fps=FPS, size=(96, 48), seed=2)
+    video = write_ffv1(tmp_path / "two.mkv", np.concatenate([left[:, :, :48], right[:, :, 48:]], axis=2), FPS)
+    common = ["--method", "linear", "--alpha", "5", "--mode", "temporal", "--filter", "butter", "--band", "peak"]
+
+    def band_line(*args: str) -> str:
+        assert main(["magnify", str(video), *common, *args]) == 0
+        return next(line for line in capsys.readouterr().out.splitlines() if line.startswith("band "))
+
+    whole = band_line("-o", f"{tmp_path / 'whole'}/")
+    region = band_line("-o", f"{tmp_path / 'peak'}/", "--peak-roi", "4", "8", "36", "32")
+    assert "3.1" in region and region != whole  # the left half's 3.1 Hz, not the frame's stronger 6.4 Hz
+    assert band_line("-o", f"{tmp_path / 'roi'}/", "--roi", "4", "8", "36", "32", "--feather", "4") == region
+    from mmtrain.video.io import VideoReader
+
+    source = np.stack(list(VideoReader(video)))
+    out = np.stack([np.asarray(Image.open(p).convert("RGB")) for p in sorted((tmp_path / "roi").glob("*.png"))])
+    far = np.ones(source.shape[1:3], bool)
+    far[8 - 4:8 + 32 + 4, :4 + 36 + 4] = False
+    assert np.array_equal(out[:, far], source[:, far]) and not np.array_equal(out, source)
