@@ -8,8 +8,10 @@ Flask on loopback by default:
 * ``GET /api/frame?video=REL&index=I``: frame ``I`` as PNG (to draw the region on);
 * ``POST /api/spectrum``: the region's displacement waveform, amplitude spectrum, noise floor and
   peaks (:func:`mmtrain.analysis.api.analyse_video`);
-* ``POST /api/preview``: a few frames of the clip magnified in the region
-  (:func:`mmtrain.magnify.api.magnify` with ``roi=``), each beside its input, as PNG data URLs;
+* ``POST /api/preview``: a few frames of the clip (its first 300) magnified in the region
+  (:func:`mmtrain.magnify.api.magnify` with ``roi=``), each beside its input, as PNG data URLs: the
+  region's window only (the region, its feather and the method's context; the same pixels as the
+  whole frame's run), so that memory follows the region, not the frame;
 * ``POST /api/export``: the whole clip magnified into a file of the folder
   (:func:`mmtrain.magnify.videofile.magnify_video`; ``.mkv``/``.avi`` lossless FFV1, else H.264).
 
@@ -136,14 +138,19 @@ def create_app(folder: str | os.PathLike[str]) -> Flask:
     @app.post("/api/preview")
     def _preview() -> Any:
         from mmtrain.magnify.api import magnify
-        from mmtrain.video.io import VideoReader
+        from mmtrain.magnify.roi import Region
+        from mmtrain.video.io import VideoReader, probe_video
 
         body = _body()
         req = _parse(root, body)
-        reader = VideoReader(req.video, _selection(req, limit=MAX_PREVIEW_FRAMES))
+        info = probe_video(req.video)
+        region = Region.parse(req.roi).check(info.width, info.height)
+        x0, y0, x1, y1 = region.window(info.width, info.height)  # all the method sees: decode only that
+        reader = VideoReader(req.video, _selection(req, limit=MAX_PREVIEW_FRAMES, crop=(x0, y0, x1 - x0, y1 - y0)))
         reader.check_length()
         clip = np.stack(list(reader))
-        out = magnify(clip, **_magnify_options(body, float(reader.info.fps)), roi=req.roi)
+        out = magnify(clip, **_magnify_options(body, float(reader.info.fps)),
+                      roi=Region(region.x - x0, region.y - y0, region.width, region.height, region.feather))
         shown = np.unique(np.linspace(0, len(clip) - 1, min(PREVIEW_SHOWN, len(clip))).round().astype(int))
         return jsonify(frames=[{"index": req.start + int(i), "input": _data_url(clip[i]), "output": _data_url(out[i])}
                                for i in shown])
@@ -164,7 +171,7 @@ def create_app(folder: str | os.PathLike[str]) -> Flask:
         settings = MagnifySettings(**{k: v for k, v in options.items() if k != "device"})
         codec = "ffv1" if output.suffix.lower() in (".mkv", ".avi") else "h264"
         result = magnify_video(req.video, output, settings, selection=_selection(req), roi=Region.parse(req.roi),
-                               codec=codec, device="cpu", progress=False)
+                               codec=codec, device="auto", progress=False)
         return jsonify(output=result.output.relative_to(root).as_posix(), frames=result.n_frames,
                        seconds=round(result.seconds, 2), codec=codec)
 
@@ -222,18 +229,18 @@ def _parse(root: Path, body: dict[str, Any]) -> _Request:
                     None if frames in (None, "") else _int(frames, "frames", low=1))
 
 
-def _selection(req: _Request, *, limit: int | None = None) -> Any:
+def _selection(req: _Request, *, limit: int | None = None, crop: tuple[int, int, int, int] | None = None) -> Any:
     from mmtrain.video.clip import ClipSelection
 
     frames = req.frames if limit is None else min(req.frames or limit, limit)
-    return ClipSelection(start=req.start, frames=frames)
+    return ClipSelection(start=req.start, frames=frames, crop=crop)
 
 
 def _magnify_options(body: dict[str, Any], fps: float | None) -> dict[str, Any]:
     """``magnify`` keyword arguments of a preview or export request."""
     mode = body.get("mode", "temporal")
     options: dict[str, Any] = {"alpha": _float(body.get("alpha", 10), "alpha"), "mode": mode,
-                               "method": body.get("method", "network"), "device": "cpu"}
+                               "method": body.get("method", "network"), "device": "auto"}
     if mode == "temporal":
         band = body.get("band")
         if not isinstance(band, list) or len(band) != 2:
