@@ -150,10 +150,8 @@ def _video_frames(video: str, size: str, n: int) -> np.ndarray:
     width, height = (int(v) for v in size.split("x"))
     if not Path(video).is_file():
         return np.random.default_rng(0).integers(0, 256, size=(n, height, width, 3), dtype=np.uint8)
-    try:
-        from mmtrain.video.io import VideoReader
-    except ImportError:  # before the video I/O moved to its own package
-        from mmtrain.magnify.video import VideoReader  # type: ignore[no-redef]
+    from mmtrain.video.io import VideoReader
+
     frames = []
     for frame in VideoReader(video):
         top, left = max(0, (frame.shape[0] - height) // 2), max(0, (frame.shape[1] - width) // 2)

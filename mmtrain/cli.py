@@ -1,4 +1,4 @@
-"""The ``mmtrain`` program: training, weight conversion, video magnification and evaluation."""
+"""The ``mmtrain`` program: training, weight conversion, video magnification, the local app and evaluation."""
 
 from __future__ import annotations
 
@@ -13,13 +13,15 @@ from typing import Sequence
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from mmdata.clibase import run_cli
+from mmtrain.analysis import cli as analysis_cli
+from mmtrain.app import cli as app_cli
 from mmtrain.evaluate import cli as evaluate_cli
 from mmtrain.magnify import cli as magnify_cli
 from mmtrain.model import cli as models_cli
 from mmtrain.train import cli as train_cli
 
 #: The modules that register the sub-commands, in the order ``mmtrain --help`` lists them.
-COMMAND_MODULES = (magnify_cli, train_cli, evaluate_cli, models_cli)
+COMMAND_MODULES = (magnify_cli, analysis_cli, app_cli, train_cli, evaluate_cli, models_cli)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

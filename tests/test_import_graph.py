@@ -10,7 +10,11 @@ Layers, lowest first (a module may import its own layer and the layers below it)
 
     mmdata: errors, identity, fsutil, yamlfile, lazy, version, progress  <  scene  <  config  <  spec
             <  sources  <  render  <  store  <  formats  <  clibase, cli, mmdata (the package facade)
-    mmtrain (above all of mmdata): model  <  train  <  magnify  <  evaluate  <  cli, mmtrain (the facade)
+    mmtrain (above all of mmdata): video, temporal  <  classical  <  analysis  <  model  <  train  <  magnify
+            <  evaluate  <  app  <  cli, mmtrain (the facade)
+
+Video I/O, temporal filters, the classical methods and the motion analysis (spectrum) need no network:
+they sit below the model.
 
 Inside a layer the order is free, but cycles are not: a package's ``__init__`` re-exporting its
 modules means those modules import their siblings, never the package. The command-line modules of
@@ -39,10 +43,14 @@ LAYERS: list[tuple[str, ...]] = [
     ("mmdata.store",),
     ("mmdata.formats",),
     ("mmdata.clibase", "mmdata.cli", "mmdata"),
+    ("mmtrain.video", "mmtrain.temporal"),
+    ("mmtrain.classical",),
+    ("mmtrain.analysis",),
     ("mmtrain.model",),
     ("mmtrain.train",),
     ("mmtrain.magnify",),
     ("mmtrain.evaluate",),
+    ("mmtrain.app",),
     ("mmtrain.cli", "mmtrain"),
 ]
 
@@ -188,3 +196,19 @@ def test_modules_import_siblings_not_their_package(package: str) -> None:
     offenders = [f"{m} (line {e['run'][package]})" for m, e in GRAPH.items()
                  if m.startswith(package + ".") and package in e["run"]]
     assert not offenders, f"import from the package {package} instead of its modules: {offenders}"
+
+
+def test_the_analysis_does_not_need_the_network() -> None:
+    """The library of ``mmtrain.analysis`` (the spectrum of a video's motion) reaches video I/O and the shift
+    estimator, never the network, its training or the network's magnification pipeline (run-time edges,
+    transitively; command-line modules, which wire every command together, are not followed)."""
+    seen: set[str] = set()
+    todo = [m for m in MODULES if m == "mmtrain.analysis" or m.startswith("mmtrain.analysis.")]
+    while todo:
+        module = todo.pop()
+        if module not in seen and not module.endswith(".cli"):
+            seen.add(module)
+            todo += GRAPH[module]["run"]
+    network = sorted(m for m in seen if m.startswith(("mmtrain.model", "mmtrain.train", "mmtrain.magnify.pipeline",
+                                                       "mmtrain.magnify.api", "mmtrain.evaluate")))
+    assert not network, f"mmtrain.analysis needs {network}"

@@ -9,12 +9,15 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mmdata.config import load_config, validate_config
 from mmdata.errors import ConfigError
 
-__all__ = ["register", "run_magnify", "run_make_demo_video"]
+if TYPE_CHECKING:
+    from mmtrain.video.clip import ClipSelection
+
+__all__ = ["register", "run_magnify", "run_make_demo_video", "clip_selection"]
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +28,9 @@ _SETTINGS_KEYS = ("method", "alpha", "mode", "filter", "band", "fps", "order", "
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``magnify`` and ``make-demo-video`` sub-commands."""
-    from mmtrain.magnify.filters import FILTER_KINDS
-    from mmtrain.magnify.fircheck import MAX_DC_GAIN, MAX_STOP_GAIN
+    from mmtrain.analysis.peakband import add_roi_option
+    from mmtrain.temporal.filters import FILTER_KINDS
+    from mmtrain.temporal.fircheck import MAX_DC_GAIN, MAX_STOP_GAIN
     from mmtrain.magnify.pipeline import DEPRECATED_METHODS, METHODS, MODES
     from mmtrain.magnify.presets import PRESETS
     from mmtrain.model.registry import DEFAULT_MODEL
@@ -49,7 +53,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--alpha", type=float, help="magnification factor")
     p.add_argument("--mode", choices=MODES, help="static | dynamic | temporal")
     p.add_argument("--filter", choices=FILTER_KINDS, help="temporal filter")
-    p.add_argument("--band", type=float, nargs=2, metavar=("LOW", "HIGH"), help="pass band in Hz")
+    p.add_argument("--band", nargs="+", metavar="LOW HIGH|peak[:K]",
+                   help="pass band in Hz, LOW HIGH; or peak (peak:K): the band of the largest (K-th largest) peak "
+                        "of the clip's motion spectrum, as `mmtrain spectrum` finds it (regions: --peak-roi)")
     p.add_argument("--fps", type=float, help="sampling rate the band refers to (default: the video's / --stride)")
     p.add_argument("--order", type=int, help="Butterworth order (as scipy.signal.butter; default 2)")
     p.add_argument("--trim", type=int, default=0,
@@ -64,6 +70,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint", metavar="SPEC", help="deprecated: use --model")
     p.add_argument("--model-preset", choices=("paper", "official"), help="architecture the model must hold")
     _add_clip_options(p)
+    _add_region_options(p)
     _add_output_options(p)
     p.add_argument("--batch", type=int, help="frames per network call")
     p.add_argument("--device", help="auto (CUDA when available), cpu, cuda, cuda:N")
@@ -84,6 +91,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--fir-memory-mb", type=float, help="memory budget of the FIR filtering step")
     p.add_argument("--work-dir", help="folder for the FIR mode's temporary Zarr store")
     p.add_argument("--config", help="YAML configuration; its `magnify` section supplies defaults")
+    add_roi_option(p, "--peak-roi", what="take --band peak from", default="the --roi region, else the whole frame")
     p.set_defaults(func=run_magnify)
 
     d = subparsers.add_parser(
@@ -102,19 +110,50 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     d.set_defaults(func=run_make_demo_video)
 
 
-def _add_clip_options(p: argparse.ArgumentParser) -> None:
-    """Frame range, stride, crop and resize (applied while decoding, in display orientation)."""
-    p.add_argument("--start", type=int, default=0, help="first frame to magnify (0-based; default 0)")
+def _add_clip_options(p: argparse.ArgumentParser, *, verb: str = "magnify", resize: bool = True) -> None:
+    """Frame range, stride, crop and resize (applied while decoding, in display orientation).
+
+    Args:
+        p: the sub-command's parser.
+        verb: what the command does with the frames, for the help text.
+        resize: also ``--resize`` and ``--scale`` (``mmtrain spectrum`` has its own ``--scale``).
+    """
+    p.add_argument("--start", type=int, default=0, help=f"first frame to {verb} (0-based; default 0)")
     p.add_argument("--frames", type=int,
-                   help="number of frames to magnify (after --stride; default: to the end). A file whose stream "
+                   help=f"number of frames to {verb} (after --stride; default: to the end). A file whose stream "
                         "ends before its declared length (truncated) is an error (exit 2) naming the frames read "
                         "and declared, unless --frames selects only frames it holds")
     p.add_argument("--stride", type=int, default=1, help="keep every N-th frame (the frame rate becomes fps/N)")
-    p.add_argument("--crop", type=int, nargs=4, metavar=("X", "Y", "W", "H"), help="magnify only this rectangle")
-    p.add_argument("--resize", type=int, nargs=2, metavar=("W", "H"),
-                   help="resize (after --crop) to W x H (at most 8192 x 4320 pixels in all)")
-    p.add_argument("--scale", type=float,
-                   help="resize (after --crop) by this factor (the result: at most 8192 x 4320 pixels in all)")
+    p.add_argument("--crop", type=int, nargs=4, metavar=("X", "Y", "W", "H"), help=f"{verb} only this rectangle")
+    if resize:
+        p.add_argument("--resize", type=int, nargs=2, metavar=("W", "H"),
+                       help="resize (after --crop) to W x H (at most 8192 x 4320 pixels in all)")
+        p.add_argument("--scale", type=float,
+                       help="resize (after --crop) by this factor (the result: at most 8192 x 4320 pixels in all)")
+
+
+def clip_selection(args: argparse.Namespace, *, resize: bool = True) -> "ClipSelection":
+    """The :class:`~mmtrain.video.clip.ClipSelection` of the options of :func:`_add_clip_options`."""
+    from mmtrain.video.clip import ClipSelection
+
+    return ClipSelection(start=args.start, frames=args.frames, stride=args.stride,
+                         crop=tuple(args.crop) if args.crop else None,
+                         resize=tuple(args.resize) if resize and args.resize else None,
+                         scale=args.scale if resize else None)
+
+
+def _add_region_options(p: argparse.ArgumentParser) -> None:
+    """A region of interest: magnify a rectangle only, with a feathered edge."""
+    from mmtrain.magnify.roi import DEFAULT_FEATHER
+
+    p.add_argument("--roi", type=int, nargs=4, metavar=("X", "Y", "W", "H"),
+                   help="magnify only this rectangle of the frame (after --crop/--resize; columns X..X+W-1, rows "
+                        "Y..Y+H-1), blended into the input over --feather pixels; every pixel farther than that is "
+                        "the input's, byte for byte with a lossless output. A rectangle reaching outside the frame "
+                        "is an error (exit 2)")
+    p.add_argument("--feather", type=int, metavar="PX",
+                   help=f"width of the --roi rectangle's blended edge in pixels (raised cosine; 0: a hard edge; "
+                        f"default {DEFAULT_FEATHER})")
 
 
 def _add_output_options(p: argparse.ArgumentParser) -> None:
@@ -200,26 +239,35 @@ def _model_spec(args: argparse.Namespace, values: dict[str, Any]) -> str | None:
 
 def run_magnify(args: argparse.Namespace) -> int:
     """Run ``mmtrain magnify``; prints the output path(s) and the speed."""
-    from mmtrain.magnify.clip import ClipSelection
+    from mmtrain.analysis.peakband import PeakChoice, parse_band_choice
     from mmtrain.magnify.pipeline import MagnifySettings
+    from mmtrain.magnify.roi import Region
     from mmtrain.magnify.videofile import magnify_video
 
+    choice = parse_band_choice(args.band)
+    args.band = choice if isinstance(choice, tuple) else None
     values = _merge_magnify(args)
     model = _model_spec(args, values)
     if values.get("alpha") is None:
         raise ConfigError("alpha: no magnification factor given (--alpha or --preset)")
+    selection = clip_selection(args)
+    if isinstance(choice, PeakChoice):
+        values["band"] = _peak_band(args, values, choice, selection)
+    elif args.peak_roi:
+        raise ConfigError("peak_roi: --peak-roi chooses the regions of --band peak; give --band peak or peak:K")
     band = values.get("band")
     settings = MagnifySettings(**{k: values[k] for k in _SETTINGS_KEYS if values.get(k) is not None}
                                | {"band": tuple(band) if band is not None else None})
-    selection = ClipSelection(start=args.start, frames=args.frames, stride=args.stride,
-                              crop=tuple(args.crop) if args.crop else None,
-                              resize=tuple(args.resize) if args.resize else None, scale=args.scale)
+    if args.feather is not None and args.roi is None:
+        raise ConfigError("feather: --feather shapes the edge of a --roi region; give --roi X Y W H")
+    roi = Region.parse(args.roi, args.feather) if args.roi is not None else None
     result = magnify_video(args.input, args.out, settings, model=model,
                            model_preset=values.get("model_preset"), device=values.get("device", "auto"),
                            selection=selection, side_by_side=bool(values.get("side_by_side")),
                            difference=args.difference, slices=_slices(args, values),
                            frames_png=_frame_indices(args.frames_png), work_dir=values.get("work_dir"),
-                           codec=args.codec or values.get("codec") or "h264", crf=args.crf, trim=args.trim, progress=not args.quiet)
+                           codec=args.codec or values.get("codec") or "h264", crf=args.crf, trim=args.trim, roi=roi,
+                           progress=not args.quiet)
     print(f"{result.output}: {result.n_frames} frames at {float(result.fps):g} fps in {result.seconds:.1f} s "
           f"({result.n_frames / max(result.seconds, 1e-9):.2f} frames/s)")
     for path in result.slice_images:
@@ -229,10 +277,26 @@ def run_magnify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _peak_band(args: argparse.Namespace, values: dict[str, Any], choice: Any,
+               selection: "ClipSelection") -> tuple[float, float]:
+    """``--band peak[:K]``: the band of that peak of the clip's motion spectrum (printed)."""
+    from mmtrain.analysis.peakband import band_from_peak
+
+    if values.get("mode") != "temporal":
+        raise ConfigError(f"band: --band peak chooses a temporal band; it needs --mode temporal, not "
+                          f"{values.get('mode')}")
+    band, peak = band_from_peak(args.input, choice, selection=selection, rois=args.peak_roi or ([args.roi] if args.roi else None),
+                                fps=values.get("fps"),
+                                progress=not args.quiet)
+    print(f"band {band[0]:g} {band[1]:g} Hz: peak {choice.k} of the motion spectrum, {peak.freq_hz:.4g} Hz, "
+          f"{peak.amplitude_px:.4g} px along {peak.axis}")
+    return band
+
+
 def run_make_demo_video(args: argparse.Namespace) -> int:
     """Run ``mmtrain make-demo-video``; prints the output path."""
     from mmtrain.magnify.demo import SinusoidVideo, demo_image
-    from mmtrain.magnify.video import check_video_path, write_video
+    from mmtrain.video.io import check_video_path, write_video
 
     check_video_path(args.out)  # before any frame is made
     demo = dict(_section(args).get("demo") or {})
