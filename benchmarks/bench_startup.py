@@ -33,7 +33,7 @@ def _run(args: list[str], tree: Path = REPO) -> tuple[float, float, set[str]]:
     """Wall seconds, import seconds and the imported top-level packages of one fresh ``mmtrain ARGS`` of ``tree``."""
     env = dict(os.environ, PYTHONPATH=str(tree))
     start = time.perf_counter()
-    out = subprocess.run(CLI + args, env=env, capture_output=True, text=True)
+    out = subprocess.run(CLI + args, env=env, cwd=tree, capture_output=True, text=True)  # `-c` puts the cwd first
     wall = time.perf_counter() - start
     if out.returncode != 0:
         raise SystemExit(f"mmtrain {' '.join(args)} failed: {out.stderr.strip().splitlines()[-1:]}")
