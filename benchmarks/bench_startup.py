@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/bench_startup.py [--rounds 5] [--data ../shared/data]
+    python benchmarks/bench_startup.py [--rounds 5] [--data ../shared/data] [--baseline OLD_TREE]
 
 Each case runs in a fresh interpreter with ``python -X importtime`` (the import time is the sum of the
 top-level imports' cumulative times, as ``-X importtime`` prints them), ``--rounds`` times, the cases
@@ -10,6 +10,8 @@ alternating; the table prints medians with the CPU and the machine's load averag
 machine, compare the cases of one run, not runs of different times). Cases: ``mmtrain --help``,
 ``mmtrain magnify --help``, and a one-frame ``mmtrain magnify`` of a tiny demo video (written once,
 before the rounds) with the authors' weights from ``--data`` (skipped when they are missing).
+``--baseline`` names a second source tree (a worktree of an older commit, ``git worktree add /tmp/old
+21702a7``): each case then also runs from it, in the same rounds, alternating, and the table shows both.
 """
 
 from __future__ import annotations
@@ -27,11 +29,11 @@ REPO = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-X", "importtime", "-c", "import sys; from mmtrain.cli import main; sys.exit(main())"]
 
 
-def _run(args: list[str]) -> tuple[float, float, set[str]]:
-    """Wall seconds, import seconds and the imported top-level packages of one fresh ``mmtrain ARGS``."""
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+def _run(args: list[str], tree: Path = REPO) -> tuple[float, float, set[str]]:
+    """Wall seconds, import seconds and the imported top-level packages of one fresh ``mmtrain ARGS`` of ``tree``."""
+    env = dict(os.environ, PYTHONPATH=str(tree))
     start = time.perf_counter()
-    out = subprocess.run(CLI + args, env=env, capture_output=True, text=True)
+    out = subprocess.run(CLI + args, env=env, cwd=tree, capture_output=True, text=True)  # `-c` puts the cwd first
     wall = time.perf_counter() - start
     if out.returncode != 0:
         raise SystemExit(f"mmtrain {' '.join(args)} failed: {out.stderr.strip().splitlines()[-1:]}")
@@ -60,7 +62,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="fresh processes per case")
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data",
                         help="the shared data folder (the authors' weights for the one-frame case)")
+    parser.add_argument("--baseline", type=Path, help="an older source tree to run each case from as well")
     args = parser.parse_args()
+    trees = {"": REPO} | ({"baseline: ": args.baseline.resolve()} if args.baseline else {})
     weights = args.data / "official_checkpoint" / "weights.npz"
     with tempfile.TemporaryDirectory() as tmp:
         cases = {"mmtrain --help": ["--help"], "mmtrain magnify --help": ["magnify", "--help"]}
@@ -70,16 +74,18 @@ def main() -> None:
             cases["mmtrain magnify, one frame 64x48"] = [
                 "-q", "magnify", str(demo), "-o", str(Path(tmp) / "out.mp4"), "--alpha", "5", "--frames", "1",
                 "--model", str(weights)]
-        results: dict[str, list[tuple[float, float, set[str]]]] = {k: [] for k in cases}
-        for _ in range(args.rounds):
+        results: dict[str, list[tuple[float, float, set[str]]]] = {}
+        for i in range(args.rounds):
+            order = list(trees.items()) if i % 2 == 0 else list(trees.items())[::-1]  # alternate who goes first
             for name, argv in cases.items():
-                results[name].append(_run(argv))
+                for label, tree in order:
+                    results.setdefault(label + name, []).append(_run(argv, tree))
     print(f"\nStart-up, {args.rounds} fresh processes per case; {_cpu()}, {os.cpu_count()} CPUs, "
           f"load {'/'.join(f'{v:.1f}' for v in os.getloadavg())}\n")
     print("| command | wall s | imports s | heavy packages imported |")
     print("|---|---|---|---|")
     heavy = ("torch", "scipy", "matplotlib", "skimage", "pyrtools", "zarr", "dask", "av", "numpy")
-    for name, runs in results.items():
+    for name, runs in ((label + case, results[label + case]) for case in cases for label in sorted(trees, reverse=True)):
         wall = statistics.median(r[0] for r in runs)
         imports = statistics.median(r[1] for r in runs)
         found = sorted(set().union(*(r[2] for r in runs)) & set(heavy))

@@ -1,8 +1,8 @@
 """MkDocs hook: the command-line reference, generated from the programs' own argparse parsers.
 
 At build time, for each program (``mmdata``, ``mmtrain``), the sub-command tree is built as
-:func:`mmdata.clibase.run_cli` builds it (every module of the program's ``COMMAND_MODULES`` registers
-its parsers), walked depth first, and each command's ``--help`` (the text the program itself prints,
+:func:`mmdata.clibase.run_cli` builds it for ``PROG --help`` (every module of the program's ``COMMANDS``
+registers its parsers), walked depth first, and each command's ``--help`` (the text the program itself prints,
 at a fixed width of 100 columns) becomes one section of ``cli/<program>.md``. Nothing is written to
 ``docs/``: the pages exist only in the built site, so they cannot go stale.
 """
@@ -25,12 +25,9 @@ WIDTH = "100"
 
 def _command_paths(prog: str, module) -> Iterator[list[str]]:
     """Every command of the program as the words after its name: [], ["sources"], ["sources", "build"], ..."""
-    from mmdata.clibase import OneLineParser
+    from mmdata.clibase import build_parser
 
-    parser = OneLineParser(prog=prog)
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command_module in module.COMMAND_MODULES:
-        command_module.register(subparsers)
+    parser, _ = build_parser(prog, "", list(dict.fromkeys(module.COMMANDS.values())))
 
     def walk(node: argparse.ArgumentParser, path: list[str]) -> Iterator[list[str]]:
         yield path

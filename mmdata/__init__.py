@@ -6,8 +6,6 @@ anti-aliased downsampling -> noise -> Zarr shards with provenance.
 
 from __future__ import annotations
 
-from mmdata.config import load_config, validate_config
-from mmdata.version import __version__
 from mmdata.errors import (
     CheckpointError,
     ConfigError,
@@ -19,7 +17,18 @@ from mmdata.errors import (
     StoreNotFound,
     VideoError,
 )
-from mmdata.scene import PART_NAMES, LayerParams, SampleParams, part_name, part_number
+from mmdata.lazy import lazy_exports
+from mmdata.version import __version__
+
+#: Where the other public names are defined; imported on first use (PEP 562): the config pulls in
+#: jsonschema and yaml, the scene numpy, the store zarr and dask, and a command that needs none of them
+#: (``mmtrain magnify --help``) does not import them.
+_EXPORTS = {
+    "mmdata.config": ["load_config", "validate_config"],
+    "mmdata.scene": ["PART_NAMES", "LayerParams", "SampleParams", "part_name", "part_number"],
+    "mmdata.store": ["open_dataset", "Dataset"],
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "__version__",
@@ -43,10 +52,3 @@ __all__ = [
     "Dataset",
 ]
 
-
-def __getattr__(name: str):  # lazy: the store pulls in zarr and dask only when used
-    if name in ("open_dataset", "Dataset"):
-        from mmdata import store
-
-        return getattr(store, name)
-    raise AttributeError(f"module 'mmdata' has no attribute {name!r}")

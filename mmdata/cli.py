@@ -1,4 +1,7 @@
-"""The ``mmdata`` program: sources, preview, dataset generation, indexing, audit and export."""
+"""The ``mmdata`` program: sources, preview, dataset generation, indexing, audit and export.
+
+A command imports only its own module (:data:`COMMANDS`); ``mmdata --help`` imports them all.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +9,22 @@ import sys
 from typing import Sequence
 
 from mmdata.clibase import run_cli
-from mmdata.formats import cli as formats_cli
-from mmdata.render import preview
-from mmdata.sources import cli as sources_cli
-from mmdata.store import cli as store_cli
 
-#: The modules that register the sub-commands, in the order ``mmdata --help`` lists them.
-COMMAND_MODULES = (sources_cli, preview, store_cli, formats_cli)
+#: Each sub-command -> the module that registers it, in the order ``mmdata --help`` lists them.
+COMMANDS: dict[str, str] = {
+    "sources": "mmdata.sources.cli",
+    "preview": "mmdata.render.preview",
+    "generate": "mmdata.store.cli",
+    "index": "mmdata.store.cli",
+    "audit": "mmdata.store.cli",
+    "explain": "mmdata.store.cli",
+    "export-official": "mmdata.formats.cli",
+    "import-official": "mmdata.formats.cli",
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run_cli("mmdata", "Synthetic motion-magnification dataset tools.", COMMAND_MODULES, argv)
+    return run_cli("mmdata", "Synthetic motion-magnification dataset tools.", COMMANDS, argv)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,10 @@
 
 Each sub-command lives in the module that owns its logic and exposes
 ``register(subparsers) -> None``, adding one or more parsers whose ``func`` default is called with the
-parsed arguments. :func:`run_cli` builds the program from a list of such modules and sets up logging.
+parsed arguments. A program names its commands and the module registering each (a module name, a
+string); :func:`run_cli` imports the chosen command's module only (every module for the program's own
+``--help``, or when no known command is given), so a command's start-up pays for what it uses, builds the
+parser and sets up logging.
 
 Exit status, the same in both programs: 0 success; 1 a runtime failure (a check that failed, such
 as a FAILED audit, which the command reports by returning 1; an unexpected exception, with its
@@ -22,12 +25,12 @@ import logging
 import os
 import signal
 import sys
-from types import ModuleType
-from typing import Any, NoReturn, Sequence
+import importlib
+from typing import Any, Mapping, NoReturn, Sequence
 
 from mmdata.errors import MotionMagError
 
-__all__ = ["DefaultsHelpFormatter", "OneLineParser", "build_parser", "run_cli"]
+__all__ = ["DefaultsHelpFormatter", "OneLineParser", "build_parser", "command_modules", "run_cli"]
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +68,15 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see '{self.prog} --help')\n")
 
 
-def build_parser(prog: str, description: str, modules: Sequence[ModuleType]) -> tuple[OneLineParser, Any]:
-    """The program's parser and its sub-parsers action, every module's sub-commands registered."""
+def build_parser(prog: str, description: str, modules: Sequence[str]) -> tuple[OneLineParser, Any]:
+    """The program's parser and its sub-parsers action, the sub-commands of every named module registered.
+
+    Args:
+        prog: the program's name.
+        description: its one-line description (``PROG --help``).
+        modules: the modules that register the sub-commands (``"mmtrain.magnify.cli"``), imported here, in
+            the order ``PROG --help`` lists their commands.
+    """
     from mmdata.version import __version__
 
     parser = OneLineParser(prog=prog, description=description)
@@ -75,14 +85,43 @@ def build_parser(prog: str, description: str, modules: Sequence[ModuleType]) -> 
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors, no progress bars")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
-    for module in modules:
-        module.register(subparsers)
+    for name in modules:
+        importlib.import_module(name).register(subparsers)
     return parser, subparsers
 
 
-def run_cli(prog: str, description: str, modules: Sequence[ModuleType], argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv``, run the chosen sub-command and return the exit status."""
-    parser, subparsers = build_parser(prog, description, modules)
+def command_modules(commands: Mapping[str, str], argv: Sequence[str]) -> list[str]:
+    """The modules to import for ``argv``: the chosen command's alone, else all of them (once each, in order).
+
+    The command is the first argument that is not an option (the program's own options take no value);
+    all modules are needed when there is none, when it is unknown (the error lists the commands) and when
+    ``-h``/``--help``/``--version`` comes before it (``PROG --help`` lists every command).
+
+    Args:
+        commands: each command's name -> the module that registers it.
+        argv: the arguments after the program's name.
+    """
+    for arg in argv:
+        if arg in ("-h", "--help", "--version") or arg == "--":
+            break
+        if not arg.startswith("-"):
+            if arg in commands:
+                return [commands[arg]]
+            break
+    return list(dict.fromkeys(commands.values()))
+
+
+def run_cli(prog: str, description: str, commands: Mapping[str, str], argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` (default: ``sys.argv[1:]``), run the chosen sub-command and return the exit status.
+
+    Args:
+        prog: the program's name.
+        description: its one-line description.
+        commands: each command's name -> the module that registers it (:func:`command_modules`).
+        argv: the arguments after the program's name.
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser, subparsers = build_parser(prog, description, command_modules(commands, argv))
     args, extra = parser.parse_known_args(argv)
     if extra:  # named by the sub-command they were given to, as its other usage errors are
         subparsers.choices.get(args.command, parser).error(f"unrecognized arguments: {' '.join(extra)}")

@@ -10,7 +10,12 @@ from mmdata import cli as mmdata_cli
 from mmdata.clibase import build_parser
 from mmtrain import cli as mmtrain_cli
 
-PROGRAMS = {"mmdata": mmdata_cli.COMMAND_MODULES, "mmtrain": mmtrain_cli.COMMAND_MODULES}
+#: Each program's commands -> the module registering each (a command imports its own module only).
+PROGRAMS = {"mmdata": mmdata_cli.COMMANDS, "mmtrain": mmtrain_cli.COMMANDS}
+
+
+def _modules(commands: dict[str, str]) -> list[str]:
+    return list(dict.fromkeys(commands.values()))
 
 
 def _subparsers(parser: argparse.ArgumentParser, prefix: str) -> list[tuple[str, argparse.ArgumentParser]]:
@@ -26,8 +31,8 @@ def _subparsers(parser: argparse.ArgumentParser, prefix: str) -> list[tuple[str,
 
 def _all_commands() -> list[tuple[str, argparse.ArgumentParser]]:
     out = []
-    for prog, modules in PROGRAMS.items():
-        parser, _ = build_parser(prog, "", modules)
+    for prog, commands in PROGRAMS.items():
+        parser, _ = build_parser(prog, "", _modules(commands))
         out += _subparsers(parser, prog)
     return out
 
@@ -36,6 +41,18 @@ def test_the_walk_finds_the_commands_of_both_programs() -> None:
     names = {name for name, _ in _all_commands()}
     assert {"mmtrain magnify", "mmtrain models fetch", "mmtrain evaluate video-accuracy", "mmdata generate",
             "mmdata import-official"} <= names
+
+
+@pytest.mark.parametrize("prog", PROGRAMS)
+def test_the_command_table_names_every_command_and_the_module_that_registers_it(prog: str) -> None:
+    """``PROG --help`` (all modules) lists exactly the table's commands, and each command's module alone
+    registers it: a command the table missed, or placed under the wrong module, fails here."""
+    commands = PROGRAMS[prog]
+    _, subparsers = build_parser(prog, "", _modules(commands))
+    assert list(subparsers.choices) == list(commands)
+    for module in _modules(commands):
+        _, alone = build_parser(prog, "", [module])
+        assert set(alone.choices) == {name for name, owner in commands.items() if owner == module}
 
 
 @pytest.mark.parametrize("name,parser", _all_commands(), ids=lambda v: v if isinstance(v, str) else "")

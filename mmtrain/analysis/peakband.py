@@ -21,12 +21,13 @@ import logging
 import os
 import re
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from mmdata.errors import ConfigError
-from mmtrain.analysis.api import analyse_video
-from mmtrain.analysis.spectrum import Peak, peak_band
-from mmtrain.video.clip import ClipSelection
+
+if TYPE_CHECKING:
+    from mmtrain.analysis.spectrum import Peak
+    from mmtrain.video.clip import ClipSelection
 
 __all__ = ["PeakChoice", "parse_band_choice", "band_from_peak", "add_roi_option"]
 
@@ -76,6 +77,9 @@ def band_from_peak(path: str | os.PathLike[str], choice: PeakChoice, *, selectio
         ConfigError: no such peak above the noise floor; as :func:`~mmtrain.analysis.api.analyse_video`.
         VideoError: as :func:`~mmtrain.analysis.api.analyse_video`.
     """
+    from mmtrain.analysis.api import analyse_video  # here: parsing --band and --roi needs no scipy
+    from mmtrain.analysis.spectrum import peak_band
+
     result = analyse_video(path, selection=selection, rois=rois, fps=fps, progress=progress)
     band = peak_band(result, choice.k)
     peak = result.peaks[choice.k - 1]

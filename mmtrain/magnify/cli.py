@@ -11,7 +11,6 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mmdata.config import load_config, validate_config
 from mmdata.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -28,12 +27,12 @@ _SETTINGS_KEYS = ("method", "alpha", "mode", "filter", "band", "fps", "order", "
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``magnify`` and ``make-demo-video`` sub-commands."""
+    # light modules only (no torch, scipy, zarr...): `mmtrain magnify --help` imports what it shows
     from mmtrain.analysis.peakband import add_roi_option
-    from mmtrain.temporal.filters import FILTER_KINDS
-    from mmtrain.temporal.fircheck import MAX_DC_GAIN, MAX_STOP_GAIN
-    from mmtrain.magnify.pipeline import DEPRECATED_METHODS, METHODS, MODES
+    from mmtrain.magnify.methodnames import DEPRECATED_METHODS, METHODS, MODES
     from mmtrain.magnify.presets import PRESETS
     from mmtrain.model.registry import DEFAULT_MODEL
+    from mmtrain.temporal.kinds import FILTER_KINDS, MAX_DC_GAIN, MAX_STOP_GAIN
 
     p = subparsers.add_parser(
         "magnify", help="magnify the motion in a video (network, phase_based or linear; static, dynamic, temporal)",
@@ -175,6 +174,8 @@ def _add_output_options(p: argparse.ArgumentParser) -> None:
 
 def _section(args: argparse.Namespace) -> dict[str, Any]:
     """The ``magnify`` section of ``--config`` (or of the defaults), validated."""
+    from mmdata.config import load_config, validate_config  # here: --help needs no schema (jsonschema, yaml)
+
     cfg = load_config(args.config) if args.config else validate_config({})
     return dict(cfg["magnify"])
 

@@ -1,4 +1,4 @@
-"""The one spelling of each magnification method, shared by ``mmtrain magnify``, ``mmtrain evaluate``,
+"""The one spelling of each magnification method and mode, shared by ``mmtrain magnify``, ``mmtrain evaluate``,
 the config and the Python API (a light module: no torch).
 
 ``phase_based`` is canonical (the config's ``evaluate.phase_based`` section, result tables, Python names);
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-__all__ = ["METHODS", "DEPRECATED_METHODS", "canonical_method"]
+__all__ = ["METHODS", "DEPRECATED_METHODS", "MODES", "canonical_method"]
 
 log = logging.getLogger(__name__)
 
@@ -17,6 +17,8 @@ log = logging.getLogger(__name__)
 METHODS: tuple[str, ...] = ("network", "phase_based", "linear")
 #: Old spellings still accepted (with a deprecation warning), old -> canonical.
 DEPRECATED_METHODS: dict[str, str] = {"phase-based": "phase_based"}
+#: The video modes: against the first frame, against the previous frame, a temporal band-pass.
+MODES: tuple[str, ...] = ("static", "dynamic", "temporal")
 
 
 def canonical_method(name: str) -> str:

@@ -36,7 +36,7 @@ import torch
 from mmdata.errors import ConfigError
 from mmtrain.model.frames import from_model_range, pad_to_multiple, to_model_range
 from mmtrain.temporal.filters import FILTER_KINDS, fir_response, make_streaming_filter, validate_band
-from mmtrain.magnify.methodnames import DEPRECATED_METHODS, METHODS, canonical_method
+from mmtrain.magnify.methodnames import DEPRECATED_METHODS, METHODS, MODES, canonical_method
 from mmtrain.model.network import BORDERS, set_border
 from mmtrain.model.runtime import (PRECISIONS, autocast, check_precision, maybe_compile, release_freed_memory,
                                   retain_freed_memory, to_channels_last)
@@ -46,7 +46,6 @@ __all__ = ["MODES", "PIPELINE_PRECISIONS", "METHODS", "DEPRECATED_METHODS", "can
 
 log = logging.getLogger(__name__)
 
-MODES: tuple[str, ...] = ("static", "dynamic", "temporal")
 #: The network precisions of the video modes: those of :mod:`mmtrain.model.runtime` and the decoder alone in bf16.
 PIPELINE_PRECISIONS: tuple[str, ...] = (*PRECISIONS, "bf16-decoder")
 

@@ -26,13 +26,13 @@ still video gives exactly zero output and nothing rings at the start.
 from __future__ import annotations
 
 import math
-from typing import Literal, Protocol
+from typing import Protocol
 
 import numpy as np
 import torch
-from scipy import signal
 
 from mmdata.errors import ConfigError
+from mmtrain.temporal.kinds import FILTER_KINDS, FilterKind, iir_lowpass_coefficient, iir_lowpass_cutoff
 
 __all__ = [
     "FilterKind", "FILTER_KINDS", "validate_band", "iir_lowpass_coefficient", "iir_lowpass_cutoff",
@@ -40,8 +40,6 @@ __all__ = [
     "fir_taps", "fir_response", "fir_filter",
 ]
 
-FilterKind = Literal["fir", "butter", "diff-iir"]
-FILTER_KINDS: tuple[str, ...] = ("fir", "butter", "diff-iir")
 
 
 def validate_band(band: tuple[float, float] | list[float], fps: float, *, key: str = "band") -> tuple[float, float]:
@@ -77,22 +75,6 @@ def validate_band(band: tuple[float, float] | list[float], fps: float, *, key: s
 # --------------------------------------------------------------------------------------------
 # Streaming (time-domain) filters
 # --------------------------------------------------------------------------------------------
-
-def iir_lowpass_coefficient(cutoff: float, fs: float) -> float:
-    """Coefficient ``r`` of ``y[t] = y[t-1] + r (x[t] - y[t-1])`` whose gain is -3 dB at ``cutoff``.
-
-    Solves ``|r / (1 - (1 - r) e^{-iw})|^2 = 1/2`` at ``w = 2 pi cutoff / fs``.
-    """
-    c = 2.0 - math.cos(2.0 * math.pi * cutoff / fs)
-    return 1.0 - (c - math.sqrt(c * c - 1.0))
-
-
-def iir_lowpass_cutoff(r: float, fs: float) -> float:
-    """The -3 dB frequency (Hz) of the first-order low-pass with coefficient ``r`` (inverse of
-    :func:`iir_lowpass_coefficient`)."""
-    q = 1.0 - r
-    return math.acos((1.0 + q * q - 2.0 * r * r) / (2.0 * q)) * fs / (2.0 * math.pi)
-
 
 class StreamingFilter(Protocol):
     """A causal filter fed consecutive frames; keeps its own state between calls."""
@@ -158,6 +140,8 @@ class ButterworthFilter:
         low, high = validate_band(band, fs)
         if order < 1:
             raise ConfigError(f"order: expected a Butterworth order >= 1, got {order}")
+        from scipy import signal  # here: magnifying without a Butterworth filter does not import scipy
+
         self.sos = signal.butter(order, [low, high], btype="bandpass", fs=fs, output="sos")
         self._zi = signal.sosfilt_zi(self.sos)  # (n_sections, 2), steady state for a unit step
         self._z: torch.Tensor | None = None
@@ -217,6 +201,8 @@ def fir_taps(n_frames: int, band: tuple[float, float], fs: float, *, numtaps: in
         numtaps = n_frames if n_frames % 2 else n_frames - 1
     if numtaps < 3:
         raise ConfigError(f"fir_taps: expected at least 3 taps, got {numtaps}")
+    from scipy import signal  # here: magnifying without an FIR filter does not import scipy
+
     return signal.firwin(numtaps, [low, high], fs=fs, pass_zero=False)
 
 

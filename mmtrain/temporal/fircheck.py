@@ -32,13 +32,10 @@ from scipy import signal
 
 from mmdata.errors import ConfigError
 from mmtrain.temporal.filters import fir_response
+from mmtrain.temporal.kinds import MAX_DC_GAIN, MAX_STOP_GAIN
 
 __all__ = ["MAX_DC_GAIN", "MAX_STOP_GAIN", "FirReport", "fir_dense_response", "check_fir", "require_fir"]
 
-#: Largest DC gain of the FIR band-pass that a run accepts.
-MAX_DC_GAIN = 0.02
-#: Largest gain one octave or more outside the band (below ``low / 2``, above ``2 high``).
-MAX_STOP_GAIN = 0.10
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,8 @@ def test_run_cli_output_into_a_closed_pipe_ends_without_a_traceback(tmp_path):
     '''))
     (tmp_path / "prog.py").write_text(textwrap.dedent('''
         import sys
-        import chatty
         from mmdata.clibase import run_cli
-        sys.exit(run_cli("prog", "test program", [chatty]))
+        sys.exit(run_cli("prog", "test program", {"chatty": "chatty"}))
     '''))
     script = f"cd {tmp_path} && PYTHONPATH={REPO_ROOT}:{tmp_path} {sys.executable} prog.py chatty"
     result = _pipe_into_head(script, tmp_path)

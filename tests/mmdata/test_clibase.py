@@ -71,7 +71,7 @@ def test_help_still_shows_the_full_usage(capsys) -> None:
 
 
 @pytest.mark.timeout(30)
-def test_os_errors_are_one_line_in_words_without_their_number(tmp_path, capsys) -> None:
+def test_os_errors_are_one_line_in_words_without_their_number(tmp_path, capsys, monkeypatch) -> None:
     import errno
     import types
 
@@ -84,7 +84,8 @@ def test_os_errors_are_one_line_in_words_without_their_number(tmp_path, capsys) 
         p.set_defaults(func=lambda args: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left on device",
                                                                        str(target))))
 
-    status = run_cli("prog", "test program", [types.SimpleNamespace(register=register)], ["write"])
+    monkeypatch.setitem(sys.modules, "writer_cli", types.SimpleNamespace(register=register))
+    status = run_cli("prog", "test program", {"write": "writer_cli"}, ["write"])
     err = capsys.readouterr().err
     assert status == 2 and err == f"prog write: error: No space left on device: '{target}'\n", err
 
