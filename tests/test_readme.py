@@ -354,6 +354,7 @@ def _planned_jobs(output: str) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(5400)  # the demo workflow and every documented command on its results, in one folder
 def test_demo_and_fast_commands_in_readme_order(tmp_path: Path) -> None:
     path = make_checkout(tmp_path / "checkout")
     add_inputs(path)

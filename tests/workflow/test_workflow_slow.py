@@ -18,7 +18,8 @@ from wf_helpers import make_workdir, planned_counts, snakemake
 from mmdata.render.measure import estimate_shift
 
 
-pytestmark = pytest.mark.slow
+# the whole demo workflow: about 6 minutes on 2 quiet cores, several times that on a loaded machine
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
 
 
 def test_whole_default_workflow_end_to_end(tmp_path: Path) -> None:
