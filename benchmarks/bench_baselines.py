@@ -58,9 +58,9 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    from mmtrain.magnify.linear import linear_magnify
-    from mmtrain.magnify.phase import PhaseBasedConfig, phase_based_magnify
-    from mmtrain.magnify.phase_torch import linear_magnify_torch, phase_based_magnify_torch
+    from mmtrain.classical.linear import linear_magnify
+    from mmtrain.classical.phase import PhaseBasedConfig, phase_based_magnify
+    from mmtrain.classical.phase_torch import linear_magnify_torch, phase_based_magnify_torch
 
     config = PhaseBasedConfig()
     methods = {"phase_based": (phase_based_magnify, phase_based_magnify_torch), "linear": (linear_magnify, linear_magnify_torch)}

@@ -65,7 +65,7 @@ def _memory_child(n_frames: int, size: str) -> None:
     """Stream the phase-based method over a synthetic moving clip; print peak RSS (MiB) as JSON."""
     from pyrtools.pyramids import SteerablePyramidFreq
 
-    from mmtrain.magnify.phase_frames import phase_based_frames
+    from mmtrain.classical.phase_frames import phase_based_frames
     from mmtrain.magnify.pipeline import MagnifySettings
 
     width, height = (int(v) for v in size.split("x"))

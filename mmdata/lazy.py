@@ -20,13 +20,13 @@ def lazy_exports(package: str, exports: dict[str, list[str]]) -> tuple[Callable[
     Args:
         package: the package's ``__name__``.
         exports: module name -> the public names it defines; a name whose module is the package's
-            own submodule of that name (``{"mmtrain.magnify": ["magnify"]}`` in ``mmtrain``) is that
-            submodule itself.
+            own submodule of that name (``{"mmtrain.magnify.api": ["api"]}`` in ``mmtrain.magnify``) is
+            that submodule itself.
 
     Returns:
         ``(__getattr__, __dir__)``: the first imports a name's module on first access and caches the
         name in the package; any other name that is a submodule of the package is that submodule
-        (``mmtrain.magnify.video`` after ``import mmtrain``), as when the package imported it eagerly;
+        (``mmtrain.video.io`` after ``import mmtrain``), as when the package imported it eagerly;
         an unknown name raises :class:`AttributeError` as usual.
     """
     owner = {name: module for module, names in exports.items() for name in names}

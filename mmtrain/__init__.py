@@ -1,18 +1,21 @@
 """mmtrain: the motion-magnification network (Oh et al. 2018), training, video magnification, evaluation.
 
-Subpackages in pipeline order (each ``__init__`` lists what it offers):
+Subpackages in layer order, lowest first (each ``__init__`` lists what it offers; the first three need no network):
 
+* :mod:`mmtrain.video` — video I/O: reading, clip selection, outputs, slice images;
+* :mod:`mmtrain.temporal` — the temporal filters (FIR, Butterworth, difference of IIR) and their checks;
+* :mod:`mmtrain.classical` — the phase-based and linear Eulerian methods (numpy and torch);
 * :mod:`mmtrain.model` — the network, the authors' weights, checkpoints;
 * :mod:`mmtrain.train` — the training stream over dataset shards, losses, the training loop;
-* :mod:`mmtrain.magnify` — video I/O, temporal filters, magnifying frames and videos;
+* :mod:`mmtrain.magnify` — magnifying frames and videos (the network, or a classical method);
 * :mod:`mmtrain.evaluate` — the paper's synthetic tests, baselines, scoring and report.
 
 ``mmtrain`` builds on :mod:`mmdata` (the base layer: config and its schema, errors, the dataset
 store and the renderer); ``mmdata`` never imports ``mmtrain``.
 
-The one-call API: ``mmtrain.magnify(frames, alpha, mode=..., checkpoint=..., band=..., fps=..., method=...)``
-on a ``(T, H, W, 3)`` uint8 array (:func:`mmtrain.magnify.api.magnify`; the subpackage
-:mod:`mmtrain.magnify` is callable, so its modules stay reachable as ``mmtrain.magnify.video`` etc.).
+The one-call API: ``from mmtrain.magnify import magnify``, then ``magnify(frames, alpha, mode=..., model=...,
+band=..., fps=..., method=...)`` on a ``(T, H, W, 3)`` uint8 array (:func:`mmtrain.magnify.api.magnify`;
+``mmtrain.magnify`` is the subpackage). ``mmtrain.magnify_iter`` streams a long clip.
 """
 
 from __future__ import annotations
@@ -24,7 +27,6 @@ from mmtrain.train.loop import TrainConfig, train  # eager: the name ``train`` i
 #: Where each public name is defined; imported on first use (PEP 562): ``import mmtrain.magnify.pipeline``
 #: does not import training, evaluation or the classical methods.
 _EXPORTS = {
-    "mmtrain.magnify": ["magnify"],  # the subpackage, callable as mmtrain.magnify(frames, alpha, ...)
     "mmtrain.magnify.pipeline": ["MagnifySettings", "magnify_frames"],
     "mmtrain.magnify.api": ["magnify_iter"],
     "mmtrain.magnify.videofile": ["magnify_video"],
@@ -45,7 +47,6 @@ __all__ = [
     "save_checkpoint",
     "TrainConfig",
     "train",
-    "magnify",
     "magnify_iter",
     "MagnifySettings",
     "magnify_frames",

@@ -10,7 +10,11 @@ Layers, lowest first (a module may import its own layer and the layers below it)
 
     mmdata: errors, identity, fsutil, yamlfile, lazy, version, progress  <  scene  <  config  <  spec
             <  sources  <  render  <  store  <  formats  <  clibase, cli, mmdata (the package facade)
-    mmtrain (above all of mmdata): model  <  train  <  magnify  <  analysis  <  evaluate  <  cli, mmtrain (the facade)
+    mmtrain (above all of mmdata): video, temporal  <  classical  <  analysis  <  model  <  train  <  magnify
+            <  evaluate  <  app  <  cli, mmtrain (the facade)
+
+Video I/O, temporal filters, the classical methods and the motion analysis (spectrum) need no network:
+they sit below the model.
 
 Inside a layer the order is free, but cycles are not: a package's ``__init__`` re-exporting its
 modules means those modules import their siblings, never the package. The command-line modules of
@@ -39,11 +43,14 @@ LAYERS: list[tuple[str, ...]] = [
     ("mmdata.store",),
     ("mmdata.formats",),
     ("mmdata.clibase", "mmdata.cli", "mmdata"),
+    ("mmtrain.video", "mmtrain.temporal"),
+    ("mmtrain.classical",),
+    ("mmtrain.analysis",),
     ("mmtrain.model",),
     ("mmtrain.train",),
     ("mmtrain.magnify",),
-    ("mmtrain.analysis",),
     ("mmtrain.evaluate",),
+    ("mmtrain.app",),
     ("mmtrain.cli", "mmtrain"),
 ]
 

@@ -99,6 +99,7 @@ HOW: dict[str, str] = {
     "mmtrain magnify demo.mp4 -o demo-butter.mp4 --crf 10 --alpha 10 --mode temporal --filter butter --band 1 3 --trim 15 --model weights.npz --side-by-side --difference 8": "demo",
     "mmtrain magnify demo.mp4 -o demo-phase.mp4 --method phase_based --alpha 10 --mode temporal --filter butter --band 1 3 --slice x:64 --slice y:40 --frames-png 0,30": "demo",
     "mmtrain magnify demo.mp4 -o demo-linear/ --method linear --alpha 5 --mode static --frames 10": "demo",
+    "mmtrain magnify demo.mp4 -o demo-roi.mkv --codec ffv1 --method linear --alpha 5 --mode static --frames 10 --roi 32 32 64 48 --feather 8": "demo",
     "mmtrain magnify guitar.mp4 -o out.mp4 --preset guitar --model weights.npz --side-by-side --slice y --at 200": "demo",
     "mmtrain magnify guitar.mp4 -o guitar-crop.mp4 --preset guitar --start 2 --frames 6 --crop 150 8 48 32 --model weights.npz --slice y:40": "demo",
     "mmtrain make-demo-video -o demo.mp4 --frames 60 --size 128 128 --amplitude 0.5 --freq 2 --fps 30": "fast",

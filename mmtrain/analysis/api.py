@@ -1,12 +1,12 @@
 """The analysis of a clip in one call: frames (an array or a video file) in, :class:`SpectrumResult` out.
 
 :func:`analyse_video` reads the clip exactly as ``mmtrain magnify`` does (the same
-:class:`~mmtrain.magnify.clip.ClipSelection`: frame range, stride, crop, resize), streaming: only the
+:class:`~mmtrain.video.clip.ClipSelection`: frame range, stride, crop, resize), streaming: only the
 regions of the first frame are kept in memory, besides the waveforms. Every check (the file, the
 selection, the regions, the number of frames) happens before the first frame is decoded.
 
 Example:
-    >>> from mmtrain.magnify.clip import ClipSelection
+    >>> from mmtrain.video.clip import ClipSelection
     >>> result = analyse_video("in.mp4", selection=ClipSelection(frames=120), rois=[(10, 10, 64, 64)])  # doctest: +SKIP
     >>> [(p.freq_hz, p.amplitude_px, p.axis, p.band_hz) for p in result.peaks]                           # doctest: +SKIP
 """
@@ -23,8 +23,8 @@ import numpy as np
 from mmdata.errors import ConfigError
 from mmtrain.analysis.displacement import check_rois, roi_displacements
 from mmtrain.analysis.spectrum import MIN_FRAMES, SpectrumResult, SpectrumSettings, analyse_displacements
-from mmtrain.magnify.clip import ClipSelection
-from mmtrain.magnify.video import VideoReader
+from mmtrain.video.clip import ClipSelection
+from mmtrain.video.io import VideoReader
 
 __all__ = ["analyse_frames", "analyse_video"]
 

@@ -26,7 +26,7 @@ from typing import Sequence
 from mmdata.errors import ConfigError
 from mmtrain.analysis.api import analyse_video
 from mmtrain.analysis.spectrum import Peak, peak_band
-from mmtrain.magnify.clip import ClipSelection
+from mmtrain.video.clip import ClipSelection
 
 __all__ = ["PeakChoice", "parse_band_choice", "band_from_peak", "add_roi_option"]
 

@@ -2,8 +2,8 @@
 
 The implementations live with the video tools, so that ``mmtrain magnify --method`` and the
 evaluation run the same code: the phase-based method of Wadhwa et al. 2013
-(:mod:`mmtrain.magnify.phase`, with the paper's comparison settings as :class:`PhaseBasedConfig`'s
-defaults) and linear Eulerian magnification of Wu et al. 2012 (:mod:`mmtrain.magnify.linear`).
+(:mod:`mmtrain.classical.phase`, with the paper's comparison settings as :class:`PhaseBasedConfig`'s
+defaults) and linear Eulerian magnification of Wu et al. 2012 (:mod:`mmtrain.classical.linear`).
 
 Example:
     >>> import numpy as np
@@ -14,7 +14,7 @@ Example:
 
 from __future__ import annotations
 
-from mmtrain.magnify.linear import linear_magnify
-from mmtrain.magnify.phase import PhaseBasedConfig, fir_bandpass, fir_transfer, phase_based_magnify
+from mmtrain.classical.linear import linear_magnify
+from mmtrain.classical.phase import PhaseBasedConfig, fir_bandpass, fir_transfer, phase_based_magnify
 
 __all__ = ["PhaseBasedConfig", "fir_bandpass", "fir_transfer", "phase_based_magnify", "linear_magnify"]

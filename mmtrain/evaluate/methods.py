@@ -6,7 +6,7 @@ Every method maps a case to an 8-bit RGB frame that should equal the ground trut
 * ``do_nothing``: the input frame B unchanged (its SSIM is the paper's baseline);
 * ``phase_based``: Wadhwa et al. 2013 on the case's clip, frame 0 (:mod:`mmtrain.evaluate.baselines`);
 * ``linear``: linear Eulerian magnification (Wu et al. 2012) on the clip, same temporal filter;
-  both in torch on a chosen device (``backend="torch"``, :mod:`mmtrain.magnify.phase_torch`) or in
+  both in torch on a chosen device (``backend="torch"``, :mod:`mmtrain.classical.phase_torch`) or in
   numpy (``backend="numpy"``), with the same numbers;
 * a network (:class:`NetworkMethod`): any of our checkpoints or the authors' weights, two frames
   (A, B) and alpha, no temporal filter, as the paper ran it.
@@ -27,7 +27,7 @@ import torch
 from mmdata.errors import ConfigError
 from mmtrain.model.frames import from_model_range, to_model_range
 from mmtrain.evaluate.baselines import PhaseBasedConfig, linear_magnify, phase_based_magnify
-from mmtrain.magnify.phase_torch import linear_magnify_torch, phase_based_magnify_torch
+from mmtrain.classical.phase_torch import linear_magnify_torch, phase_based_magnify_torch
 
 __all__ = ["Method", "Oracle", "DoNothing", "ClipMethod", "PhaseBased", "LinearEulerian", "NetworkMethod", "BUILTIN_METHODS",
            "BACKENDS", "make_builtin", "load_network", "to_uint8"]
@@ -99,13 +99,13 @@ def _backend(numpy_fn: Callable[..., np.ndarray], torch_fn: Callable[..., np.nda
 
 def PhaseBased(config: PhaseBasedConfig, backend: str = "numpy", device: torch.device | str = "cpu") -> ClipMethod:  # noqa: N802
     """The phase-based method with its temporal band-pass (:func:`mmtrain.evaluate.baselines.phase_based_magnify`,
-    or :func:`mmtrain.magnify.phase_torch.phase_based_magnify_torch` on ``device`` with ``backend="torch"``)."""
+    or :func:`mmtrain.classical.phase_torch.phase_based_magnify_torch` on ``device`` with ``backend="torch"``)."""
     return ClipMethod("phase_based", _backend(phase_based_magnify, phase_based_magnify_torch, backend, device), config)
 
 
 def LinearEulerian(config: PhaseBasedConfig, backend: str = "numpy", device: torch.device | str = "cpu") -> ClipMethod:  # noqa: N802
     """Linear Eulerian magnification with the same band-pass (:func:`mmtrain.evaluate.baselines.linear_magnify`,
-    or :func:`mmtrain.magnify.phase_torch.linear_magnify_torch`)."""
+    or :func:`mmtrain.classical.phase_torch.linear_magnify_torch`)."""
     return ClipMethod("linear", _backend(linear_magnify, linear_magnify_torch, backend, device), config)
 
 

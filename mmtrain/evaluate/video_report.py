@@ -3,7 +3,7 @@
 The clip (a frame range and crop of a video file) is magnified by one of
 
 * ``phase_based`` / ``linear``: the evaluation's whole-clip methods in torch
-  (:mod:`mmtrain.magnify.phase_torch`), with the zero-phase FIR band-pass spanning the clip
+  (:mod:`mmtrain.classical.phase_torch`), with the zero-phase FIR band-pass spanning the clip
   (``--band LOW HIGH``, taps = frames), so their nominal factor is ``alpha`` inside the band and 1 outside;
 * ``network``: a checkpoint or the authors' weights through the video pipeline in temporal FIR mode
   (:func:`mmtrain.magnify.api.magnify`), with the same band;
@@ -65,8 +65,8 @@ def magnify_clip(frames: np.ndarray, fps: float, *, method: str, alpha: float, b
 
         return magnify(frames, alpha, mode="temporal", filter="fir", band=band, fps=fps, model=model,
                        device=str(dev))
-    from mmtrain.magnify.phase import PhaseBasedConfig
-    from mmtrain.magnify.phase_torch import linear_magnify_torch, phase_based_magnify_torch
+    from mmtrain.classical.phase import PhaseBasedConfig
+    from mmtrain.classical.phase_torch import linear_magnify_torch, phase_based_magnify_torch
 
     config = PhaseBasedConfig(fps=fps, low_hz=band[0], high_hz=band[1], taps=len(frames))
     fn = phase_based_magnify_torch if method == "phase_based" else linear_magnify_torch
@@ -146,8 +146,8 @@ def video_accuracy(video: str | Path, out: str | Path, *, alpha: float, band: tu
     Raises:
         ConfigError: a bad selection, method, band; VideoError: an unreadable file.
     """
-    from mmtrain.magnify.clip import ClipSelection
-    from mmtrain.magnify.video import VideoReader
+    from mmtrain.video.clip import ClipSelection
+    from mmtrain.video.io import VideoReader
 
     selection = ClipSelection(start=start, frames=frames, crop=crop)
     reader = VideoReader(video, selection)

@@ -1,63 +1,33 @@
 """Magnifying videos with a trained network (or the classical phase-based and linear methods).
 
-The package itself is callable: ``mmtrain.magnify(frames, alpha, mode=..., checkpoint=..., band=...,
-fps=..., method=...)`` is :func:`mmtrain.magnify.api.magnify`, while ``mmtrain.magnify.video`` and
-``from mmtrain.magnify import ...`` still reach the modules below.
+The one-call API: ``from mmtrain.magnify import magnify``, then ``magnify(frames, alpha, mode=...,
+model=..., band=..., fps=..., method=...)`` (:func:`mmtrain.magnify.api.magnify`).
 
-* :mod:`~mmtrain.magnify.video` — decoding and encoding video files (PyAV);
-* :mod:`~mmtrain.magnify.filters` — the temporal filters of the temporal mode (FIR, Butterworth, difference of IIR);
-* :mod:`~mmtrain.magnify.spill` — the on-disk store that lets the FIR filter run in bounded memory;
-* :mod:`~mmtrain.magnify.slices` — x-t / y-t slice images and side-by-side frames;
 * :mod:`~mmtrain.magnify.presets` — the paper's per-sequence settings (Table A.1);
-* :mod:`~mmtrain.magnify.fircheck` — the FIR's actual response: refusal of a leaky filter, effective band;
-* :mod:`~mmtrain.magnify.clip` — frame range, stride, crop and resize applied while decoding;
-* :mod:`~mmtrain.magnify.outputs` — H.264 (lossy), FFV1 (lossless) or PNG-sequence outputs;
 * :mod:`~mmtrain.magnify.pipeline` — :func:`magnify_frames` with the network (static, dynamic, temporal);
-* :mod:`~mmtrain.magnify.phase`, :mod:`~mmtrain.magnify.linear` — the phase-based and linear Eulerian methods;
+* :mod:`~mmtrain.magnify.roi` — a region of interest: magnify a rectangle only, with a feathered edge;
 * :mod:`~mmtrain.magnify.api` — the one-call :func:`magnify` on an array (and :func:`magnify_iter`);
 * :mod:`~mmtrain.magnify.videofile` — :func:`magnify_video`: a file in, a video / PNGs / slices out;
 * :mod:`~mmtrain.magnify.demo` — a synthetic demo video with a known sub-pixel motion;
 * :mod:`~mmtrain.magnify.cli` — ``mmtrain magnify`` and ``mmtrain make-demo-video``.
+
+Reading and writing videos is :mod:`mmtrain.video`'s, the temporal filters are :mod:`mmtrain.temporal`'s and
+the phase-based and linear methods are :mod:`mmtrain.classical`'s.
 """
 
 from __future__ import annotations
-
-import sys
-import types
 
 from mmdata.lazy import lazy_exports
 
 #: Where each public name is defined; imported on first use (PEP 562), so that importing one
 #: module of this package does not import all the others and their dependencies.
 _EXPORTS = {
-    "mmtrain.magnify.video": [
-        "LOSSLESS_PIX_FMT", "VideoInfo", "probe_video", "VideoReader", "VideoWriter", "check_writable",
-        "write_video",
-    ],
-    "mmtrain.magnify.filters": [
-        "FilterKind", "FILTER_KINDS", "validate_band", "iir_lowpass_coefficient", "iir_lowpass_cutoff",
-        "StreamingFilter", "DiffIIRFilter", "ButterworthFilter", "make_streaming_filter", "fir_taps",
-        "fir_response", "fir_filter",
-    ],
-    "mmtrain.magnify.spill": ["RepresentationSpill", "tile_side"],
-    "mmtrain.magnify.slices": ["SliceRecorder", "check_slice", "side_by_side", "scale_slice", "slice_figure", "render_figure", "save_png"],
     "mmtrain.magnify.presets": ["SequencePreset", "PRESETS", "get_preset"],
-    "mmtrain.magnify.fircheck": [
-        "MAX_DC_GAIN", "MAX_STOP_GAIN", "FirReport", "fir_dense_response", "check_fir", "require_fir",
-    ],
-    "mmtrain.magnify.clip": ["ClipSelection"],
-    "mmtrain.magnify.outputs": [
-        "CODECS", "is_png_sequence", "check_not_input", "PngSequenceWriter", "open_output",
-    ],
     "mmtrain.magnify.pipeline": [
         "MODES", "METHODS", "MagnifySettings", "select_device", "frames_to_tensor", "tensor_to_frames",
         "magnify_frames",
     ],
-    "mmtrain.magnify.phase": [
-        "PhaseBasedConfig", "phase_based_magnify", "PhaseBasedStream",
-    ],
-    "mmtrain.magnify.phase_frames": ["phase_based_frames"],
-    "mmtrain.magnify.linear": ["linear_magnify", "linear_frames"],
+    "mmtrain.magnify.roi": ["CONTEXT", "DEFAULT_FEATHER", "Region"],
     "mmtrain.magnify.api": ["load_for", "magnify_batches", "magnify", "magnify_iter"],
     "mmtrain.magnify.videofile": [
         "MagnifyResult", "SliceSpec", "parse_slice", "default_slice_path", "frame_png_path",
@@ -69,14 +39,3 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [name for names in _EXPORTS.values() for name in names]
 
-
-class _CallableModule(types.ModuleType):
-    """This package, callable as :func:`~mmtrain.magnify.api.magnify` (the one-call API)."""
-
-    def __call__(self, *args, **kwargs):
-        from mmtrain.magnify.api import magnify
-
-        return magnify(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -2,22 +2,23 @@
 
 Both build the :class:`~mmtrain.magnify.pipeline.MagnifySettings`, load the network when the method
 needs it, and run the method of choice — the network (:func:`~mmtrain.magnify.pipeline.magnify_frames`),
-the phase-based method (:func:`~mmtrain.magnify.phase_frames.phase_based_frames`) or linear Eulerian
-magnification (:func:`~mmtrain.magnify.linear.linear_frames`) — with every check of the command line
-(for instance an FIR band-pass too short for its band is refused, see :mod:`mmtrain.magnify.fircheck`).
+the phase-based method (:func:`~mmtrain.classical.phase_frames.phase_based_frames`) or linear Eulerian
+magnification (:func:`~mmtrain.classical.linear.linear_frames`) — with every check of the command line
+(for instance an FIR band-pass too short for its band is refused, see :mod:`mmtrain.temporal.fircheck`).
 
 Example:
-    >>> import numpy as np, mmtrain
+    >>> import numpy as np
+    >>> from mmtrain.magnify import magnify
     >>> from mmtrain.magnify.demo import SinusoidVideo, demo_image
     >>> clip = np.stack(list(SinusoidVideo(demo_image("astronaut"), size=(32, 32), amplitude=0.2, freq=2,
     ...                                    fps=30).frames(6)))
-    >>> mmtrain.magnify(clip, 5, mode="static", method="linear").shape
+    >>> magnify(clip, 5, mode="static", method="linear").shape
     (6, 32, 32, 3)
 
-With the network: ``mmtrain.magnify(clip, 10)`` (the default model, ``motionmag-cpu-ref``, logged as
-``model: motionmag-cpu-ref (default)``), ``mmtrain.magnify(clip, 10, model="official")`` or
+With the network: ``magnify(clip, 10)`` (the default model, ``motionmag-cpu-ref``, logged as
+``model: motionmag-cpu-ref (default)``), ``magnify(clip, 10, model="official")`` or
 ``model="weights.npz"`` (any spec of :func:`mmtrain.model.registry.resolve_model`); a temporal band:
-``mmtrain.magnify(clip, 20, mode="temporal", filter="butter", band=(1, 3), fps=30, model=...)``.
+``magnify(clip, 20, mode="temporal", filter="butter", band=(1, 3), fps=30, model=...)``.
 ``checkpoint=`` is the deprecated name of ``model=``.
 """
 
@@ -26,19 +27,24 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from typing import Iterable, Iterator
+from collections import deque
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
 
 from mmdata.errors import ConfigError
 from mmtrain.magnify.pipeline import MagnifySettings, magnify_frames, select_device
+from mmtrain.magnify.roi import Region
 
 __all__ = ["load_for", "magnify_batches", "magnify", "magnify_iter"]
 
 log = logging.getLogger(__name__)
 
 ModelArg = str | os.PathLike[str] | torch.nn.Module | None
+
+#: A region of interest: ``(x, y, w, h)`` or a :class:`~mmtrain.magnify.roi.Region` (with its feather).
+RoiArg = Region | Sequence[int] | None
 
 
 def _model_arg(model: ModelArg, checkpoint: ModelArg) -> ModelArg:
@@ -78,11 +84,11 @@ def magnify_batches(model: torch.nn.Module | None, batches: Iterable[np.ndarray]
                     progress: bool = False) -> Iterator[np.ndarray]:
     """Magnify batches of uint8 frames ``(n, H, W, 3)`` with ``settings.method``; yields uint8 batches."""
     if settings.method == "phase_based":
-        from mmtrain.magnify.phase_frames import phase_based_frames
+        from mmtrain.classical.phase_frames import phase_based_frames
 
         return phase_based_frames(batches, settings, device=device if settings.backend == "torch" else None)
     if settings.method == "linear":
-        from mmtrain.magnify.linear import linear_frames
+        from mmtrain.classical.linear import linear_frames
 
         return linear_frames(batches, settings)
     return magnify_frames(model, batches, settings, n_frames=n_frames, device=device, work_dir=work_dir,
@@ -100,11 +106,12 @@ def _settings(alpha: float, n_frames: int, fps: float | None, options: dict) -> 
 
 def magnify_iter(frames: Iterable[np.ndarray], alpha: float, *, n_frames: int, model: ModelArg = None,
                  checkpoint: ModelArg = None, fps: float | None = None, device: str | None = "auto", model_preset: str | None = None,
-                 work_dir: str | os.PathLike[str] | None = None, **options) -> Iterator[np.ndarray]:
+                 work_dir: str | os.PathLike[str] | None = None, roi: RoiArg = None, feather: int | None = None,
+                 **options) -> Iterator[np.ndarray]:
     """Magnify a stream of RGB uint8 frames ``(H, W, 3)``; yields magnified frames one by one.
 
     Args:
-        frames: the frames, e.g. a :class:`~mmtrain.magnify.video.VideoReader`.
+        frames: the frames, e.g. a :class:`~mmtrain.video.io.VideoReader`.
         alpha: magnification factor (a motion ``delta`` becomes ``alpha * delta``).
         n_frames: the clip's length (the FIR filter is designed for it; other modes only check it).
         model: a model spec (a path, ``motionmag-cpu-ref``, ``official``...) or a loaded model
@@ -114,21 +121,40 @@ def magnify_iter(frames: Iterable[np.ndarray], alpha: float, *, n_frames: int, m
         device: ``auto``, ``cpu``, ``cuda``...
         model_preset: the architecture the checkpoint must hold.
         work_dir: folder for the FIR mode's temporary store.
+        roi: magnify only this region ``(x, y, w, h)`` (:mod:`mmtrain.magnify.roi`); every pixel farther
+            than ``feather`` from it is the input's, byte for byte. The input frames wait for their
+            output in memory: a few batches, the whole clip in the FIR mode.
+        feather: width of the region's blended edge in pixels (default 16).
         **options: any :class:`MagnifySettings` field: ``method``, ``mode``, ``filter``, ``band``,
             ``order``, ``batch``, ``allow_leaky_fir``...
 
     Raises:
         ConfigError, CheckpointError: as :func:`magnify`.
     """
-    from mmtrain.magnify.video import batched
+    from mmtrain.video.io import batched
 
     settings = _settings(alpha, n_frames, fps, dict(options))
+    region = None if roi is None else Region.parse(roi, feather)
     dev = select_device(device)
     net = load_for(settings, _model_arg(model, checkpoint), device=dev, model_preset=model_preset)
-    with contextlib.closing(magnify_batches(net, batched(frames, settings.batch), settings, n_frames=n_frames,
+    held: deque[np.ndarray] = deque()  # input frames waiting for their output (a region only)
+    source = batched(frames, settings.batch)
+    if region is not None:
+        source = _windows(source, region, held)
+    with contextlib.closing(magnify_batches(net, source, settings, n_frames=n_frames,
                                             device=dev, work_dir=work_dir)) as batches:  # FIR: spill removed at once
         for batch in batches:
+            if region is not None:
+                batch = region.paste(np.stack([held.popleft() for _ in range(len(batch))]), batch)
             yield from batch
+
+
+def _windows(batches: Iterable[np.ndarray], region: Region, held: deque[np.ndarray]) -> Iterator[np.ndarray]:
+    """The region's window of every batch, keeping the whole input frames in ``held``."""
+    for frames in batches:
+        region.check(frames.shape[2], frames.shape[1])
+        held.extend(frames)
+        yield np.ascontiguousarray(region.crop(frames))
 
 
 def magnify(frames: np.ndarray, alpha: float, *, mode: str = "static", model: ModelArg = None,
@@ -147,6 +173,8 @@ def magnify(frames: np.ndarray, alpha: float, *, mode: str = "static", model: Mo
         band: ``(low, high)`` in Hz, temporal mode.
         fps: the clip's frame rate, temporal mode.
         method: ``network``, ``phase_based`` or ``linear`` (``phase-based``: deprecated spelling).
+        roi: magnify only the region ``(x, y, w, h)`` with a feathered edge (``feather=PX``, default 16);
+            the rest of every frame is the input's, byte for byte (:mod:`mmtrain.magnify.roi`).
         **options: further :func:`magnify_iter` / :class:`MagnifySettings` options (``filter``,
             ``order``, ``batch``, ``device``, ``allow_leaky_fir``...).
 
@@ -154,7 +182,8 @@ def magnify(frames: np.ndarray, alpha: float, *, mode: str = "static", model: Mo
         uint8 array ``(T, H, W, 3)``.
 
     Raises:
-        ConfigError: wrong array shape or type, or a bad setting (no band, FIR too short...).
+        ConfigError: wrong array shape or type, or a bad setting (no band, FIR too short, a region
+            outside the frame...).
         CheckpointError: the checkpoint cannot be loaded.
 
     Shape:
@@ -163,6 +192,8 @@ def magnify(frames: np.ndarray, alpha: float, *, mode: str = "static", model: Mo
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or len(frames) == 0:
         raise ConfigError(f"frames: expected a uint8 array (T, H, W, 3) with T >= 1, got {frames.dtype} {frames.shape}")
+    if options.get("roi") is not None:  # before any model is loaded
+        Region.parse(options["roi"], options.get("feather")).check(frames.shape[2], frames.shape[1])
     out = magnify_iter(iter(frames), alpha, n_frames=len(frames), model=_model_arg(model, checkpoint), fps=fps, mode=mode,
                        band=band, method=method, **options)
     return np.stack(list(out))

@@ -15,7 +15,7 @@ from mmdata.config import load_config, validate_config
 from mmdata.errors import ConfigError
 
 if TYPE_CHECKING:
-    from mmtrain.magnify.clip import ClipSelection
+    from mmtrain.video.clip import ClipSelection
 
 __all__ = ["register", "run_magnify", "run_make_demo_video", "clip_selection"]
 
@@ -29,8 +29,8 @@ _SETTINGS_KEYS = ("method", "alpha", "mode", "filter", "band", "fps", "order", "
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``magnify`` and ``make-demo-video`` sub-commands."""
     from mmtrain.analysis.peakband import add_roi_option
-    from mmtrain.magnify.filters import FILTER_KINDS
-    from mmtrain.magnify.fircheck import MAX_DC_GAIN, MAX_STOP_GAIN
+    from mmtrain.temporal.filters import FILTER_KINDS
+    from mmtrain.temporal.fircheck import MAX_DC_GAIN, MAX_STOP_GAIN
     from mmtrain.magnify.pipeline import DEPRECATED_METHODS, METHODS, MODES
     from mmtrain.magnify.presets import PRESETS
     from mmtrain.model.registry import DEFAULT_MODEL
@@ -70,6 +70,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint", metavar="SPEC", help="deprecated: use --model")
     p.add_argument("--model-preset", choices=("paper", "official"), help="architecture the model must hold")
     _add_clip_options(p)
+    _add_region_options(p)
     _add_output_options(p)
     p.add_argument("--batch", type=int, help="frames per network call")
     p.add_argument("--device", help="auto (CUDA when available), cpu, cuda, cuda:N")
@@ -126,13 +127,27 @@ def _add_clip_options(p: argparse.ArgumentParser, *, verb: str = "magnify", resi
 
 
 def clip_selection(args: argparse.Namespace, *, resize: bool = True) -> "ClipSelection":
-    """The :class:`~mmtrain.magnify.clip.ClipSelection` of the options of :func:`_add_clip_options`."""
-    from mmtrain.magnify.clip import ClipSelection
+    """The :class:`~mmtrain.video.clip.ClipSelection` of the options of :func:`_add_clip_options`."""
+    from mmtrain.video.clip import ClipSelection
 
     return ClipSelection(start=args.start, frames=args.frames, stride=args.stride,
                          crop=tuple(args.crop) if args.crop else None,
                          resize=tuple(args.resize) if resize and args.resize else None,
                          scale=args.scale if resize else None)
+
+
+def _add_region_options(p: argparse.ArgumentParser) -> None:
+    """A region of interest: magnify a rectangle only, with a feathered edge."""
+    from mmtrain.magnify.roi import DEFAULT_FEATHER
+
+    p.add_argument("--roi", type=int, nargs=4, metavar=("X", "Y", "W", "H"),
+                   help="magnify only this rectangle of the frame (after --crop/--resize; columns X..X+W-1, rows "
+                        "Y..Y+H-1), blended into the input over --feather pixels; every pixel farther than that is "
+                        "the input's, byte for byte with a lossless output. A rectangle reaching outside the frame "
+                        "is an error (exit 2)")
+    p.add_argument("--feather", type=int, metavar="PX",
+                   help=f"width of the --roi rectangle's blended edge in pixels (raised cosine; 0: a hard edge; "
+                        f"default {DEFAULT_FEATHER})")
 
 
 def _add_output_options(p: argparse.ArgumentParser) -> None:
@@ -220,6 +235,7 @@ def run_magnify(args: argparse.Namespace) -> int:
     """Run ``mmtrain magnify``; prints the output path(s) and the speed."""
     from mmtrain.analysis.peakband import PeakChoice, parse_band_choice
     from mmtrain.magnify.pipeline import MagnifySettings
+    from mmtrain.magnify.roi import Region
     from mmtrain.magnify.videofile import magnify_video
 
     choice = parse_band_choice(args.band)
@@ -236,12 +252,16 @@ def run_magnify(args: argparse.Namespace) -> int:
     band = values.get("band")
     settings = MagnifySettings(**{k: values[k] for k in _SETTINGS_KEYS if values.get(k) is not None}
                                | {"band": tuple(band) if band is not None else None})
+    if args.feather is not None and args.roi is None:
+        raise ConfigError("feather: --feather shapes the edge of a --roi region; give --roi X Y W H")
+    roi = Region.parse(args.roi, args.feather) if args.roi is not None else None
     result = magnify_video(args.input, args.out, settings, model=model,
                            model_preset=values.get("model_preset"), device=values.get("device", "auto"),
                            selection=selection, side_by_side=bool(values.get("side_by_side")),
                            difference=args.difference, slices=_slices(args, values),
                            frames_png=_frame_indices(args.frames_png), work_dir=values.get("work_dir"),
-                           codec=args.codec or values.get("codec") or "h264", crf=args.crf, trim=args.trim, progress=not args.quiet)
+                           codec=args.codec or values.get("codec") or "h264", crf=args.crf, trim=args.trim, roi=roi,
+                           progress=not args.quiet)
     print(f"{result.output}: {result.n_frames} frames at {float(result.fps):g} fps in {result.seconds:.1f} s "
           f"({result.n_frames / max(result.seconds, 1e-9):.2f} frames/s)")
     for path in result.slice_images:
@@ -269,7 +289,7 @@ def _peak_band(args: argparse.Namespace, values: dict[str, Any], choice: Any,
 def run_make_demo_video(args: argparse.Namespace) -> int:
     """Run ``mmtrain make-demo-video``; prints the output path."""
     from mmtrain.magnify.demo import SinusoidVideo, demo_image
-    from mmtrain.magnify.video import check_video_path, write_video
+    from mmtrain.video.io import check_video_path, write_video
 
     check_video_path(args.out)  # before any frame is made
     demo = dict(_section(args).get("demo") or {})

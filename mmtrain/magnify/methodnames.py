@@ -13,7 +13,7 @@ __all__ = ["METHODS", "DEPRECATED_METHODS", "canonical_method"]
 
 log = logging.getLogger(__name__)
 
-#: The network, and the classical methods (:mod:`mmtrain.magnify.phase`, :mod:`mmtrain.magnify.linear`).
+#: The network, and the classical methods (:mod:`mmtrain.classical.phase`, :mod:`mmtrain.classical.linear`).
 METHODS: tuple[str, ...] = ("network", "phase_based", "linear")
 #: Old spellings still accepted (with a deprecation warning), old -> canonical.
 DEPRECATED_METHODS: dict[str, str] = {"phase-based": "phase_based"}

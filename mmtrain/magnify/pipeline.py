@@ -8,8 +8,8 @@
   band-pass ``T`` of the shape representation ``M``: ``y_t = D(V_t, M_t + H(T(M)_t, alpha))`` where
   ``H`` is the manipulator's added term (:meth:`MagNet.magnify_delta`: paper ``h(alpha g(.))``,
   official ``h((alpha - 1) g(.))``). Filters: ``fir``, ``butter``, ``diff-iir`` (see
-  :mod:`mmtrain.magnify.filters`). FIR needs every frame first, so its representations go through a
-  temporary Zarr store (:mod:`mmtrain.magnify.spill`); the other modes stream with one batch in memory.
+  :mod:`mmtrain.temporal.filters`). FIR needs every frame first, so its representations go through a
+  temporary Zarr store (:mod:`mmtrain.temporal.spill`); the other modes stream with one batch in memory.
 
 Differences from the authors' code (``run_temporal``), kept available with ``official_fir=True``:
 their FIR path decodes *every* frame against the *last* frame's shape, ``y_t = D(V_t, M_{T-1} +
@@ -35,7 +35,7 @@ import torch
 
 from mmdata.errors import ConfigError
 from mmtrain.model.frames import from_model_range, pad_to_multiple, to_model_range
-from mmtrain.magnify.filters import FILTER_KINDS, fir_response, make_streaming_filter, validate_band
+from mmtrain.temporal.filters import FILTER_KINDS, fir_response, make_streaming_filter, validate_band
 from mmtrain.magnify.methodnames import DEPRECATED_METHODS, METHODS, canonical_method
 from mmtrain.model.runtime import (PRECISIONS, autocast, check_precision, maybe_compile, release_freed_memory,
                                   retain_freed_memory,
@@ -75,9 +75,9 @@ class MagnifySettings:
         compile: ``torch.compile`` the network's parts (slow first call per frame size).
         threads: CPU threads of the network; ``None`` = the CPUs this process may use.
         allow_leaky_fir: run an FIR whose DC or stop-band gain exceeds the limits of
-            :mod:`mmtrain.magnify.fircheck` instead of refusing it.
+            :mod:`mmtrain.temporal.fircheck` instead of refusing it.
         backend: the phase-based method in ``torch`` (on the run's device,
-            :class:`mmtrain.magnify.phase_torch.PhaseBasedStreamTorch`) or ``numpy`` (pyrtools).
+            :class:`mmtrain.classical.phase_torch.PhaseBasedStreamTorch`) or ``numpy`` (pyrtools).
     """
 
     alpha: float
@@ -147,7 +147,7 @@ class MagnifySettings:
 
 def _check_fir(n_frames: int, band: tuple[float, float], fps: float, s: MagnifySettings) -> None:
     """Refuse (or, with ``allow_leaky_fir``, warn about) an FIR that is no band-pass; log a wide band."""
-    from mmtrain.magnify.fircheck import check_fir, require_fir
+    from mmtrain.temporal.fircheck import check_fir, require_fir
 
     kwargs = dict(numtaps=s.fir_taps, official=s.official_fir)
     if s.allow_leaky_fir:
@@ -291,7 +291,7 @@ def _magnify_fir(net: _Net, batches: Iterable[np.ndarray], s: MagnifySettings, *
     """FIR temporal mode: encode and spill every frame, filter tile-wise, decode in batches."""
     from tqdm.auto import tqdm
 
-    from mmtrain.magnify.spill import RepresentationSpill
+    from mmtrain.temporal.spill import RepresentationSpill
 
     model = net.model
     spill: RepresentationSpill | None = None

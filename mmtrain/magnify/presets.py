@@ -7,7 +7,7 @@ file's frame rate.
 
 The baby sequence uses the difference-of-IIR filter with the Riesz-pyramid paper's coefficients
 ``r = 0.04`` and ``0.4`` at 30 fps (the authors' ``run_temporal`` command line), expressed here as the
--3 dB cut-offs of the two low-passes (:func:`mmtrain.magnify.filters.iir_lowpass_cutoff`), 0.195-2.49 Hz.
+-3 dB cut-offs of the two low-passes (:func:`mmtrain.temporal.filters.iir_lowpass_cutoff`), 0.195-2.49 Hz.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mmdata.errors import ConfigError
-from mmtrain.magnify.filters import iir_lowpass_cutoff
+from mmtrain.temporal.filters import iir_lowpass_cutoff
 
 __all__ = ["SequencePreset", "PRESETS", "get_preset"]
 

@@ -1,14 +1,18 @@
 """Magnify a video file into another: clip selection, method, outputs and the views people judge by.
 
-:func:`magnify_video` reads the selected frames (:class:`~mmtrain.magnify.clip.ClipSelection`,
+:func:`magnify_video` reads the selected frames (:class:`~mmtrain.video.clip.ClipSelection`,
 display orientation), magnifies them with the network or a classical method
 (:func:`mmtrain.magnify.api.magnify_batches`) and writes
 
 * the output: a video (H.264 by default, lossy; FFV1 lossless) or a PNG sequence
-  (:mod:`mmtrain.magnify.outputs`), optionally with the input beside it (``side_by_side``) and a
+  (:mod:`mmtrain.video.outputs`), optionally with the input beside it (``side_by_side``) and a
   difference panel (``difference=GAIN``: ``GAIN x |output - input|``, mean over RGB, as a heat map);
-* any number of x-t / y-t slice images (:mod:`mmtrain.magnify.slices`), input left, output right;
+* any number of x-t / y-t slice images (:mod:`mmtrain.video.slices`), input left, output right;
 * chosen frames as PNG (``frames_png``: indices into the selected clip), as they appear in the output.
+
+``roi=Region(x, y, w, h, feather)`` magnifies that region of the selected frames only, with a feathered
+edge (:mod:`mmtrain.magnify.roi`): the method sees the region's window, and every pixel farther than
+``feather`` from the region is the input's, byte for byte (with a lossless output).
 
 ``trim=N`` magnifies every selected frame but writes none of the first ``N`` (to any output): the
 start-up transient of the causal IIR filters (Butterworth, difference of IIR), which start in the
@@ -35,9 +39,10 @@ from mmdata.errors import ConfigError
 from mmtrain.model.runtime import configure_threads
 
 if TYPE_CHECKING:  # annotations only
-    from mmtrain.magnify.clip import ClipSelection
+    from mmtrain.video.clip import ClipSelection
     from mmdata.progress import ProgressLike
     from mmtrain.magnify.pipeline import MagnifySettings
+    from mmtrain.magnify.roi import Region
 
 __all__ = ["MagnifyResult", "SliceSpec", "parse_slice", "default_slice_path", "frame_png_path", "difference_panel",
            "slice_label", "magnify_video"]
@@ -95,7 +100,7 @@ class MagnifyResult:
 
 def _stem(output: str | os.PathLike[str]) -> Path:
     """``OUT.mp4`` -> ``OUT``; a PNG folder or pattern -> ``FOLDER/magnified``."""
-    from mmtrain.magnify.outputs import is_png_sequence
+    from mmtrain.video.outputs import is_png_sequence
 
     output = Path(output)
     if is_png_sequence(output):
@@ -137,7 +142,7 @@ def slice_label(s: "MagnifySettings") -> str:  # noqa: F821
 
 
 def _compose(original: np.ndarray | None, out: np.ndarray, side_by_side: bool, difference: float | None) -> np.ndarray:
-    from mmtrain.magnify.slices import side_by_side as join
+    from mmtrain.video.slices import side_by_side as join
 
     frames = join(original, out) if side_by_side else out
     if difference is not None:
@@ -148,9 +153,9 @@ def _compose(original: np.ndarray | None, out: np.ndarray, side_by_side: bool, d
 def _check_outputs(input: Path, output: str | os.PathLike[str], slices: Sequence[SliceSpec],
                    frames_png: Sequence[int], n_frames: int, height: int, width: int) -> tuple[list[Path], list[Path]]:
     """Validate slices and exported frames; return their PNG paths (all writable, none the input)."""
-    from mmtrain.magnify.outputs import check_not_input
-    from mmtrain.magnify.slices import check_png_path, check_slice
-    from mmtrain.magnify.video import check_writable
+    from mmtrain.video.outputs import check_not_input
+    from mmtrain.video.slices import check_png_path, check_slice
+    from mmtrain.video.io import check_writable
 
     check_not_input(output, input)
     slice_paths = []
@@ -176,7 +181,8 @@ def magnify_video(input: str | os.PathLike[str], output: str | os.PathLike[str],
                   slices: Sequence[SliceSpec] = (), frames_png: Sequence[int] = (),
                   slice_axis: str | None = None, slice_at: int | None = None,
                   slice_output: str | os.PathLike[str] | None = None, work_dir: str | os.PathLike[str] | None = None,
-                  codec: str = "h264", crf: int = 17, trim: int = 0, progress: bool = True) -> MagnifyResult:
+                  codec: str = "h264", crf: int = 17, trim: int = 0, roi: "Region | None" = None,
+                  progress: bool = True) -> MagnifyResult:
     """Magnify (a selection of) a video file into another video or a PNG sequence.
 
     Args:
@@ -198,22 +204,24 @@ def magnify_video(input: str | os.PathLike[str], output: str | os.PathLike[str],
         codec: ``h264`` (lossy, default) or ``ffv1`` (lossless, ``.mkv``/``.avi``).
         crf: H.264 quality (lower is better).
         trim: magnify but do not write the first ``trim`` frames (an IIR filter's start-up).
+        roi: magnify only this region of the selected frames (:class:`~mmtrain.magnify.roi.Region`,
+            in the coordinates after ``selection``'s crop and resize); the rest is the input's.
         progress: show progress (a tqdm bar on a terminal, periodic log lines otherwise; :mod:`mmdata.progress`).
 
     Raises:
         VideoError: unreadable input, output equal to the input, unwritable outputs; an input whose
             stream ends before the last selected frame (truncated: fewer frames than declared), unless
             the selection stops before the damage. No output video is left then.
-        ConfigError: a bad setting or selection (e.g. FIR too short for its band, crop outside the frame).
+        ConfigError: a bad setting or selection (e.g. FIR too short for its band, crop or region outside the frame).
         CheckpointError: the checkpoint cannot be loaded.
     """
     from mmdata.progress import progress_bar
 
     from mmtrain.magnify.api import _model_arg, load_for, magnify_batches
-    from mmtrain.magnify.outputs import check_output, open_output
+    from mmtrain.video.outputs import check_output, open_output
     from mmtrain.magnify.pipeline import _rebatch, select_device
-    from mmtrain.magnify.slices import SliceRecorder, render_figure, save_png, slice_figure
-    from mmtrain.magnify.video import VideoReader
+    from mmtrain.video.slices import SliceRecorder, render_figure, save_png, slice_figure
+    from mmtrain.video.io import VideoReader
 
     start = time.perf_counter()
     check_output(output, codec=codec, crf=crf)  # a name no writer takes fails before anything is read
@@ -231,6 +239,8 @@ def magnify_video(input: str | os.PathLike[str], output: str | os.PathLike[str],
     slices = list(slices) + ([SliceSpec(slice_axis, slice_at or 0, slice_output)] if slice_axis else [])
     slice_paths, frame_paths = _check_outputs(reader.source.path, output, slices, frames_png, info.n_frames,
                                               info.height, info.width)
+    if roi is not None:
+        roi.check(info.width, info.height)
     dev = select_device(device)
     if dev.type == "cpu":
         configure_threads(s.threads)
@@ -238,20 +248,25 @@ def magnify_video(input: str | os.PathLike[str], output: str | os.PathLike[str],
     with open_output(output, width=panels * info.width, height=info.height, fps=info.fps, codec=codec,
                      crf=crf) as writer:
         net = load_for(s, _model_arg(model, checkpoint), device=dev, model_preset=model_preset)
-        log.info("magnifying %s (%dx%d, %d frames, %s fps) on %s: %s", info.path, info.width, info.height,
-                 info.n_frames, info.fps, dev, s)
+        log.info("magnifying %s (%dx%d, %d frames, %s fps) on %s: %s%s", info.path, info.width, info.height,
+                 info.n_frames, info.fps, dev, s, "" if roi is None else f"; region {roi}")
         bar = progress_bar(info.n_frames, unit="frame", desc="magnify", enabled=progress)  # log lines when not a terminal
-        need_input = side_by_side or difference is not None or bool(slices)
+        need_input = side_by_side or difference is not None or bool(slices) or roi is not None
         originals = _rebatch(VideoReader(input, selection).batches(s.batch), s.batch) if need_input else None
         recorders = [(SliceRecorder(sp.axis, sp.at), SliceRecorder(sp.axis, sp.at)) for sp in slices]
         wanted = {i: p for i, p in zip(frames_png, frame_paths)}
         index = 0
         # closing(): the FIR mode's spill store goes as soon as anything fails, not when the generator is collected
-        with bar, contextlib.closing(magnify_batches(net, _counted(reader.batches(s.batch), bar), s,
+        source = _counted(reader.batches(s.batch), bar)
+        if roi is not None:  # the method sees the region's window; the input frames come from `originals`
+            source = (np.ascontiguousarray(roi.crop(frames)) for frames in source)
+        with bar, contextlib.closing(magnify_batches(net, source, s,
                                                      n_frames=info.n_frames, device=dev, work_dir=work_dir,
                                                      progress=progress)) as magnified:
             for out in magnified:
                 original = next(originals) if originals is not None else None
+                if roi is not None:
+                    out = roi.paste(original, out)
                 if index + len(out) <= trim:
                     index += len(out)
                     continue

@@ -58,7 +58,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_magnify_logs_progress_when_stderr_is_a_pipe(tmp_path) -> None:
-    from mmtrain.magnify.video import write_video
+    from mmtrain.video.io import write_video
 
     frames = np.random.default_rng(0).integers(0, 256, (30, 16, 24, 3), dtype=np.uint8)
     write_video(tmp_path / "in.mkv", frames, 30, codec="ffv1")

@@ -8,7 +8,7 @@ from typing import Sequence
 import numpy as np
 from scipy import ndimage
 
-from mmtrain.magnify.video import write_video
+from mmtrain.video.io import write_video
 
 #: (axis, amplitude px, frequency Hz, phase rad)
 Component = tuple[str, float, float, float]

@@ -11,7 +11,7 @@ from mmtrain.analysis.api import analyse_frames
 from mmtrain.analysis.displacement import check_rois, roi_displacements
 from mmtrain.analysis.spectrum import (SpectrumSettings, amplitude_spectrum, analyse_displacements, peak_band,
                                        threshold_factor)
-from mmtrain.magnify.filters import validate_band
+from mmtrain.temporal.filters import validate_band
 
 FPS = 30.0
 N = 120  # resolution 0.25 Hz

@@ -19,9 +19,9 @@ from mmtrain.evaluate.video_accuracy import (
     track_points,
 )
 from mmtrain.evaluate.video_report import nominal_factors
-from mmtrain.magnify.phase import PhaseBasedConfig, fir_transfer
-from mmtrain.magnify.phase_torch import linear_magnify_torch, phase_based_magnify_torch
-from mmtrain.magnify.video import write_video
+from mmtrain.classical.phase import PhaseBasedConfig, fir_transfer
+from mmtrain.classical.phase_torch import linear_magnify_torch, phase_based_magnify_torch
+from mmtrain.video.io import write_video
 
 FPS = 30.0
 

@@ -15,11 +15,11 @@ from skimage.transform import rescale
 from mmdata.errors import ConfigError
 from mmdata.render.measure import estimate_shift
 from mmtrain.cli import main
-from mmtrain.magnify.filters import fir_filter, fir_response, iir_lowpass_coefficient
+from mmtrain.temporal.filters import fir_filter, fir_response, iir_lowpass_coefficient
 from mmtrain.magnify.pipeline import MagnifySettings, magnify_frames
 from mmtrain.magnify.presets import PRESETS, get_preset
-from mmtrain.magnify.spill import RepresentationSpill
-from mmtrain.magnify.video import VideoReader, probe_video, write_video
+from mmtrain.temporal.spill import RepresentationSpill
+from mmtrain.video.io import VideoReader, probe_video, write_video
 
 FPS = 30.0
 
@@ -231,7 +231,7 @@ def test_each_filter_selects_its_band_in_the_shape_representation(official):
     """The encoder's shape representation of a 1 Hz + 9 Hz motion, filtered pixel-wise with a
     0.5-2 Hz band: the 1 Hz content is kept, the 9 Hz content suppressed (ratios measured here:
     FIR > 50, Butterworth > 10, difference of IIR > 2, which is a gentle band-pass)."""
-    from mmtrain.magnify.filters import make_streaming_filter
+    from mmtrain.temporal.filters import make_streaming_filter
     from mmtrain.magnify.pipeline import frames_to_tensor
 
     t = np.arange(90)
@@ -334,7 +334,7 @@ def test_cli_every_mode_keeps_size_fps_and_frame_count(demo_video, weights, tmp_
         pngs = list(tmp_path.glob("out_*t-*.png"))
         assert len(pngs) == 1
         image = np.asarray(Image.open(pngs[0]))
-        from mmtrain.magnify.slices import render_figure, slice_figure
+        from mmtrain.video.slices import render_figure, slice_figure
 
         at = int(mode_args[mode_args.index("--at") + 1])
         line = np.zeros((8, 38, 3) if axis == "x" else (30, 8, 3), np.uint8)  # (T, W) or (H, T)
@@ -566,7 +566,7 @@ def _fir_argv(video: Path, out: Path, checkpoint: Path, work: Path) -> list[str]
 ], ids=["success", "disk-full", "ctrl-c"])
 def test_fir_spill_folder_and_temporary_output_go_whatever_happens(demo_video, tiny_checkpoint, tmp_path, capsys,
                                                                    monkeypatch, failure, status):
-    from mmtrain.magnify import spill
+    from mmtrain.temporal import spill
 
     work, out = tmp_path / "work", tmp_path / "out.mp4"
     work.mkdir()
@@ -597,7 +597,7 @@ def test_a_killed_runs_spill_folder_is_removed_by_the_next_spill(tmp_path):
     import os
     import subprocess
 
-    from mmtrain.magnify.spill import SPILL_PREFIX
+    from mmtrain.temporal.spill import SPILL_PREFIX
 
     finished = subprocess.Popen(["true"])
     finished.wait()  # its pid now names no process: the state a killed run leaves
@@ -615,7 +615,7 @@ def test_a_killed_runs_spill_folder_is_removed_by_the_next_spill(tmp_path):
 
 def test_a_failure_while_writing_removes_the_spill_at_once(demo_video, tiny_checkpoint, tmp_path, monkeypatch):
     """The writer fails after the FIR filtering: the spill goes before the error reaches the caller."""
-    from mmtrain.magnify import video
+    from mmtrain.video import io as video
     from mmtrain.magnify.videofile import magnify_video
 
     def full_disk(self, frame):

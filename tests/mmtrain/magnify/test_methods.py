@@ -9,11 +9,12 @@ from skimage import data as skdata
 from skimage.transform import rescale
 
 import mmtrain
+from mmtrain.magnify import magnify
 from fakes import _shift
 from mmdata.errors import ConfigError
 from mmdata.render.measure import estimate_shift
 from mmtrain.magnify.pipeline import MagnifySettings, magnify_frames
-from mmtrain.magnify.phase import PhaseBasedStream
+from mmtrain.classical.phase import PhaseBasedStream
 
 FPS = 30.0
 
@@ -59,7 +60,7 @@ def _shifts(out: np.ndarray, ref: np.ndarray) -> np.ndarray:
 
 def test_phase_based_static_magnifies_a_subpixel_sinusoid_by_alpha():
     frames, dx = _sinusoid_clip(48, 8, 0.2, 2.0, texture="gratings")
-    out = mmtrain.magnify(frames, 5.0, mode="static", method="phase-based")
+    out = magnify(frames, 5.0, mode="static", method="phase-based")
     measured = _shifts(out, frames[0])
     t = np.arange(len(frames))
     assert abs(_amplitude(measured, 2.0, t)) == pytest.approx(5.0 * 0.2, rel=0.10)
@@ -70,7 +71,7 @@ def test_phase_based_temporal_butterworth_is_one_plus_alpha_minus_1_times_h():
     """In steady state the output motion is ``(1 + (alpha - 1) H(f)) * delta``, H the Butterworth response."""
     n, f, alpha = 40, 5.0, 5.0
     frames, dx = _sinusoid_clip(48, n, 0.2, f, texture="gratings")
-    out = mmtrain.magnify(frames, alpha, mode="temporal", filter="butter", band=(3.0, 8.0), fps=FPS,
+    out = magnify(frames, alpha, mode="temporal", filter="butter", band=(3.0, 8.0), fps=FPS,
                           method="phase-based")
     t = np.arange(n)
     late = t >= 16  # the IIR start-up transient has decayed
@@ -96,7 +97,7 @@ def test_phase_based_stream_state_does_not_grow_with_frames():
 @pytest.mark.parametrize("mode", ["static", "dynamic"])
 def test_linear_method_is_first_order_magnification(mode):
     frames, _ = _sinusoid_clip(32, 8, 0.5, 2.0)
-    out = mmtrain.magnify(frames, 3.0, mode=mode, method="linear").astype(float)
+    out = magnify(frames, 3.0, mode=mode, method="linear").astype(float)
     x = frames.astype(float)
     ref = x[:1] if mode == "static" else np.concatenate([x[:1], x[:-1]])
     np.testing.assert_allclose(out, np.clip(np.rint(x + 2.0 * (x - ref)), 0, 255))
@@ -107,7 +108,7 @@ def test_one_call_api_equals_the_chained_calls(shared_data):
 
     model = load_model(shared_data / "official_checkpoint" / "weights.npz")
     frames, _ = _sinusoid_clip(32, 3, 0.3, 2.0)
-    got = mmtrain.magnify(frames, 10, mode="dynamic", checkpoint=model, device="cpu", batch=2)
+    got = magnify(frames, 10, mode="dynamic", checkpoint=model, device="cpu", batch=2)
     settings = MagnifySettings(alpha=10, mode="dynamic").resolve(FPS, 3)
     chained = np.concatenate(list(magnify_frames(model, [frames[:2], frames[2:]], settings, n_frames=3)))
     assert got.dtype == np.uint8 and np.array_equal(got, chained)
@@ -124,9 +125,9 @@ def test_one_call_api_equals_the_chained_calls(shared_data):
 def test_api_errors_name_the_option(kwargs, match):
     frames, _ = _sinusoid_clip(16, 4, 0.3, 2.0)
     with pytest.raises(ConfigError, match=match):
-        mmtrain.magnify(frames, 5, **kwargs)
+        magnify(frames, 5, **kwargs)
 
 
 def test_api_rejects_a_wrong_array():
     with pytest.raises(ConfigError, match=r"frames: expected a uint8 array \(T, H, W, 3\)"):
-        mmtrain.magnify(np.zeros((4, 16, 16), np.uint8), 5, method="linear")
+        magnify(np.zeros((4, 16, 16), np.uint8), 5, method="linear")

@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import mmtrain
 from mmdata.config import load_config
 from mmdata.errors import CheckpointError
 from mmtrain.cli import main
 from mmtrain.evaluate.cases import EvalSpec
+from mmtrain.magnify import magnify
 from mmtrain.model.checkpoint import save_checkpoint
 from mmtrain.model.network import MagNet, ModelConfig
 from mmtrain.model.registry import DEFAULT_MODEL, resolve_model
@@ -122,13 +122,13 @@ def test_the_python_api_uses_the_default_model_and_says_so(caplog: pytest.LogCap
     rng = np.random.default_rng(0)
     frames = rng.integers(0, 256, (3, 16, 16, 3), dtype=np.uint8)
     with caplog.at_level(logging.INFO):
-        default = mmtrain.magnify(frames, 5, device="cpu")
+        default = magnify(frames, 5, device="cpu")
     assert f"model: {DEFAULT_MODEL} (default)" in caplog.messages
     caplog.clear()
     with caplog.at_level(logging.INFO):
-        old = mmtrain.magnify(frames, 5, device="cpu", checkpoint=DEFAULT_MODEL)
+        old = magnify(frames, 5, device="cpu", checkpoint=DEFAULT_MODEL)
     assert "checkpoint= is deprecated; use model=" in caplog.messages
-    assert np.array_equal(default, mmtrain.magnify(frames, 5, device="cpu", model=DEFAULT_MODEL))
+    assert np.array_equal(default, magnify(frames, 5, device="cpu", model=DEFAULT_MODEL))
     assert np.array_equal(default, old)
 
 

@@ -14,9 +14,9 @@ from fakes import single_thread  # noqa: F401 (autouse fixture)
 
 from mmdata.errors import VideoError
 from mmtrain.cli import main
-from mmtrain.magnify.clip import ClipSelection
+from mmtrain.video.clip import ClipSelection
 from mmtrain.magnify.pipeline import MagnifySettings
-from mmtrain.magnify.video import VideoReader, probe_video
+from mmtrain.video.io import VideoReader, probe_video
 from mmtrain.magnify.videofile import magnify_video
 
 DECLARED = 30

@@ -2,7 +2,7 @@
 
 A researcher's high-speed clip is often long and large; these select what the network sees without
 writing Python. Everything is in the frame's *display* orientation (a phone video's rotation flag is
-applied first, see :mod:`mmtrain.magnify.video`), in this order:
+applied first, see :mod:`mmtrain.video.io`), in this order:
 
 1. frames ``start, start + stride, start + 2 stride, ...`` (indices of the decoded video, from 0),
    at most ``frames`` of them; skipped frames are decoded but not converted;

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from mmdata.errors import VideoError
-from mmtrain.magnify.video import VideoReader, VideoWriter, batched, probe_video, write_video
+from mmtrain.video.io import VideoReader, VideoWriter, batched, probe_video, write_video
 
 
 def _frames(n: int, height: int, width: int, seed: int = 0) -> list[np.ndarray]:

@@ -1,6 +1,6 @@
 """The complex steerable pyramid of ``pyrtools.pyramids.SteerablePyramidFreq`` in torch (CPU or CUDA).
 
-The numpy phase-based method (:mod:`mmtrain.magnify.phase`) decomposes frames with pyrtools'
+The numpy phase-based method (:mod:`mmtrain.classical.phase`) decomposes frames with pyrtools'
 frequency-domain steerable pyramid. This module applies *the same frequency-domain filters*, taken
 from pyrtools itself (the masks it builds for an image of the given shape: ``lo0``/``hi0``, and per
 level the radial high-pass, the angular masks and the radial low-pass), to batches of frames in

@@ -1,38 +1,35 @@
 """The phase-based method streamed over batches of video frames, in numpy or in torch.
 
-:func:`phase_based_frames` picks :class:`mmtrain.magnify.phase.PhaseBasedStream` (numpy, pyrtools) or
-:class:`mmtrain.magnify.phase_torch.PhaseBasedStreamTorch` (torch, on a device) and runs it one frame
+:func:`phase_based_frames` picks :class:`mmtrain.classical.phase.PhaseBasedStream` (numpy, pyrtools) or
+:class:`mmtrain.classical.phase_torch.PhaseBasedStreamTorch` (torch, on a device) and runs it one frame
 at a time; the two give the same output.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import Iterable, Iterator
 
 import numpy as np
 import torch
 
 from mmdata.errors import ConfigError
-from mmtrain.magnify.phase import PhaseBasedConfig, PhaseBasedStream
-from mmtrain.magnify.phase_torch import PhaseBasedStreamTorch
-
-if TYPE_CHECKING:
-    from mmtrain.magnify.pipeline import MagnifySettings
+from mmtrain.classical.phase import PhaseBasedConfig, PhaseBasedStream, StreamSettings
+from mmtrain.classical.phase_torch import PhaseBasedStreamTorch
 
 __all__ = ["phase_based_frames"]
 
 log = logging.getLogger(__name__)
 
 
-def phase_based_frames(batches: Iterable[np.ndarray], settings: MagnifySettings,
+def phase_based_frames(batches: Iterable[np.ndarray], settings: StreamSettings,
                        config: PhaseBasedConfig | None = None, *,
                        device: torch.device | str | None = None) -> Iterator[np.ndarray]:
     """Stream the phase-based method over batches of uint8 frames ``(n, H, W, 3)``; yields uint8 batches.
 
     Args:
         device: run the torch implementation there
-            (:class:`mmtrain.magnify.phase_torch.PhaseBasedStreamTorch`); ``None``: numpy (pyrtools).
+            (:class:`mmtrain.classical.phase_torch.PhaseBasedStreamTorch`); ``None``: numpy (pyrtools).
             Frames with an odd side run in numpy whatever the device (the torch pyramid needs even
             sides to use pyrtools' own filters); a log line says so. The two give the same output.
 

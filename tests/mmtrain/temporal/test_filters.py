@@ -8,7 +8,7 @@ import torch
 from scipy import signal
 
 from mmdata.errors import ConfigError
-from mmtrain.magnify.filters import (
+from mmtrain.temporal.filters import (
     ButterworthFilter,
     DiffIIRFilter,
     fir_filter,

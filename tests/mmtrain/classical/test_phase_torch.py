@@ -10,12 +10,12 @@ from pyrtools.pyramids import SteerablePyramidFreq
 from skimage.metrics import structural_similarity
 
 from mmdata.errors import ConfigError
-from mmtrain.magnify.clip import ClipSelection
-from mmtrain.magnify.linear import linear_magnify
-from mmtrain.magnify.phase import PhaseBasedConfig, phase_based_magnify
-from mmtrain.magnify.phase_torch import gaussian_blur_reflect, linear_magnify_torch, phase_based_magnify_torch
-from mmtrain.magnify.steerable import SteerablePyramid
-from mmtrain.magnify.video import VideoReader
+from mmtrain.video.clip import ClipSelection
+from mmtrain.classical.linear import linear_magnify
+from mmtrain.classical.phase import PhaseBasedConfig, phase_based_magnify
+from mmtrain.classical.phase_torch import gaussian_blur_reflect, linear_magnify_torch, phase_based_magnify_torch
+from mmtrain.classical.steerable import SteerablePyramid
+from mmtrain.video.io import VideoReader
 
 SHORT = PhaseBasedConfig(taps=10)  # one 3 Hz period at 30 fps keeps the tests cheap
 
@@ -126,7 +126,7 @@ def test_torch_equals_numpy_on_a_real_clip(shared_data):
                                          ("temporal", {"filter": "diff-iir", "band": (1.0, 4.0)})])
 def test_torch_stream_equals_numpy_stream(mode, extra):
     """``mmtrain magnify --method phase-based``: the torch stream (default backend) gives numpy's frames."""
-    from mmtrain.magnify.phase_frames import phase_based_frames
+    from mmtrain.classical.phase_frames import phase_based_frames
     from mmtrain.magnify.pipeline import MagnifySettings
 
     clip = np.clip(np.rint(_moving_clip(6, 32, 0.3)), 0, 255).astype(np.uint8)
@@ -145,14 +145,14 @@ def test_frames_with_an_odd_side_run_in_numpy_on_any_device(caplog):
     """A 33 x 30 video magnifies with the default (torch) backend: those frames go through numpy, said in the log."""
     import logging
 
-    from mmtrain.magnify.phase_frames import phase_based_frames
+    from mmtrain.classical.phase_frames import phase_based_frames
     from mmtrain.magnify.pipeline import MagnifySettings
 
     clip = np.clip(np.rint(_moving_clip(6, 32, 0.3)), 0, 255).astype(np.uint8)
     clip = np.concatenate([clip, clip[:, :1]], axis=1)[:, :, :30]  # 33 rows, 30 columns
     settings = MagnifySettings(alpha=10.0, method="phase-based").resolve(30.0, len(clip))
     expected = np.concatenate(list(phase_based_frames(iter([clip[:4], clip[4:]]), settings)))
-    with caplog.at_level(logging.INFO, logger="mmtrain.magnify.phase_frames"):
+    with caplog.at_level(logging.INFO, logger="mmtrain.classical.phase_frames"):
         got = np.concatenate(list(phase_based_frames(iter([clip[:4], clip[4:]]), settings, device="cpu")))
     assert np.array_equal(got, expected) and np.abs(expected.astype(int) - clip.astype(int))[1:].max() > 5
     assert any("30x33 frames have an odd side; running in numpy" in r.getMessage() for r in caplog.records)

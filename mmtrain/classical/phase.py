@@ -22,11 +22,11 @@ comparison (section 4.1, footnote 4):
 
 :func:`phase_based_magnify` is that method on a whole clip in memory (the evaluation's cases: 30
 frames of a small crop). On video, :class:`PhaseBasedStream` (driven by
-:func:`mmtrain.magnify.phase_frames.phase_based_frames`) runs it one
+:func:`mmtrain.classical.phase_frames.phase_based_frames`) runs it one
 frame at a time with the same pyramid, smoothing and amplification and the modes of the network:
 ``static`` (phase relative to the first frame), ``dynamic`` (relative to the previous frame) and
 ``temporal`` with a causal streaming filter (Butterworth or difference of IIR,
-:mod:`mmtrain.magnify.filters`) of the phase unwrapped frame to frame. Its memory is one pyramid
+:mod:`mmtrain.temporal.filters`) of the phase unwrapped frame to frame. Its memory is one pyramid
 plus the filter state per coefficient, whatever the clip's length.
 
 A motion ``delta`` that passes the filter therefore appears as ``alpha * delta`` in the output, which is
@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Protocol, Sequence
 
 import numpy as np
 import scipy.ndimage
@@ -56,7 +56,7 @@ import torch
 
 from mmdata.errors import ConfigError
 
-__all__ = ["PhaseBasedConfig", "fir_bandpass", "fir_transfer", "phase_based_magnify", "PhaseBasedStream"]
+__all__ = ["StreamSettings", "PhaseBasedConfig", "fir_bandpass", "fir_transfer", "phase_based_magnify", "PhaseBasedStream"]
 
 log = logging.getLogger(__name__)
 
@@ -210,8 +210,31 @@ def phase_based_magnify(
     return out[..., 0] if squeeze else out
 
 
+class StreamSettings(Protocol):
+    """What the streamed classical methods read of a run's settings
+    (:class:`mmtrain.magnify.pipeline.MagnifySettings` is one)."""
+
+    @property
+    def alpha(self) -> float: ...  # magnification factor
+
+    @property
+    def mode(self) -> str: ...  # static, dynamic or temporal
+
+    @property
+    def filter(self) -> str: ...  # temporal mode: fir, butter or diff-iir (the streamed ones: butter, diff-iir)
+
+    @property
+    def band(self) -> tuple[float, float] | None: ...  # temporal mode: pass band in Hz
+
+    @property
+    def fps(self) -> float | None: ...  # the sampling rate the band refers to
+
+    @property
+    def order(self) -> int: ...  # Butterworth order
+
+
 class PhaseBasedStream:
-    """The phase-based method one frame at a time, with the modes of :class:`~mmtrain.magnify.pipeline.MagnifySettings`.
+    """The phase-based method one frame at a time, in the modes of :class:`StreamSettings`.
 
     For every band coefficient ``c_t`` of every RGB channel, the motion signal ``d_t`` is
 
@@ -229,7 +252,7 @@ class PhaseBasedStream:
         config: pyramid and smoothing (``orientations``, ``levels``, ``sigma``); its band is unused.
     """
 
-    def __init__(self, settings: "MagnifySettings", config: PhaseBasedConfig | None = None) -> None:  # noqa: F821
+    def __init__(self, settings: StreamSettings, config: PhaseBasedConfig | None = None) -> None:
         self.s, self.config = settings, config or PhaseBasedConfig()
         self._prev: dict[tuple, np.ndarray] = {}
         self._phase: dict[tuple, np.ndarray] = {}
@@ -237,7 +260,7 @@ class PhaseBasedStream:
 
     def _signal(self, key: tuple, coeff: np.ndarray) -> np.ndarray:
         """The motion signal ``d_t`` of one band (see the class docstring)."""
-        from mmtrain.magnify.filters import make_streaming_filter
+        from mmtrain.temporal.filters import make_streaming_filter
 
         prev = self._prev.get(key, coeff)
         step = np.angle(coeff * np.conj(prev))

@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from mmdata.errors import ConfigError, VideoError
-from mmtrain.magnify.slices import save_png
-from mmtrain.magnify.video import LOSSLESS_PIX_FMT, VideoWriter, check_video_path, check_writable
+from mmtrain.video.slices import save_png
+from mmtrain.video.io import LOSSLESS_PIX_FMT, VideoWriter, check_video_path, check_writable
 
 __all__ = ["CODECS", "is_png_sequence", "check_not_input", "check_output", "PngSequenceWriter", "open_output"]
 
@@ -124,7 +124,7 @@ def check_output(path: str | os.PathLike[str], *, codec: str = "h264", crf: int 
     """Check, before any work and creating nothing, that :func:`open_output` will accept ``path``.
 
     Raises:
-        VideoError: an extension that is neither a supported video (:data:`~mmtrain.magnify.video.VIDEO_SUFFIXES`)
+        VideoError: an extension that is neither a supported video (:data:`~mmtrain.video.io.VIDEO_SUFFIXES`)
             nor a PNG sequence (the supported forms are named), a folder that is missing, a file or not
             writable, a malformed PNG pattern, FFV1 in a container that cannot hold it.
         ConfigError: ``crf`` outside 0..51.

@@ -31,7 +31,7 @@ from mmdata.errors import VideoError
 from mmdata.fsutil import check_suffix, commit, discard, remove_stale, tmp_name
 
 if TYPE_CHECKING:
-    from mmtrain.magnify.clip import ClipSelection
+    from mmtrain.video.clip import ClipSelection
 
 __all__ = ["LOSSLESS_PIX_FMT", "VIDEO_SUFFIXES", "VideoInfo", "probe_video", "VideoReader", "VideoWriter",
            "check_writable", "check_video_path", "write_video"]
@@ -160,7 +160,7 @@ class VideoReader:
 
     Args:
         path: the video file; probed on construction (see :func:`probe_video`).
-        selection: frame range, stride, crop and resize (:class:`~mmtrain.magnify.clip.ClipSelection`);
+        selection: frame range, stride, crop and resize (:class:`~mmtrain.video.clip.ClipSelection`);
             ``None`` = every frame as it is.
 
     Attributes:
@@ -179,7 +179,7 @@ class VideoReader:
     def __init__(self, path: str | os.PathLike[str], selection: "ClipSelection | None" = None) -> None:
         from dataclasses import replace
 
-        from mmtrain.magnify.clip import ClipSelection
+        from mmtrain.video.clip import ClipSelection
 
         self.source = probe_video(path)
         self.selection = selection or ClipSelection()

@@ -5,7 +5,7 @@ filter whose frequency resolution (about ``fps / frames``) can be far wider than
 short window-method band-pass passes DC: the whole shape representation, not just its motion, is then
 multiplied by ``alpha - 1`` and the output comes out darker, blurred and doubled. Before any frame
 goes through the network, :func:`check_fir` computes the response of exactly the filter that will be
-applied (the same cyclic kernel, from :func:`mmtrain.magnify.filters.fir_response`, its DTFT on a dense
+applied (the same cyclic kernel, from :func:`mmtrain.temporal.filters.fir_response`, its DTFT on a dense
 grid) and refuses the run when
 
 * its **DC gain** ``|H(0)|`` exceeds :data:`MAX_DC_GAIN` (2 %: at ``alpha = 10`` the still image
@@ -31,7 +31,7 @@ import numpy as np
 from scipy import signal
 
 from mmdata.errors import ConfigError
-from mmtrain.magnify.filters import fir_response
+from mmtrain.temporal.filters import fir_response
 
 __all__ = ["MAX_DC_GAIN", "MAX_STOP_GAIN", "FirReport", "fir_dense_response", "check_fir", "require_fir"]
 
@@ -106,7 +106,7 @@ def check_fir(n_frames: int, band: tuple[float, float], fps: float, *, numtaps: 
     """The DC gain, stop-band gain and effective band of the FIR a clip of ``n_frames`` gets.
 
     Raises:
-        ConfigError: as :func:`mmtrain.magnify.filters.fir_response` (bad band, too few frames).
+        ConfigError: as :func:`mmtrain.temporal.filters.fir_response` (bad band, too few frames).
     """
     low, high = float(band[0]), float(band[1])
     response = fir_response(n_frames, (low, high), fps, numtaps=numtaps, official=official)

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from mmdata.errors import ConfigError
-from mmtrain.magnify import clip
-from mmtrain.magnify.clip import ClipSelection
+from mmtrain.video import clip
+from mmtrain.video.clip import ClipSelection
 from mmtrain.magnify.pipeline import MagnifySettings
 from mmtrain.magnify.videofile import magnify_video
 

@@ -7,7 +7,7 @@ first-order approximation only holds while ``alpha * delta`` is small against th
 structure's wavelength.
 
 :func:`linear_magnify` filters a whole clip in memory with the FIR of the evaluation
-(:func:`mmtrain.magnify.phase.fir_transfer`). :func:`linear_frames` streams a video batch by batch
+(:func:`mmtrain.classical.phase.fir_transfer`). :func:`linear_frames` streams a video batch by batch
 with the modes of the network: ``d_t = x_t - x_0`` (static), ``x_t - x_{t-1}`` (dynamic) or a
 streaming Butterworth / difference-of-IIR band-pass of ``x`` (temporal).
 """
@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from mmdata.errors import ConfigError
-from mmtrain.magnify.phase import PhaseBasedConfig, fir_transfer
+from mmtrain.classical.phase import PhaseBasedConfig, StreamSettings, fir_transfer
 
 __all__ = ["linear_magnify", "linear_frames"]
 
@@ -58,9 +58,9 @@ def linear_magnify(
     return video[frames] + (alpha - 1.0) * filtered[frames]
 
 
-def linear_frames(batches: Iterable[np.ndarray], settings: "MagnifySettings") -> Iterator[np.ndarray]:  # noqa: F821
+def linear_frames(batches: Iterable[np.ndarray], settings: StreamSettings) -> Iterator[np.ndarray]:
     """Stream linear magnification over batches of uint8 frames ``(n, H, W, 3)``; yields uint8 batches."""
-    from mmtrain.magnify.filters import make_streaming_filter
+    from mmtrain.temporal.filters import make_streaming_filter
 
     s = settings
     temporal = make_streaming_filter(s.filter, s.band, s.fps, order=s.order) if s.mode == "temporal" else None

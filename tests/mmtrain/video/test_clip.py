@@ -12,10 +12,10 @@ from PIL import Image
 
 from mmdata.errors import ConfigError, VideoError
 from mmtrain.cli import main
-from mmtrain.magnify.clip import ClipSelection
-from mmtrain.magnify.outputs import open_output
-from mmtrain.magnify.slices import render_figure, slice_figure
-from mmtrain.magnify.video import VideoReader, probe_video, write_video
+from mmtrain.video.clip import ClipSelection
+from mmtrain.video.outputs import open_output
+from mmtrain.video.slices import render_figure, slice_figure
+from mmtrain.video.io import VideoReader, probe_video, write_video
 
 H, W, N = 24, 40, 20
 

@@ -11,10 +11,10 @@ import pytest
 
 from mmdata.errors import ConfigError
 from mmtrain.cli import main
-from mmtrain.magnify.filters import fir_filter, fir_response
-from mmtrain.magnify.fircheck import MAX_DC_GAIN, MAX_STOP_GAIN, check_fir, fir_dense_response, require_fir
+from mmtrain.temporal.filters import fir_filter, fir_response
+from mmtrain.temporal.fircheck import MAX_DC_GAIN, MAX_STOP_GAIN, check_fir, fir_dense_response, require_fir
 from mmtrain.magnify.pipeline import MagnifySettings
-from mmtrain.magnify.video import write_video
+from mmtrain.video.io import write_video
 
 DRUM = ((74.0, 78.0), 1900.0)  # the paper's drum band (Table A.1)
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mmdata.errors import ConfigError
-from mmtrain.magnify.slices import render_figure, scale_slice, slice_figure
+from mmtrain.video.slices import render_figure, scale_slice, slice_figure
 
 
 def _slice(seed: int, shape=(30, 96, 3)) -> np.ndarray:
@@ -69,7 +69,7 @@ def test_magnify_writes_a_bounded_labelled_slice_of_a_wide_clip(tmp_path):
     from PIL import Image
 
     from mmtrain.cli import main
-    from mmtrain.magnify.video import write_video
+    from mmtrain.video.io import write_video
 
     t, x = np.meshgrid(np.arange(30), np.arange(640), indexing="ij")
     row = (128 + 100 * np.sin((x + 2 * np.sin(t / 3)) / 7)).astype(np.uint8)  # a wiggling grating

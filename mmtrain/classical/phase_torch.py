@@ -1,9 +1,9 @@
 """The phase-based and linear Eulerian methods on a whole clip in torch: the same numbers as numpy, on a GPU.
 
 :func:`phase_based_magnify_torch` and :func:`linear_magnify_torch` are
-:func:`mmtrain.magnify.phase.phase_based_magnify` and :func:`mmtrain.magnify.linear.linear_magnify`
-step for step — the pyramid of :mod:`mmtrain.magnify.steerable` (pyrtools' own filters), the phase
-against frame 0, the zero-phase FIR of :func:`mmtrain.magnify.phase.fir_transfer` over time (the
+:func:`mmtrain.classical.phase.phase_based_magnify` and :func:`mmtrain.classical.linear.linear_magnify`
+step for step — the pyramid of :mod:`mmtrain.classical.steerable` (pyrtools' own filters), the phase
+against frame 0, the zero-phase FIR of :func:`mmtrain.classical.phase.fir_transfer` over time (the
 numpy methods' ``irfft(rfft(x) * transfer)``, evaluated at the output frames only, as rows of that
 filter's circulant matrix), the amplitude-weighted Gaussian smoothing with the kernel and boundary of
 ``scipy.ndimage.gaussian_filter`` (``truncate=4``, ``mode="reflect"``), and ``alpha - 1`` times the
@@ -27,8 +27,8 @@ import numpy as np
 import torch
 
 from mmdata.errors import ConfigError
-from mmtrain.magnify.phase import PhaseBasedConfig, fir_transfer
-from mmtrain.magnify.steerable import SteerablePyramid
+from mmtrain.classical.phase import PhaseBasedConfig, StreamSettings, fir_transfer
+from mmtrain.classical.steerable import SteerablePyramid
 
 __all__ = ["gaussian_blur_reflect", "amplitude_weighted_blur", "phase_based_magnify_torch", "linear_magnify_torch",
            "PhaseBasedStreamTorch"]
@@ -116,7 +116,7 @@ def phase_based_magnify_torch(
     frames: Sequence[int] | None = None,
     device: torch.device | str = "cpu",
 ) -> np.ndarray:
-    """:func:`mmtrain.magnify.phase.phase_based_magnify` in torch (float64, any device).
+    """:func:`mmtrain.classical.phase.phase_based_magnify` in torch (float64, any device).
 
     Args:
         video: frames (T, H, W) or (T, H, W, C), 0-255 scale; H and W even.
@@ -173,7 +173,7 @@ def linear_magnify_torch(
     frames: Sequence[int] | None = None,
     device: torch.device | str = "cpu",
 ) -> np.ndarray:
-    """:func:`mmtrain.magnify.linear.linear_magnify` in torch: ``frame + (alpha - 1) * bandpass(frames)``.
+    """:func:`mmtrain.classical.linear.linear_magnify` in torch: ``frame + (alpha - 1) * bandpass(frames)``.
 
     Returns:
         float64 numpy array (len(frames), H, W[, C]), not clipped.
@@ -190,7 +190,7 @@ def linear_magnify_torch(
 
 
 class PhaseBasedStreamTorch:
-    """:class:`mmtrain.magnify.phase.PhaseBasedStream` in torch: one frame at a time on ``device``.
+    """:class:`mmtrain.classical.phase.PhaseBasedStream` in torch: one frame at a time on ``device``.
 
     The same motion signal per band coefficient (``static``: phase against the first frame;
     ``dynamic``: against the previous one; ``temporal``: the streaming filter of the phase unwrapped
@@ -204,7 +204,7 @@ class PhaseBasedStreamTorch:
         device: torch device.
     """
 
-    def __init__(self, settings: "MagnifySettings", config: PhaseBasedConfig | None = None,  # noqa: F821
+    def __init__(self, settings: StreamSettings, config: PhaseBasedConfig | None = None,
                  device: torch.device | str = "cpu") -> None:
         self.s, self.config, self.device = settings, config or PhaseBasedConfig(), torch.device(device)
         self._pyr: SteerablePyramid | None = None
@@ -214,7 +214,7 @@ class PhaseBasedStreamTorch:
 
     def _signal(self, level: int, coeff: torch.Tensor) -> torch.Tensor:
         """The motion signal ``d_t`` of one level's bands ``(C, K, h, w)``."""
-        from mmtrain.magnify.filters import make_streaming_filter
+        from mmtrain.temporal.filters import make_streaming_filter
 
         prev = self._prev.get(level, coeff)
         step = torch.angle(coeff * prev.conj())

@@ -45,7 +45,7 @@ import zarr
 from tqdm.auto import tqdm
 
 from mmdata.errors import StoreError
-from mmtrain.magnify.filters import fir_filter
+from mmtrain.temporal.filters import fir_filter
 
 __all__ = ["RepresentationSpill", "SPILL_PREFIX", "remove_stale_spills", "tile_side"]
 
@@ -181,7 +181,7 @@ class RepresentationSpill:
         """FIR-filter every element's time series (cyclic, frequency domain), tile by tile with Dask.
 
         Args:
-            response: ``(T,)`` frequency response (see :func:`mmtrain.magnify.filters.fir_response`), T =
+            response: ``(T,)`` frequency response (see :func:`mmtrain.temporal.filters.fir_response`), T =
                 the number of frames appended.
         """
         t = self.n_frames
