@@ -4,7 +4,7 @@
 or ``peak:K`` (the K-th largest, from 1). A peak's band is computed by the same analysis as
 ``mmtrain spectrum`` (:func:`~mmtrain.analysis.api.analyse_video`) of the same clip (``--start``,
 ``--frames``, ``--stride``, ``--crop``, ``--resize``/``--scale``), the same regions (``--peak-roi``,
-default the whole frame) and the same sampling rate (``--fps`` or the preset's, else the clip's), so
+default the magnified ``--roi`` region, else the whole frame) and the same sampling rate (``--fps`` or the preset's, else the clip's), so
 ``--band peak`` magnifies exactly as ``--band LOW HIGH`` with the numbers ``spectrum.json`` shows.
 
 Example:
@@ -84,8 +84,9 @@ def band_from_peak(path: str | os.PathLike[str], choice: PeakChoice, *, selectio
     return band, peak
 
 
-def add_roi_option(p: argparse.ArgumentParser, flag: str = "--roi", *, what: str = "analyse") -> None:
+def add_roi_option(p: argparse.ArgumentParser, flag: str = "--roi", *, what: str = "analyse",
+                   default: str = "the whole frame") -> None:
     """``--roi X Y W H``, repeatable: regions in pixels of the selected clip."""
     p.add_argument(flag, type=int, nargs=4, action="append", metavar=("X", "Y", "W", "H"),
                    help=f"a region to {what}, in pixels of the selected clip (after --crop); repeat for several "
-                        "(default: the whole frame)")
+                        f"(default: {default})")

@@ -85,7 +85,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--fir-memory-mb", type=float, help="memory budget of the FIR filtering step")
     p.add_argument("--work-dir", help="folder for the FIR mode's temporary Zarr store")
     p.add_argument("--config", help="YAML configuration; its `magnify` section supplies defaults")
-    add_roi_option(p, "--peak-roi", what="take --band peak from")
+    add_roi_option(p, "--peak-roi", what="take --band peak from", default="the --roi region, else the whole frame")
     p.set_defaults(func=run_magnify)
 
     d = subparsers.add_parser(
@@ -279,7 +279,8 @@ def _peak_band(args: argparse.Namespace, values: dict[str, Any], choice: Any,
     if values.get("mode") != "temporal":
         raise ConfigError(f"band: --band peak chooses a temporal band; it needs --mode temporal, not "
                           f"{values.get('mode')}")
-    band, peak = band_from_peak(args.input, choice, selection=selection, rois=args.peak_roi, fps=values.get("fps"),
+    rois = args.peak_roi or ([args.roi] if args.roi is not None else None)  # the peak of the magnified region
+    band, peak = band_from_peak(args.input, choice, selection=selection, rois=rois, fps=values.get("fps"),
                                 progress=not args.quiet)
     print(f"band {band[0]:g} {band[1]:g} Hz: peak {choice.k} of the motion spectrum, {peak.freq_hz:.4g} Hz, "
           f"{peak.amplitude_px:.4g} px along {peak.axis}")
