@@ -6,7 +6,8 @@ straight from this analysis). The network is not needed: only video decoding and
 sub-pixel shift estimator.
 
 * :mod:`~mmtrain.analysis.displacement` — regions of interest and their displacement waveforms;
-* :mod:`~mmtrain.analysis.spectrum` — amplitude spectrum, noise floor, peaks and their bands;
+* :mod:`~mmtrain.analysis.spectrum` — amplitude spectrum, peaks and their bands;
+* :mod:`~mmtrain.analysis.floor` — the noise floor and the detection threshold over it;
 * :mod:`~mmtrain.analysis.api` — :func:`analyse_video` (a file and a clip selection) and :func:`analyse_frames`;
 * :mod:`~mmtrain.analysis.report` — ``spectrum.json``, the CSVs and the plots;
 * :mod:`~mmtrain.analysis.peakband` — ``--band peak[:K]`` of ``mmtrain magnify``;
@@ -22,8 +23,9 @@ _EXPORTS = {
     "mmtrain.analysis.displacement": ["Roi", "MIN_ROI_SIDE", "SHIFT_TOL", "check_rois", "roi_displacements"],
     "mmtrain.analysis.spectrum": [
         "MIN_FRAMES", "SpectrumSettings", "Peak", "RoiSpectrum", "SpectrumResult", "amplitude_spectrum",
-        "noise_floor", "threshold_factor", "find_peaks", "analyse_displacements", "peak_band",
+        "find_peaks", "analyse_displacements", "peak_band",
     ],
+    "mmtrain.analysis.floor": ["floor_halfwidth", "noise_floor", "threshold_factor"],
     "mmtrain.analysis.api": ["analyse_frames", "analyse_video"],
     "mmtrain.analysis.report": ["OUTPUT_FILES", "render_spectrum", "write_spectrum"],
     "mmtrain.analysis.peakband": ["PeakChoice", "parse_band_choice", "band_from_peak", "add_roi_option"],

@@ -4,7 +4,7 @@
 or ``peak:K`` (the K-th largest, from 1). A peak's band is computed by the same analysis as
 ``mmtrain spectrum`` (:func:`~mmtrain.analysis.api.analyse_video`) of the same clip (``--start``,
 ``--frames``, ``--stride``, ``--crop``, ``--resize``/``--scale``), the same regions (``--peak-roi``,
-default the whole frame) and the same sampling rate (``--fps`` or the preset's, else the clip's), so
+default the magnified ``--roi`` region, else the whole frame) and the same sampling rate (``--fps`` or the preset's, else the clip's), so
 ``--band peak`` magnifies exactly as ``--band LOW HIGH`` with the numbers ``spectrum.json`` shows.
 
 Example:

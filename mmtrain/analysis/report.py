@@ -89,10 +89,10 @@ def _plots(result: SpectrumResult, title: str) -> tuple[bytes, bytes]:
             ax2.semilogy(s.bin_freqs[1:], s.threshold[1:, c], "--", lw=0.8, color=line.get_color(),
                          label=f"{axis} threshold")
             for k, p in enumerate(result.peaks):
-                if p.roi == s.roi and p.axis == axis:
+                if p.roi == s.roi and p.axis == axis:  # labels staggered so that close peaks stay readable
                     ax2.plot([p.freq_hz], [p.amplitude_px], "v", color=line.get_color(), ms=7)
                     ax2.annotate(f"#{k + 1} {p.freq_hz:.3g} Hz\n{p.amplitude_px:.3g} px", (p.freq_hz, p.amplitude_px),
-                                 textcoords="offset points", xytext=(4, 6), fontsize=7)
+                                 textcoords="offset points", xytext=(4, 6 + 18 * (k % 3)), fontsize=7)
         ax2.set_ylabel("amplitude (px)")
         ax2.set_title(f"region {_roi_text(s.roi)}: resolution {result.resolution_hz:.3g} Hz", fontsize=9)
         ax2.legend(fontsize=7, loc="upper right", ncol=2)

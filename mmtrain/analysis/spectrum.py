@@ -20,8 +20,8 @@ For each region and axis (x, y) of a clip of ``N`` frames at ``fps`` Hz:
   when it exceeds ``k`` times the floor, with ``k`` chosen so that white noise alone yields a peak
   anywhere in one axis' spectrum with probability ``false_alarm`` (default 1 %). ``k`` is calibrated
   by Monte Carlo on white Gaussian waveforms of the clip's length run through the same spectrum and
-  floor (:func:`threshold_factor`; about 4.3 to 4.8 at 1 %), since the textbook Rayleigh bound on the
-  bins underestimates it by 20-30 %: the padded spectrum peaks between bins, and a median over a few
+  floor (:func:`~mmtrain.analysis.floor.threshold_factor`; about 4.2 to 4.7 at 1 %), since the
+  textbook Rayleigh bound on the bins underestimates it by 20-30 %: the padded spectrum peaks between bins, and a median over a few
   bins is itself noisy. A peak must also exceed ``min_amplitude`` px, below which the
   estimator's own systematic error (interpolation bias of sub-pixel shifts, a few thousandths of a
   pixel) could fake a motion.
@@ -36,20 +36,20 @@ For each region and axis (x, y) of a clip of ``N`` frames at ``fps`` Hz:
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any, Literal, Sequence
 
 import numpy as np
-from scipy import ndimage, signal
+from scipy import signal
 
 from mmdata.errors import ConfigError
 from mmtrain.analysis.displacement import Roi
+from mmtrain.analysis.floor import floor_halfwidth, noise_floor, threshold_factor
 
-__all__ = ["MIN_FRAMES", "SpectrumSettings", "Peak", "RoiSpectrum", "SpectrumResult", "amplitude_spectrum",
-           "noise_floor", "threshold_factor", "find_peaks", "analyse_displacements", "peak_band"]
+__all__ = ["MIN_FRAMES", "AXES", "SpectrumSettings", "Peak", "RoiSpectrum", "SpectrumResult", "amplitude_spectrum",
+           "find_peaks", "analyse_displacements", "peak_band"]
 
 #: The fewest frames a spectrum is computed from: eight DFT bins, for a noise floor to be estimated.
 MIN_FRAMES = 16
@@ -204,11 +204,7 @@ class SpectrumResult:
 
     @property
     def floor_halfwidth(self) -> int:
-        return _floor_halfwidth(self.n_frames, self.settings)
-
-
-def _floor_halfwidth(n: int, settings: SpectrumSettings) -> int:
-    return settings.floor_bins if settings.floor_bins is not None else min(max(8, n // 16), 32)
+        return floor_halfwidth(self.n_frames, self.settings.floor_bins)
 
 
 def amplitude_spectrum(x: np.ndarray, fps: float, *, pad: int = 16,
@@ -238,56 +234,6 @@ def amplitude_spectrum(x: np.ndarray, fps: float, *, pad: int = 16,
     x = x - (w @ x) / w.sum()
     spec = np.fft.rfft(w * x, n=pad * n)
     return np.fft.rfftfreq(pad * n, d=1.0 / fps), 2.0 * np.abs(spec) / w.sum()
-
-
-def noise_floor(bin_amplitude: np.ndarray, halfwidth: int) -> np.ndarray:
-    """Running median of the DFT bins' amplitudes over ``halfwidth`` bins either side (DC left out).
-
-    Args:
-        bin_amplitude: ``(B + 1,)`` amplitudes at bins 0 .. B.
-
-    Returns:
-        ``(B + 1,)``; bin 0 gets bin 1's value.
-    """
-    body = ndimage.median_filter(bin_amplitude[1:], size=2 * halfwidth + 1, mode="reflect")
-    return np.concatenate([body[:1], body])
-
-
-@functools.lru_cache(maxsize=64)
-def threshold_factor(n: int, false_alarm: float, *, pad: int = 16, halfwidth: int = 8,
-                     detrend: Literal["mean", "linear"] = "mean") -> float:
-    """``k`` such that white noise alone exceeds ``k`` times its noise floor in one axis' spectrum with
-    probability ``false_alarm``.
-
-    Calibrated by Monte Carlo: the spectra of ``max(2000, 20 / false_alarm)`` white Gaussian waveforms
-    of ``n`` samples go through the same spectrum and floor as the measurement; ``k`` is the
-    ``1 - false_alarm`` quantile of each one's largest ratio (over the padded spectrum's local maxima,
-    in the reported range) of amplitude to floor. The generator's seed is fixed, so ``k`` depends
-    on ``(n, false_alarm, pad, halfwidth, detrend)`` only (and is cached).
-    """
-    rng = np.random.default_rng(2018)
-    trials = int(max(2000, math.ceil(20 / false_alarm)))
-    w = signal.get_window("hann", n)
-    freqs = np.fft.rfftfreq(pad * n)  # cycles per sample: the reported range is 1/n .. 1/2 - 1/(2n)
-    keep = (freqs[1:-1] >= 1.0 / n) & (freqs[1:-1] <= 0.5 - 0.5 / n)
-    j = np.arange(len(freqs))
-    lo, frac = j // pad, (j % pad) / pad
-    hi = np.minimum(lo + 1, n // 2)
-    worst = []
-    for start in range(0, trials, 256):
-        x = rng.standard_normal((min(256, trials - start), n))
-        if detrend == "linear":
-            x = signal.detrend(x, axis=1, type="linear")
-        x = x - (x @ w)[:, None] / w.sum()
-        amp = np.abs(np.fft.rfft(x * w, n=pad * n, axis=1))
-        bins = amp[:, ::pad]
-        body = ndimage.median_filter(bins[:, 1:], size=(1, 2 * halfwidth + 1), mode="reflect")
-        floor = np.concatenate([body[:, :1], body], axis=1)
-        fine = floor[:, lo] * (1.0 - frac) + floor[:, hi] * frac  # np.interp onto the padded grid, per row
-        mid = amp[:, 1:-1]
-        local = (mid > amp[:, :-2]) & (mid >= amp[:, 2:]) & keep
-        worst.append(np.where(local, mid / fine[:, 1:-1], 0.0).max(axis=1))
-    return float(np.quantile(np.concatenate(worst), 1.0 - false_alarm))
 
 
 def _leak(delta: float) -> float:
@@ -387,7 +333,7 @@ def analyse_displacements(displacements: np.ndarray, fps: float, rois: Sequence[
         raise ConfigError(f"frames: a spectrum needs at least {MIN_FRAMES} frames, the clip has {n}")
     if not (fps > 0 and math.isfinite(fps)):
         raise ConfigError(f"fps: expected a positive frame rate, got {fps}")
-    factor = threshold_factor(n, settings.false_alarm, pad=settings.pad, halfwidth=_floor_halfwidth(n, settings),
+    factor = threshold_factor(n, settings.false_alarm, pad=settings.pad, halfwidth=floor_halfwidth(n, settings.floor_bins),
                               detrend=settings.detrend)
     per_roi, peaks = [], []
     for roi, disp in zip(rois, displacements):
@@ -395,17 +341,17 @@ def analyse_displacements(displacements: np.ndarray, fps: float, rois: Sequence[
         freqs = spectra[0][0]
         amp = np.stack([s[1] for s in spectra], axis=1)
         bins = amp[::settings.pad]
-        floor = np.stack([noise_floor(bins[:, c], _floor_halfwidth(n, settings)) for c in (0, 1)], axis=1)
+        floor = np.stack([noise_floor(bins[:, c], floor_halfwidth(n, settings.floor_bins)) for c in (0, 1)], axis=1)
         thresh = np.maximum(factor * floor, settings.min_amplitude)
         bin_freqs = freqs[::settings.pad]
-        per_roi.append(RoiSpectrum(tuple(roi), disp, freqs, amp, bin_freqs, bins, floor, thresh))  # type: ignore[arg-type]
+        per_roi.append(RoiSpectrum(roi, disp, freqs, amp, bin_freqs, bins, floor, thresh))
         for c, axis in enumerate(AXES):
             fine_floor = np.interp(freqs, bin_freqs, floor[:, c])
             fine_thresh = np.maximum(factor * fine_floor, settings.min_amplitude)
             for f, a, band, i in find_peaks(freqs, amp[:, c], fine_thresh, n, fps, settings):
-                peaks.append(Peak(f, a, axis, band, tuple(roi), float(fine_floor[i]), float(fine_thresh[i])))  # type: ignore[arg-type]
+                peaks.append(Peak(f, a, axis, band, roi, float(fine_floor[i]), float(fine_thresh[i])))
     peaks.sort(key=lambda p: -p.amplitude_px)
-    return SpectrumResult(float(fps), n, [tuple(r) for r in rois], per_roi, peaks[:settings.max_peaks],  # type: ignore[misc]
+    return SpectrumResult(float(fps), n, list(rois), per_roi, peaks[:settings.max_peaks],
                           settings, factor, dict(meta or {}))
 
 

@@ -279,8 +279,8 @@ def _peak_band(args: argparse.Namespace, values: dict[str, Any], choice: Any,
     if values.get("mode") != "temporal":
         raise ConfigError(f"band: --band peak chooses a temporal band; it needs --mode temporal, not "
                           f"{values.get('mode')}")
-    band, peak = band_from_peak(args.input, choice, selection=selection, rois=args.peak_roi or ([args.roi] if args.roi else None),
-                                fps=values.get("fps"),
+    rois = args.peak_roi or ([args.roi] if args.roi is not None else None)  # the peak of the magnified region
+    band, peak = band_from_peak(args.input, choice, selection=selection, rois=rois, fps=values.get("fps"),
                                 progress=not args.quiet)
     print(f"band {band[0]:g} {band[1]:g} Hz: peak {choice.k} of the motion spectrum, {peak.freq_hz:.4g} Hz, "
           f"{peak.amplitude_px:.4g} px along {peak.axis}")

@@ -9,8 +9,8 @@ from motion_synth import frames, truth
 from mmdata.errors import ConfigError
 from mmtrain.analysis.api import analyse_frames
 from mmtrain.analysis.displacement import check_rois, roi_displacements
-from mmtrain.analysis.spectrum import (SpectrumSettings, amplitude_spectrum, analyse_displacements, peak_band,
-                                       threshold_factor)
+from mmtrain.analysis.floor import threshold_factor
+from mmtrain.analysis.spectrum import SpectrumSettings, amplitude_spectrum, analyse_displacements, peak_band
 from mmtrain.temporal.filters import validate_band
 
 FPS = 30.0
