@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/bench_startup.py [--rounds 5] [--data ../shared/data] [--baseline OLD_TREE]
+    python benchmarks/bench_startup.py [--rounds 5] [--data ../shared/data] [--baseline REF]
 
 Each case runs in a fresh interpreter with ``python -X importtime`` (the import time is the sum of the
 top-level imports' cumulative times, as ``-X importtime`` prints them), ``--rounds`` times, the cases
@@ -10,8 +10,9 @@ alternating; the table prints medians with the CPU and the machine's load averag
 machine, compare the cases of one run, not runs of different times). Cases: ``mmtrain --help``,
 ``mmtrain magnify --help``, and a one-frame ``mmtrain magnify`` of a tiny demo video (written once,
 before the rounds) with the authors' weights from ``--data`` (skipped when they are missing).
-``--baseline`` names a second source tree (a worktree of an older commit, ``git worktree add /tmp/old
-21702a7``): each case then also runs from it, in the same rounds, alternating, and the table shows both.
+``--baseline REF`` (a git tag, branch or commit) unpacks that commit's packages into a temporary folder
+(``benchmarks/_baseline.py``): each case then also runs from it, in the same rounds, alternating, and the
+table shows both.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _baseline as bl  # noqa: E402
 CLI = [sys.executable, "-X", "importtime", "-c", "import sys; from mmtrain.cli import main; sys.exit(main())"]
 
 
@@ -62,11 +65,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="fresh processes per case")
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data",
                         help="the shared data folder (the authors' weights for the one-frame case)")
-    parser.add_argument("--baseline", type=Path, help="an older source tree to run each case from as well")
+    parser.add_argument("--baseline", metavar="REF", help="a git ref whose code runs each case as well (default: none)")
     args = parser.parse_args()
-    trees = {"": REPO} | ({"baseline: ": args.baseline.resolve()} if args.baseline else {})
     weights = args.data / "official_checkpoint" / "weights.npz"
     with tempfile.TemporaryDirectory() as tmp:
+        trees = {"": REPO} | ({"baseline: ": bl.unpack(args.baseline, Path(tmp))} if args.baseline else {})
         cases = {"mmtrain --help": ["--help"], "mmtrain magnify --help": ["magnify", "--help"]}
         if weights.is_file():
             demo = Path(tmp) / "demo.mp4"

@@ -133,6 +133,8 @@ HOW: dict[str, str] = {
     "python benchmarks/bench_perf.py --baseline 86a809c --rounds 3 --samples 48": "bench",
     "python benchmarks/bench_audit.py --samples 16 --repeats 3": "bench",
     "python benchmarks/bench_load.py --frames 4 --steps 2": "bench",
+    "python benchmarks/bench_magnify.py --inference --data ../shared/data --rounds 3 --frames 4": "bench",
+    "python benchmarks/bench_startup.py --rounds 4 --baseline 21702a7": "bench",
 }
 
 

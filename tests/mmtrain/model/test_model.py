@@ -199,7 +199,8 @@ def test_reflect_conv_gradients_equal_the_padded_convolution() -> None:
     assert torch.allclose(grads[0][0], grads[1][0], atol=1e-4) and torch.allclose(grads[0][1], grads[1][1], atol=1e-4)
 
 
-def _upsampled_reference(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, mode: str) -> torch.Tensor:
+def _upsampled_reference(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, mode: str,
+                         border: str = "strips") -> torch.Tensor:  # explicit, whatever the border
     return F.conv2d(F.pad(F.interpolate(x, scale_factor=2, mode="nearest"), (1, 1, 1, 1), mode=mode), weight, bias)
 
 
