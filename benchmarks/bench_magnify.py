@@ -8,8 +8,9 @@ Usage::
     python benchmarks/bench_magnify.py --accuracy /path/to/data      # bf16 / compile vs fp32, golden cases
     python benchmarks/bench_magnify.py --inference --data ../shared/data --rounds 3 --frames 4  # the variants
 
-Inference: the network's variants (fp32 reference, the default, reduced precision, compilation, one
-thread; the authors' TensorFlow model where installed) in static mode on real frames (``--video``, a
+Inference: the network's variants (fp32 reference, the default, reduced precision, one thread, the
+exported graph run by OpenVINO and by ONNX Runtime where installed, whose one-off export and
+compilation fall in the warm-up batch and are not counted) in static mode on real frames (``--video``, a
 640x352 centre crop by default) with the authors' weights, each in a fresh process per round, the
 variants alternating; seconds per frame, the ratio to fp32 (median of per-round ratios) and the
 output's error against fp32 in grey levels (maximum and 99.9th percentile of the uint8 frames).
@@ -29,8 +30,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -139,7 +142,11 @@ INFERENCE_VARIANTS: dict[str, dict] = {
     "fp32, 1 thread": dict(threads=1),
     "bf16 autocast": dict(precision="bf16"),
     "bf16 decoder only": dict(precision="bf16-decoder"),
+    "OpenVINO fp32 (--backend openvino)": dict(backend="openvino"),
+    "ONNX Runtime fp32 (--backend onnxruntime)": dict(backend="onnxruntime"),
 }
+#: Variants whose runtime is optional: skipped, with a row saying so, where it is not installed.
+OPTIONAL_RUNTIMES = {"OpenVINO fp32 (--backend openvino)": "openvino", "ONNX Runtime fp32 (--backend onnxruntime)": "onnxruntime"}
 #: Variants measured in the first round only (bf16 is emulated, several times slower, on CPUs without
 #: bf16 instructions); their ratio is that round's.
 FIRST_ROUND_ONLY = ("bf16 autocast", "bf16 decoder only")
@@ -195,28 +202,57 @@ def _inference_child(size: str, n_frames: int, batch: int, variant: str, data: s
     print(json.dumps(dict(s_per_frame=wall / n_frames, threads=threads)))
 
 
-def _tensorflow_row() -> tuple[str, ...] | None:
-    """The authors' TensorFlow model is not run here; a row saying whether TensorFlow is installed."""
+def _tf_python(option: str | None) -> str | None:
+    """The interpreter that runs the authors' TF model: ``--tf-python``, else this one where TensorFlow is installed."""
     import importlib.util
 
-    found = importlib.util.find_spec("tensorflow") is not None
-    return ("authors' TF model", "installed; not run by this script" if found else "not installed", "", "", "")
+    if option:
+        return option
+    return sys.executable if importlib.util.find_spec("tensorflow") is not None else None
+
+
+def _tensorflow_run(python: str, args: argparse.Namespace, frames: Path, out: Path) -> dict:
+    """One run of ``tf_reference.py`` (checked on golden case a, then timed on ``frames``) under ``python``."""
+    script = Path(__file__).with_name("tf_reference.py")
+    weights = Path(args.data) / "official_checkpoint" / "weights.npz"
+    golden = Path(args.data) / "official_golden" / "case_a_baby_static_amp10.npz"
+    run = subprocess.run([python, str(script), "--weights", str(weights), "--check", str(golden), "--frames", str(frames),
+                          "--alpha", "10", "--out", str(out), "--threads", str(os.cpu_count())],
+                         capture_output=True, text=True, check=True)
+    lines = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+    result = {k: v for line in lines for k, v in line.items()}
+    if result["golden_max_error"] > 1e-4:
+        raise SystemExit(f"the TF reference does not reproduce golden case a (max error {result['golden_max_error']:.2g})")
+    return result
 
 
 def bench_inference(args: argparse.Namespace) -> None:
     """The inference variants in alternating fresh processes; speed and error against the fp32 reference."""
     import os
 
-    runs: dict[str, list[float]] = {k: [] for k in INFERENCE_VARIANTS}
+    import importlib.util
+
+    variants = {k: v for k, v in INFERENCE_VARIANTS.items()
+                if k not in OPTIONAL_RUNTIMES or importlib.util.find_spec(OPTIONAL_RUNTIMES[k]) is not None}
+    tf_python = _tf_python(args.tf_python)
+    tf_name = "authors' model, TensorFlow (both frames encoded per frame, as their run does)"
+    if tf_python:
+        variants[tf_name] = {}
+    runs: dict[str, list[float]] = {k: [] for k in variants}
     errors: dict[str, tuple[float, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
+        if tf_python:
+            np.save(Path(tmp) / "frames.npy", _video_frames(args.video, args.sizes[0], args.frames + args.batch))
         for r in range(args.rounds):
-            for name, fields in INFERENCE_VARIANTS.items():
+            for name, fields in variants.items():
                 if r and name in FIRST_ROUND_ONLY:
                     continue
                 out = Path(tmp) / f"{abs(hash(name))}.npy"
-                res = bl.child(__file__, bl.REPO, "inference", args.sizes[0], args.frames, args.batch,
-                               json.dumps(fields), args.data, args.video, out)
+                if name == tf_name:
+                    res = _tensorflow_run(str(tf_python), args, Path(tmp) / "frames.npy", out)
+                else:
+                    res = bl.child(__file__, bl.REPO, "inference", args.sizes[0], args.frames, args.batch,
+                                   json.dumps(fields), args.data, args.video, out)
                 runs[name].append(res["s_per_frame"])
                 if r == 0 and name != next(iter(INFERENCE_VARIANTS)):
                     ref = np.load(Path(tmp) / f"{abs(hash(next(iter(INFERENCE_VARIANTS))))}.npy").astype(np.int16)
@@ -234,9 +270,10 @@ def bench_inference(args: argparse.Namespace) -> None:
         mark = " (first round)" if name in FIRST_ROUND_ONLY else ""
         print(f"| {name}{mark} | {statistics.median(times):.3f} | {bl.median_ratio(times, ref_runs):.2f} | "
               f"{err[0]:.0f} | {err[1]:.0f} |")
-    row = _tensorflow_row()
-    if row:
-        print("| " + " | ".join(row) + " |")
+    for name in INFERENCE_VARIANTS.keys() - variants.keys():
+        print(f"| {name} | {OPTIONAL_RUNTIMES[name]} not installed | | | |")
+    if not tf_python:
+        print(f"| {tf_name} | TensorFlow not installed (--tf-python) | | | |")
 
 
 def bench_accuracy(data: Path, compile_too: bool) -> None:
@@ -282,6 +319,9 @@ def main() -> None:
     parser.add_argument("--inference", action="store_true", help="only the inference table (variants vs fp32)")
     parser.add_argument("--data", default=str(bl.REPO.parent / "shared" / "data"),
                         help="inference: the shared data folder (the authors' weights; else a random network)")
+    parser.add_argument("--tf-python", metavar="PYTHON",
+                        help="inference: an interpreter with TensorFlow and numpy that runs the authors' model "
+                             "(tf_reference.py; default: this one, where TensorFlow is installed)")
     parser.add_argument("--video", default=str(bl.REPO.parent / "shared" / "data" / "videos" / "baby.mp4"),
                         help="inference: the frames (centre crop); random frames when missing")
     parser.add_argument("--sizes", nargs="+", default=["640x352", "1280x704"])

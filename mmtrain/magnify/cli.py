@@ -73,8 +73,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_output_options(p)
     p.add_argument("--batch", type=int, help="frames per network call")
     p.add_argument("--device", help="auto (CUDA when available), cpu, cuda, cuda:N")
-    p.add_argument("--backend", choices=("torch", "numpy"),
-                   help="phase-based method in torch on --device (default) or in numpy (the same numbers)")
+    p.add_argument("--backend", choices=("torch", "numpy", "openvino", "onnxruntime"),
+                   help="what runs the method: torch (default; on --device), numpy (phase_based only; the same "
+                        "numbers), openvino or onnxruntime (network only, on the CPU: an exported graph, equal "
+                        "within float rounding; the openvino extra)")
     p.add_argument("--threads", type=int, help="CPU threads (default: the CPUs this process may use)")
     p.add_argument("--precision", choices=("fp32", "bf16", "bf16-decoder", "fp16"),
                    help="network precision (default fp32): bf16 autocast everywhere, bf16-decoder the decoder "

@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, replace
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -45,6 +45,11 @@ __all__ = ["MODES", "PIPELINE_PRECISIONS", "METHODS", "DEPRECATED_METHODS", "can
            "magnify_frames"]
 
 log = logging.getLogger(__name__)
+
+#: What runs a method: torch (both), numpy (phase-based only), openvino or onnxruntime (the network only, on the CPU).
+BACKENDS: tuple[str, ...] = ("torch", "numpy", "openvino", "onnxruntime")
+#: The backends that run an exported graph of the network (:mod:`mmtrain.model.exported`).
+EXPORTED_BACKENDS: tuple[str, ...] = ("openvino", "onnxruntime")
 
 #: The network precisions of the video modes: those of :mod:`mmtrain.model.runtime` and the decoder alone in bf16.
 PIPELINE_PRECISIONS: tuple[str, ...] = (*PRECISIONS, "bf16-decoder")
@@ -81,8 +86,11 @@ class MagnifySettings:
         threads: CPU threads of the network; ``None`` = the CPUs this process may use.
         allow_leaky_fir: run an FIR whose DC or stop-band gain exceeds the limits of
             :mod:`mmtrain.temporal.fircheck` instead of refusing it.
-        backend: the phase-based method in ``torch`` (on the run's device,
-            :class:`mmtrain.classical.phase_torch.PhaseBasedStreamTorch`) or ``numpy`` (pyrtools).
+        backend: what runs the method: ``torch`` (the phase-based method on the run's device,
+            :class:`mmtrain.classical.phase_torch.PhaseBasedStreamTorch`; the network eager),
+            ``numpy`` (phase-based only: pyrtools), or ``openvino`` / ``onnxruntime`` (network only, on
+            the CPU: :class:`mmtrain.model.exported.ExportedNet`; ``compile`` and ``channels_last`` do
+            not apply).
     """
 
     alpha: float
@@ -129,8 +137,12 @@ class MagnifySettings:
             raise ConfigError(f"precision: expected one of {', '.join(PIPELINE_PRECISIONS)}, got {self.precision!r}")
         if self.border not in BORDERS:
             raise ConfigError(f"border: expected one of {', '.join(BORDERS)}, got {self.border!r}")
-        if self.backend not in ("torch", "numpy"):
-            raise ConfigError(f"backend: expected torch or numpy, got {self.backend!r}")
+        if self.backend not in BACKENDS:
+            raise ConfigError(f"backend: expected one of {', '.join(BACKENDS)}, got {self.backend!r}")
+        if self.backend in EXPORTED_BACKENDS and self.method != "network":
+            raise ConfigError(f"backend: {self.backend} runs the network; {self.method} runs in torch or numpy")
+        if self.backend in EXPORTED_BACKENDS and self.compile:
+            raise ConfigError(f"compile: torch.compile does not apply to backend {self.backend}, which runs its own graph")
         if self.threads is not None and self.threads < 1:
             raise ConfigError(f"threads: expected a positive thread count, got {self.threads}")
         if self.mode != "temporal":
@@ -248,10 +260,20 @@ class _Net:
         set_border(model, s.border)  # in place, like the memory format: the same sums in another order
         if device.type == "cpu":
             retain_freed_memory()  # large activations reused, not page-faulted in again at every call
+        self.settings, self.device = s, device
+        self.exported = s.backend in EXPORTED_BACKENDS
+        if self.exported:
+            if device.type != "cpu":
+                raise ConfigError(f"backend: {s.backend} runs on the CPU; use --device cpu, not {device}")
+            from mmtrain.model.exported import ExportedNet
+            from mmtrain.model.runtime import available_cpus
+
+            self.model: Any = ExportedNet(model, runtime=s.backend, threads=s.threads or available_cpus(),
+                                          encode_precision=self.encode_precision, decode_precision=self.decode_precision)
+            return
         if s.channels_last:
             model.to(memory_format=torch.channels_last)  # in place: the weights' values are unchanged
         self.model = maybe_compile(model, s.compile)
-        self.settings, self.device = s, device
 
     def chunks(self, frames: np.ndarray) -> Iterator[np.ndarray]:
         """Consecutive runs of ``frames`` of at most ``call_pixels`` pixels each (at least one frame)."""
@@ -263,7 +285,7 @@ class _Net:
         """A representation read back (numpy or tensor) on the device, in the network's memory format."""
         x = torch.from_numpy(a) if isinstance(a, np.ndarray) else a
         x = x.to(self.device)
-        return to_channels_last(x) if self.settings.channels_last else x
+        return to_channels_last(x) if self.settings.channels_last and not self.exported else x
 
     def encode(self, frames: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """Texture and shape (float32) of uint8 frames ``(n, H, W, 3)``."""

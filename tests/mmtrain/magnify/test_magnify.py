@@ -489,22 +489,34 @@ def test_sized_calls_and_channels_last_give_the_untuned_output(tmp_path, mode_kw
     assert diff.max() <= 1 and (diff > 0).mean() < 1e-3
 
 
-@pytest.mark.parametrize("precision, bound", [("fp32", 0), ("bf16-decoder", 4)])
-def test_fast_paths_stay_within_their_bound_of_fp32_on_the_golden_frames(official, shared_data, precision, bound):
-    """Static mode on a crop of golden case a (baby, alpha 10): the default border and the decoder in bf16
-    against the fp32 reference path (border strips): at most ``bound`` grey levels, 1 at the 99.9th percentile."""
+@pytest.mark.parametrize("fast, bound", [(dict(precision="fp32"), 0), (dict(precision="bf16-decoder"), 4),
+                                         (dict(backend="openvino"), 1), (dict(backend="onnxruntime"), 1)])
+def test_fast_paths_stay_within_their_bound_of_fp32_on_the_golden_frames(official, shared_data, fast, bound):
+    """Static mode on a crop of golden case a (baby, alpha 10): the default border, the decoder in bf16 and
+    the exported graph in each runtime against the fp32 reference path (border strips): at most ``bound``
+    grey levels, 1 at the 99.9th percentile."""
+    import importlib.util
+
+    from mmtrain.model.exported import RUNTIMES
+
+    for name in RUNTIMES.get(fast.get("backend", ""), ()):
+        if importlib.util.find_spec(name) is None:
+            pytest.skip(f"{name} is not installed")
     g = np.load(shared_data / "official_golden" / "case_a_baby_static_amp10.npz")
     clip = np.concatenate([g["frame_a_uint8"], g["frame_b_uint8"]])[:, 64:160, 32:224]  # (2, 96, 192, 3)
     alpha = float(g["amplification_factor"])
     ref = _run(official, clip, MagnifySettings(alpha=alpha, border="strips"))
-    out = _run(official, clip, MagnifySettings(alpha=alpha, precision=precision))
+    out = _run(official, clip, MagnifySettings(alpha=alpha, **fast))
     err = np.abs(out.astype(int) - ref.astype(int))
     assert err.max() <= bound and np.percentile(err, 99.9) <= 1, (err.max(), np.percentile(err, 99.9))
 
 
 def test_bad_runtime_settings_are_named():
     for kwargs, match in [(dict(precision="fp8"), "precision"), (dict(call_pixels=0), "call_pixels"),
-                          (dict(threads=0), "threads"), (dict(border="wrap"), "border")]:
+                          (dict(threads=0), "threads"), (dict(border="wrap"), "border"),
+                          (dict(backend="tvm"), "backend: expected one of torch, numpy, openvino, onnxruntime"),
+                          (dict(backend="openvino", method="linear"), "backend: openvino runs the network; linear"),
+                          (dict(backend="onnxruntime", compile=True), "compile: torch.compile does not apply")]:
         with pytest.raises(ConfigError, match=match):
             MagnifySettings(alpha=2.0, **kwargs).resolve(FPS, 10)
 
@@ -651,3 +663,35 @@ def test_a_failure_while_writing_removes_the_spill_at_once(demo_video, tiny_chec
                       work_dir=work, progress=False)
     assert err.value.__traceback__ is not None  # the traceback keeps every frame alive, the generators too
     assert list(work.iterdir()) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["work"]
+
+
+@pytest.mark.parametrize("backend", ["openvino", "onnxruntime"])
+def test_cli_exported_backends_match_torch_in_every_mode(demo_video, tiny_checkpoint, tmp_path, capsys, backend):
+    """``--backend openvino|onnxruntime`` in the dynamic and temporal modes (IIR and the spilled FIR, which call
+    the manipulator on filtered shapes): the frames torch writes, within one grey level."""
+    import importlib.util
+
+    from mmtrain.model.exported import RUNTIMES
+
+    for name in RUNTIMES[backend]:
+        if importlib.util.find_spec(name) is None:
+            pytest.skip(f"{name} is not installed")
+    for mode in (["--mode", "dynamic"], ["--mode", "temporal", "--filter", "butter", "--band", "2", "6"],
+                 ["--mode", "temporal", "--filter", "fir", "--band", "2", "6", "--allow-leaky-fir"]):
+        outs = []
+        for b in ("torch", backend):
+            out = tmp_path / f"{mode[1]}-{mode[-1]}-{b}.mkv"
+            assert main(["-q", "magnify", str(demo_video), "-o", str(out), "--codec", "ffv1", "--alpha", "5",
+                         "--model", str(tiny_checkpoint), "--batch", "3", "--threads", "1", "--device", "cpu",
+                         "--work-dir", str(tmp_path), "--backend", b, *mode]) == 0, capsys.readouterr().err
+            outs.append(np.stack(list(VideoReader(out))).astype(int))
+        assert outs[0].shape == outs[1].shape and np.abs(outs[0] - outs[1]).max() <= 1, mode
+        assert np.abs(outs[0] - np.stack(list(VideoReader(demo_video))).astype(int)).max() > 0  # it did magnify
+
+
+def test_cli_exported_backend_refuses_other_methods_in_one_line(demo_video, tmp_path, capsys):
+    rc = main(["magnify", str(demo_video), "-o", str(tmp_path / "out.mp4"), "--alpha", "5", "--method", "linear",
+               "--backend", "openvino"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "backend: openvino runs the network; linear runs in torch or numpy" in err, err
+    assert list(tmp_path.iterdir()) == []
