@@ -266,9 +266,10 @@ class _Net:
             if device.type != "cpu":
                 raise ConfigError(f"backend: {s.backend} runs on the CPU; use --device cpu, not {device}")
             from mmtrain.model.exported import ExportedNet
-            from mmtrain.model.runtime import available_cpus
+            from mmtrain.model.runtime import configure_threads
 
-            self.model: Any = ExportedNet(model, runtime=s.backend, threads=s.threads or available_cpus(),
+            # torch's count as configure_threads sets it: --threads, else OMP_NUM_THREADS or the CPUs allowed
+            self.model: Any = ExportedNet(model, runtime=s.backend, threads=configure_threads(s.threads),
                                           encode_precision=self.encode_precision, decode_precision=self.decode_precision)
             return
         if s.channels_last:
