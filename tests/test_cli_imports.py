@@ -1,6 +1,6 @@
-"""A command imports what it uses: the help of ``mmtrain magnify`` (a fresh process each) loads no numerical
-library beyond numpy, and the magnification path loads torch and the video library but none of the others
-(sys.modules, not timings)."""
+"""A command imports what it uses (a fresh process each; sys.modules, not timings): the help of every command
+of ``mmdata`` and ``mmtrain`` loads no numerical library, ``--version`` no command module, and the
+magnification path loads torch and the video library but none of the others (no schema validator either)."""
 
 from __future__ import annotations
 
@@ -31,9 +31,29 @@ print(json.dumps(sorted(k for k in {names!r} if k in sys.modules)))
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("argv", [["magnify", "--help"], ["make-demo-video", "--help"], ["-q", "magnify", "--help"]])
-def test_the_help_of_a_magnify_command_imports_no_heavy_library(argv: list[str]) -> None:
-    assert _imported_after(f"from mmtrain.cli import main\nmain({argv!r})") == []
+#: The help of every command, and its argument errors, need no numerical library at all.
+HELP_HEAVY = (*HEAVY, "numpy")
+
+MMTRAIN_HELP = [["--help"], ["magnify", "--help"], ["make-demo-video", "--help"], ["-q", "magnify", "--help"],
+                ["spectrum", "--help"], ["app", "--help"], ["train", "--help"], ["curves", "--help"],
+                ["convert-weights", "--help"], ["evaluate", "--help"], ["evaluate", "sets", "--help"],
+                ["evaluate", "run", "--help"], ["evaluate", "merge", "--help"], ["evaluate", "video-accuracy", "--help"],
+                ["models", "--help"], ["--version"], ["magnify"], ["evaluate", "run", "--shard", "x"]]
+
+
+@pytest.mark.parametrize("argv", MMTRAIN_HELP, ids=" ".join)
+def test_the_help_of_every_mmtrain_command_imports_no_numerical_library(argv: list[str]) -> None:
+    assert _imported_after(f"from mmtrain.cli import main\nmain({argv!r})", HELP_HEAVY) == []
+
+
+MMDATA_HELP = [["--help"], ["sources", "--help"], ["sources", "build", "--help"], ["sources", "show", "--help"],
+               ["preview", "--help"], ["generate", "--help"], ["index", "--help"], ["audit", "--help"],
+               ["explain", "--help"], ["export-official", "--help"], ["import-official", "--help"], ["--version"]]
+
+
+@pytest.mark.parametrize("argv", MMDATA_HELP, ids=" ".join)
+def test_the_help_of_every_mmdata_command_imports_no_numerical_library(argv: list[str]) -> None:
+    assert _imported_after(f"from mmdata.cli import main\nmain({argv!r})", HELP_HEAVY) == []
 
 
 def test_magnifying_loads_torch_but_not_scipy_or_the_store() -> None:
