@@ -1,4 +1,4 @@
-"""Start-up of the ``mmtrain`` commands: wall time and import time of fresh processes.
+"""Start-up of the ``mmtrain`` and ``mmdata`` commands: wall time and import time of fresh processes.
 
 Usage::
 
@@ -8,7 +8,8 @@ Each case runs in a fresh interpreter with ``python -X importtime`` (the import 
 top-level imports' cumulative times, as ``-X importtime`` prints them), ``--rounds`` times, the cases
 alternating; the table prints medians with the CPU and the machine's load averages (on a shared
 machine, compare the cases of one run, not runs of different times). Cases: ``mmtrain --help``,
-``mmtrain magnify --help``, and a one-frame ``mmtrain magnify`` of a tiny demo video (written once,
+``mmtrain magnify --help``, ``mmtrain spectrum --help``, ``mmtrain evaluate --help``, ``mmdata --help``,
+``mmdata generate --help``, and a one-frame ``mmtrain magnify`` of a tiny demo video (written once,
 before the rounds) with the authors' weights from ``--data`` (skipped when they are missing).
 ``--baseline REF`` (a git tag, branch or commit) unpacks that commit's packages into a temporary folder
 (``benchmarks/_baseline.py``): each case then also runs from it, in the same rounds, alternating, and the
@@ -29,17 +30,21 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _baseline as bl  # noqa: E402
-CLI = [sys.executable, "-X", "importtime", "-c", "import sys; from mmtrain.cli import main; sys.exit(main())"]
+
+
+def _cli(program: str) -> list[str]:
+    return [sys.executable, "-X", "importtime", "-c", f"import sys; from {program}.cli import main; sys.exit(main())"]
 
 
 def _run(args: list[str], tree: Path = REPO) -> tuple[float, float, set[str]]:
-    """Wall seconds, import seconds and the imported top-level packages of one fresh ``mmtrain ARGS`` of ``tree``."""
+    """Wall seconds, import seconds and the imported top-level packages of one fresh ``PROGRAM ARGS`` of ``tree``
+    (``args[0]`` names the program, ``mmtrain`` or ``mmdata``)."""
     env = dict(os.environ, PYTHONPATH=str(tree))
     start = time.perf_counter()
-    out = subprocess.run(CLI + args, env=env, cwd=tree, capture_output=True, text=True)  # `-c` puts the cwd first
+    out = subprocess.run(_cli(args[0]) + args[1:], env=env, cwd=tree, capture_output=True, text=True)  # `-c` puts the cwd first
     wall = time.perf_counter() - start
     if out.returncode != 0:
-        raise SystemExit(f"mmtrain {' '.join(args)} failed: {out.stderr.strip().splitlines()[-1:]}")
+        raise SystemExit(f"{' '.join(args)} failed: {out.stderr.strip().splitlines()[-1:]}")
     imports, packages = 0.0, set()
     for line in out.stderr.splitlines():
         if not line.startswith("import time:") or "|" not in line:
@@ -70,12 +75,13 @@ def main() -> None:
     weights = args.data / "official_checkpoint" / "weights.npz"
     with tempfile.TemporaryDirectory() as tmp:
         trees = {"": REPO} | ({"baseline: ": bl.unpack(args.baseline, Path(tmp))} if args.baseline else {})
-        cases = {"mmtrain --help": ["--help"], "mmtrain magnify --help": ["magnify", "--help"]}
+        cases = {name: name.split() for name in ("mmtrain --help", "mmtrain magnify --help", "mmtrain spectrum --help",
+                                                 "mmtrain evaluate --help", "mmdata --help", "mmdata generate --help")}
         if weights.is_file():
             demo = Path(tmp) / "demo.mp4"
-            _run(["make-demo-video", "-o", str(demo), "--frames", "2", "--size", "64", "48"])
+            _run(["mmtrain", "make-demo-video", "-o", str(demo), "--frames", "2", "--size", "64", "48"])
             cases["mmtrain magnify, one frame 64x48"] = [
-                "-q", "magnify", str(demo), "-o", str(Path(tmp) / "out.mp4"), "--alpha", "5", "--frames", "1",
+                "mmtrain", "-q", "magnify", str(demo), "-o", str(Path(tmp) / "out.mp4"), "--alpha", "5", "--frames", "1",
                 "--model", str(weights)]
         results: dict[str, list[tuple[float, float, set[str]]]] = {}
         for i in range(args.rounds):
@@ -87,7 +93,7 @@ def main() -> None:
           f"load {'/'.join(f'{v:.1f}' for v in os.getloadavg())}\n")
     print("| command | wall s | imports s | heavy packages imported |")
     print("|---|---|---|---|")
-    heavy = ("torch", "scipy", "matplotlib", "skimage", "pyrtools", "zarr", "dask", "av", "numpy")
+    heavy = ("torch", "scipy", "matplotlib", "skimage", "pyrtools", "zarr", "dask", "av", "numpy", "jsonschema")
     for name, runs in ((label + case, results[label + case]) for case in cases for label in sorted(trees, reverse=True)):
         wall = statistics.median(r[0] for r in runs)
         imports = statistics.median(r[1] for r in runs)

@@ -18,12 +18,12 @@ from mmdata.errors import (
     VideoError,
 )
 from mmdata.lazy import lazy_exports
-from mmdata.version import __version__
 
 #: Where the other public names are defined; imported on first use (PEP 562): the config pulls in
-#: jsonschema and yaml, the scene numpy, the store zarr and dask, and a command that needs none of them
-#: (``mmtrain magnify --help``) does not import them.
+#: jsonschema and yaml, the scene numpy, the store zarr and dask, the version the package metadata, and a
+#: command that needs none of them (``mmtrain magnify --help``) does not import them.
 _EXPORTS = {
+    "mmdata.version": ["__version__"],
     "mmdata.config": ["load_config", "validate_config"],
     "mmdata.scene": ["PART_NAMES", "LayerParams", "SampleParams", "part_name", "part_number"],
     "mmdata.store": ["open_dataset", "Dataset"],

@@ -13,7 +13,7 @@ from mmdata.clibase import run_cli
 #: Each sub-command -> the module that registers it, in the order ``mmdata --help`` lists them.
 COMMANDS: dict[str, str] = {
     "sources": "mmdata.sources.cli",
-    "preview": "mmdata.render.preview",
+    "preview": "mmdata.render.cli",
     "generate": "mmdata.store.cli",
     "index": "mmdata.store.cli",
     "audit": "mmdata.store.cli",

@@ -68,6 +68,17 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see '{self.prog} --help')\n")
 
 
+class _VersionAction(argparse._VersionAction):
+    """``--version``: ``PROG VERSION``, the installed version looked up only when asked for (its package
+    metadata takes a noticeable share of a light command's start-up)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        from mmdata.version import __version__
+
+        self.version = f"%(prog)s {__version__}"
+        super().__call__(parser, *args, **kwargs)
+
+
 def build_parser(prog: str, description: str, modules: Sequence[str]) -> tuple[OneLineParser, Any]:
     """The program's parser and its sub-parsers action, the sub-commands of every named module registered.
 
@@ -77,10 +88,8 @@ def build_parser(prog: str, description: str, modules: Sequence[str]) -> tuple[O
         modules: the modules that register the sub-commands (``"mmtrain.magnify.cli"``), imported here, in
             the order ``PROG --help`` lists their commands.
     """
-    from mmdata.version import __version__
-
     parser = OneLineParser(prog=prog, description=description)
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--version", action=_VersionAction)
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors, no progress bars")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -95,14 +104,17 @@ def command_modules(commands: Mapping[str, str], argv: Sequence[str]) -> list[st
 
     The command is the first argument that is not an option (the program's own options take no value);
     all modules are needed when there is none, when it is unknown (the error lists the commands) and when
-    ``-h``/``--help``/``--version`` comes before it (``PROG --help`` lists every command).
+    ``-h``/``--help`` comes before it (``PROG --help`` lists every command); none when ``--version`` does
+    (argparse prints the version and exits as soon as it reaches the option, before any command).
 
     Args:
         commands: each command's name -> the module that registers it.
         argv: the arguments after the program's name.
     """
     for arg in argv:
-        if arg in ("-h", "--help", "--version") or arg == "--":
+        if arg == "--version":
+            return []
+        if arg in ("-h", "--help", "--"):
             break
         if not arg.startswith("-"):
             if arg in commands:

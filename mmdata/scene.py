@@ -28,9 +28,10 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["PART_NAMES", "PartRecipe", "RECIPES", "part_number", "part_name", "LayerParams", "SampleParams", "magnification", "magnify"]
 
@@ -202,6 +203,8 @@ class SampleParams:
 def magnification(alpha: float, theta: float = 0.0, alpha_y: float | None = None) -> np.ndarray:
     """(2, 2) M with the magnified displacement = M d: alpha I, or R(theta) diag(alpha, alpha_y) R(theta)^T
     when ``alpha_y`` is given (axial targets; theta in radians from +x towards +y)."""
+    import numpy as np  # here: the scene contract is plain data, read by commands that need no arrays
+
     if alpha_y is None:
         return alpha * np.eye(2)
     c, s = math.cos(theta), math.sin(theta)

@@ -21,12 +21,13 @@ band=..., fps=..., method=...)`` on a ``(T, H, W, 3)`` uint8 array (:func:`mmtra
 
 from __future__ import annotations
 
-from mmdata import CheckpointError, VideoError, __version__
+from mmdata import CheckpointError, VideoError
 from mmdata.lazy import lazy_exports
 
 #: Where each public name is defined; imported on first use (PEP 562): ``import mmtrain.magnify.pipeline``
 #: does not import training, evaluation or the classical methods.
 _EXPORTS = {
+    "mmdata.version": ["__version__"],
     "mmtrain.magnify.pipeline": ["MagnifySettings", "magnify_frames"],
     "mmtrain.magnify.api": ["magnify_iter"],
     "mmtrain.magnify.videofile": ["magnify_video"],

@@ -14,7 +14,9 @@ import pytest
 
 from mmdata.lazy import lazy_exports
 
-LAZY_PACKAGES = ["mmtrain", "mmtrain.magnify", "mmtrain.video", "mmtrain.temporal", "mmtrain.classical", "mmtrain.analysis", "mmtrain.app", "mmtrain.model", "mmtrain.train", "mmtrain.evaluate", "mmdata.render"]
+LAZY_PACKAGES = ["mmtrain", "mmtrain.magnify", "mmtrain.video", "mmtrain.temporal", "mmtrain.classical", "mmtrain.analysis",
+                 "mmtrain.app", "mmtrain.model", "mmtrain.train", "mmtrain.evaluate",
+                 "mmdata", "mmdata.render", "mmdata.sources", "mmdata.store", "mmdata.formats"]
 
 
 def _fresh(code: str) -> dict:

@@ -134,7 +134,7 @@ HOW: dict[str, str] = {
     "python benchmarks/bench_audit.py --samples 16 --repeats 3": "bench",
     "python benchmarks/bench_load.py --frames 4 --steps 2": "bench",
     "python benchmarks/bench_magnify.py --inference --data ../shared/data --rounds 3 --frames 4": "bench",
-    "python benchmarks/bench_startup.py --rounds 4 --baseline 21702a7": "bench",
+    "python benchmarks/bench_startup.py --rounds 3 --baseline 6b9b9d2": "bench",
 }
 
 

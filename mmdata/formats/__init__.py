@@ -4,11 +4,14 @@
 
 from __future__ import annotations
 
-from mmdata.formats.official import (
-    FOLDERS,
-    export_official,
-    import_official,
-)
+from mmdata.lazy import lazy_exports
+
+#: Where each public name is defined; imported on first use (PEP 562): the store (zarr, dask) and the
+#: image files load only when a layout is exported or imported.
+_EXPORTS = {
+    "mmdata.formats.official": ["FOLDERS", "export_official", "import_official"],
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "FOLDERS",

@@ -9,7 +9,7 @@ In pipeline order:
 * :mod:`~mmdata.render.color` — the sRGB transfer functions of linear-light rendering (``dataset.linear_light``);
 * :mod:`~mmdata.render.noise` — photon and read noise, stochastic rounding to 8 bits;
 * :mod:`~mmdata.render.measure` — the sub-pixel shift estimator the tests and evaluation measure motion with;
-* :mod:`~mmdata.render.preview` — ``mmdata preview``: contact sheets of rendered samples.
+* :mod:`~mmdata.render.preview` — contact sheets of rendered samples (``mmdata preview``, :mod:`~mmdata.render.cli`).
 
 Only these modules (with the source decoding of :mod:`mmdata.sources`) decide a sample's bytes; their
 code hash (:func:`mmdata.store.provenance.render_code_hash`) is what a shard records and the workflow

@@ -5,10 +5,19 @@ it anywhere (worker processes included) with :func:`open_catalogue`; the rendere
 the :class:`Catalogue` protocol.
 """
 
-from mmdata.sources.base import Catalogue, InMemoryCatalogue, background_shape, object_shape
-from mmdata.sources.build import build_catalogue, resolve_sources_config
-from mmdata.sources.catalogue import StoredCatalogue, open_catalogue
-from mmdata.sources.paths import contained_file
+from __future__ import annotations
+
+from mmdata.lazy import lazy_exports
+
+#: Where each public name is defined; imported on first use (PEP 562): the catalogue's arrays (zarr)
+#: and the source builders load only for the command that uses them.
+_EXPORTS = {
+    "mmdata.sources.base": ["Catalogue", "InMemoryCatalogue", "background_shape", "object_shape"],
+    "mmdata.sources.build": ["build_catalogue", "resolve_sources_config"],
+    "mmdata.sources.catalogue": ["StoredCatalogue", "open_catalogue"],
+    "mmdata.sources.paths": ["contained_file"],
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "Catalogue",

@@ -6,10 +6,6 @@ import argparse
 import json
 from typing import Any
 
-import numpy as np
-
-from mmdata.config import load_config
-
 __all__ = ["register"]
 
 
@@ -49,6 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _sources_config(args: argparse.Namespace) -> dict[str, Any]:
+    from mmdata.config import load_config
+
     overrides: dict[str, Any] = {}
     if args.kind:
         overrides["kind"] = args.kind
@@ -80,6 +78,8 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from mmdata.sources.catalogue import open_catalogue
     from mmdata.sources.sheet import contact_sheet
 

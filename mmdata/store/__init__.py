@@ -16,37 +16,32 @@
 * :mod:`mmdata.store.cli` — ``mmdata generate``, ``index``, ``audit``, ``explain``, ``export-official``, ``import-official``.
 """
 
-from mmdata.store.codec import CODEC_NAME, IMAGE_FORMATS, ImageCodec
-from mmdata.store.layout import (
-    AXIAL_FIELDS,
-    STORE_FORMAT,
-    SampleRecord,
-    ShardLayout,
-    StoreSettings,
-    axial_maps,
-    part_dir,
-    partial_path,
-    shard_path,
-)
-from mmdata.store.manifest import build_manifest, dir_bytes, find_shards, write_manifest
-from mmdata.store.integrity import ATTRS_KEY, attrs_digest
-from mmdata.store.reader import (
-    MANIFEST_NAME,
-    Dataset,
-    ShardReader,
-    ShardRef,
-    check_manifest_hash,
-    open_dataset,
-    open_shard,
-    read_manifest,
-    shard_entry_path,
-)
-from mmdata.store.sample import Provenance, Sample
-from mmdata.store.writer import ShardTarget, read_marker, write_block
-from mmdata.store.provenance import code_version, render_code_hash, render_config_hash
-from mmdata.store.generate import GenerateSpec, generate_shard, plan_shard
-from mmdata.store.audit import AuditReport, audit_dataset, explain_sample, locate_sample
-from mmdata.store.card import write_card
+from __future__ import annotations
+
+from mmdata.lazy import lazy_exports
+
+#: Where each public name is defined; imported on first use (PEP 562): ``import mmdata.store.layout``
+#: does not import the generator (dask, the renderer), the audit or the card (matplotlib).
+_EXPORTS = {
+    "mmdata.store.codec": ["CODEC_NAME", "IMAGE_FORMATS", "ImageCodec"],
+    "mmdata.store.layout": [
+        "AXIAL_FIELDS", "STORE_FORMAT", "SampleRecord", "ShardLayout", "StoreSettings", "axial_maps", "part_dir",
+        "partial_path", "shard_path",
+    ],
+    "mmdata.store.manifest": ["build_manifest", "dir_bytes", "find_shards", "write_manifest"],
+    "mmdata.store.integrity": ["ATTRS_KEY", "attrs_digest"],
+    "mmdata.store.reader": [
+        "MANIFEST_NAME", "Dataset", "ShardReader", "ShardRef", "check_manifest_hash", "open_dataset", "open_shard",
+        "read_manifest", "shard_entry_path",
+    ],
+    "mmdata.store.sample": ["Provenance", "Sample"],
+    "mmdata.store.writer": ["ShardTarget", "read_marker", "write_block"],
+    "mmdata.store.provenance": ["code_version", "render_code_hash", "render_config_hash"],
+    "mmdata.store.generate": ["GenerateSpec", "generate_shard", "plan_shard"],
+    "mmdata.store.audit": ["AuditReport", "audit_dataset", "explain_sample", "locate_sample"],
+    "mmdata.store.card": ["write_card"],
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "CODEC_NAME",

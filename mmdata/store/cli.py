@@ -12,8 +12,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 __all__ = ["register"]
 
 
@@ -57,6 +55,8 @@ def _index(args: argparse.Namespace) -> int:
 def _audit(args: argparse.Namespace) -> int:
     from mmdata.errors import ConfigError
     from mmdata.fsutil import atomic_write_text
+    import numpy as np
+
     from mmdata.store.audit import audit_dataset, audit_shard, merge_shard_reports
 
     if (args.part is None) != (args.shard is None):

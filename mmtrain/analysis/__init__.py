@@ -7,6 +7,7 @@ sub-pixel shift estimator.
 
 * :mod:`~mmtrain.analysis.displacement` — regions of interest and their displacement waveforms;
 * :mod:`~mmtrain.analysis.spectrum` — amplitude spectrum, peaks and their bands;
+* :mod:`~mmtrain.analysis.settings` — how they are computed (:class:`SpectrumSettings`, the command's defaults);
 * :mod:`~mmtrain.analysis.floor` — the noise floor and the detection threshold over it;
 * :mod:`~mmtrain.analysis.api` — :func:`analyse_video` (a file and a clip selection) and :func:`analyse_frames`;
 * :mod:`~mmtrain.analysis.report` — ``spectrum.json``, the CSVs and the plots;
@@ -22,9 +23,10 @@ from mmdata.lazy import lazy_exports
 _EXPORTS = {
     "mmtrain.analysis.displacement": ["Roi", "MIN_ROI_SIDE", "SHIFT_TOL", "check_rois", "roi_displacements"],
     "mmtrain.analysis.spectrum": [
-        "MIN_FRAMES", "SpectrumSettings", "Peak", "RoiSpectrum", "SpectrumResult", "amplitude_spectrum",
+        "MIN_FRAMES", "Peak", "RoiSpectrum", "SpectrumResult", "amplitude_spectrum",
         "find_peaks", "analyse_displacements", "peak_band",
     ],
+    "mmtrain.analysis.settings": ["SpectrumSettings"],
     "mmtrain.analysis.floor": ["floor_halfwidth", "noise_floor", "threshold_factor"],
     "mmtrain.analysis.api": ["analyse_frames", "analyse_video"],
     "mmtrain.analysis.report": ["OUTPUT_FILES", "render_spectrum", "write_spectrum"],

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``spectrum`` sub-command."""
     from mmtrain.analysis.peakband import add_roi_option
-    from mmtrain.analysis.spectrum import SpectrumSettings
+    from mmtrain.analysis.settings import SpectrumSettings
     from mmtrain.magnify.cli import _add_clip_options
 
     d = SpectrumSettings()
@@ -70,7 +70,7 @@ def run_spectrum(args: argparse.Namespace) -> int:
     """Run ``mmtrain spectrum``; prints the peaks and the files written."""
     from mmtrain.analysis.api import analyse_video
     from mmtrain.analysis.report import write_spectrum
-    from mmtrain.analysis.spectrum import SpectrumSettings
+    from mmtrain.analysis.settings import SpectrumSettings
     from mmtrain.magnify.cli import clip_selection
 
     out = Path(args.out)

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mmdata.spec import DatasetSpec
-from mmtrain.evaluate.cases import EvalSpec, check_test_names
-from mmtrain.evaluate.methods import Method, load_network, make_builtin
 from mmdata.errors import ConfigError
 from mmtrain.magnify.methodnames import canonical_method
-from mmtrain.evaluate.report import write_results
-from mmtrain.evaluate.scoring import Results, evaluate_test_sets
-from mmtrain.evaluate.sets import open_test_set, shard_name, write_test_set
+
+if TYPE_CHECKING:
+    from mmdata.spec import DatasetSpec
+    from mmtrain.evaluate.cases import EvalSpec
+
+# Each action imports what it runs (the test sets, the methods, torch, the plots), so that the help and the
+# argument errors of `mmtrain evaluate` load none of them.
 
 __all__ = ["register"]
 
@@ -131,6 +132,8 @@ def _band(text: str) -> tuple[float, float]:
 
 def _specs(args: argparse.Namespace) -> tuple[dict[str, Any], EvalSpec, DatasetSpec]:
     from mmdata.config import load_config
+    from mmdata.spec import DatasetSpec
+    from mmtrain.evaluate.cases import EvalSpec, check_test_names
 
     overrides: dict[str, Any] = {}
     if args.tests:
@@ -148,6 +151,7 @@ def _specs(args: argparse.Namespace) -> tuple[dict[str, Any], EvalSpec, DatasetS
 
 def _cmd_sets(args: argparse.Namespace) -> int:
     from mmdata.sources import open_catalogue
+    from mmtrain.evaluate.sets import write_test_set
 
     _, ev, ds = _specs(args)
     catalogue = open_catalogue(args.catalogue)
@@ -160,6 +164,10 @@ def _cmd_sets(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     import torch
 
+    from mmtrain.evaluate.methods import Method, load_network, make_builtin
+    from mmtrain.evaluate.report import write_results
+    from mmtrain.evaluate.scoring import evaluate_test_sets
+    from mmtrain.evaluate.sets import open_test_set, shard_name
     from mmtrain.magnify.pipeline import select_device
 
     cfg, ev, ds = _specs(args)
@@ -194,6 +202,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_merge(args: argparse.Namespace) -> int:
     import json
+
+    from mmtrain.evaluate.report import write_results
+    from mmtrain.evaluate.scoring import Results
 
     parts = []
     for item in args.parts:

@@ -175,11 +175,12 @@ def _add_output_options(p: argparse.ArgumentParser) -> None:
 
 
 def _section(args: argparse.Namespace) -> dict[str, Any]:
-    """The ``magnify`` section of ``--config`` (or of the defaults), validated."""
-    from mmdata.config import load_config, validate_config  # here: --help needs no schema (jsonschema, yaml)
+    """The ``magnify`` section of ``--config`` (validated), or the schema's defaults of that section."""
+    from mmdata.config import load_config, section_defaults  # here: --help needs no schema (yaml)
 
-    cfg = load_config(args.config) if args.config else validate_config({})
-    return dict(cfg["magnify"])
+    if not args.config:  # the defaults validate: no jsonschema to import for them
+        return section_defaults("magnify")
+    return dict(load_config(args.config)["magnify"])
 
 
 def _merge_magnify(args: argparse.Namespace) -> dict[str, Any]:

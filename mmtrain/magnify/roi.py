@@ -31,10 +31,12 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from mmdata.errors import ConfigError
+
+if TYPE_CHECKING:  # numpy is imported where used: `mmtrain magnify --help` shows DEFAULT_FEATHER only
+    import numpy as np
 
 __all__ = ["CONTEXT", "DEFAULT_FEATHER", "Region"]
 
@@ -68,6 +70,8 @@ class Region:
         Raises:
             ConfigError: not four integers.
         """
+        import numpy as np
+
         if isinstance(xywh, Region):
             return xywh if feather is None else cls(xywh.x, xywh.y, xywh.width, xywh.height, feather)
         values = tuple(xywh)
@@ -121,6 +125,8 @@ class Region:
         Returns:
             ``(n, H, W, 3)`` uint8: ``original`` wherever the weight is 0, ``magnified`` where it is 1.
         """
+        import numpy as np
+
         height, width = original.shape[1:3]
         x0, y0, x1, y1 = self.window(width, height)
         if magnified.shape[1:3] == (height, width):
@@ -138,6 +144,8 @@ class Region:
 
 @functools.lru_cache(maxsize=8)
 def _weights(region: Region, frame_width: int, frame_height: int) -> np.ndarray:
+    import numpy as np
+
     x0, y0, x1, y1 = region.window(frame_width, frame_height)
     cols, rows = np.arange(x0, x1), np.arange(y0, y1)
     dx = np.maximum(np.maximum(region.x - cols, cols - (region.x + region.width - 1)), 0)

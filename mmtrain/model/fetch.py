@@ -32,12 +32,13 @@ import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-
-import numpy as np
-from tqdm import tqdm
+from typing import TYPE_CHECKING
 
 from mmdata.errors import CheckpointError, DownloadError
 from mmdata.fsutil import atomic_path
+
+if TYPE_CHECKING:  # numpy and tqdm are imported where used: `mmtrain models --help` shows OFFICIAL_URL only
+    import numpy as np
 
 __all__ = ["OFFICIAL_URL", "OFFICIAL_ARCHIVE_SHA256", "OFFICIAL_WEIGHTS_SHA256", "OFFICIAL_TERMS", "FetchResult",
            "fetch_official", "weights_digest"]
@@ -72,6 +73,8 @@ class FetchResult:
 
 def weights_digest(tensors: dict[str, np.ndarray], names: list[str]) -> str:
     """SHA-256 over the named tensors, in name order: name, shape and little-endian float32 bytes."""
+    import numpy as np
+
     digest = hashlib.sha256()
     for name in sorted(names):
         array = np.ascontiguousarray(tensors[name], dtype="<f4")
@@ -81,6 +84,8 @@ def weights_digest(tensors: dict[str, np.ndarray], names: list[str]) -> str:
 
 def _download(url: str, dest: Path, *, timeout: float, progress: bool) -> str:
     """Write ``url`` to ``dest`` with a progress bar; returns the bytes' SHA-256."""
+    from tqdm import tqdm
+
     digest = hashlib.sha256()
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response, open(dest, "wb") as fh:
@@ -171,6 +176,8 @@ def fetch_official(*, url: str = OFFICIAL_URL, sha256: str | None = None, name: 
         CheckpointError: a corrupt archive, no checkpoint in it, or weights that are not the authors'.
         ConfigError: a bad name or digest.
     """
+    import numpy as np
+
     from mmdata.errors import ConfigError
     from mmtrain.model.network import MagNet, ModelConfig
     from mmtrain.model.official import load_official_state, official_parameter_names

@@ -28,7 +28,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
 
 from mmdata.errors import ConfigError
 
@@ -113,6 +112,8 @@ class ClipSelection:
         size = self.size(frame.shape[1], frame.shape[0])
         if size == (frame.shape[1], frame.shape[0]):
             return frame
+        from PIL import Image  # here: a clip that is not resized needs no image library
+
         image = Image.fromarray(np.ascontiguousarray(frame)).resize(size, Image.Resampling.LANCZOS)
         return np.asarray(image)
 

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-from PIL import Image
 
 from mmdata.errors import ConfigError, VideoError
 from mmdata.fsutil import atomic_path, check_suffix
@@ -255,6 +254,8 @@ def save_png(path: str | os.PathLike[str], image: np.ndarray) -> Path:
         ConfigError: ``path`` does not end in ``.png``.
         VideoError: the file cannot be written.
     """
+    from PIL import Image  # here: a magnification without slice or frame images needs no image library
+
     path = check_png_path(path)
     try:
         with atomic_path(path) as tmp:

@@ -107,7 +107,7 @@ def test_a_resolved_config_is_validated_once(monkeypatch) -> None:
     def refuse(*args, **kwargs):
         raise AssertionError("validated a second time")
 
-    monkeypatch.setattr(mmdata.config, "_Validator", refuse)  # the schema validator class
+    monkeypatch.setattr(mmdata.config, "_validator_class", lambda: refuse)  # the schema validator class
     assert validate_config(cfg) is cfg
     assert DatasetSpec.from_config(cfg).image_size == 96
     with pytest.raises(AssertionError, match="second time"):
