@@ -8,8 +8,9 @@ Prints samples/s of
 
 the parallel efficiency at 2 workers (samples/s with 2 / (2 x samples/s with 1)), the CPU seconds
 per sample of each run (this process and its pool workers; on a machine shared with other work, a
-2-worker run that costs no more CPU per sample than the 1-worker run would scale on free cores) and
-the bytes per sample on disk. Usage::
+2-worker run that costs no more CPU per sample than the 1-worker run would scale on free cores), the
+cores each run kept busy (samples/s x CPU s per sample: one worker keeps more than one core busy
+while zarr encodes a block's chunks on its own threads) and the bytes per sample on disk. Usage::
 
     python benchmarks/bench_store.py [--catalogue DIR] [--samples 48] [--small 8] [--image-size 384] [--repeats 3] [--json out.json]
 
@@ -182,7 +183,8 @@ def main() -> None:
     print(f"  render only, 2 threads           {results['render_only_2_threads_sps']:8.2f} samples/s")
     print(f"  write only (compress + store)    {results['write_only_sps']:8.2f} samples/s  ({results['write_only_MBps_raw']:.1f} MB/s of raw frames)")
     for label in ("1 worker", "2 threads", "2 processes"):
-        print(f"  end to end, {label:<20} {results[label]:8.2f} samples/s  ({results[f'{label} cpu_s_per_sample']:.2f} CPU s/sample)")
+        cpu = results[f"{label} cpu_s_per_sample"]
+        print(f"  end to end, {label:<20} {results[label]:8.2f} samples/s  ({cpu:.2f} CPU s/sample, {results[label] * cpu:.2f} cores busy)")
     print(f"  parallel efficiency at 2 workers: threads {results['efficiency_2_threads']:.0%}, processes {results['efficiency_2_processes']:.0%}")
     print(f"  steady state (slope between {args.small} and {args.samples} samples) and fixed cost per shard:")
     for label in ("1 worker", "2 threads", "2 processes"):
