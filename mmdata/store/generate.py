@@ -6,7 +6,9 @@ one task per sample (render) and one per block of ``store.zarr_shard_samples`` s
 whole zarr shard the block fills), so every writer owns whole zarr shards. It runs on
 
 * the calling thread (``workers=1``),
-* a local pool of ``workers`` threads or processes (``store.pool``), or
+* a local pool of ``workers`` threads or processes (``store.pool``; on Linux the processes are forked
+  from this one after it has imported the rendering and store code, so they start in milliseconds
+  instead of a second of imports each), or
 * an existing ``dask.distributed`` scheduler given by address (every worker must see ROOT and the
   catalogue folder at the same paths and have this package installed).
 
@@ -17,7 +19,9 @@ worker count or the scheduler. An interrupted run leaves a hidden partial store 
 from __future__ import annotations
 
 import logging
+import sys
 import uuid
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -173,6 +177,36 @@ def _connect(scheduler: str) -> Any:
         raise ConfigError(f"scheduler: cannot connect to the dask.distributed scheduler at {scheduler} ({exc})") from exc
 
 
+def _process_pool(workers: int) -> ProcessPoolExecutor:
+    """A pool of ``workers`` processes for Dask's ``processes`` scheduler.
+
+    On Linux they are forked from this process once it has imported the code that renders and
+    writes, so each starts with it loaded (a spawned worker spends about a second importing numpy,
+    scipy, zarr, imagecodecs and this package before its first sample). Elsewhere they are spawned,
+    as Dask does by default (forking is unsafe on macOS). Forking a process that holds threads is
+    safe here: zarr, the frame codec and the standard library reset their locks and loops in the
+    child, and the workers use nothing else of this process's threads.
+    """
+    import multiprocessing
+
+    if not sys.platform.startswith("linux"):
+        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    import mmdata.render.composite  # noqa: F401  (inherited by the forked workers)
+
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+
+
+def _compute_local(writes: list[Any], workers: int, pool: str) -> None:
+    """Compute the write tasks on the calling thread, or on a local pool of threads or processes."""
+    if workers <= 1:
+        dask.compute(*writes, scheduler="synchronous")
+    elif pool == "processes":
+        with _process_pool(workers) as executor:
+            dask.compute(*writes, scheduler="processes", pool=executor)
+    else:
+        dask.compute(*writes, scheduler=pool, num_workers=workers)
+
+
 def _run(spec: DatasetSpec, plan: ShardPlan, layout: ShardLayout, catalogue: Catalogue, target: ShardTarget, workers: int, pool: str, client: Any, progress: bool) -> None:
     """Build the graph of the pending blocks and compute it on the chosen executor, with a progress bar."""
     n = sum(layout.block_range(b)[1] - layout.block_range(b)[0] for b in target.pending_blocks)
@@ -188,10 +222,7 @@ def _run(spec: DatasetSpec, plan: ShardPlan, layout: ShardLayout, catalogue: Cat
             return
         writes = _graph(spec, plan, layout, catalogue, target.partial, target.pending_blocks)
         with _TqdmCallback(bar):
-            if workers <= 1:
-                dask.compute(*writes, scheduler="synchronous")
-            else:
-                dask.compute(*writes, scheduler=pool, num_workers=workers)
+            _compute_local(writes, workers, pool)
     finally:
         bar.close()
 

@@ -49,6 +49,21 @@ def stored_reference(tmp_path_factory: pytest.TempPathFactory, catalogue_dir: Pa
     return shard_arrays(path)
 
 
+def _render_module_id() -> int | None:
+    module = sys.modules.get("mmdata.render.composite")
+    return None if module is None else id(module)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the pool forks only on Linux")
+def test_process_pool_workers_start_with_the_render_code():
+    """On Linux the local process pool forks its workers from a process that has imported the renderer:
+    a worker holds this process's module object (at the same address), not one it imported itself."""
+    from mmdata.store.generate import _process_pool
+
+    with _process_pool(2) as pool:
+        assert pool.submit(_render_module_id).result(timeout=60) == _render_module_id() is not None
+
+
 def test_bytes_do_not_depend_on_shard_size_workers_or_pool(tmp_path, catalogue, reference):
     """The same 32 samples as 4 shards of 8: 1 worker, 2 threads, 2 processes -> identical arrays."""
     runs = {0: ("threads", 1), 1: ("threads", 1), 2: ("threads", 2), 3: ("processes", 2)}
