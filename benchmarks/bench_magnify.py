@@ -233,7 +233,8 @@ def bench_inference(args: argparse.Namespace) -> None:
     import importlib.util
 
     variants = {k: v for k, v in INFERENCE_VARIANTS.items()
-                if k not in OPTIONAL_RUNTIMES or importlib.util.find_spec(OPTIONAL_RUNTIMES[k]) is not None}
+                if (k not in OPTIONAL_RUNTIMES or importlib.util.find_spec(OPTIONAL_RUNTIMES[k]) is not None)
+                and not (args.no_bf16 and k in FIRST_ROUND_ONLY)}
     tf_python = _tf_python(args.tf_python)
     tf_name = "authors' model, TensorFlow (both frames encoded per frame, as their run does)"
     if tf_python:
@@ -271,7 +272,8 @@ def bench_inference(args: argparse.Namespace) -> None:
         print(f"| {name}{mark} | {statistics.median(times):.3f} | {bl.median_ratio(times, ref_runs):.2f} | "
               f"{err[0]:.0f} | {err[1]:.0f} |")
     for name in INFERENCE_VARIANTS.keys() - variants.keys():
-        print(f"| {name} | {OPTIONAL_RUNTIMES[name]} not installed | | | |")
+        why = f"{OPTIONAL_RUNTIMES[name]} not installed" if name in OPTIONAL_RUNTIMES else "not run (--no-bf16)"
+        print(f"| {name} | {why} | | | |")
     if not tf_python:
         print(f"| {tf_name} | TensorFlow not installed (--tf-python) | | | |")
 
@@ -319,6 +321,8 @@ def main() -> None:
     parser.add_argument("--inference", action="store_true", help="only the inference table (variants vs fp32)")
     parser.add_argument("--data", default=str(bl.REPO.parent / "shared" / "data"),
                         help="inference: the shared data folder (the authors' weights; else a random network)")
+    parser.add_argument("--no-bf16", action="store_true",
+                        help="inference: leave out the bf16 rows (emulated, several times slower, on CPUs without bf16)")
     parser.add_argument("--tf-python", metavar="PYTHON",
                         help="inference: an interpreter with TensorFlow and numpy that runs the authors' model "
                              "(tf_reference.py; default: this one, where TensorFlow is installed)")
