@@ -133,7 +133,7 @@ HOW: dict[str, str] = {
     "python benchmarks/bench_perf.py --baseline 86a809c --rounds 3 --samples 48": "bench",
     "python benchmarks/bench_audit.py --samples 16 --repeats 3": "bench",
     "python benchmarks/bench_load.py --frames 4 --steps 2": "bench",
-    "python benchmarks/bench_magnify.py --inference --data ../shared/data --rounds 3 --frames 4": "bench",
+    "python benchmarks/bench_magnify.py --inference --data ../shared/data --rounds 3 --frames 4 --no-bf16 --tf-python ../tfvenv/bin/python": "bench",
     "python benchmarks/bench_startup.py --rounds 3 --baseline 6b9b9d2": "bench",
 }
 
