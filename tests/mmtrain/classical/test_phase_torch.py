@@ -137,7 +137,7 @@ def test_torch_stream_equals_numpy_stream(mode, extra):
     assert np.abs(got.astype(int) - expected.astype(int)).max() <= 1  # uint8: a rounding tie at most
     assert (got != expected).mean() < 1e-3
     assert np.abs(expected.astype(int) - clip.astype(int))[1:].max() > 5  # it did magnify
-    with pytest.raises(ConfigError, match="backend: expected torch or numpy"):
+    with pytest.raises(ConfigError, match="backend: expected one of torch, numpy, openvino, onnxruntime"):
         MagnifySettings(alpha=10.0, method="phase-based", backend="jax").resolve(30.0, 6)
 
 
