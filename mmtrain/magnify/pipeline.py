@@ -38,6 +38,7 @@ from mmtrain.model.frames import from_model_range, pad_to_multiple, to_model_ran
 from mmtrain.temporal.filters import FILTER_KINDS, fir_response, make_streaming_filter, validate_band
 from mmtrain.magnify.methodnames import DEPRECATED_METHODS, METHODS, MODES, canonical_method
 from mmtrain.model.network import BORDERS, set_border
+from mmtrain.model.exported import RUNTIMES
 from mmtrain.model.runtime import (PRECISIONS, autocast, check_precision, maybe_compile, release_freed_memory,
                                   retain_freed_memory, to_channels_last)
 
@@ -46,10 +47,10 @@ __all__ = ["MODES", "PIPELINE_PRECISIONS", "METHODS", "DEPRECATED_METHODS", "can
 
 log = logging.getLogger(__name__)
 
-#: What runs a method: torch (both), numpy (phase-based only), openvino or onnxruntime (the network only, on the CPU).
-BACKENDS: tuple[str, ...] = ("torch", "numpy", "openvino", "onnxruntime")
 #: The backends that run an exported graph of the network (:mod:`mmtrain.model.exported`).
-EXPORTED_BACKENDS: tuple[str, ...] = ("openvino", "onnxruntime")
+EXPORTED_BACKENDS: tuple[str, ...] = tuple(RUNTIMES)
+#: What runs a method: torch (both), numpy (phase-based only), an exported runtime (the network only, on the CPU).
+BACKENDS: tuple[str, ...] = ("torch", "numpy", *EXPORTED_BACKENDS)
 
 #: The network precisions of the video modes: those of :mod:`mmtrain.model.runtime` and the decoder alone in bf16.
 PIPELINE_PRECISIONS: tuple[str, ...] = (*PRECISIONS, "bf16-decoder")

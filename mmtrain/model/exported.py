@@ -153,10 +153,8 @@ class ExportedNet:
         """The manipulator's added term; as :meth:`MagNet.magnify_delta`."""
         return self._run("manipulator", delta, self.model._alpha(alpha, delta.shape[0], delta))[0]
 
-    def manipulate(self, shape_a: Tensor, shape_b: Tensor, alpha: float | Tensor) -> Tensor:
-        """Magnified shape; as :meth:`MagNet.manipulate`."""
-        base = shape_b if self.config.manipulator == "official" else shape_a
-        return base + self.magnify_delta(shape_b - shape_a, alpha)
+    #: Magnified shape: :meth:`MagNet.manipulate` itself, which needs only ``config`` and ``magnify_delta``.
+    manipulate = MagNet.manipulate
 
     def decode(self, texture: Tensor, shape: Tensor) -> Tensor:
         """Image (B, 3, H, W) from texture and shape; raw, unclipped; as :meth:`MagNet.decode`."""
